@@ -1,0 +1,37 @@
+"""Test session set-up: offline Hugging Face, a throw-away HF cache, and the real bundled face photos."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Set before any Hugging Face import so that nothing in the suite can reach the network
+# or a stale user cache.
+_HF_HOME = tempfile.mkdtemp(prefix="fifa-hf-home-")
+os.environ["HF_HOME"] = _HF_HOME
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    """scikit-image's astronaut photo (NASA, public domain): 512x512 RGB, one frontal face."""
+    from skimage import data
+
+    return data.astronaut()
+
+
+@pytest.fixture(scope="session")
+def grace_hopper() -> np.ndarray:
+    """matplotlib's Grace Hopper portrait (US Navy, public domain): 600x512 RGB JPEG."""
+    from matplotlib import cbook
+    from PIL import Image
+
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        return np.asarray(Image.open(f).convert("RGB"))
