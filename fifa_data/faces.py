@@ -1,0 +1,220 @@
+"""Face analysis with the models that ship inside the ``mediapipe==0.10.14`` wheel.
+
+One call, :func:`analyze_face`, finds the faces in an RGB photo, keeps the largest, and returns
+its 478-point face mesh (468 mesh points + 10 iris points, ``refine_landmarks=True``) in the
+photo's pixel coordinates, plus a person-vs-background probability map from the selfie
+segmentation model. Detection runs on a downscaled copy (and, if that finds nothing, on
+overlapping tiles, for small faces in big photos); the mesh runs on a crop around the face.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import warnings
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+DETECT_SIDE = 1024  # long side of the copy the face detector sees
+SEGMENT_SIDE = 256  # long side of the person-probability map (the model works at 256x256)
+MESH_SIDE = 512  # long side of the face crop given to the mesh model
+MIN_DETECTION_SCORE = 0.5
+MIN_TILE_SIDE = 256  # smallest tile of the fallback scan for small faces
+CROP_MARGIN = 0.6  # crop = detection box grown by this share of its size on every side
+
+
+class NoFaceError(ValueError):
+    """The photo contains no face that the detector and the face mesh agree on."""
+
+
+@dataclass(frozen=True)
+class Face:
+    """The largest face of a photo.
+
+    ``landmarks`` is (478, 3) float32: x and y in pixels of the photo, z the mesh's relative
+    depth in the same pixel scale (smaller is nearer the camera). ``person`` is the
+    person probability in [0, 1] at a working resolution of at most ``SEGMENT_SIDE`` pixels on
+    the long side, covering the whole photo.
+    """
+
+    landmarks: np.ndarray
+    box: tuple[float, float, float, float]
+    score: float
+    num_faces: int
+    image_size: tuple[int, int]
+    person: np.ndarray
+
+
+def analyze_face(image: np.ndarray) -> Face:
+    """Detect faces in an RGB uint8 photo and analyse the largest one.
+
+    A detection counts as a face only if the face mesh fits it, which discards the detector's
+    false alarms. Raises :class:`NoFaceError` when there is no face.
+    """
+    image = _check_rgb(image)
+    height, width = image.shape[:2]
+    for candidates in _candidates(image):
+        faces = [(box, score, mesh) for box, score in candidates if (mesh := _mesh(image, box)) is not None]
+        if faces:
+            break
+    else:
+        raise NoFaceError(f"no face found in the {width}x{height} image")
+    box, score, landmarks = max(faces, key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]))
+    return Face(
+        landmarks=landmarks,
+        box=box,
+        score=score,
+        num_faces=len(faces),
+        image_size=(height, width),
+        person=person_probability(image),
+    )
+
+
+def _candidates(image: np.ndarray):
+    """Face boxes ``((x0, y0, x1, y1), score)`` in photo pixels, one list per search round.
+
+    The first round runs the detector on a copy downscaled to ``DETECT_SIDE``; later rounds scan
+    overlapping tiles of the full-resolution photo, halving the tile size each round, which finds
+    faces down to about 2 % of the photo's width (a face in a full-body or group photo).
+    """
+    small, scale = _downscale(image, DETECT_SIDE)
+    yield _suppress([(tuple(v / scale for v in box), s) for box, s in _detect(small)])
+    tile = max(image.shape[:2]) // 2
+    while tile >= MIN_TILE_SIDE:
+        yield _suppress(_detect_tiles(image, tile))
+        tile //= 2
+
+
+def person_probability(image: np.ndarray) -> np.ndarray:
+    """Per-pixel person probability (selfie segmentation) at ``SEGMENT_SIDE`` on the long side."""
+    small, _ = _downscale(_check_rgb(image), SEGMENT_SIDE)
+    with _LOCK:
+        result = _segmenter().process(small)
+    return np.clip(result.segmentation_mask, 0.0, 1.0).astype(np.float32)
+
+
+def _check_rgb(image: np.ndarray) -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        got = getattr(image, "shape", type(image).__name__)
+        raise ValueError(f"expected an RGB uint8 array of shape (H, W, 3), got {got}")
+    if min(image.shape[:2]) < 16:
+        raise NoFaceError(f"image of {image.shape[1]}x{image.shape[0]} pixels is too small to hold a face")
+    return np.ascontiguousarray(image)
+
+
+def _downscale(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:
+    scale = min(1.0, side / max(image.shape[:2]))
+    if scale == 1.0:
+        return image, 1.0
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+def _detect(image: np.ndarray) -> list[tuple[tuple[float, float, float, float], float]]:
+    with _LOCK:
+        result = _detector().process(image)
+    height, width = image.shape[:2]
+    boxes = []
+    for det in result.detections or ():
+        rel = det.location_data.relative_bounding_box
+        x0, y0 = max(0.0, rel.xmin * width), max(0.0, rel.ymin * height)
+        x1, y1 = min(width, (rel.xmin + rel.width) * width), min(height, (rel.ymin + rel.height) * height)
+        if x1 > x0 and y1 > y0:
+            boxes.append(((x0, y0, x1, y1), float(det.score[0])))
+    return boxes
+
+
+def _detect_tiles(image: np.ndarray, tile: int) -> list[tuple[tuple[float, float, float, float], float]]:
+    """Run the detector on square tiles of side ``tile`` that overlap by a quarter."""
+    height, width = image.shape[:2]
+    stride = max(1, tile * 3 // 4)
+    boxes = []
+    for y0 in _starts(height, tile, stride):
+        for x0 in _starts(width, tile, stride):
+            crop, scale = _downscale(np.ascontiguousarray(image[y0 : y0 + tile, x0 : x0 + tile]), DETECT_SIDE)
+            for box, score in _detect(crop):
+                bx0, by0, bx1, by1 = (v / scale for v in box)
+                boxes.append(((bx0 + x0, by0 + y0, bx1 + x0, by1 + y0), score))
+    return boxes
+
+
+def _starts(length: int, tile: int, stride: int) -> list[int]:
+    last = max(0, length - tile)
+    return sorted({*range(0, last + 1, stride), last})
+
+
+def _suppress(boxes, iou_threshold: float = 0.3):
+    """Greedy non-maximum suppression, highest score first."""
+    kept: list = []
+    for box, score in sorted(boxes, key=lambda b: -b[1]):
+        if all(_box_iou(box, k) < iou_threshold for k, _ in kept):
+            kept.append((box, score))
+    return kept
+
+
+def _box_iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _mesh(image: np.ndarray, box) -> np.ndarray | None:
+    """Face mesh on a square crop around ``box``; landmarks mapped back to photo pixels."""
+    height, width = image.shape[:2]
+    x0, y0, x1, y1 = box
+    side = max(x1 - x0, y1 - y0) * (1 + 2 * CROP_MARGIN)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    left, top = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+    right, bottom = int(min(width, cx + side / 2)), int(min(height, cy + side / 2))
+    crop, scale = _downscale(np.ascontiguousarray(image[top:bottom, left:right]), MESH_SIDE)
+    with _LOCK:
+        result = _face_mesh().process(crop)
+    if not result.multi_face_landmarks:
+        return None
+    crop_h, crop_w = crop.shape[:2]
+    points = np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark], dtype=np.float64)
+    landmarks = np.empty_like(points)
+    landmarks[:, 0] = left + points[:, 0] * crop_w / scale
+    landmarks[:, 1] = top + points[:, 1] * crop_h / scale
+    landmarks[:, 2] = points[:, 2] * crop_w / scale
+    return landmarks.astype(np.float32)
+
+
+# mediapipe graphs are not re-entrant: one instance of each per process, used under a lock.
+_LOCK = threading.Lock()
+
+
+def _solutions():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import mediapipe.python.solutions as solutions
+    return solutions
+
+
+@functools.cache
+def _detector():
+    return _solutions().face_detection.FaceDetection(model_selection=1, min_detection_confidence=MIN_DETECTION_SCORE)
+
+
+@functools.cache
+def _face_mesh():
+    return _solutions().face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True)
+
+
+@functools.cache
+def _segmenter():
+    return _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)
+
+
+@functools.cache
+def mesh_tessellation() -> frozenset[tuple[int, int]]:
+    """The face mesh's edges as shipped by mediapipe (pairs of landmark indices)."""
+    return frozenset(_solutions().face_mesh_connections.FACEMESH_TESSELATION)
