@@ -49,9 +49,12 @@ class ConceptMasks:
 
     def mask(self, concept_id: str) -> np.ndarray:
         """Boolean HxW mask of any concept; a parent's is the union of its atomic descendants."""
+        return self._lookup(concept_id)[self.labels]
+
+    def _lookup(self, concept_id: str) -> np.ndarray:
         wanted = np.zeros(len(self.fict.atomic_ids) + 1, dtype=bool)
         wanted[[self._index[c] for c in self.fict.atomic_descendants(concept_id)]] = True
-        return wanted[self.labels]
+        return wanted
 
     def areas(self) -> dict[str, int]:
         """Pixel count of every atomic concept (0 when not visible)."""
@@ -64,9 +67,15 @@ class ConceptMasks:
 
     def to_rle(self, concept_ids: list[str] | None = None) -> dict[str, dict]:
         """COCO RLE of each concept (default: every visible atomic concept)."""
-        return {c: masklib.encode(self.mask(c)) for c in (concept_ids or self.visible())}
+        # COCO RLE runs down columns: masks taken from the transposed labels are already in that order.
+        transposed = np.ascontiguousarray(self.labels.T)
+        out = {}
+        for c in concept_ids or self.visible():
+            mask = transposed == self._index[c] if self.fict[c].is_atomic else self._lookup(c)[transposed]
+            out[c] = masklib.encode(mask.T)
+        return out
 
-    @property
+    @functools.cached_property
     def _index(self) -> dict[str, int]:
         return {c: i + 1 for i, c in enumerate(self.fict.atomic_ids)}
 

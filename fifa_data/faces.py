@@ -20,6 +20,8 @@ import numpy as np
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# mediapipe 0.10.14 calls a protobuf API that warns on every graph run; the warning is harmless.
+warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
 
 DETECT_SIDE = 1024  # long side of the copy the face detector sees
 SEGMENT_SIDE = 256  # long side of the person-probability map (the model works at 256x256)
