@@ -131,17 +131,9 @@ def _triangles_by_concept() -> dict[str, np.ndarray]:
     return {c: np.array(members) for c, members in by_concept.items()}
 
 
-def _frame(points: np.ndarray):
-    """Origin, unit and axes of the eye frame, for mapping pixel grids into it."""
-    right, left = points[33], points[263]
-    unit = float(np.linalg.norm(left - right))
-    ex = (left - right) / unit
-    return (left + right) / 2, unit, ex, np.array([-ex[1], ex[0]])
-
-
 def _grid_uv(points: np.ndarray, x0: int, y0: int, shape: tuple[int, int], scale: float = 1.0):
     """Eye-frame (u, v) of the pixel centres of a grid whose pixel (0, 0) is photo (x0, y0)."""
-    origin, unit, ex, ey = _frame(points)
+    origin, unit, ex, ey = regions.frame_axes(points)
     ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
     dx = (xs + 0.5) / scale - 0.5 + x0 - origin[0]
     dy = (ys + 0.5) / scale - 0.5 + y0 - origin[1]
@@ -174,7 +166,8 @@ def _paint_eyes(labels: np.ndarray, points: np.ndarray, index: dict[str, int]) -
         ys, xs = np.mgrid[y0:y1, x0:x1]
         dist = np.hypot(xs + 0.5 - centre[0], ys + 0.5 - centre[1])
         u, _ = _grid_uv(points, x0, y0, inside.shape)
-        centre_u = (centre - _frame(points)[0]) @ _frame(points)[2] / _frame(points)[1]
+        origin, unit, ex, _ = regions.frame_axes(points)
+        centre_u = (centre - origin) @ ex / unit
         nasal = (u < centre_u) if side == "left" else (u > centre_u)
         part = np.select(
             [dist <= PUPIL_TO_IRIS * radius, dist <= radius, nasal],
@@ -197,7 +190,7 @@ def _paint_mouth(labels: np.ndarray, image: np.ndarray, points: np.ndarray, inde
         teeth = inside & (value > max(threshold, 90)) & (saturation < 110)
     _, v = _grid_uv(points, x0, y0, inside.shape)
     top, bottom = regions.MOUTH_MIDLINE
-    origin, unit, _, ey = _frame(points)
+    origin, unit, _, ey = regions.frame_axes(points)
     midline_v = ((points[top] + points[bottom]) / 2 - origin) @ ey / unit
     part = np.where(
         teeth,

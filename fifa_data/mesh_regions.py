@@ -47,14 +47,19 @@ NASOLABIAL_LINE = ((0.25, 0.43), (0.33, 0.53), (0.42, 0.64), (0.47, 0.76))
 MARIONETTE_LINE = ((0.40, 0.68), (0.42, 0.82), (0.40, 0.96))
 
 
-def eye_frame(landmarks: np.ndarray) -> np.ndarray:
-    """(N, 2) mesh points of a face in its eye frame (see module docstring)."""
-    points = np.asarray(landmarks, dtype=np.float64)[:468, :2]
+def frame_axes(landmarks: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """Origin, unit length and the u and v axes of a face's eye frame, in photo pixels."""
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
     right, left = points[33], points[263]
-    unit = np.linalg.norm(left - right)
+    unit = float(np.linalg.norm(left - right))
     ex = (left - right) / unit
-    ey = np.array([-ex[1], ex[0]])
-    centred = points - (left + right) / 2
+    return (left + right) / 2, unit, ex, np.array([-ex[1], ex[0]])
+
+
+def eye_frame(landmarks: np.ndarray) -> np.ndarray:
+    """(468, 2) mesh points of a face in its eye frame (see module docstring)."""
+    origin, unit, ex, ey = frame_axes(landmarks)
+    centred = np.asarray(landmarks, dtype=np.float64)[:468, :2] - origin
     return np.stack([centred @ ex, centred @ ey], axis=1) / unit
 
 
