@@ -211,12 +211,8 @@ def _surroundings(image: np.ndarray, face: Face, index: dict[str, int]) -> np.nd
     points = face.landmarks[:, :2].astype(np.float64)
 
     sample = np.zeros((work_h, work_w), dtype=np.uint8)
-    triangles = [
-        _polygon(points[tri] * scale)
-        for tri, concept in zip(regions.triangles(), regions.triangle_concepts())
-        if concept in _SKIN_SAMPLES
-    ]
-    _fill(sample, triangles, 1)
+    skin_triangles = regions.triangles()[np.concatenate([_triangles_by_concept()[c] for c in _SKIN_SAMPLES])]
+    _fill(sample, list(_polygon(points[skin_triangles] * scale)), 1)
     skin = _gaussian_distance(ycc, ycc[sample.ravel() > 0], luma_spread=1.5) < SKIN_CHI2
     u, v = _grid_uv(points, 0, 0, (work_h, work_w), scale)
     # Skin-coloured pixels far above the brows are scalp or blond hair, not forehead.

@@ -69,10 +69,7 @@ def triangles() -> np.ndarray:
     from .faces import mesh_tessellation
 
     edges = mesh_tessellation()
-    neighbours: dict[int, set[int]] = {}
-    for a, b in edges:
-        neighbours.setdefault(a, set()).add(b)
-        neighbours.setdefault(b, set()).add(a)
+    neighbours = _neighbours(edges)
     found = {tuple(sorted((a, b, c))) for a, b in edges for c in neighbours[a] & neighbours[b]}
     return np.array(sorted(found), dtype=np.int32)
 
@@ -191,13 +188,17 @@ def _concept_of(centroid: np.ndarray, ring: dict[str, int], on_boundary: bool, c
     return f"cheek.{side}.hollow" if au < 0.60 else f"cheek.{side}.lower"
 
 
+def _neighbours(edges) -> dict[int, set[int]]:
+    neighbours: dict[int, set[int]] = {}
+    for a, b in edges:
+        neighbours.setdefault(a, set()).add(b)
+        neighbours.setdefault(b, set()).add(a)
+    return neighbours
+
+
 def _graph_distance(tris: np.ndarray, sources) -> dict[int, int]:
     """Breadth-first hop count over the mesh edges from a set of source vertices."""
-    neighbours: dict[int, set[int]] = {}
-    for a, b, c in tris.tolist():
-        for x, y in ((a, b), (b, c), (a, c)):
-            neighbours.setdefault(x, set()).add(y)
-            neighbours.setdefault(y, set()).add(x)
+    neighbours = _neighbours((x, y) for a, b, c in tris.tolist() for x, y in ((a, b), (b, c), (a, c)))
     dist = {s: 0 for s in sources}
     queue = deque(sources)
     while queue:

@@ -18,20 +18,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pytest
 
+from fifa_data import samples
+
 
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     """scikit-image's astronaut photo (NASA, public domain): 512x512 RGB, one frontal face."""
-    from skimage import data
-
-    return data.astronaut()
+    return samples.astronaut()
 
 
 @pytest.fixture(scope="session")
 def grace_hopper() -> np.ndarray:
     """matplotlib's Grace Hopper portrait (US Navy, public domain): 600x512 RGB JPEG."""
-    from matplotlib import cbook
-    from PIL import Image
-
-    with cbook.get_sample_data("grace_hopper.jpg") as f:
-        return np.asarray(Image.open(f).convert("RGB"))
+    return samples.grace_hopper()
