@@ -1,0 +1,166 @@
+"""Load a real/fake pair and check that it is usable: one photo, edited in place, with one face.
+
+`load_pair` returns a `LoadedPair` (the untouched file bytes, their upright RGB pixels and the
+real image's face) or a `Reject` naming the reason; `load_pairs` does it for a whole source and
+never raises because of one pair. The checks, in order:
+
+1. both files decode (``unreadable``); byte-identical files are ``identical``;
+2. same size (``size_mismatch``), unless ``resize="fake-to-real"``: then the fake is resized to
+   the real image's size (area averaging down, bicubic up) and stored re-encoded as lossless PNG.
+   That re-encode replaces the fake's own compression traces, so it is off by default;
+3. both greyscale or both colour (``color_mismatch``); an RGB image counts as greyscale when its
+   channels differ by at most `GRAY_TOLERANCE` levels on 99.9 % of its pixels (JPEG chroma noise);
+4. not pixel-identical (``identical``);
+5. the same photo, not shifted: phase correlation of the two greyscale images (at most
+   `ALIGN_SIDE` pixels long) must peak with a response of at least `min_response`
+   (``not_same_photo``; measured: an attribute edit or a JPEG re-encode gives 0.95-1.0, an
+   unrelated photo about 0.01, a 4 % zoom 0.3) at a shift of at most `max_shift` pixels
+   (``misaligned``);
+6. exactly one face in the real image (``no_face``, ``multiple_faces``; `allow_multiple_faces`
+   keeps the largest instead).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from .faces import Face, NoFaceError, analyze_face
+from .images import DEFAULT_MAX_PIXELS, ImageLoadError, load_image_file
+from .pairs import PairRef
+from .rejects import Reject
+
+RESIZE_POLICIES = ("reject", "fake-to-real")
+GRAY_TOLERANCE = 3
+ALIGN_SIDE = 512
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    """The knobs of `load_pair`; the defaults are what ``scripts/build.py`` uses."""
+
+    resize: str = "reject"
+    min_response: float = 0.2
+    max_shift: float = 0.5
+    allow_multiple_faces: bool = False
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def __post_init__(self) -> None:
+        if self.resize not in RESIZE_POLICIES:
+            raise ValueError(f"resize policy must be one of {', '.join(RESIZE_POLICIES)}, got {self.resize!r}")
+
+
+@dataclass(frozen=True)
+class LoadedPair:
+    """A usable pair: file bytes as stored, upright RGB pixels of the same size, the real face."""
+
+    ref: PairRef
+    real_bytes: bytes
+    fake_bytes: bytes
+    real: np.ndarray
+    fake: np.ndarray
+    face: Face
+    grayscale: bool
+    fake_resized_from: tuple[int, int] | None = None  # (h, w) of the fake file before `resize`
+
+
+def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig()) -> LoadedPair | Reject:
+    """Read and check one pair (module docstring); problems come back as a `Reject`, never raised."""
+
+    def reject(reason: str, detail: str) -> Reject:
+        return Reject(reason, detail, pair_id=ref.pair_id, real=ref.real_path, fake=ref.fake_path)
+
+    try:
+        real_bytes, real = load_image_file(ref.real_file, max_pixels=config.max_pixels)
+        fake_bytes, fake = load_image_file(ref.fake_file, max_pixels=config.max_pixels)
+    except ImageLoadError as exc:
+        return reject("unreadable", _relative(str(exc), ref))
+    if real_bytes == fake_bytes:
+        return reject("identical", f"{ref.fake_path} is a byte-for-byte copy of {ref.real_path}")
+
+    resized_from = None
+    if real.shape != fake.shape:
+        if config.resize == "reject":
+            return reject(
+                "size_mismatch",
+                f"real is {_size(real)}, fake is {_size(fake)} (use resize='fake-to-real' to resize the fake)",
+            )
+        resized_from = fake.shape[:2]
+        fake = _resize(fake, real.shape[:2])
+        fake_bytes = _png(fake)
+
+    real_gray, fake_gray = is_grayscale(real), is_grayscale(fake)
+    if real_gray != fake_gray:
+        kinds = {True: "greyscale", False: "colour"}
+        return reject("color_mismatch", f"real is {kinds[real_gray]}, fake is {kinds[fake_gray]}")
+    if np.array_equal(real, fake):
+        return reject("identical", "the decoded pixels are identical")
+
+    shift, response = alignment(real, fake)
+    if response < config.min_response:
+        return reject("not_same_photo", f"phase-correlation response {response:.3f} < {config.min_response}")
+    if max(abs(shift[0]), abs(shift[1])) > config.max_shift:
+        return reject("misaligned", f"fake is shifted by ({shift[0]:+.2f}, {shift[1]:+.2f}) px (x, y)")
+
+    try:
+        face = analyze_face(real)
+    except NoFaceError as exc:
+        return reject("no_face", f"{ref.real_path}: {exc}")
+    if face.num_faces > 1 and not config.allow_multiple_faces:
+        return reject("multiple_faces", f"{ref.real_path}: {face.num_faces} faces")
+    return LoadedPair(ref, real_bytes, fake_bytes, real, fake, face, real_gray, resized_from)
+
+
+def load_pairs(refs: Iterable[PairRef | Reject], config: ValidationConfig = ValidationConfig()) -> Iterator[LoadedPair | Reject]:
+    """`load_pair` over a source's output; rejects from the source pass through."""
+    for ref in refs:
+        yield ref if isinstance(ref, Reject) else load_pair(ref, config)
+
+
+def is_grayscale(image: np.ndarray) -> bool:
+    """True when an RGB image's channels agree within `GRAY_TOLERANCE` on 99.9 % of its pixels."""
+    rgb = image.astype(np.int16)
+    spread = rgb.max(axis=2) - rgb.min(axis=2)
+    return bool(np.quantile(spread, 0.999) <= GRAY_TOLERANCE)
+
+
+def alignment(real: np.ndarray, fake: np.ndarray) -> tuple[tuple[float, float], float]:
+    """Shift ``(dx, dy)`` in pixels of `fake` against `real` and the phase-correlation response."""
+    scale = min(1.0, ALIGN_SIDE / max(real.shape[:2]))
+    a, b = (_gray(x, scale) for x in (real, fake))
+    window = cv2.createHanningWindow((a.shape[1], a.shape[0]), cv2.CV_32F)
+    (dx, dy), response = cv2.phaseCorrelate(a, b, window)
+    return (dx / scale, dy / scale), float(response)
+
+
+def _gray(image: np.ndarray, scale: float) -> np.ndarray:
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    if scale < 1.0:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return gray
+
+
+def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    h, w = size
+    shrinking = h * w < image.shape[0] * image.shape[1]
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+
+
+def _png(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _size(image: np.ndarray) -> str:
+    return f"{image.shape[1]}x{image.shape[0]}"
+
+
+def _relative(message: str, ref: PairRef) -> str:
+    """An error message with the source root stripped from file names."""
+    return message.replace(str(ref.root) + "/", "")

@@ -1,0 +1,153 @@
+"""Loading and checking pairs: one real broken or mismatched file per reject reason."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from fifa_data.pairs import FolderPairs
+from fifa_data.rejects import Reject, count_reasons
+from fifa_data.validation import LoadedPair, ValidationConfig, alignment, is_grayscale, load_pair, load_pairs
+
+
+def _edit(image: np.ndarray) -> np.ndarray:
+    """A local edit: the lower-middle of the face brightened and reddened."""
+    fake = image.astype(np.int16)
+    fake[170:200, 200:260] += (40, 10, 10)
+    return np.clip(fake, 0, 255).astype(np.uint8)
+
+
+def _save(path, image, **kwargs) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(path, **kwargs)
+
+
+def _jpeg(image: np.ndarray, quality: int = 90) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory, astronaut, grace_hopper):
+    """A folder source with one good pair and one pair per reject reason, all real files."""
+    root = tmp_path_factory.mktemp("pairs")
+    fake = _edit(astronaut)
+    # good: PNG real, JPEG fake re-encoded over the whole image
+    _save(root / "real/good.png", astronaut)
+    (root / "fake").mkdir()
+    (root / "fake/good_lips.jpg").write_bytes(_jpeg(fake))
+    # unreadable: a truncated JPEG, an empty file, text named .png
+    for name in ("truncated", "empty", "text"):
+        _save(root / f"real/{name}.png", astronaut)
+    (root / "fake/truncated_x.jpg").write_bytes(_jpeg(fake)[:5000])
+    (root / "fake/empty_x.jpg").write_bytes(b"")
+    (root / "fake/text_x.png").write_text("hello, I am not a picture")
+    # size_mismatch
+    _save(root / "real/small.png", astronaut)
+    _save(root / "fake/small_x.png", cv2.resize(fake, (256, 256), interpolation=cv2.INTER_AREA))
+    # color_mismatch: greyscale real, colour fake
+    _save(root / "real/gray.png", np.asarray(Image.fromarray(astronaut).convert("L")))
+    _save(root / "fake/gray_x.png", fake)
+    # identical bytes and identical pixels in different bytes
+    _save(root / "real/same.png", astronaut)
+    (root / "fake/same_copy.png").write_bytes((root / "real/same.png").read_bytes())
+    _save(root / "fake/same_recompressed.png", astronaut, compress_level=1)
+    # not_same_photo and misaligned
+    _save(root / "real/other.png", astronaut)
+    _save(root / "fake/other_x.png", grace_hopper[44:556])
+    _save(root / "real/shift.png", astronaut)
+    _save(root / "fake/shift_x.png", np.roll(fake, 3, axis=1))
+    # no_face (a cup of coffee) and multiple_faces (two portraits side by side)
+    coffee = np.ascontiguousarray(data.coffee())
+    _save(root / "real/coffee.png", coffee)
+    _save(root / "fake/coffee_x.png", _edit(coffee))
+    two = np.concatenate([astronaut, grace_hopper[:512]], axis=1)
+    _save(root / "real/two.png", two)
+    _save(root / "fake/two_x.png", _edit(two))
+    return root
+
+
+@pytest.fixture(scope="module")
+def results(layout):
+    pairs, source_rejects = FolderPairs(layout).scan()
+    assert source_rejects == []
+    return {p.fake_path: load_pair(p) for p in pairs}
+
+
+def test_a_good_pair_loads_with_bytes_unchanged(layout, results):
+    good = results["fake/good_lips.jpg"]
+    assert isinstance(good, LoadedPair)
+    assert good.fake_bytes == (layout / "fake/good_lips.jpg").read_bytes()
+    assert good.real_bytes == (layout / "real/good.png").read_bytes()
+    assert good.real.shape == good.fake.shape == (512, 512, 3)
+    assert not good.grayscale and good.fake_resized_from is None
+    assert good.face.num_faces == 1
+
+
+@pytest.mark.parametrize(
+    ("fake", "reason", "detail"),
+    [
+        ("fake/truncated_x.jpg", "unreadable", "fake/truncated_x.jpg: truncated"),
+        ("fake/empty_x.jpg", "unreadable", "fake/empty_x.jpg: empty file"),
+        ("fake/text_x.png", "unreadable", "fake/text_x.png: not an image"),
+        ("fake/small_x.png", "size_mismatch", "real is 512x512, fake is 256x256"),
+        ("fake/gray_x.png", "color_mismatch", "real is greyscale, fake is colour"),
+        ("fake/same_copy.png", "identical", "byte-for-byte copy"),
+        ("fake/same_recompressed.png", "identical", "decoded pixels are identical"),
+        ("fake/other_x.png", "not_same_photo", "phase-correlation response"),
+        ("fake/shift_x.png", "misaligned", "shifted by (+3.00"),
+        ("fake/coffee_x.png", "no_face", "real/coffee.png: no face"),
+        ("fake/two_x.png", "multiple_faces", "real/two.png: 2 faces"),
+    ],
+)
+def test_each_problem_becomes_a_reject(results, fake, reason, detail):
+    reject = results[fake]
+    assert isinstance(reject, Reject), reject
+    assert reject.reason == reason
+    assert detail in reject.detail
+    assert reject.fake == fake and reject.pair_id
+
+
+def test_resize_policy_resizes_the_fake_losslessly(layout):
+    pairs, _ = FolderPairs(layout).scan()
+    ref = next(p for p in pairs if p.fake_path == "fake/small_x.png")
+    loaded = load_pair(ref, ValidationConfig(resize="fake-to-real"))
+    assert isinstance(loaded, LoadedPair)
+    assert loaded.fake_resized_from == (256, 256)
+    stored = np.asarray(Image.open(io.BytesIO(loaded.fake_bytes)))
+    assert stored.shape == loaded.real.shape and np.array_equal(stored, loaded.fake)
+    with pytest.raises(ValueError, match="resize policy"):
+        ValidationConfig(resize="stretch")
+
+
+def test_several_faces_can_be_allowed(layout):
+    pairs, _ = FolderPairs(layout).scan()
+    ref = next(p for p in pairs if p.fake_path == "fake/two_x.png")
+    loaded = load_pair(ref, ValidationConfig(allow_multiple_faces=True))
+    assert isinstance(loaded, LoadedPair) and loaded.face.num_faces == 2
+
+
+def test_load_pairs_never_raises_and_passes_source_rejects(layout):
+    (layout / "real/orphan.png").write_bytes(b"")
+    try:
+        out = list(load_pairs(FolderPairs(layout)))
+    finally:
+        (layout / "real/orphan.png").unlink()
+    rejects = [r for r in out if isinstance(r, Reject)]
+    assert sum(isinstance(r, LoadedPair) for r in out) == 1
+    assert count_reasons(rejects)["unpaired_real"] == 1
+    assert len(out) == 13
+
+
+def test_grayscale_and_alignment_measures(astronaut):
+    gray = np.repeat(np.asarray(Image.fromarray(astronaut).convert("L"))[..., None], 3, axis=2)
+    jpeg_gray = np.asarray(Image.open(io.BytesIO(_jpeg(gray, 70))).convert("RGB"))
+    assert is_grayscale(gray) and is_grayscale(jpeg_gray) and not is_grayscale(astronaut)
+    (dx, dy), response = alignment(astronaut, np.roll(astronaut, (-2, 5), axis=(0, 1)))
+    assert (round(dx), round(dy)) == (5, -2) and response > 0.9
