@@ -12,7 +12,14 @@ from skimage import data
 
 from fifa_data.pairs import FolderPairs
 from fifa_data.rejects import Reject, count_reasons
-from fifa_data.validation import LoadedPair, ValidationConfig, alignment, is_grayscale, load_pair, load_pairs
+from fifa_data.validation import (
+    LoadedPair,
+    ValidationConfig,
+    alignment,
+    is_grayscale,
+    load_pair,
+    load_pairs,
+)
 
 
 def _edit(image: np.ndarray) -> np.ndarray:

@@ -1,0 +1,100 @@
+"""Artifact masks in both modes, on real photos with edits of known extent and JPEG re-encoding."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from fifa_data import masks as masklib
+from fifa_data.artifacts import ADAPTIVE_DEFAULTS, MODES, artifact_mask, empty_mask
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def _recolour(image: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """A feathered LAB colour shift over a centred disc covering `share` of the image; its mask."""
+    h, w = image.shape[:2]
+    radius = np.sqrt(share * h * w / np.pi)
+    yy, xx = np.mgrid[:h, :w]
+    inside = ((yy - h * 0.45) ** 2 + (xx - w * 0.5) ** 2 <= radius**2).astype(np.float32)
+    alpha = cv2.GaussianBlur(inside, (0, 0), 1.5)[..., None]
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 1:] += (18, -12)
+    edited = cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+    fake = (image * (1 - alpha) + edited * alpha).round().astype(np.uint8)
+    return fake, alpha[..., 0] >= 0.5
+
+
+def test_paper_mode_is_the_top_five_percent(astronaut):
+    fake, _ = _recolour(astronaut, 0.01)
+    result = artifact_mask(astronaut, _jpeg(fake, 85), mode="paper")
+    assert result.mode == "paper"
+    assert result.share == pytest.approx(0.05, abs=0.005)
+    assert result.params["top_share"] == 0.05 and result.params["threshold"] > 0
+    assert artifact_mask(astronaut, fake, mode="paper", top_share=0.2).share <= 0.2
+
+
+def test_paper_mode_never_marks_unchanged_pixels(astronaut):
+    fake = astronaut.copy()
+    fake[:10, :10] = 0  # under 5 % of the pixels differ at all
+    result = artifact_mask(astronaut, fake, mode="paper")
+    assert result.mask.sum() <= 100 and not result.mask[20:].any()
+
+
+@pytest.mark.parametrize("share", [0.01, 0.30])
+@pytest.mark.parametrize("quality", [None, 95, 85, 80])
+def test_adaptive_mask_has_the_size_of_the_edit(astronaut, share, quality):
+    fake, truth = _recolour(astronaut, share)
+    if quality is not None:
+        fake = _jpeg(fake, quality)
+    adaptive = artifact_mask(astronaut, fake)
+    assert adaptive.mode == "adaptive"
+    assert adaptive.share == pytest.approx(share, rel=0.4)
+    assert masklib.iou(adaptive.mask, truth) > 0.7
+    paper = artifact_mask(astronaut, fake, mode="paper")
+    assert masklib.iou(adaptive.mask, truth) > masklib.iou(paper.mask, truth)
+
+
+def test_adaptive_mask_mostly_ignores_a_plain_re_encode(astronaut, grace_hopper):
+    """A fake that is only re-encoded: paper mode still marks 5 %; adaptive marks little or nothing."""
+    for image in (astronaut, grace_hopper):
+        shares = {q: artifact_mask(image, _jpeg(image, q)).share for q in (95, 85, 75, 65)}
+        assert shares[95] < 0.005 and shares[85] < 0.005, shares
+        assert max(shares.values()) < 0.02, shares
+
+
+def test_identical_images_give_empty_masks(astronaut):
+    assert not artifact_mask(astronaut, astronaut.copy()).mask.any()
+    assert not artifact_mask(astronaut, astronaut.copy(), mode="paper").mask.any()
+    real = empty_mask(astronaut.shape)
+    assert real.mask.shape == (512, 512) and not real.mask.any() and real.mode == "real"
+
+
+def test_parameters_are_recorded_and_serialisable(astronaut):
+    fake, _ = _recolour(astronaut, 0.05)
+    for mode in MODES:
+        result = artifact_mask(astronaut, fake, mode=mode)
+        json.dumps(result.params)
+        rle = result.to_rle()
+        assert rle["size"] == [512, 512] and np.array_equal(masklib.decode(rle), result.mask)
+    custom = artifact_mask(astronaut, fake, noise_factor=6.0)
+    assert custom.params["noise_factor"] == 6.0
+    assert set(ADAPTIVE_DEFAULTS) <= set(custom.params)
+
+
+def test_bad_arguments(astronaut):
+    with pytest.raises(ValueError, match="unknown artifact-mask mode 'magic'"):
+        artifact_mask(astronaut, astronaut, mode="magic")
+    with pytest.raises(ValueError, match="unknown parameter"):
+        artifact_mask(astronaut, astronaut, mode="paper", noise_factor=3)
+    with pytest.raises(ValueError, match="one size"):
+        artifact_mask(astronaut, astronaut[:100])
