@@ -37,7 +37,7 @@ def _tint(image: np.ndarray, mask: np.ndarray, colour: tuple[int, int, int]) -> 
     return out
 
 
-def _crop(pair: LoadedPair, grow: float = 0.9) -> tuple[slice, slice]:
+def _crop(pair: LoadedPair, grow: float = 0.55) -> tuple[slice, slice]:
     x0, y0, x1, y1 = pair.face.box
     h, w = pair.real.shape[:2]
     side = max(x1 - x0, y1 - y0) * (1 + 2 * grow)
@@ -89,7 +89,7 @@ def main() -> None:
             if col == 0:
                 ax.set_ylabel(manipulation, fontsize=11)
     fig.suptitle("Simulated FaceApp-like edits and their artifact masks (masks on the fake, face crop)", fontsize=12)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=80)
     print(f"wrote {args.out}")

@@ -91,7 +91,8 @@ def bench_mask_quality(per_combo: int, seed: int) -> None:
                 result = artifact_mask(item.real, item.fake, mode)
                 ious[manipulation][mode].append(masklib.iou(result.mask, truth))
                 shares[manipulation][mode].append(result.share)
-    print(f"\nmask quality on {summary.pairs} simulated pairs ({n} requested; {len(summary.skipped)} edits not applicable;")
+    skipped = "; ".join(f"{s['real']} {s['manipulation'] or ''}: {s['reason']}" for s in summary.skipped) or "none"
+    print(f"\nmask quality on {summary.pairs} simulated pairs ({n} requested; skipped: {skipped};")
     print(f"  rejected by validation: {count_reasons(rejects) or 'none'}):")
     header = "".join(f"{'IoU ' + m:>15}" for m in MODES) + "".join(f"{'size ' + m:>15}" for m in MODES)
     print(f"  {'manipulation':<13}{'pairs':>6}{header}{'true size':>11}")
