@@ -181,17 +181,30 @@ def _texture_change(real: np.ndarray, fake: np.ndarray, window: float, offset: f
 
 @dataclass(frozen=True)
 class _Bins:
-    texture: np.ndarray  # per-pixel texture
-    index: np.ndarray  # per-pixel bin
-    centres: list[float]  # each bin's median texture
+    """Equal-count bins of per-pixel texture, ready for per-bin statistics and their interpolation."""
+
+    members: list[np.ndarray]  # flat pixel indices of each bin
+    lower: np.ndarray  # per pixel: the bin centre at or below its texture (for interpolation)
+    weight: np.ndarray  # per pixel: interpolation weight of the next centre up
+
+    def per_pixel(self, per_bin: np.ndarray) -> np.ndarray:
+        """Per-bin values linearly interpolated by texture between bin centres (flat outside)."""
+        return per_bin[self.lower] * (1 - self.weight) + per_bin[self.lower + 1] * self.weight
 
 
 def _texture_bins(texture: np.ndarray, bins: int) -> _Bins:
-    """Equal-count bins of the per-pixel texture."""
-    edges = np.quantile(texture, np.linspace(0, 1, bins + 1))
-    index = np.clip(np.searchsorted(edges, texture, side="right") - 1, 0, bins - 1)
-    centres = [float(np.median(texture[index == b])) if (index == b).any() else float(edges[b]) for b in range(bins)]
-    return _Bins(texture, index, centres)
+    flat = texture.ravel()
+    edges = np.quantile(flat, np.linspace(0, 1, bins + 1))
+    index = np.clip(np.searchsorted(edges, flat, side="right") - 1, 0, bins - 1)
+    order = np.argsort(index, kind="stable")
+    bounds = np.searchsorted(index[order], np.arange(bins + 1))
+    members = [order[bounds[b] : bounds[b + 1]] for b in range(bins)]
+    centres = np.array([np.median(flat[m]) if m.size else edges[b] for b, m in enumerate(members)])
+    centres = np.maximum.accumulate(centres)
+    lower = np.clip(np.searchsorted(centres, flat, side="right") - 1, 0, bins - 2)
+    gap = centres[lower + 1] - centres[lower]
+    weight = np.clip((flat - centres[lower]) / np.where(gap > 0, gap, 1.0), 0.0, 1.0).astype(np.float32)
+    return _Bins(members, lower.reshape(texture.shape), weight.reshape(texture.shape))
 
 
 def _score(diff: np.ndarray, bins: _Bins, factor: float, minimum: float) -> np.ndarray:
@@ -201,17 +214,16 @@ def _score(diff: np.ndarray, bins: _Bins, factor: float, minimum: float) -> np.n
     the bin leaves alone: centre = 30th percentile, spread = 30th minus 5th percentile (0.92
     standard deviations of a normal). The floor is `factor` spreads, never less than `minimum`.
     """
-    count = len(bins.centres)
-    centre, spread = np.zeros(count), np.zeros(count)
-    for b in range(count):
-        values = diff[bins.index == b]
-        if values.size:
-            low, mid = np.quantile(values, (0.05, 0.30))
+    flat = diff.ravel()
+    centre, spread = np.zeros(len(bins.members)), np.zeros(len(bins.members))
+    for b, members in enumerate(bins.members):
+        if members.size:
+            low, mid = np.quantile(flat[members], (0.05, 0.30))
             centre[b], spread[b] = mid, (mid - low) / 0.92
     # noise grows with texture: never let a busier bin have a lower floor than a calmer one
     centre, spread = np.maximum.accumulate(centre), np.maximum.accumulate(spread)
-    floor = np.maximum(factor * np.interp(bins.texture, bins.centres, spread), minimum)
-    return ((diff - np.interp(bins.texture, bins.centres, centre)) / floor).astype(np.float32)
+    floor = np.maximum(factor * bins.per_pixel(spread), minimum)
+    return ((diff - bins.per_pixel(centre)) / floor).astype(np.float32)
 
 
 def _fill_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
