@@ -28,7 +28,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageLoadError", "load_image_file", "load_rgb", "open_image"]
+__all__ = ["DEFAULT_MAX_PIXELS", "ImageLoadError", "encode_image", "load_image_file", "load_rgb", "open_image"]
 
 DEFAULT_MAX_PIXELS = 100_000_000
 
@@ -114,6 +114,15 @@ def load_image_file(
     except OSError as exc:
         raise ImageLoadError(f"{os.fsdecode(path)}: {_os_reason(exc)}") from exc
     return data, load_rgb(data, name=os.fsdecode(path), max_pixels=max_pixels)
+
+
+def encode_image(image: np.ndarray | Image.Image, format: str = "PNG", **options) -> bytes:
+    """The bytes of an array or PIL image saved in `format` (lossless PNG by default)."""
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
+    buffer = io.BytesIO()
+    image.save(buffer, format=format, **options)
+    return buffer.getvalue()
 
 
 def _name_of(source: ImageSource) -> str:

@@ -17,7 +17,6 @@ so the same seed writes the same bytes.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from PIL import Image
 from . import samples
 from .concepts import concept_masks
 from .faces import NoFaceError, analyze_face
-from .images import load_rgb
+from .images import encode_image, load_rgb
 from .masks import encode
 from .simulate import MANIPULATIONS, simulate_edit
 from .validation import is_grayscale
@@ -129,7 +128,7 @@ def _real_view(photo: str, view: str) -> tuple[_Real, bytes]:
     if view == "face":
         crop = _face_crop(image)
         mode = "L" if grayscale else "RGB"
-        data, suffix = _png(Image.fromarray(crop).convert(mode)), ".png"
+        data, suffix = encode_image(Image.fromarray(crop).convert(mode)), ".png"
         image = load_rgb(data)
     return _Real(f"real/{view}/{photo}{suffix}", photo, image, grayscale), data
 
@@ -149,17 +148,9 @@ def _face_crop(image: np.ndarray) -> np.ndarray:
 
 def _encode_fake(fake: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str, dict]:
     if rng.random() < PNG_SHARE:
-        return _png(Image.fromarray(fake)), ".png", {"format": "png"}
+        return encode_image(fake), ".png", {"format": "png"}
     quality = int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1))
-    buffer = io.BytesIO()
-    Image.fromarray(fake).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue(), ".jpg", {"format": "jpeg", "quality": quality}
-
-
-def _png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return encode_image(fake, "JPEG", quality=quality), ".jpg", {"format": "jpeg", "quality": quality}
 
 
 def _write_bytes(path: Path, data: bytes) -> None:

@@ -22,16 +22,14 @@ never raises because of one pair. The checks, in order:
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from .faces import Face, NoFaceError, analyze_face
-from .images import DEFAULT_MAX_PIXELS, ImageLoadError, load_image_file
+from .images import DEFAULT_MAX_PIXELS, ImageLoadError, encode_image, load_image_file
 from .pairs import PairRef
 from .rejects import Reject
 
@@ -92,7 +90,7 @@ def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig()) -> Lo
             )
         resized_from = fake.shape[:2]
         fake = _resize(fake, real.shape[:2])
-        fake_bytes = _png(fake)
+        fake_bytes = encode_image(fake)
 
     real_gray, fake_gray = is_grayscale(real), is_grayscale(fake)
     if real_gray != fake_gray:
@@ -149,12 +147,6 @@ def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     h, w = size
     shrinking = h * w < image.shape[0] * image.shape[1]
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
-
-
-def _png(image: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def _size(image: np.ndarray) -> str:
