@@ -168,14 +168,20 @@ def _box_iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _mesh(image: np.ndarray, box) -> np.ndarray | None:
-    """Face mesh on a square crop around ``box``; landmarks mapped back to photo pixels."""
-    height, width = image.shape[:2]
+def square_around(box, shape: tuple[int, ...], margin: float) -> tuple[int, int, int, int]:
+    """``(left, top, right, bottom)`` of the square around `box` grown by `margin` of its size on
+    every side, clipped to an image of `shape`."""
+    height, width = shape[:2]
     x0, y0, x1, y1 = box
-    side = max(x1 - x0, y1 - y0) * (1 + 2 * CROP_MARGIN)
+    side = max(x1 - x0, y1 - y0) * (1 + 2 * margin)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     left, top = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
-    right, bottom = int(min(width, cx + side / 2)), int(min(height, cy + side / 2))
+    return left, top, int(min(width, cx + side / 2)), int(min(height, cy + side / 2))
+
+
+def _mesh(image: np.ndarray, box) -> np.ndarray | None:
+    """Face mesh on a square crop around ``box``; landmarks mapped back to photo pixels."""
+    left, top, right, bottom = square_around(box, image.shape, CROP_MARGIN)
     crop, scale = _downscale(np.ascontiguousarray(image[top:bottom, left:right]), MESH_SIDE)
     with _LOCK:
         result = _face_mesh().process(crop)

@@ -22,6 +22,7 @@ import numpy as np
 
 from fifa_data import masks as masklib
 from fifa_data.artifacts import artifact_mask
+from fifa_data.faces import square_around
 from fifa_data.pairs import open_source
 from fifa_data.sample_pairs import write_sample_pairs
 from fifa_data.simulate import MANIPULATIONS
@@ -38,12 +39,8 @@ def _tint(image: np.ndarray, mask: np.ndarray, colour: tuple[int, int, int]) -> 
 
 
 def _crop(pair: LoadedPair, grow: float = 0.55) -> tuple[slice, slice]:
-    x0, y0, x1, y1 = pair.face.box
-    h, w = pair.real.shape[:2]
-    side = max(x1 - x0, y1 - y0) * (1 + 2 * grow)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    top, left = int(max(0, cy - side / 2)), int(max(0, cx - side / 2))
-    return slice(top, int(min(h, cy + side / 2))), slice(left, int(min(w, cx + side / 2)))
+    left, top, right, bottom = square_around(pair.face.box, pair.real.shape, grow)
+    return slice(top, bottom), slice(left, right)
 
 
 def main() -> None:
