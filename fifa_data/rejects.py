@@ -32,6 +32,8 @@ REASONS: dict[str, str] = {
     "multiple_faces": "the real image holds several faces",
     # Artifact masks (fifa_data.artifacts)
     "empty_artifact_mask": "no difference between real and fake rises above the noise floor",
+    # Concept decisions (fifa_data.annotate)
+    "no_concept_manipulated": "the artifact mask covers no facial concept enough to call it manipulated",
 }
 
 

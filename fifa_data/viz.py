@@ -4,6 +4,10 @@ Images shorter than 1024 px are enlarged by the smallest integer factor that rea
 nearest-neighbour sampling so the stored pixels (and any artifacts in them) stay as they are.
 Masks are numbered from 1 in the order given. A mask that is empty is kept in the legend, in
 grey and marked "(not visible)", so that legend numbers always match mask positions.
+
+``render_age`` draws an AGE (artifact-grounding explanation) answer beside its image: the i-th
+``[SEG]`` token of the answer goes with the i-th mask, and the ``<p>...</p>`` phrase just before it
+is written in that mask's colour.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ from __future__ import annotations
 import colorsys
 import math
 import os
+import re
+import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -19,7 +26,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from fifa_data.masks import to_mask
 
-__all__ = ["overlay_masks", "palette", "save_overlay"]
+__all__ = ["age_segments", "overlay_masks", "palette", "render_age", "save_overlay"]
 
 _MIN_HEIGHT = 1024
 
@@ -136,4 +143,285 @@ def save_overlay(
     """Write ``overlay_masks(image, masks, names, **kwargs)`` to ``path`` as a PNG and return it."""
     out = overlay_masks(image, masks, names, **kwargs)
     out.save(path, format="PNG")
+    return out
+
+
+# --- AGE answers ------------------------------------------------------------------------------
+
+_PHRASE = r"((?:(?!</?p>|\[SEG\]).)*?)"  # the text of one <p> phrase: no nested tag or [SEG]
+_AGE_TOKEN = re.compile(
+    rf"<p>{_PHRASE}</p>\s*\[SEG\]"  # <p>phrase</p> [SEG], the usual form
+    rf"|<p>{_PHRASE}\s*\[SEG\]\s*</p>"  # <p>phrase [SEG]</p>
+    r"|\[SEG\]",  # a [SEG] with no phrase
+    re.DOTALL,
+)
+_TAG = re.compile(r"</?p>")
+_TEXT_GREY = (64, 64, 64)
+
+
+def age_segments(text: str) -> list[tuple[str, int | None]]:
+    """Split an AGE answer into runs of ``(text, mask index)``, in reading order.
+
+    Each ``[SEG]`` token takes the next mask index (from 0) and its run is the ``<p>`` phrase before
+    it, with its spaces normalised; a ``[SEG]`` without a phrase gives ``("", index)``. Plain runs
+    have index None and keep their text as written, minus ``<p>``/``</p>`` tags and ``[SEG]`` tokens
+    (with the spaces between a phrase and its token). Joining the runs gives the readable answer.
+    """
+    runs: list[tuple[str, int | None]] = []
+
+    def plain(part: str) -> None:
+        part = _TAG.sub("", part)
+        if not part:
+            return
+        if runs and runs[-1][1] is None:
+            runs[-1] = (runs[-1][0] + part, None)
+        else:
+            runs.append((part, None))
+
+    pos = 0
+    for index, match in enumerate(_AGE_TOKEN.finditer(text)):
+        plain(text[pos : match.start()])
+        phrase = match.group(1) if match.group(1) is not None else match.group(2) or ""
+        runs.append((" ".join(phrase.split()), index))
+        pos = match.end()
+    plain(text[pos:])
+    return runs
+
+
+def _scalable_font(size: int) -> ImageFont.FreeTypeFont | None:
+    """Pillow's bundled font at ``size`` px, or None where Pillow has no FreeType."""
+    font = ImageFont.load_default(size=size)
+    return font if isinstance(font, ImageFont.FreeTypeFont) else None
+
+
+_STAND_INS = {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": " - ", "\u2212": "-", "\u00d7": "x"}
+
+
+@lru_cache(maxsize=4096)
+def _glyph(char: str) -> str:
+    """``char`` if Pillow's bundled font draws it, else a stand-in (it lacks dashes and accents)."""
+    if char.isascii() or not isinstance(font := _scalable_font(20), ImageFont.FreeTypeFont):
+        return char
+    missing = np.asarray(font.getmask("\U0010fffd"))
+    mask = font.getmask(char)
+    if mask.size != font.getmask("\U0010fffd").size or not np.array_equal(np.asarray(mask), missing):
+        return char
+    if char in _STAND_INS:
+        return _STAND_INS[char]
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    return base if base and base != char and all(_glyph(c) == c for c in base) else "?"
+
+
+def _drawable(text: str) -> str:
+    return text if text.isascii() else "".join(map(_glyph, text))
+
+
+def _words(runs: Sequence[tuple[str, int | None]]) -> list[tuple[list[tuple[str, int | None]], int]]:
+    """Words as ``(pieces, line breaks before it)``; a word is pieces of (text, mask index or None).
+
+    Pieces of one word touch (a phrase and the comma after it); an empty piece with an index is a
+    colour swatch standing for a ``[SEG]`` that had no phrase.
+    """
+    words: list[tuple[list[tuple[str, int | None]], int]] = []
+    pieces: list[tuple[str, int | None]] = []
+    breaks = 0
+    for text, index in runs:
+        if index is not None and not text:
+            pieces.append(("", index))
+            continue
+        for part in re.split(r"(\s+)", _drawable(text)):
+            if not part:
+                continue
+            if part.isspace():
+                if pieces:
+                    words.append((pieces, breaks))
+                    pieces, breaks = [], 0
+                breaks += part.count("\n")
+            else:
+                pieces.append((part, index))
+    if pieces:
+        words.append((pieces, breaks))
+    return words
+
+
+def _draw_block(
+    runs: Sequence[tuple[str, int | None]],
+    colors: Sequence[tuple[int, int, int]],
+    width: int,
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    fill: tuple[int, int, int],
+) -> Image.Image:
+    """Word-wrap ``runs`` into a white image ``width`` px wide; phrases in their colour, underlined."""
+    ascent, descent = font.getmetrics() if hasattr(font, "getmetrics") else (font.getbbox("Ag")[3], 0)
+    size = ascent + descent
+    line_h = round(size * 1.35)
+    space = font.getlength(" ")
+    swatch = round(ascent * 0.8)
+    scalable = isinstance(font, ImageFont.FreeTypeFont)
+
+    def length(piece: tuple[str, int | None]) -> float:
+        return swatch if not piece[0] else font.getlength(piece[0])
+
+    # Lines of placed pieces (x, text, mask index); a word wider than the block is cut by characters.
+    lines: list[list[tuple[float, str, int | None]]] = [[]]
+    x = 0.0
+    for pieces, breaks in _words(runs):
+        for _ in range(min(breaks, 2)):
+            lines.append([])
+            x = 0.0
+        word_w = sum(map(length, pieces))
+        if lines[-1] and x + space + word_w > width:
+            lines.append([])
+            x = 0.0
+        elif lines[-1]:
+            x += space
+        for text, index in pieces:
+            chunks = [text] if length((text, index)) <= width else list(text)
+            for chunk in chunks:
+                chunk_w = length((chunk, index))
+                if lines[-1] and x + chunk_w > width:
+                    lines.append([])
+                    x = 0.0
+                lines[-1].append((x, chunk, index))
+                x += chunk_w
+    while lines and not lines[-1]:
+        lines.pop()
+
+    block = Image.new("RGB", (width, max(1, len(lines)) * line_h), "white")
+    draw = ImageDraw.Draw(block)
+    # A dark outline keeps light colours legible, but it blots letters smaller than ~20 px.
+    stroke = max(1, round(font.size / 28)) if scalable and font.size >= 20 else 0
+    rule, rule_w = max(2, round(size / 9)), max(2, round(size / 14))
+
+    def put(x: float, baseline: int, text: str, **kwargs) -> None:
+        if scalable:
+            draw.text((x, baseline), text, font=font, anchor="ls", **kwargs)
+        else:  # bitmap fonts ignore anchors and hang from the top
+            draw.text((x, baseline - ascent), text, font=font, **kwargs)
+
+    for row, line in enumerate(lines):
+        baseline = row * line_h + (line_h - size) // 2 + ascent
+        underline: list[list] = []  # [x0, x1, index], joined across the spaces inside a phrase
+        for x, text, index in line:
+            if index is None:
+                put(x, baseline, text, fill=fill)
+                continue
+            color = tuple(colors[index])
+            if text:
+                kwargs = {"stroke_width": stroke, "stroke_fill": _darker(color)} if stroke else {}
+                put(x, baseline, text, fill=color, **kwargs)
+                end = x + font.getlength(text)
+                if underline and underline[-1][2] == index and x - underline[-1][1] <= space + 1:
+                    underline[-1][1] = end
+                else:
+                    underline.append([x, end, index])
+            else:
+                box = [round(x), baseline - swatch, round(x) + swatch, baseline]
+                draw.rectangle(box, fill=color, outline=_darker(color), width=max(1, stroke))
+        for x0, x1, index in underline:
+            y = baseline + rule
+            draw.rectangle([round(x0), y, round(x1), y + rule_w - 1], fill=tuple(colors[index]))
+    return block
+
+
+def _text_block(
+    runs: Sequence[tuple[str, int | None]],
+    colors: Sequence[tuple[int, int, int]],
+    width: int,
+    size: int,
+    fill: tuple[int, int, int] = _TEXT_GREY,
+) -> Image.Image:
+    font = _scalable_font(size)
+    if font is not None:
+        return _draw_block(runs, colors, width, font, fill)
+    # No FreeType: write with the small bitmap font and enlarge it, so the text keeps its size.
+    bitmap = ImageFont.load_default_imagefont() if hasattr(ImageFont, "load_default_imagefont") else ImageFont.load_default()
+    k = max(1, round(size / max(1, bitmap.getbbox("Ag")[3])))
+    latin1 = str.maketrans(_STAND_INS)
+    runs = [(text.translate(latin1).encode("latin-1", "replace").decode("latin-1"), index) for text, index in runs]
+    small = _draw_block(runs, colors, max(1, width // k), bitmap, fill)
+    return small.resize((small.width * k, small.height * k), Image.Resampling.NEAREST)
+
+
+_TEXT_CHARS = 26  # width of the text column beside the picture, in font sizes (~55 characters)
+
+
+def render_age(
+    image: np.ndarray | Image.Image,
+    text: str,
+    masks: Sequence[np.ndarray | dict],
+    *,
+    width: int | None = None,
+    title: str | None = None,
+) -> Image.Image:
+    """The image with mask i tinted in ``palette(n)[i]`` and, beside it, the answer in words.
+
+    ``text`` is an AGE answer: the i-th ``[SEG]`` token goes with ``masks[i]`` (bool array or RLE),
+    and the ``<p>`` phrase before it is written in that mask's colour, bold and underlined; the rest
+    is dark grey on white, without tags or tokens, word-wrapped. An answer with no ``[SEG]`` (a
+    real image) is shown as plain text beside the untouched image. The text goes to the right of the
+    picture, or below it when the picture is more than 1.6 times as wide as tall. ``title`` (the
+    question, a pair id) is written across the top. The picture is shown as ``overlay_masks`` draws
+    it (at least 1024 px tall, pixels kept) unless ``width``, the width of the whole output in
+    pixels, is given; the font scales with the picture.
+    """
+    runs = age_segments(text)
+    phrases = {index: part for part, index in runs if index is not None}
+    if len(phrases) != len(masks):
+        raise ValueError(f"the text has {len(phrases)} [SEG] tokens but {len(masks)} masks were given")
+    if width is not None and width < 64:
+        raise ValueError(f"width must be at least 64 px, got {width}")
+    base = _to_rgb(image)
+    h, w = base.shape[:2]
+    colors = palette(len(masks))
+    names = [phrases[i] or f"[SEG] {i + 1}" for i in range(len(masks))]
+    overlay = overlay_masks(base, masks, names, colors=colors, numbered=False)
+    scale = overlay.height // h
+    picture = overlay.crop((0, 0, w * scale, h * scale))  # without the legend: the text says it
+
+    pw, ph = picture.size
+    side = pw <= 1.6 * ph
+
+    def font_size(pw: float, ph: float) -> int:
+        return max(10, round(math.sqrt(pw * ph) / 36))
+
+    if width is None:
+        size = font_size(pw, ph)
+        column = _TEXT_CHARS * size if side else pw - 2 * size
+        total = pw + 2 * size + column if side else pw
+    else:
+        total = width
+        if side:
+            f = width / (pw + (_TEXT_CHARS + 2) * math.sqrt(pw * ph) / 36)
+            pw, ph = max(1, round(pw * f)), max(1, round(ph * f))
+            size = font_size(pw, ph)
+            column = width - pw - 2 * size
+            side = column >= 12 * size
+        if not side:
+            pw, ph = width, max(1, round(picture.height * width / picture.width))
+            size = font_size(pw, ph)
+            column = width - 2 * size
+        if picture.size != (pw, ph):
+            resample = Image.Resampling.NEAREST if pw >= picture.width else Image.Resampling.LANCZOS
+            picture = picture.resize((pw, ph), resample)
+
+    pad = size
+    body = _text_block(runs, colors, column, size)
+    band = 0
+    if title:
+        heading = _text_block([(title, None)], [], total - 2 * pad, round(size * 1.15), fill=(0, 0, 0))
+        band = heading.height + pad
+    if side:
+        out_h = band + max(ph, body.height + 2 * pad)
+        text_at = (pw + pad, band + pad)
+    else:
+        out_h = band + ph + body.height + 2 * pad
+        text_at = (pad, band + ph + pad)
+    out = Image.new("RGB", (total, out_h), "white")
+    out.paste(picture, (0, band))
+    out.paste(body, text_at)
+    if title:
+        out.paste(heading, (pad, pad // 2))
+        rule = max(1, size // 14)
+        ImageDraw.Draw(out).rectangle([0, band - rule, total - 1, band - 1], fill=(200, 200, 200))
     return out

@@ -1,0 +1,165 @@
+"""Concept decisions: which FICT concepts a pair's artifact mask says were manipulated.
+
+The inputs are the pair's artifact mask and the real face's concept label map; the output says,
+for every visible concept, how many artifact pixels fall inside it and whether it counts as
+manipulated. The conditions (thresholds in :class:`DecisionConfig`, recorded with the output):
+
+* an **atomic** concept is manipulated when the artifact covers at least ``min_pixels`` of its
+  pixels *and* either at least ``min_share`` of its area or at least ``large_pixels`` (a share of
+  the whole image) in absolute terms. The share condition keeps a few stray pixels on a big
+  region (background, body) from counting; the absolute condition keeps a clear edit that is a
+  small part of a big region (a beard on a wide jawline, a dyed tip of long hair) from being lost.
+* a **parent** concept is manipulated when at least one child is and, in addition, either at
+  least ``parent_child_share`` of its visible children are manipulated or the artifact covers at
+  least ``min_share`` of its own area. So "lips" is flagged when the upper and lower lip are,
+  but "face" is not flagged because its lips were recoloured.
+
+Every flagged concept's *concept-artifact mask* is the artifact mask inside the concept
+(artifact ∩ concept), which is what a grounded phrase's ``[SEG]`` mask is. The *cover* is the
+set of flagged concepts that a grounded explanation names: flagged concepts without a flagged
+ancestor, where the root and the whole face (:data:`TOO_BROAD`) count as too broad to name, so
+a retouch of the whole face is grounded part by part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..concepts import ConceptMasks
+from ..fict import FICT
+
+TOO_BROAD = ("image", "face")
+
+
+@dataclass(frozen=True)
+class DecisionConfig:
+    """Thresholds of the manipulation conditions (see the module docstring)."""
+
+    min_pixels: int = 40
+    min_share: float = 0.15
+    large_pixels: float = 0.002
+    parent_child_share: float = 0.5
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ConceptDecision:
+    """The overlap of one concept with the artifact mask and the verdict on it."""
+
+    concept_id: str
+    manipulated: bool
+    artifact_pixels: int
+    concept_pixels: int
+
+    @property
+    def share(self) -> float:
+        """Share of the concept's pixels that the artifact mask covers."""
+        return self.artifact_pixels / self.concept_pixels if self.concept_pixels else 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class Decisions:
+    """The verdict on every visible concept of one pair, and the means to cut its masks."""
+
+    config: DecisionConfig
+    concepts: dict[str, ConceptDecision]
+    artifact: np.ndarray = field(repr=False)
+    concept_masks: ConceptMasks = field(repr=False)
+
+    @property
+    def fict(self) -> FICT:
+        return self.concept_masks.fict
+
+    @property
+    def manipulated(self) -> tuple[str, ...]:
+        """Every manipulated concept, atomic and parent, in FICT order."""
+        return tuple(c for c, d in self.concepts.items() if d.manipulated)
+
+    @property
+    def manipulated_atomic(self) -> tuple[str, ...]:
+        return tuple(c for c in self.manipulated if self.fict[c].is_atomic)
+
+    @property
+    def cover(self) -> tuple[str, ...]:
+        """The manipulated concepts a grounded explanation names (no flagged ancestor but the
+        root or the face), in FICT order; their masks never overlap."""
+        flagged = set(self.manipulated)
+        return tuple(
+            c
+            for c in self.manipulated
+            if c not in TOO_BROAD and not any(a.id in flagged and a.id not in TOO_BROAD for a in self.fict.ancestors(c))
+        )
+
+    def is_untouched(self, concept_id: str, max_share: float = 0.01) -> bool:
+        """Whether a visible concept is clearly not edited: not flagged, no flagged concept
+        inside or above it (face and image aside), and at most ``max_share`` covered."""
+        decision = self.concepts.get(concept_id)
+        if decision is None or decision.manipulated or decision.share > max_share:
+            return False
+        related = [d.id for d in self.fict.descendants(concept_id)] + [
+            a.id for a in self.fict.ancestors(concept_id) if a.id not in TOO_BROAD
+        ]
+        return not any(self.concepts[c].manipulated for c in related if c in self.concepts)
+
+    def mask(self, concept_id: str) -> np.ndarray:
+        """The concept-artifact mask: artifact pixels inside the concept (bool HxW)."""
+        return self.artifact & self.concept_masks.mask(concept_id)
+
+    def to_dict(self) -> dict:
+        """Thresholds, flagged concepts and per-concept overlap counts as plain values."""
+        return {
+            "config": self.config.to_dict(),
+            "manipulated": list(self.manipulated),
+            "cover": list(self.cover),
+            "overlap": {
+                c: {"artifact_pixels": d.artifact_pixels, "concept_pixels": d.concept_pixels}
+                for c, d in self.concepts.items()
+                if d.artifact_pixels
+            },
+        }
+
+
+def decide(artifact: np.ndarray, concepts: ConceptMasks, config: DecisionConfig = DecisionConfig()) -> Decisions:
+    """Decide which concepts of ``concepts`` the boolean ``artifact`` mask marks as manipulated."""
+    artifact = np.asarray(artifact, dtype=bool)
+    if artifact.shape != concepts.labels.shape:
+        raise ValueError(f"artifact mask {artifact.shape} and concept labels {concepts.labels.shape} differ in size")
+    fict = concepts.fict
+    n = len(fict.atomic_ids) + 1
+    areas = np.bincount(concepts.labels.ravel(), minlength=n)
+    hits = np.bincount(concepts.labels[artifact], minlength=n)
+    large = config.large_pixels * artifact.size
+
+    decisions: dict[str, ConceptDecision] = {}
+    atomic_index = {c: i + 1 for i, c in enumerate(fict.atomic_ids)}
+
+    def visit(concept_id: str) -> ConceptDecision | None:
+        node = fict[concept_id]
+        if node.is_atomic:
+            i = atomic_index[concept_id]
+            area, pixels = int(areas[i]), int(hits[i])
+            if area == 0:
+                return None
+            share_ok = pixels >= config.min_share * area or pixels >= large
+            decision = ConceptDecision(concept_id, pixels >= config.min_pixels and share_ok, pixels, area)
+        else:
+            children = [d for d in (visit(c) for c in node.children) if d is not None]
+            if not children:
+                return None
+            area = sum(d.concept_pixels for d in children)
+            pixels = sum(d.artifact_pixels for d in children)
+            flagged = sum(d.manipulated for d in children)
+            manipulated = flagged > 0 and (
+                flagged >= config.parent_child_share * len(children) or pixels >= config.min_share * area
+            )
+            decision = ConceptDecision(concept_id, manipulated, pixels, area)
+        decisions[concept_id] = decision
+        return decision
+
+    visit(fict.root.id)
+    ordered = {c.id: decisions[c.id] for c in fict if c.id in decisions}
+    return Decisions(config, ordered, artifact, concepts)

@@ -1,0 +1,182 @@
+"""The consistency guard: no explanation may name a region the masks do not show as edited.
+
+Every writer's output passes :func:`guard` before it becomes a dataset row. It finds every FICT
+concept the text names (:class:`ConceptFinder`: names and synonyms, longest match first, with
+singular/plural and centre/center variants) and checks:
+
+* a ``<p>`` tag must name exactly the flagged concept it stands for;
+* any other mention must name a manipulated concept or an ancestor of one ("the lips" about an
+  edit of the lower lip is true, "the nose" is not); the image and the whole face
+  (:data:`~fifa_data.annotate.decide.TOO_BROAD`) may always be named;
+* every requested concept must be grounded.
+
+A sentence that breaks the first two rules is a *hallucination* and is dropped; a requested
+concept left out is *missing* and is filled in from the fallback writer (the template writer).
+An explanation with nothing usable left is *rejected* and replaced by the fallback's whole
+text. :class:`GuardCounts` adds this up for a build's report.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, replace
+from typing import Protocol
+
+from ..fict import FICT
+from .decide import TOO_BROAD
+from .explanation import TAG, Explanation, WriterInput
+
+_WORD = re.compile(r"[a-z0-9']+")
+_ARTICLES = frozenset({"the", "a", "an"})
+_VARIANTS = (("centre", "center"),)
+
+
+class Writer(Protocol):
+    def write(self, item: WriterInput) -> Explanation: ...
+
+
+class ConceptFinder:
+    """Finds the FICT concepts a piece of English names."""
+
+    def __init__(self, fict: FICT):
+        self.fict = fict
+        self._index: dict[tuple[str, ...], str] = {}
+        for concept in fict:
+            for text in (concept.name, *concept.synonyms):
+                for variant in _spellings(text):
+                    self._index.setdefault(_words(variant), concept.id)
+        self._longest = max(len(k) for k in self._index)
+
+    def find(self, text: str) -> list[str]:
+        """Concept ids named in ``text``, in order of appearance (the image and face excluded)."""
+        words = _words(text)
+        found, i = [], 0
+        while i < len(words):
+            for n in range(min(self._longest, len(words) - i), 0, -1):
+                concept = self._index.get(tuple(words[i : i + n]))
+                if concept is not None:
+                    if concept not in TOO_BROAD:
+                        found.append(concept)
+                    i += n
+                    break
+            else:
+                i += 1
+        return found
+
+    def resolve(self, phrase: str) -> str | None:
+        """The one concept a grounded phrase names, or None if it names none or several."""
+        found = set(self.find(phrase))
+        return found.pop() if len(found) == 1 else None
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """Lower-case words without articles, so "the hair on the left" matches "hair on left"."""
+    return tuple(w for w in _WORD.findall(text.lower().replace("’", "'")) if w not in _ARTICLES)
+
+
+def _spellings(text: str) -> set[str]:
+    text = text.lower()
+    out = {text}
+    for a, b in _VARIANTS:
+        out |= {t.replace(a, b) for t in out} | {t.replace(b, a) for t in out}
+    words = text.split()
+    if words and words[-1].endswith("s") and len(words[-1]) > 3 and not words[-1].endswith(("ss", "is")):
+        out.add(" ".join([*words[:-1], words[-1][:-1]]))
+    return out
+
+
+@dataclass(frozen=True)
+class GuardResult:
+    """What the guard did to one explanation."""
+
+    explanation: Explanation
+    hallucinated: tuple[str, ...]  # concepts named without being manipulated (or unresolvable tags: "?")
+    missing: tuple[str, ...]  # requested concepts the writer left out
+    action: str  # clean | repaired | rejected
+
+
+@dataclass
+class GuardCounts:
+    """Running totals of the guard over a build."""
+
+    texts: int = 0
+    clean: int = 0
+    repaired: int = 0
+    rejected: int = 0
+    hallucinations: int = 0  # concepts named that are not manipulated, summed over texts
+    missing: int = 0  # requested concepts left out, summed over texts
+    writer_failures: int = 0  # texts the writer could not deliver (replaced by the fallback writer)
+
+    def add(self, result: GuardResult) -> None:
+        self.texts += 1
+        setattr(self, result.action, getattr(self, result.action) + 1)
+        self.hallucinations += len(result.hallucinated)
+        self.missing += len(result.missing)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def guard(
+    explanation: Explanation,
+    item: WriterInput,
+    manipulated: frozenset[str] | set[str],
+    fallback: Writer | None = None,
+    finder: ConceptFinder | None = None,
+) -> GuardResult:
+    """Check ``explanation`` against the pair's ``manipulated`` concepts and repair it.
+
+    Without a ``fallback`` writer nothing can be filled in: a text with problems comes back
+    unchanged with action ``rejected`` and the caller must drop it.
+    """
+    fict = item.fict
+    finder = finder or ConceptFinder(fict)
+    allowed = set(manipulated) | {a.id for c in manipulated for a in fict.ancestors(c)}
+    hallucinated: list[str] = []
+
+    summary = explanation.summary
+    bad = [c for c in finder.find(summary) if c not in allowed]
+    if bad:
+        hallucinated += bad
+        summary = ""
+
+    kept_sentences, kept_concepts, i = [], [], 0
+    for sentence in explanation.sentences:
+        tags = TAG.findall(sentence)
+        ids = explanation.concepts[i : i + len(tags)]
+        i += len(tags)
+        problems = [c if c else "?" for c, phrase in zip(ids, tags) if not c or c not in manipulated or finder.resolve(phrase) != c]
+        problems += [c for c in finder.find(TAG.sub("", sentence)) if c not in allowed]
+        if problems:
+            hallucinated += problems
+            continue
+        kept_sentences.append(sentence)
+        kept_concepts.extend(ids)
+
+    missing = tuple(c for c in item.requested if c not in kept_concepts)
+    hallucinated_t = tuple(dict.fromkeys(hallucinated))
+    if not hallucinated_t and not missing:
+        return GuardResult(explanation, (), (), "clean")
+    if fallback is None:
+        return GuardResult(explanation, hallucinated_t, missing, "rejected")
+    if not kept_sentences and item.requested:
+        whole = fallback.write(item)
+        note = f"rejected {explanation.writer} text: " + _describe(hallucinated_t, missing)
+        return GuardResult(replace(whole, notes=(*whole.notes, note)), hallucinated_t, missing, "rejected")
+
+    filled = fallback.write(replace(item, requested=missing)) if missing else None
+    sentences = tuple(kept_sentences) + (filled.sentences if filled else ())
+    concepts = tuple(kept_concepts) + (filled.concepts if filled else ())
+    if not summary:
+        summary = (filled or fallback.write(replace(item, requested=()))).summary
+    repaired = Explanation(summary, sentences, concepts, explanation.writer, (*explanation.notes, _describe(hallucinated_t, missing)))
+    return GuardResult(repaired, hallucinated_t, missing, "repaired")
+
+
+def _describe(hallucinated: tuple[str, ...], missing: tuple[str, ...]) -> str:
+    parts = []
+    if hallucinated:
+        parts.append("dropped sentences naming " + ", ".join(hallucinated))
+    if missing:
+        parts.append("filled in " + ", ".join(missing))
+    return "; ".join(parts)

@@ -1,0 +1,200 @@
+"""FiFa-Annotator end to end: loaded pairs in, annotated images (fakes and their reals) out.
+
+The stages, each in its own module: artifact mask (:mod:`fifa_data.artifacts`) → concept
+decisions (:mod:`.decide`) → evidence (:mod:`.evidence`) → writer (:mod:`.writers`,
+:mod:`.llm`) → consistency guard (:mod:`.guard`). :func:`annotate` streams a source: concept
+masks are computed once per real image, the writer gets batches (so an LLM writer runs them
+concurrently), and every pair comes out either as an :class:`AnnotatedImage` or as a
+:class:`~fifa_data.rejects.Reject`. Each real image comes out once, as an `AnnotatedImage` with
+``label="real"``, before its first fake.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import masks as masklib
+from ..artifacts import artifact_mask
+from ..concepts import ConceptMasks, concept_masks
+from ..rejects import Reject
+from ..validation import LoadedPair
+from .decide import DecisionConfig, Decisions, decide
+from .evidence import Evidence, EvidenceConfig, measure_evidence
+from .explanation import Explanation, WriterInput
+from .guard import ConceptFinder, GuardCounts, Writer, guard
+from .writers import TemplateWriter
+
+
+@dataclass(frozen=True)
+class AnnotatorConfig:
+    """Every parameter of the annotation; recorded in the dataset card."""
+
+    mask_mode: str = "adaptive"
+    mask_params: dict = field(default_factory=dict)
+    decision: DecisionConfig = DecisionConfig()
+    evidence: EvidenceConfig = EvidenceConfig()
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "mask_mode": self.mask_mode,
+            "mask_params": dict(self.mask_params),
+            "decision": self.decision.to_dict(),
+            "evidence": self.evidence.to_dict(),
+            "seed": self.seed,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class AnnotatedImage:
+    """One image ready to become task rows: a fake with its annotation, or a real image.
+
+    ``masks`` holds the COCO RLE of every grounded concept's concept-artifact mask and, under
+    ``"image"``, the whole artifact mask; ``boxes`` their ``[x0, y0, x1, y1]`` boxes.
+    """
+
+    label: str  # "fake" | "real"
+    image: bytes
+    image_path: str
+    size: tuple[int, int]  # (height, width) of the upright image
+    source_id: str
+    pair_id: str | None
+    manipulation: str | None
+    concept_masks: ConceptMasks
+    decisions: Decisions | None = None
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    explanation: Explanation | None = None
+    masks: dict[str, dict] = field(default_factory=dict)
+    boxes: dict[str, list[float]] = field(default_factory=dict)
+    mask_params: dict = field(default_factory=dict)
+
+    @property
+    def image_id(self) -> str:
+        """``pair_id`` for a fake, a hash of source and path for a real image."""
+        return self.pair_id or hashlib.sha1(f"{self.source_id}\0{self.image_path}".encode()).hexdigest()[:16]
+
+    @property
+    def grounded(self) -> tuple[str, ...]:
+        """The concepts the explanation grounds, in its order."""
+        return self.explanation.concepts if self.explanation else ()
+
+
+@dataclass(frozen=True, eq=False)
+class Measured:
+    """A fake after decisions and evidence, waiting for its text."""
+
+    pair: LoadedPair
+    concepts: ConceptMasks
+    artifact_params: dict
+    decisions: Decisions
+    evidence: dict[str, Evidence]
+    item: WriterInput
+
+
+def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = AnnotatorConfig(), artifact: np.ndarray | None = None) -> Measured | Reject:
+    """Artifact mask (unless given), decisions and evidence of one pair, or why it cannot be used."""
+    ref = pair.ref
+    params: dict = {"mode": "given"}
+    if artifact is None:
+        result = artifact_mask(pair.real, pair.fake, mode=config.mask_mode, **config.mask_params)
+        artifact, params = result.mask, {"mode": result.mode, **result.params}
+    if not artifact.any():
+        return Reject("empty_artifact_mask", f"{ref.fake_path}: no difference above the noise floor", ref.pair_id, ref.real_path, ref.fake_path)
+    decisions = decide(artifact, concepts, config.decision)
+    if not decisions.cover:
+        detail = f"{ref.fake_path}: {int(artifact.sum())} artifact pixels, none of the concepts passes the decision thresholds"
+        return Reject("no_concept_manipulated", detail, ref.pair_id, ref.real_path, ref.fake_path)
+    evidence = measure_evidence(pair.real, pair.fake, decisions, pair.face.landmarks)
+    order = tuple(sorted(decisions.cover, key=lambda c: (round(evidence[c].centroid[1]), evidence[c].centroid[0])))
+    item = WriterInput(ref.pair_id, concepts.fict, order, evidence, pair.fake_bytes, pair.real_bytes, ref.manipulation)
+    return Measured(pair, concepts, params, decisions, evidence, item)
+
+
+def finish(measured: Measured, explanation: Explanation) -> AnnotatedImage:
+    """Attach the guarded explanation and encode the masks the tasks need."""
+    decisions = measured.decisions
+    masks = {"image": masklib.encode(decisions.artifact)}
+    for concept_id in explanation.concepts:
+        masks[concept_id] = masklib.encode(decisions.mask(concept_id))
+    boxes = {c: masklib.bbox(rle) for c, rle in masks.items()}
+    ref = measured.pair.ref
+    return AnnotatedImage(
+        label="fake",
+        image=measured.pair.fake_bytes,
+        image_path=ref.fake_path,
+        size=measured.pair.fake.shape[:2],
+        source_id=ref.source_id,
+        pair_id=ref.pair_id,
+        manipulation=ref.manipulation,
+        concept_masks=measured.concepts,
+        decisions=decisions,
+        evidence=measured.evidence,
+        explanation=explanation,
+        masks=masks,
+        boxes=boxes,
+        mask_params=measured.artifact_params,
+    )
+
+
+def real_image(pair: LoadedPair, concepts: ConceptMasks) -> AnnotatedImage:
+    """The real image of a pair as an annotated image of its own (no artifacts)."""
+    ref = pair.ref
+    return AnnotatedImage("real", pair.real_bytes, ref.real_path, pair.real.shape[:2], ref.source_id, None, None, concepts)
+
+
+def explain(batch: list[Measured], writer: Writer, counts: GuardCounts, fallback: Writer | None = None) -> list[AnnotatedImage]:
+    """Write, guard and finish a batch; an LLM writer's failures fall back to the template writer."""
+    if not batch:
+        return []
+    fallback = fallback or TemplateWriter()
+    finder = ConceptFinder(batch[0].concepts.fict)
+    items = [m.item for m in batch]
+    texts = writer.write_many(items) if hasattr(writer, "write_many") else [writer.write(i) for i in items]
+    out = []
+    for measured, text in zip(batch, texts):
+        if isinstance(text, Exception):
+            counts.writer_failures += 1
+            text = fallback.write(measured.item)
+        result = guard(text, measured.item, frozenset(measured.decisions.manipulated), fallback, finder)
+        counts.add(result)
+        out.append(finish(measured, result.explanation))
+    return out
+
+
+def annotate(
+    pairs: Iterable[LoadedPair | Reject],
+    writer: Writer | None = None,
+    config: AnnotatorConfig = AnnotatorConfig(),
+    counts: GuardCounts | None = None,
+    batch_size: int = 16,
+) -> Iterator[AnnotatedImage | Reject]:
+    """Annotate a stream of loaded pairs; rejects pass through, new ones are added."""
+    writer = writer or TemplateWriter(seed=config.seed)
+    counts = counts if counts is not None else GuardCounts()
+    cache: dict[str, ConceptMasks] = {}
+    seen_reals: set[str] = set()
+    batch: list[Measured] = []
+    for pair in pairs:
+        if isinstance(pair, Reject):
+            yield pair
+            continue
+        key = f"{pair.ref.root}\0{pair.ref.real_path}"
+        if key not in cache:
+            cache.clear()  # sources list a real image's fakes together; one entry keeps memory flat
+            cache[key] = concept_masks(pair.real, pair.face)
+        if key not in seen_reals:
+            seen_reals.add(key)
+            yield real_image(pair, cache[key])
+        measured = measure(pair, cache[key], config)
+        if isinstance(measured, Reject):
+            yield measured
+            continue
+        batch.append(measured)
+        if len(batch) >= batch_size:
+            yield from explain(batch, writer, counts)
+            batch = []
+    yield from explain(batch, writer, counts)

@@ -1,0 +1,53 @@
+"""FiFa-11: the eleven instruction-tuning tasks, as rows of one shared schema.
+
+``task_rows(img, ...)`` runs every task's generator (:mod:`.generators`) on one annotated image
+and validates each row (:mod:`.validate`); the schema is in :mod:`.schema`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from ..annotate.guard import ConceptFinder
+from ..annotate.pipeline import AnnotatedImage
+from .generators import GENERATORS, TaskConfig
+from .schema import COLUMNS, TASKS, answer_of, make_row, question_of
+from .validate import RowError, validate_row
+
+__all__ = ["COLUMNS", "TASKS", "RowError", "TaskConfig", "answer_of", "make_row", "question_of", "task_rows", "validate_row"]
+
+
+def task_rows(
+    img: AnnotatedImage,
+    tasks: tuple[str, ...] = TASKS,
+    config: TaskConfig = TaskConfig(),
+    seed: int = 0,
+    real_repeats: int = 1,
+    finder: ConceptFinder | None = None,
+) -> dict[str, list[dict]]:
+    """Rows of each task for one image, validated; the same image and seed give the same rows.
+
+    ``real_repeats`` is the number of fakes of a real image (det and cls repeat it that many
+    times, capped at ``config.max_real_repeats``); it is ignored for fakes.
+    """
+    unknown = set(tasks) - set(TASKS)
+    if unknown:
+        raise ValueError(f"unknown tasks {sorted(unknown)}; known: {', '.join(TASKS)}")
+    fict = img.concept_masks.fict
+    finder = finder or ConceptFinder(fict)
+    repeats = min(max(real_repeats, 1), config.max_real_repeats) if img.label == "real" else 1
+    out: dict[str, list[dict]] = {}
+    for task in tasks:
+        rng = np.random.default_rng([seed, _stable_int(f"{task}\0{img.image_id}")])
+        generate = GENERATORS[task]
+        rows = generate(img, rng, config, repeats) if task in ("det", "cls") else generate(img, rng, config)
+        for row in rows:
+            validate_row(row, fict, finder, img.size)
+        out[task] = rows
+    return out
+
+
+def _stable_int(text: str) -> int:
+    return int.from_bytes(hashlib.sha1(text.encode()).digest()[:8], "little")

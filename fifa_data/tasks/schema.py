@@ -1,0 +1,99 @@
+"""The one row schema that every FiFa-11 task config shares (DESIGN §4).
+
+Columns:
+
+``id``             ``<task>-<image id>-<k>``, unique in a build
+``task``           one of :data:`TASKS`
+``image``          ``{"bytes", "path"}``: the stored file's bytes, unchanged, and its source path
+``messages``       TRL conversational format: a user turn ``[{"type": "image"}, {"type": "text"}]``
+                   and an assistant turn ``[{"type": "text"}]``
+``masks``          COCO RLE ``{size: [h, w], counts}``, the i-th for the i-th ``[SEG]``
+``concepts``       FICT ids the answer names: in ``[SEG]`` order for loc / age / rseg, in box
+                   order for breg, the explained concepts for rexp / bexp
+``boxes``          query boxes ``[x0, y0, x1, y1]`` in pixels (bdet, bexp), else empty
+``label``          ``real`` or ``fake``: the truth about the image
+``answer``         the canonical short answer of closed tasks (det: real/fake, cls: the
+                   manipulation or real, rdet / bdet: yes/no), else null
+``query_concept``  the FICT id asked about (rdet, rexp, rseg), else null
+``target_boxes``   breg's answer boxes, in ``concepts`` order, else empty
+``manipulation``   the source's manipulation label (null for real images)
+``pair_id``        the pair (null for real images)
+``source_id``      the source photo: splits are made on it
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..annotate.pipeline import AnnotatedImage
+
+TASKS: tuple[str, ...] = ("det", "cls", "toe", "loc", "age", "rdet", "rexp", "rseg", "bdet", "bexp", "breg")
+IMAGE_TASKS = TASKS
+SEG_TASKS = ("loc", "age", "rseg")
+BOX_QUERY_TASKS = ("bdet", "bexp")
+REGION_TASKS = ("rdet", "rexp", "rseg")
+CLOSED_TASKS = ("det", "cls", "rdet", "bdet")
+
+COLUMNS: tuple[str, ...] = (
+    "id",
+    "task",
+    "image",
+    "messages",
+    "masks",
+    "concepts",
+    "boxes",
+    "label",
+    "answer",
+    "query_concept",
+    "target_boxes",
+    "manipulation",
+    "pair_id",
+    "source_id",
+)
+
+
+def make_row(
+    img: AnnotatedImage,
+    task: str,
+    question: str,
+    answer_text: str,
+    *,
+    masks: list[dict] | None = None,
+    concepts: list[str] | None = None,
+    boxes: list[list[float]] | None = None,
+    answer: str | None = None,
+    query_concept: str | None = None,
+    target_boxes: list[list[float]] | None = None,
+    index: int = 0,
+) -> dict:
+    """One row of ``task`` about ``img`` with a single question / answer turn."""
+    return {
+        "id": f"{task}-{img.image_id}-{index}",
+        "task": task,
+        "image": {"bytes": img.image, "path": img.image_path},
+        "messages": [
+            {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]},
+            {"role": "assistant", "content": [{"type": "text", "text": answer_text}]},
+        ],
+        "masks": [{"size": list(m["size"]), "counts": m["counts"]} for m in masks or []],
+        "concepts": list(concepts or []),
+        "boxes": [list(map(float, b)) for b in boxes or []],
+        "label": img.label,
+        "answer": answer,
+        "query_concept": query_concept,
+        "target_boxes": [list(map(float, b)) for b in target_boxes or []],
+        "manipulation": img.manipulation,
+        "pair_id": img.pair_id,
+        "source_id": img.source_id,
+    }
+
+
+def question_of(row: dict) -> str:
+    """The user's question text of a row."""
+    return next(part["text"] for part in row["messages"][0]["content"] if part["type"] == "text")
+
+
+def answer_of(row: dict) -> str:
+    """The assistant's answer text of a row."""
+    return row["messages"][1]["content"][0]["text"]
