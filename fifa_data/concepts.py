@@ -56,10 +56,41 @@ class ConceptMasks:
         wanted[[self._index[c] for c in self.fict.atomic_descendants(concept_id)]] = True
         return wanted
 
+    def box(self, concept_id: str) -> list[float] | None:
+        """Tight box ``[x0, y0, x1, y1]`` of a concept (x1, y1 exclusive); None if not visible."""
+        boxes = self._atomic_boxes[[self._index[c] for c in self.fict.atomic_descendants(concept_id)]]
+        boxes = boxes[boxes[:, 2] > boxes[:, 0]]
+        if len(boxes) == 0:
+            return None
+        return [float(boxes[:, 0].min()), float(boxes[:, 1].min()), float(boxes[:, 2].max()), float(boxes[:, 3].max())]
+
+    @functools.cached_property
+    def _atomic_boxes(self) -> np.ndarray:
+        """(n + 1, 4) boxes of every label, from one pass over the map; an absent label gets x1 = x0."""
+        height, width = self.labels.shape
+        n = len(self.fict.atomic_ids) + 1
+        in_column = np.zeros((n, width), dtype=bool)
+        in_column[self.labels, np.arange(width)[None, :]] = True
+        in_row = np.zeros((n, height), dtype=bool)
+        in_row[self.labels, np.arange(height)[:, None]] = True
+        present = in_column.any(axis=1)
+        boxes = np.zeros((n, 4), dtype=np.int64)
+        boxes[:, 0] = np.argmax(in_column, axis=1)
+        boxes[:, 2] = width - np.argmax(in_column[:, ::-1], axis=1)
+        boxes[:, 1] = np.argmax(in_row, axis=1)
+        boxes[:, 3] = height - np.argmax(in_row[:, ::-1], axis=1)
+        boxes[~present] = 0
+        return boxes
+
     def areas(self) -> dict[str, int]:
         """Pixel count of every atomic concept (0 when not visible)."""
-        counts = np.bincount(self.labels.ravel(), minlength=len(self.fict.atomic_ids) + 1)
+        counts = self.label_counts
         return {c: int(counts[i + 1]) for i, c in enumerate(self.fict.atomic_ids)}
+
+    @functools.cached_property
+    def label_counts(self) -> np.ndarray:
+        """Pixel count of every label value (index 0: unlabelled), computed once."""
+        return np.bincount(self.labels.ravel(), minlength=len(self.fict.atomic_ids) + 1)
 
     def visible(self) -> list[str]:
         """Atomic concepts with at least one pixel, in FICT order."""

@@ -41,6 +41,7 @@ class FICT:
         self._by_text = _text_index(self._concepts.values())
         self.root = next(c for c in self._concepts.values() if c.parent is None)
         self.atomic_ids: tuple[str, ...] = tuple(c.id for c in self if c.is_atomic)
+        self._subtrees: dict[str, tuple[Concept, ...]] = {}
 
     def __getitem__(self, concept_id: str) -> Concept:
         try:
@@ -86,18 +87,25 @@ class FICT:
 
     def descendants(self, concept_id: str) -> list[Concept]:
         """All concepts below ``concept_id`` in depth-first file order (itself excluded)."""
-        out = []
-        for child in self.children(concept_id):
-            out.append(child)
-            out.extend(self.descendants(child.id))
-        return out
+        return list(self._below(concept_id))
 
     def atomic_descendants(self, concept_id: str) -> list[str]:
         """Ids of the atomic concepts a concept is made of; an atomic concept is made of itself."""
         node = self[concept_id]
         if node.is_atomic:
             return [node.id]
-        return [c.id for c in self.descendants(concept_id) if c.is_atomic]
+        return [c.id for c in self._below(concept_id) if c.is_atomic]
+
+    def _below(self, concept_id: str) -> tuple[Concept, ...]:
+        # The tree never changes after loading: walk each subtree once (annotation asks often).
+        cached = self._subtrees.get(concept_id)
+        if cached is None:
+            out: list[Concept] = []
+            for child in self.children(concept_id):
+                out.append(child)
+                out.extend(self._below(child.id))
+            cached = self._subtrees[concept_id] = tuple(out)
+        return cached
 
     def is_ancestor(self, ancestor_id: str, concept_id: str) -> bool:
         """Whether ``ancestor_id`` lies strictly above ``concept_id``."""

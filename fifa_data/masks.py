@@ -76,7 +76,10 @@ def _run_total(counts: bytes) -> int | None:
 def _coco(x: MaskOrRLE) -> dict:
     """Compressed RLE with bytes counts, the form pycocotools' functions take."""
     if isinstance(x, np.ndarray):
-        rle = _coco_mask.encode(np.asfortranarray(_check_mask(x) != 0, dtype=np.uint8))
+        mask = _check_mask(x)
+        # A bool mask is viewed as uint8 without a copy; a Fortran-ordered one is then encoded as is.
+        mask = mask.view(np.uint8) if mask.dtype == bool else (mask != 0).view(np.uint8)
+        rle = _coco_mask.encode(np.asfortranarray(mask))
         return {"size": [int(s) for s in rle["size"]], "counts": rle["counts"]}
     if not isinstance(x, dict):
         raise ValueError(f"expected a 2-D mask array or an RLE dict, got {type(x).__name__}")

@@ -335,7 +335,10 @@ def _text_block(
     if font is not None:
         return _draw_block(runs, colors, width, font, fill)
     # No FreeType: write with the small bitmap font and enlarge it, so the text keeps its size.
-    bitmap = ImageFont.load_default_imagefont() if hasattr(ImageFont, "load_default_imagefont") else ImageFont.load_default()
+    if hasattr(ImageFont, "load_default_imagefont"):
+        bitmap = ImageFont.load_default_imagefont()
+    else:
+        bitmap = ImageFont.load_default()
     k = max(1, round(size / max(1, bitmap.getbbox("Ag")[3])))
     latin1 = str.maketrans(_STAND_INS)
     runs = [(text.translate(latin1).encode("latin-1", "replace").decode("latin-1"), index) for text, index in runs]

@@ -109,3 +109,100 @@ def test_bad_input(astronaut):
         viz.overlay_masks(astronaut.astype(float), [mask], ["a"])
     with pytest.raises(ValueError, match="only 1 colors"):
         viz.overlay_masks(astronaut, [mask, mask], ["a", "b"], colors=[(1, 2, 3)])
+
+
+# --- render_age: AGE answers beside their masks ------------------------------------------------
+
+AGE_TEXT = (
+    "This photo has been edited. <p>The lips</p> [SEG] look redder and more saturated, "
+    "and <p>the left eyebrow</p> [SEG] is darker."
+)
+
+
+@pytest.fixture(scope="module")
+def age_masks(astronaut):
+    return [_box(astronaut.shape, 137, 153, 203, 245), _box(astronaut.shape, 86, 92, 234, 265)]
+
+
+def _text_area(out: Image.Image, left: int) -> np.ndarray:
+    return np.asarray(out)[:, left:].reshape(-1, 3)
+
+
+def _has_color(pixels: np.ndarray, color) -> int:
+    return int((pixels == np.asarray(color, np.uint8)).all(axis=1).sum())
+
+
+def test_age_segments_parse():
+    assert viz.age_segments(AGE_TEXT) == [
+        ("This photo has been edited. ", None),
+        ("The lips", 0),
+        (" look redder and more saturated, and ", None),
+        ("the left eyebrow", 1),
+        (" is darker.", None),
+    ]
+    # Phrase inside the tags, a bare [SEG], a stray tag pair and a real image's answer.
+    assert viz.age_segments("a <p> left  ear [SEG] </p>, b [SEG]c <p>x</p> d") == [
+        ("a ", None),
+        ("left ear", 0),
+        (", b ", None),
+        ("", 1),
+        ("c x d", None),
+    ]
+    assert viz.age_segments("A real photo.") == [("A real photo.", None)]
+
+
+def test_render_age_colours_phrases_like_their_masks(astronaut, age_masks):
+    out = viz.render_age(astronaut, AGE_TEXT, age_masks)
+    assert isinstance(out, Image.Image) and out.mode == "RGB"
+    assert out.height >= 1024 and out.width > 1024 + 500  # 2x picture, text to the right
+    red, green = viz.palette(2)
+    pixels = np.asarray(out)
+    # Picture: same tint as overlay_masks gives mask 1 (the lips, scale 2).
+    np.testing.assert_allclose(pixels[2 * 145, 2 * 224], _blend(astronaut[145, 224], red), atol=1)
+    text = _text_area(out, 1024)
+    assert _has_color(text, red) > 200 and _has_color(text, green) > 200
+    assert _has_color(text, viz.palette(3)[2]) == 0
+    assert _has_color(text, (64, 64, 64)) > 200  # the plain words, dark grey
+
+
+def test_render_age_rle_masks_pil_image_title_and_width(astronaut, age_masks):
+    rles = [masks.encode(m) for m in age_masks]
+    plain = viz.render_age(astronaut, AGE_TEXT, age_masks)
+    out = viz.render_age(Image.fromarray(astronaut), AGE_TEXT, rles, title="pair 0001: where was it edited?")
+    assert out.width == plain.width and out.height > plain.height
+    band = out.height - plain.height
+    np.testing.assert_array_equal(np.asarray(out)[band : band + 1024, :1024], np.asarray(plain)[:1024, :1024])
+    narrow = viz.render_age(astronaut, AGE_TEXT, rles, width=900)
+    assert narrow.width == 900 and narrow.mode == "RGB"
+    assert _has_color(_text_area(narrow, 500), viz.palette(2)[1]) > 20
+
+
+def test_render_age_font_scales_with_small_images(astronaut, age_masks):
+    small = astronaut[::2, ::2].copy()  # 256 px: enlarged 4x, the text stays as big as for 512
+    out = viz.render_age(small, AGE_TEXT, [m[::2, ::2] for m in age_masks])
+    big = viz.render_age(astronaut, AGE_TEXT, age_masks)
+    assert out.size == big.size
+
+
+def test_render_age_real_image_is_plain_text(astronaut):
+    out = viz.render_age(astronaut, "This is a real photo; nothing in it was edited.", [])
+    assert out.width > astronaut.shape[1] and out.height >= 1024
+    np.testing.assert_array_equal(np.asarray(out)[:1024, :1024], astronaut.repeat(2, 0).repeat(2, 1))
+    text = _text_area(out, 1024)
+    assert _has_color(text, (64, 64, 64)) > 100
+    assert all(_has_color(text, c) == 0 for c in viz.palette(3))
+
+
+def test_render_age_count_mismatch(astronaut, age_masks):
+    with pytest.raises(ValueError, match=r"2 \[SEG\] tokens but 1 masks"):
+        viz.render_age(astronaut, AGE_TEXT, age_masks[:1])
+    with pytest.raises(ValueError, match=r"0 \[SEG\] tokens but 2 masks"):
+        viz.render_age(astronaut, "A real photo.", age_masks)
+
+
+def test_render_age_without_freetype(astronaut, age_masks, monkeypatch):
+    monkeypatch.setattr(viz, "_scalable_font", lambda size: None)
+    out = viz.render_age(astronaut, AGE_TEXT + " \u2014 caf\u00e9 \u4e2d", age_masks, title="no FreeType")
+    assert out.mode == "RGB" and out.width > 1024
+    text = _text_area(out, 1024)
+    assert _has_color(text, viz.palette(2)[0]) > 50 and _has_color(text, (64, 64, 64)) > 200

@@ -9,10 +9,12 @@ manipulated. The conditions (thresholds in :class:`DecisionConfig`, recorded wit
   the whole image) in absolute terms. The share condition keeps a few stray pixels on a big
   region (background, body) from counting; the absolute condition keeps a clear edit that is a
   small part of a big region (a beard on a wide jawline, a dyed tip of long hair) from being lost.
-* a **parent** concept is manipulated when at least one child is and, in addition, either at
-  least ``parent_child_share`` of its visible children are manipulated or the artifact covers at
-  least ``min_share`` of its own area. So "lips" is flagged when the upper and lower lip are,
-  but "face" is not flagged because its lips were recoloured.
+* a **parent** concept is manipulated when the artifact covers at least ``min_pixels`` of it
+  and either more than ``parent_child_share`` of its visible children are manipulated or the
+  artifact covers at least ``parent_min_share`` of its own area. So "lips" is flagged when the
+  upper and lower lip are, "eyebrows" is not when only the left one was darkened, "face" is not
+  because its lips were recoloured, and a small, fully edited eyebrow is flagged even when each
+  of its parts is below ``min_pixels`` on its own.
 
 Every flagged concept's *concept-artifact mask* is the artifact mask inside the concept
 (artifact ∩ concept), which is what a grounded phrase's ``[SEG]`` mask is. The *cover* is the
@@ -23,6 +25,7 @@ a retouch of the whole face is grounded part by part.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -41,6 +44,7 @@ class DecisionConfig:
     min_share: float = 0.15
     large_pixels: float = 0.002
     parent_child_share: float = 0.5
+    parent_min_share: float = 0.6
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -96,18 +100,46 @@ class Decisions:
 
     def is_untouched(self, concept_id: str, max_share: float = 0.01) -> bool:
         """Whether a visible concept is clearly not edited: not flagged, no flagged concept
-        inside or above it (face and image aside), and at most ``max_share`` covered."""
+        inside it, and at most ``max_share`` of it covered. (The upper lip is untouched when
+        only the lower lip was edited, even though "lips" is flagged.)"""
         decision = self.concepts.get(concept_id)
         if decision is None or decision.manipulated or decision.share > max_share:
             return False
-        related = [d.id for d in self.fict.descendants(concept_id)] + [
-            a.id for a in self.fict.ancestors(concept_id) if a.id not in TOO_BROAD
-        ]
-        return not any(self.concepts[c].manipulated for c in related if c in self.concepts)
+        return not any(self.concepts[d.id].manipulated for d in self.fict.descendants(concept_id) if d.id in self.concepts)
 
     def mask(self, concept_id: str) -> np.ndarray:
-        """The concept-artifact mask: artifact pixels inside the concept (bool HxW)."""
-        return self.artifact & self.concept_masks.mask(concept_id)
+        """The concept-artifact mask: artifact pixels inside the concept (bool HxW, Fortran
+        order, which is what COCO RLE encoding wants)."""
+        return self.mask_and_box(concept_id)[0]
+
+    def mask_and_box(self, concept_id: str) -> tuple[np.ndarray, list[float] | None]:
+        """The concept-artifact mask and its box ``[x0, y0, x1, y1]`` (None when empty), cut
+        from the overlap of the artifact's and the concept's boxes only."""
+        out = np.zeros(self.artifact.shape, dtype=bool, order="F")
+        concept_box = self.concept_masks.box(concept_id)
+        if self.artifact_box is None or concept_box is None:
+            return out, None
+        rows, cols = self.artifact_box
+        x0, y0, x1, y1 = (int(v) for v in concept_box)
+        top, left = max(rows.start, y0), max(cols.start, x0)
+        rows, cols = slice(top, max(min(rows.stop, y1), top)), slice(left, max(min(cols.stop, x1), left))
+        member = np.zeros(len(self.fict.atomic_ids) + 1, dtype=bool)
+        member[[self._atomic_index[c] for c in self.fict.atomic_descendants(concept_id)]] = True
+        crop = self.artifact[rows, cols] & member[self.concept_masks.labels[rows, cols]]
+        out[rows, cols] = crop
+        return out, _box_of(crop, top, left)
+
+    @functools.cached_property
+    def artifact_box(self) -> tuple[slice, slice] | None:
+        """(rows, cols) slices of the artifact mask's bounding box; None when it is empty."""
+        rows, cols = np.flatnonzero(self.artifact.any(axis=1)), np.flatnonzero(self.artifact.any(axis=0))
+        if len(rows) == 0:
+            return None
+        return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+    @functools.cached_property
+    def _atomic_index(self) -> dict[str, int]:
+        return {c: i + 1 for i, c in enumerate(self.fict.atomic_ids)}
 
     def to_dict(self) -> dict:
         """Thresholds, flagged concepts and per-concept overlap counts as plain values."""
@@ -130,7 +162,7 @@ def decide(artifact: np.ndarray, concepts: ConceptMasks, config: DecisionConfig 
         raise ValueError(f"artifact mask {artifact.shape} and concept labels {concepts.labels.shape} differ in size")
     fict = concepts.fict
     n = len(fict.atomic_ids) + 1
-    areas = np.bincount(concepts.labels.ravel(), minlength=n)
+    areas = concepts.label_counts
     hits = np.bincount(concepts.labels[artifact], minlength=n)
     large = config.large_pixels * artifact.size
 
@@ -153,8 +185,8 @@ def decide(artifact: np.ndarray, concepts: ConceptMasks, config: DecisionConfig 
             area = sum(d.concept_pixels for d in children)
             pixels = sum(d.artifact_pixels for d in children)
             flagged = sum(d.manipulated for d in children)
-            manipulated = flagged > 0 and (
-                flagged >= config.parent_child_share * len(children) or pixels >= config.min_share * area
+            manipulated = pixels >= config.min_pixels and (
+                flagged > config.parent_child_share * len(children) or pixels >= config.parent_min_share * area
             )
             decision = ConceptDecision(concept_id, manipulated, pixels, area)
         decisions[concept_id] = decision
@@ -163,3 +195,11 @@ def decide(artifact: np.ndarray, concepts: ConceptMasks, config: DecisionConfig 
     visit(fict.root.id)
     ordered = {c.id: decisions[c.id] for c in fict if c.id in decisions}
     return Decisions(config, ordered, artifact, concepts)
+
+
+def _box_of(mask: np.ndarray, top: int = 0, left: int = 0) -> list[float] | None:
+    """Box ``[x0, y0, x1, y1]`` of a bool mask placed at (``top``, ``left``); None when empty."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows) == 0:
+        return None
+    return [float(left + cols[0]), float(top + rows[0]), float(left + cols[-1] + 1), float(top + rows[-1] + 1)]

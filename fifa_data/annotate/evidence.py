@@ -25,15 +25,18 @@ For every manipulated concept the measurements are taken inside its concept-arti
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
 
+from ..fict import FICT
 from .decide import Decisions
 
 IRIS_CENTRES = (468, 473)
+MAX_SAMPLES = 20_000  # artifact pixels per pair that enter the per-concept means
 _LAPLACE_EPS = 1.0
 
 
@@ -161,40 +164,46 @@ def measure_evidence(
     fict = decisions.fict
     wanted = concepts if concepts is not None else decisions.manipulated
     artifact = decisions.artifact
-    ys, xs = np.nonzero(artifact)
-    if len(ys) == 0:
+    box = decisions.artifact_box
+    if box is None:
         return {}
+    y0, y1, x0, x1 = box[0].start, box[0].stop, box[1].start, box[1].stop
+    ys, xs = np.nonzero(artifact[box])
+    ys += y0
+    xs += x0
+    # Means need no more than MAX_SAMPLES pixels: a regular subsample keeps large edits cheap.
+    step = -(-len(ys) // MAX_SAMPLES)
+    ys, xs = ys[::step], xs[::step]
     labels = decisions.concept_masks.labels
     n = len(fict.atomic_ids) + 1
     ids = labels[ys, xs]
-    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
 
     columns = _colour_columns(real[ys, xs], fake[ys, xs])
-    columns.update(_texture_columns(real, fake, artifact, ys, xs, (y0, y1, x0, x1)))
+    grey_real, grey_fake = _grey_full(real), _grey_full(fake)
+    texture, reference = _texture(grey_real, grey_fake, artifact, ys, xs, (y0, y1, x0, x1))
+    columns.update(texture)
     columns["x"], columns["y"], columns["one"] = xs.astype(np.float64), ys.astype(np.float64), np.ones(len(ys))
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
     unit = float(np.linalg.norm(points[IRIS_CENTRES[0]] - points[IRIS_CENTRES[1]])) if len(points) > max(IRIS_CENTRES) else 0.0
-    motion = _motion(real, fake, points, unit, (y0, y1, x0, x1), ys, xs, EvidenceConfig.flow_unit_px)
+    motion = _motion(grey_real, grey_fake, points, unit, (y0, y1, x0, x1), ys, xs, EvidenceConfig.flow_unit_px)
     columns["div"], columns["div_n"] = motion.divergence, motion.sampled.astype(np.float64)
     names = list(columns)
     sums = np.stack([np.bincount(ids, weights=columns[k], minlength=n) for k in names], axis=1)
-    reference = _reference_texture(real, fake, artifact, (y0, y1, x0, x1))
     h, w = labels.shape
     point_ids = labels[np.clip(np.rint(points[:, 1]).astype(int), 0, h - 1), np.clip(np.rint(points[:, 0]).astype(int), 0, w - 1)]
     centre = points.mean(axis=0) if len(points) else np.zeros(2)
-    index = {c: i + 1 for i, c in enumerate(fict.atomic_ids)}
+    membership = _membership(fict)
+    wanted = [c for c in wanted if c in membership.index]
+    totals = membership.matrix[[membership.index[c] for c in wanted]] @ sums  # one row per wanted concept
 
     out = {}
-    for concept_id in wanted:
+    for concept_id, row in zip(wanted, totals):
         decision = decisions.concepts[concept_id]
-        rows = [index[a] for a in fict.atomic_descendants(concept_id)]
-        total = dict(zip(names, sums[rows].sum(axis=0)))
+        total = dict(zip(names, row))
         if total["one"] == 0:
             continue
         mean = {k: total[k] / total["one"] for k in names}
-        member = np.zeros(n, dtype=bool)
-        member[rows] = True
-        selected = member[point_ids] & motion.tracked
+        selected = membership.matrix[membership.index[concept_id]][point_ids].astype(bool) & motion.tracked
         divergence = total["div"] / total["div_n"] if total["div_n"] >= 0.5 * total["one"] and total["div_n"] >= 16 else None
         geometry = _geometry(points[selected], motion.flow[selected], centre, unit, divergence)
         out[concept_id] = Evidence(
@@ -220,6 +229,23 @@ def measure_evidence(
             **geometry,
         )
     return out
+
+
+@dataclass(frozen=True)
+class _Membership:
+    index: dict[str, int]  # concept id -> row
+    matrix: np.ndarray  # (concepts, labels): 1.0 where the label is one of the concept's atomic parts
+
+
+@functools.lru_cache(maxsize=4)
+def _membership(fict: FICT) -> _Membership:
+    """Which label values make up each concept, as a matrix: a concept's sums are one product."""
+    labels = {c: i + 1 for i, c in enumerate(fict.atomic_ids)}
+    ids = [c.id for c in fict]
+    matrix = np.zeros((len(ids), len(labels) + 1))
+    for row, concept_id in enumerate(ids):
+        matrix[row, [labels[a] for a in fict.atomic_descendants(concept_id)]] = 1.0
+    return _Membership({c: i for i, c in enumerate(ids)}, matrix)
 
 
 def _log_ratio(fake_sum: float, real_sum: float, count: float) -> float:
@@ -248,10 +274,8 @@ def _colour_columns(real_rgb: np.ndarray, fake_rgb: np.ndarray) -> dict[str, np.
     return out
 
 
-def _grey(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    y0, y1, x0, x1 = box
-    crop = image[y0:y1, x0:x1]
-    return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
+def _grey_full(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
 def _padded(box: tuple[int, int, int, int], pad: int, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -259,30 +283,30 @@ def _padded(box: tuple[int, int, int, int], pad: int, shape: tuple[int, ...]) ->
     return max(y0 - pad, 0), min(y1 + pad, shape[0]), max(x0 - pad, 0), min(x1 + pad, shape[1])
 
 
-def _texture_columns(real, fake, artifact, ys, xs, box) -> dict[str, np.ndarray]:
-    """Squared Laplacian of both images at the artifact pixels, and the same on its border band."""
-    crop = _padded(box, 2, artifact.shape)
-    y0, _, x0, _ = crop
-    inside = artifact[crop[0] : crop[1], crop[2] : crop[3]].astype(np.uint8)
-    border = (inside > cv2.erode(inside, np.ones((5, 5), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0))[ys - y0, xs - x0]
-    out = {"edge": border.astype(np.float64)}
-    for tag, image in (("real", real), ("fake", fake)):
-        lap = cv2.Laplacian(_grey(image, crop), cv2.CV_32F, ksize=3)[ys - y0, xs - x0].astype(np.float64) ** 2
-        out[f"lap_{tag}"] = lap
-        out[f"edge_{tag}"] = lap * border
-    return out
-
-
-def _reference_texture(real, fake, artifact, box) -> float:
-    """log2 Laplacian energy ratio on untouched pixels near the artifact (the re-encode's share)."""
-    h, w = artifact.shape
+def _texture(real, fake, artifact, ys, xs, box) -> tuple[dict[str, np.ndarray], float]:
+    """Squared Laplacian of both images at the sampled artifact pixels and on the artifact's
+    border band, and the log2 energy ratio of the untouched pixels around it (the re-encode's
+    share, subtracted from every texture and seam reading)."""
     span = max(box[1] - box[0], box[3] - box[2])
     crop = _padded(box, max(span // 4, 16), artifact.shape)
-    outside = ~artifact[crop[0] : crop[1], crop[2] : crop[3]]
-    if outside.sum() < 256:
-        return 0.0
-    energies = [float((cv2.Laplacian(_grey(image, crop), cv2.CV_32F, ksize=3)[outside] ** 2).mean()) for image in (real, fake)]
-    return math.log2((energies[1] + _LAPLACE_EPS) / (energies[0] + _LAPLACE_EPS))
+    y0, _, x0, _ = crop
+    inside = artifact[crop[0] : crop[1], crop[2] : crop[3]]
+    inside8 = inside.view(np.uint8)
+    band = inside8 > cv2.erode(inside8, np.ones((5, 5), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    border = band[ys - y0, xs - x0]
+    out = {"edge": border.astype(np.float64)}
+    outside = (inside8 == 0).view(np.uint8)
+    enough = cv2.countNonZero(outside) >= 256
+    energies = []
+    for tag, image in (("real", real), ("fake", fake)):
+        lap = cv2.Laplacian(image[crop[0] : crop[1], crop[2] : crop[3]], cv2.CV_32F, ksize=3)
+        lap *= lap
+        at = lap[ys - y0, xs - x0].astype(np.float64)
+        out[f"lap_{tag}"] = at
+        out[f"edge_{tag}"] = at * border
+        energies.append(cv2.mean(lap, mask=outside)[0] if enough else 0.0)
+    reference = math.log2((energies[1] + _LAPLACE_EPS) / (energies[0] + _LAPLACE_EPS)) if enough else 0.0
+    return out, reference
 
 
 @dataclass(frozen=True)
@@ -310,7 +334,7 @@ def _motion(real, fake, points, unit, box, ys, xs, unit_px) -> _Motion:
     scale = min(1.0, unit_px / unit)
     size = (max(int(round((x1 - x0) * scale)), 8), max(int(round((y1 - y0) * scale)), 8))
     grey = [
-        cv2.resize(cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA)
+        _shrink(image[y0:y1, x0:x1], size)
         for image in (real, fake)
     ]
     field = _dis().calc(grey[0], grey[1], None)
@@ -329,6 +353,13 @@ def _motion(real, fake, points, unit, box, ys, xs, unit_px) -> _Motion:
     div = np.zeros(len(ys))
     div[sampled] = divergence[v, u]
     return _Motion(tracked, flow, sampled, div)
+
+
+def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Area-resample to ``size`` (w, h); Gaussian pyramid halvings first keep it cheap."""
+    while image.shape[1] >= 4 * size[0] and image.shape[0] >= 4 * size[1]:
+        image = cv2.pyrDown(image)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 _DIS = None

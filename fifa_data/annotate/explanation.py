@@ -1,6 +1,6 @@
 """The text a writer produces for one pair, and what a writer is given.
 
-An :class:`Explanation` is an opening *summary* that names no facial concept, followed by
+An :class:`Explanation` is an opening *summary* without tags, followed by
 *sentences* in which every grounded concept appears as ``<p>phrase</p>``; ``concepts`` lists the
 FICT id of each tag in order. From it come the AGE answer (``<p>phrase</p> [SEG]``), the
 text-only TOE answer (tags removed) and the per-region sentences of the region and box tasks.
@@ -20,7 +20,7 @@ SEG = "[SEG]"
 
 def strip_tags(text: str) -> str:
     """``text`` without ``<p>``/``</p>`` tags and ``[SEG]`` tokens."""
-    text = TAG.sub(r"\1", text).replace(SEG, "")
+    text = TAG.sub(r"\1", text).replace(SEG, "").replace("<p>", "").replace("</p>", "")
     return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
 
 

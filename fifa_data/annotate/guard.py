@@ -8,7 +8,7 @@ singular/plural and centre/center variants) and checks:
 * any other mention must name a manipulated concept or an ancestor of one ("the lips" about an
   edit of the lower lip is true, "the nose" is not); the image and the whole face
   (:data:`~fifa_data.annotate.decide.TOO_BROAD`) may always be named;
-* every requested concept must be grounded.
+* every requested concept must be grounded, once; the summary must not be empty.
 
 A sentence that breaks the first two rules is a *hallucination* and is dropped; a requested
 concept left out is *missing* and is filled in from the fallback writer (the template writer).
@@ -18,6 +18,7 @@ text. :class:`GuardCounts` adds this up for a build's report.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass, replace
 from typing import Protocol
@@ -67,6 +68,12 @@ class ConceptFinder:
         """The one concept a grounded phrase names, or None if it names none or several."""
         found = set(self.find(phrase))
         return found.pop() if len(found) == 1 else None
+
+
+@functools.lru_cache(maxsize=8)
+def finder_for(fict: FICT) -> ConceptFinder:
+    """The (cached) finder of a tree: building one indexes every name and synonym."""
+    return ConceptFinder(fict)
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -130,7 +137,7 @@ def guard(
     unchanged with action ``rejected`` and the caller must drop it.
     """
     fict = item.fict
-    finder = finder or ConceptFinder(fict)
+    finder = finder or finder_for(fict)
     allowed = set(manipulated) | {a.id for c in manipulated for a in fict.ancestors(c)}
     hallucinated: list[str] = []
 
@@ -140,7 +147,7 @@ def guard(
         hallucinated += bad
         summary = ""
 
-    kept_sentences, kept_concepts, i = [], [], 0
+    kept_sentences, kept_concepts, i, duplicates = [], [], 0, 0
     for sentence in explanation.sentences:
         tags = TAG.findall(sentence)
         ids = explanation.concepts[i : i + len(tags)]
@@ -150,12 +157,15 @@ def guard(
         if problems:
             hallucinated += problems
             continue
+        if any(c in kept_concepts for c in ids) or len(set(ids)) < len(ids):
+            duplicates += 1  # a concept grounded twice would get two [SEG] for one region
+            continue
         kept_sentences.append(sentence)
         kept_concepts.extend(ids)
 
     missing = tuple(c for c in item.requested if c not in kept_concepts)
     hallucinated_t = tuple(dict.fromkeys(hallucinated))
-    if not hallucinated_t and not missing:
+    if not hallucinated_t and not missing and not duplicates and summary.strip():
         return GuardResult(explanation, (), (), "clean")
     if fallback is None:
         return GuardResult(explanation, hallucinated_t, missing, "rejected")
@@ -167,9 +177,10 @@ def guard(
     filled = fallback.write(replace(item, requested=missing)) if missing else None
     sentences = tuple(kept_sentences) + (filled.sentences if filled else ())
     concepts = tuple(kept_concepts) + (filled.concepts if filled else ())
-    if not summary:
+    if not summary.strip():
         summary = (filled or fallback.write(replace(item, requested=()))).summary
-    repaired = Explanation(summary, sentences, concepts, explanation.writer, (*explanation.notes, _describe(hallucinated_t, missing)))
+    note = _describe(hallucinated_t, missing) or ("dropped a concept grounded twice" if duplicates else "filled in the summary")
+    repaired = Explanation(summary, sentences, concepts, explanation.writer, (*explanation.notes, note))
     return GuardResult(repaired, hallucinated_t, missing, "repaired")
 
 

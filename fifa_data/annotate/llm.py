@@ -174,10 +174,11 @@ class LLMWriter:
                 content = self._post_once(payload)
                 _check_content(content, expect_tags)
             except _Retryable as err:
+                reason = self._redact(str(err))  # a malformed body may echo anything
                 if attempt + 1 == attempts:
-                    raise LLMError(f"{self.name}: {err} (gave up after {attempts} attempts)", status=err.status, attempts=attempts) from None
+                    raise LLMError(f"{self.name}: {reason} (gave up after {attempts} attempts)", status=err.status, attempts=attempts) from None
                 wait = max(self.backoff * 2**attempt, min(err.wait, MAX_RETRY_AFTER))
-                log.warning("%s: attempt %d/%d failed: %s; retrying in %.1f s", self.name, attempt + 1, attempts, err, wait)
+                log.warning("%s: attempt %d/%d failed: %s; retrying in %.1f s", self.name, attempt + 1, attempts, reason, wait)
                 time.sleep(wait)
             except LLMError as err:
                 err.attempts = attempt + 1
@@ -195,9 +196,9 @@ class LLMWriter:
                 body = response.read()
         except urllib.error.HTTPError as err:
             self._raise_http(err)
-        except (TimeoutError, urllib.error.URLError, http.client.HTTPException, OSError) as err:
+        except (OSError, http.client.HTTPException) as err:  # URLError and TimeoutError are OSErrors
             reason = getattr(err, "reason", err)
-            if isinstance(reason, TimeoutError) or isinstance(err, TimeoutError):
+            if isinstance(err, TimeoutError) or isinstance(reason, TimeoutError):
                 raise _Retryable(f"timed out after {self.timeout} s") from None
             raise _Retryable(f"connection failed: {self._redact(str(reason))}") from None
         return _extract_content(body)

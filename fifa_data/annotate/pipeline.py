@@ -12,20 +12,24 @@ concurrently), and every pair comes out either as an :class:`AnnotatedImage` or 
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL.Image import Image as PILImage
 
 from .. import masks as masklib
 from ..artifacts import artifact_mask
 from ..concepts import ConceptMasks, concept_masks
+from ..images import load_rgb
 from ..rejects import Reject
 from ..validation import LoadedPair
+from ..viz import render_age
 from .decide import DecisionConfig, Decisions, decide
 from .evidence import Evidence, EvidenceConfig, measure_evidence
 from .explanation import Explanation, WriterInput
-from .guard import ConceptFinder, GuardCounts, Writer, guard
+from .guard import GuardCounts, Writer, finder_for, guard
 from .writers import TemplateWriter
 
 
@@ -37,6 +41,7 @@ class AnnotatorConfig:
     mask_params: dict = field(default_factory=dict)
     decision: DecisionConfig = DecisionConfig()
     evidence: EvidenceConfig = EvidenceConfig()
+    max_grounded: int = 8  # an explanation grounds at most this many concepts, the largest edits
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -45,6 +50,7 @@ class AnnotatorConfig:
             "mask_params": dict(self.mask_params),
             "decision": self.decision.to_dict(),
             "evidence": self.evidence.to_dict(),
+            "max_grounded": self.max_grounded,
             "seed": self.seed,
         }
 
@@ -82,6 +88,12 @@ class AnnotatedImage:
         """The concepts the explanation grounds, in its order."""
         return self.explanation.concepts if self.explanation else ()
 
+    def render_age(self, title: str | None = None) -> PILImage:
+        """The AGE answer drawn beside the image, each phrase in its mask's colour."""
+        text = self.explanation.grounded() if self.explanation else ""
+        masks = [self.masks[c] for c in self.grounded]
+        return render_age(load_rgb(io.BytesIO(self.image), name=self.image_path), text, masks, title=title)
+
 
 @dataclass(frozen=True, eq=False)
 class Measured:
@@ -109,7 +121,8 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
         detail = f"{ref.fake_path}: {int(artifact.sum())} artifact pixels, none of the concepts passes the decision thresholds"
         return Reject("no_concept_manipulated", detail, ref.pair_id, ref.real_path, ref.fake_path)
     evidence = measure_evidence(pair.real, pair.fake, decisions, pair.face.landmarks)
-    order = tuple(sorted(decisions.cover, key=lambda c: (round(evidence[c].centroid[1]), evidence[c].centroid[0])))
+    salient = sorted(decisions.cover, key=lambda c: -decisions.concepts[c].artifact_pixels)[: config.max_grounded]
+    order = tuple(sorted(salient, key=lambda c: (round(evidence[c].centroid[1]), evidence[c].centroid[0])))
     item = WriterInput(ref.pair_id, concepts.fict, order, evidence, pair.fake_bytes, pair.real_bytes, ref.manipulation)
     return Measured(pair, concepts, params, decisions, evidence, item)
 
@@ -117,10 +130,14 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
 def finish(measured: Measured, explanation: Explanation) -> AnnotatedImage:
     """Attach the guarded explanation and encode the masks the tasks need."""
     decisions = measured.decisions
-    masks = {"image": masklib.encode(decisions.artifact)}
+    whole = np.zeros(decisions.artifact.shape, dtype=bool, order="F")  # Fortran order: RLE encodes it without a copy
+    rows, cols = decisions.artifact_box
+    whole[rows, cols] = decisions.artifact[rows, cols]
+    masks = {"image": masklib.encode(whole)}
+    boxes = {"image": [float(cols.start), float(rows.start), float(cols.stop), float(rows.stop)]}
     for concept_id in explanation.concepts:
-        masks[concept_id] = masklib.encode(decisions.mask(concept_id))
-    boxes = {c: masklib.bbox(rle) for c, rle in masks.items()}
+        mask, boxes[concept_id] = decisions.mask_and_box(concept_id)
+        masks[concept_id] = masklib.encode(mask)
     ref = measured.pair.ref
     return AnnotatedImage(
         label="fake",
@@ -151,7 +168,7 @@ def explain(batch: list[Measured], writer: Writer, counts: GuardCounts, fallback
     if not batch:
         return []
     fallback = fallback or TemplateWriter()
-    finder = ConceptFinder(batch[0].concepts.fict)
+    finder = finder_for(batch[0].concepts.fict)
     items = [m.item for m in batch]
     texts = writer.write_many(items) if hasattr(writer, "write_many") else [writer.write(i) for i in items]
     out = []

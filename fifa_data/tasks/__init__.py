@@ -10,7 +10,7 @@ import hashlib
 
 import numpy as np
 
-from ..annotate.guard import ConceptFinder
+from ..annotate.guard import ConceptFinder, finder_for
 from ..annotate.pipeline import AnnotatedImage
 from .generators import GENERATORS, TaskConfig
 from .schema import COLUMNS, TASKS, answer_of, make_row, question_of
@@ -36,7 +36,7 @@ def task_rows(
     if unknown:
         raise ValueError(f"unknown tasks {sorted(unknown)}; known: {', '.join(TASKS)}")
     fict = img.concept_masks.fict
-    finder = finder or ConceptFinder(fict)
+    finder = finder or finder_for(fict)
     repeats = min(max(real_repeats, 1), config.max_real_repeats) if img.label == "real" else 1
     out: dict[str, list[dict]] = {}
     for task in tasks:

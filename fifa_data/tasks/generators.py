@@ -20,6 +20,7 @@ Sampling (:class:`TaskConfig`) and the real:fake balance:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -152,29 +153,33 @@ def negatives(img: AnnotatedImage, rng: np.random.Generator, k: int) -> list[str
     """Up to ``k`` clearly untouched concepts, hard ones (FICT neighbours of the edit) first."""
     if k <= 0:
         return []
+    hard, rest = _negative_pool(img)
+    chosen = [hard[int(i)] for i in rng.permutation(len(hard))[:k]]
+    if len(chosen) < k and rest:
+        chosen += [rest[int(i)] for i in rng.permutation(len(rest))[: k - len(chosen)]]
+    return chosen
+
+
+@functools.lru_cache(maxsize=4)
+def _negative_pool(img: AnnotatedImage) -> tuple[list[str], list[str]]:
+    """The image's askable untouched concepts: FICT siblings and cousins of the edit, and the rest."""
     fict: FICT = img.concept_masks.fict
     areas = _visible_areas(img)
     minimum = MIN_NEGATIVE_AREA * img.size[0] * img.size[1]
 
     def usable(c: str) -> bool:
-        node = fict[c]
-        ok = node.level >= 2 and areas.get(c, 0) >= minimum
+        ok = fict[c].level >= 2 and areas.get(c, 0) >= minimum
         return ok and (img.decisions is None or img.decisions.is_untouched(c))
 
-    hard: list[str] = []
+    family: list[str] = []
     for concept_id in img.grounded:
         parent = fict.parent(concept_id)
-        family = [parent] + ([fict.parent(parent.id)] if parent and fict.parent(parent.id) else [])
-        for node in family:
-            if node is None:
-                continue
-            hard += [c.id for c in fict.descendants(node.id)]
-    hard = [c for c in dict.fromkeys(hard) if usable(c)]
-    rest = [c for c in areas if c not in hard and usable(c)]
-    chosen = list(rng.permutation(hard))[:k] if hard else []
-    if len(chosen) < k and rest:
-        chosen += list(rng.permutation(rest))[: k - len(chosen)]
-    return [str(c) for c in chosen]
+        for node in (parent, fict.parent(parent.id) if parent else None):
+            if node is not None:
+                family += [c.id for c in fict.descendants(node.id)]
+    hard = [c for c in dict.fromkeys(family) if usable(c)]
+    rest = [c for c in areas if c not in set(hard) and usable(c)]
+    return hard, rest
 
 
 def positives(img: AnnotatedImage, rng: np.random.Generator, k: int) -> list[str]:
@@ -229,11 +234,7 @@ def rseg(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> l
 
 
 def _concept_box(img: AnnotatedImage, concept_id: str) -> list[float] | None:
-    mask = img.concept_masks.mask(concept_id)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if len(rows) == 0:
-        return None
-    return [float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1)]
+    return img.concept_masks.box(concept_id)
 
 
 def _artifact_in(img: AnnotatedImage, box: list[float]) -> int:

@@ -24,7 +24,7 @@ from PIL import Image
 
 from .. import masks as masklib
 from ..annotate.explanation import SEG, TAG
-from ..annotate.guard import ConceptFinder
+from ..annotate.guard import ConceptFinder, finder_for
 from ..fict import FICT
 from .schema import BOX_QUERY_TASKS, CLOSED_TASKS, COLUMNS, REGION_TASKS, SEG_TASKS, TASKS, answer_of
 
@@ -89,7 +89,7 @@ def validate_row(row: dict, fict: FICT, finder: ConceptFinder | None = None, siz
     if task == "loc" and masks:
         check(concepts == ["image"], "a loc mask must belong to the concept 'image'")
     if task in ("age", "rseg") and masks:
-        finder = finder or ConceptFinder(fict)
+        finder = finder or finder_for(fict)
         check(len(tags) == len(masks), f"{len(tags)} <p> phrases but {len(masks)} masks")
         for i, (phrase, concept_id) in enumerate(zip(tags, concepts)):
             check(finder.resolve(phrase) == concept_id, f"phrase {i} {phrase!r} does not name {concept_id!r}")

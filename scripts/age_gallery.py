@@ -1,0 +1,70 @@
+"""AGE pictures for the cards: one simulated pair per manipulation type, annotated and drawn.
+
+    python scripts/age_gallery.py --out cards/images/ [--photo astronaut] [--seed 0]
+
+Writes ``OUT/age_<manipulation>.png`` (the explanation beside the image, each phrase in its
+mask's colour) and ``OUT/age_examples.jsonl`` (the texts, for the README). The pairs take the
+build's path: written by the sample source, read back, validated, annotated by the template
+writer and checked by the consistency guard. A type whose first pair is rejected (an edit too
+faint to leave an artifact mask) is retried with the next pair of that type.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from fifa_data import samples
+from fifa_data.annotate.guard import GuardCounts
+from fifa_data.annotate.pipeline import annotate
+from fifa_data.pairs import open_source
+from fifa_data.rejects import Reject
+from fifa_data.sample_pairs import write_sample_pairs
+from fifa_data.simulate import MANIPULATIONS
+from fifa_data.validation import load_pairs
+
+ATTEMPTS = 4
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="cards/images", help="output folder (default: cards/images)")
+    parser.add_argument("--photos", nargs="+", choices=sorted(samples.PHOTOS), default=["astronaut", "grace_hopper"],
+                        help="photos to try, in order, until every type has a usable pair")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    counts = GuardCounts()
+    examples = []
+    done: set[str] = set()
+    for photo in args.photos:
+        todo = tuple(m for m in MANIPULATIONS if m not in done)
+        if not todo:
+            break
+        with tempfile.TemporaryDirectory() as tmp:
+            write_sample_pairs(tmp, ATTEMPTS * len(todo), args.seed, photos=(photo,), views=("face",), manipulations=todo)
+            refs, _ = open_source(tmp).scan()
+            for img in annotate(load_pairs(refs), counts=counts):
+                if isinstance(img, Reject) or img.label != "fake" or img.manipulation in done:
+                    continue
+                done.add(img.manipulation)
+                title = f"{img.manipulation} ({photo}): {img.explanation.writer} writer"
+                img.render_age(title=title).save(out / f"age_{img.manipulation}.png")
+                examples.append({"manipulation": img.manipulation, "photo": photo, "pair_id": img.pair_id, "age": img.explanation.grounded()})
+    examples.sort(key=lambda e: MANIPULATIONS.index(e["manipulation"]))
+    with open(out / "age_examples.jsonl", "w") as f:
+        for example in examples:
+            f.write(json.dumps(example) + "\n")
+    missing = [m for m in MANIPULATIONS if m not in done]
+    print(f"wrote {len(done)} AGE pictures to {out}/ (guard: {counts.hallucinations} hallucinations in {counts.texts} texts)")
+    if missing:
+        print(f"no usable pair for: {', '.join(missing)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Annotate a pair source: FiFa-11 task rows as JSONL, per-pair annotations, AGE pictures.
+
+    python scripts/simulate.py --out pairs/ -n 50
+    python scripts/annotate.py pairs/ --out annotated/ [--limit N] [--pair-id ID] [--render 10]
+    python scripts/annotate.py pairs/ --out annotated/ --writer llm \\
+        --llm-base-url http://localhost:8000/v1 --llm-model Qwen2.5-VL-7B-Instruct [--llm-api-key-env OPENAI_API_KEY]
+
+``PAIRS`` is any source ``fifa_data.pairs.open_source`` reads (a folder with real/ + fake/, or a
+manifest). Writes into ``OUT/``:
+
+* ``rows.jsonl``: every task row (DESIGN §4 schema) with the image bytes replaced by the path;
+* ``annotations.jsonl``: per fake, the artifact mask (RLE) and its parameters, the decisions,
+  the evidence, the explanation and what the consistency guard did;
+* ``rejects.jsonl``: every pair left out, with its reason;
+* ``age/<pair_id>.png``: the AGE answer drawn over the image (first ``--render`` fakes);
+* ``summary.json``: counts, also printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from fifa_data.annotate.decide import DecisionConfig
+from fifa_data.annotate.guard import GuardCounts
+from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate
+from fifa_data.annotate.writers import TemplateWriter
+from fifa_data.artifacts import MODES
+from fifa_data.pairs import open_source
+from fifa_data.rejects import Reject, count_reasons
+from fifa_data.tasks import TASKS, task_rows
+from fifa_data.validation import ValidationConfig, load_pairs
+from fifa_data.viz import render_age
+
+
+def add_writer_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``--writer`` and ``--llm-*`` options (shared with the build script)."""
+    group = parser.add_argument_group("writer")
+    group.add_argument("--writer", choices=("template", "llm"), default="template", help="explanation writer (default: template)")
+    group.add_argument("--llm-base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
+    group.add_argument("--llm-model", help="model name sent to the endpoint")
+    group.add_argument("--llm-api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
+    group.add_argument("--llm-timeout", type=float, default=60.0, help="seconds per request (default: 60)")
+    group.add_argument("--llm-retries", type=int, default=3, help="retries per request (default: 3)")
+    group.add_argument("--llm-concurrency", type=int, default=4, help="requests in flight (default: 4)")
+    group.add_argument("--llm-cache", help="reply cache folder (default: OUT/llm_cache)")
+    group.add_argument("--llm-send-real", action="store_true", help="send the real image too")
+
+
+def make_writer(args: argparse.Namespace, parser: argparse.ArgumentParser, default_cache: Path):
+    """The writer the options ask for."""
+    if args.writer == "template":
+        return TemplateWriter(seed=args.seed)
+    if not args.llm_base_url or not args.llm_model:
+        parser.error("--writer llm needs --llm-base-url and --llm-model")
+    from fifa_data.annotate.llm import LLMWriter
+
+    return LLMWriter(
+        args.llm_base_url,
+        args.llm_model,
+        api_key_env=args.llm_api_key_env,
+        timeout=args.llm_timeout,
+        retries=args.llm_retries,
+        concurrency=args.llm_concurrency,
+        cache_dir=args.llm_cache or default_cache,
+        send_real=args.llm_send_real,
+    )
+
+
+def annotation_record(img: AnnotatedImage) -> dict:
+    """Everything the annotator decided about one fake, as plain JSON values."""
+    return {
+        "pair_id": img.pair_id,
+        "source_id": img.source_id,
+        "fake_path": img.image_path,
+        "manipulation": img.manipulation,
+        "artifact_mask": img.masks["image"],
+        "mask_params": img.mask_params,
+        "decisions": img.decisions.to_dict(),
+        "evidence": {c: e.to_dict() for c, e in img.evidence.items()},
+        "explanation": img.explanation.to_dict(),
+        "age": img.explanation.grounded(),
+        "concept_masks": {c: img.masks[c] for c in img.grounded},
+    }
+
+
+def render(img: AnnotatedImage, path: Path) -> None:
+    """Draw the AGE answer of a fake over its image."""
+    img.render_age(title=f"{img.manipulation or 'fake'} · {img.pair_id}").save(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pairs", help="pair source: folder (real/ + fake/, or with pairs.csv) or manifest")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--limit", type=int, help="annotate at most this many pairs")
+    parser.add_argument("--pair-id", action="append", help="only this pair (repeatable)")
+    parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
+    parser.add_argument("--mask-mode", choices=MODES, default="adaptive")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--render", type=int, default=10, help="draw the AGE answer of the first N fakes (default: 10)")
+    parser.add_argument("--min-share", type=float, default=DecisionConfig.min_share, help="atomic decision: share of the concept")
+    parser.add_argument("--min-pixels", type=int, default=DecisionConfig.min_pixels, help="atomic decision: artifact pixels")
+    add_writer_arguments(parser)
+    args = parser.parse_args(argv)
+
+    out = Path(args.out)
+    (out / "age").mkdir(parents=True, exist_ok=True)
+    writer = make_writer(args, parser, out / "llm_cache")
+    config = AnnotatorConfig(
+        mask_mode=args.mask_mode,
+        decision=DecisionConfig(min_share=args.min_share, min_pixels=args.min_pixels),
+        seed=args.seed,
+    )
+    refs, rejects = open_source(args.pairs).scan()
+    if args.pair_id:
+        refs = [r for r in refs if r.pair_id in set(args.pair_id)]
+        if not refs:
+            parser.error(f"no pair with id {', '.join(args.pair_id)} in {args.pairs}")
+    refs = refs[: args.limit] if args.limit else refs
+    fakes_per_real = Counter(r.real_path for r in refs)
+
+    started = time.perf_counter()
+    counts = GuardCounts()
+    rows_per_task: Counter = Counter()
+    accepted = rendered = 0
+    with (
+        open(out / "rows.jsonl", "w") as rows_file,
+        open(out / "annotations.jsonl", "w") as annotations_file,
+        open(out / "rejects.jsonl", "w") as rejects_file,
+    ):
+        for reject in rejects:
+            rejects_file.write(json.dumps(reject.to_row()) + "\n")
+        for img in annotate(load_pairs(refs, ValidationConfig()), writer, config, counts):
+            if isinstance(img, Reject):
+                rejects.append(img)
+                rejects_file.write(json.dumps(img.to_row()) + "\n")
+                continue
+            repeats = fakes_per_real[img.image_path] if img.label == "real" else 1
+            for task, rows in task_rows(img, tuple(args.tasks), seed=args.seed, real_repeats=repeats).items():
+                rows_per_task[(task, img.label)] += len(rows)
+                for row in rows:
+                    row = dict(row, image={"path": row["image"]["path"]})
+                    rows_file.write(json.dumps(row) + "\n")
+            if img.label == "fake":
+                accepted += 1
+                annotations_file.write(json.dumps(annotation_record(img)) + "\n")
+                if rendered < args.render:
+                    render(img, out / "age" / f"{img.pair_id}.png")
+                    rendered += 1
+
+    summary = {
+        "pairs": len(refs) + sum(1 for r in rejects if r.pair_id is None),
+        "accepted": accepted,
+        "rejected": count_reasons(rejects),
+        "rows": {f"{task}/{label}": n for (task, label), n in sorted(rows_per_task.items())},
+        "guard": counts.to_dict(),
+        "writer": getattr(writer, "name", type(writer).__name__),
+        "config": config.to_dict(),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"{accepted} fakes annotated, {sum(summary['rejected'].values())} rejected, {summary['seconds']} s")
+    for reason, n in summary["rejected"].items():
+        print(f"  rejected {n:5d}  {reason}")
+    for key, n in summary["rows"].items():
+        print(f"  rows {n:7d}  {key}")
+    guard = counts.to_dict()
+    print(f"  guard: {guard['texts']} texts, {guard['hallucinations']} hallucinated concepts, {guard['missing']} missing, "
+          f"{guard['repaired']} repaired, {guard['rejected']} rejected, {guard['writer_failures']} writer failures")
+    print(f"wrote {out}/rows.jsonl, annotations.jsonl, rejects.jsonl, age/ ({rendered} pictures)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Evidence directions on the astronaut photo with edits whose effect we know."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from fifa_data.annotate.decide import decide
+from fifa_data.annotate.evidence import colour_name, measure_evidence
+from fifa_data.concepts import concept_masks
+from fifa_data.faces import analyze_face
+
+
+@pytest.fixture(scope="module")
+def face_and_concepts(astronaut):
+    face = analyze_face(astronaut)
+    return face, concept_masks(astronaut, face)
+
+
+def evidence_for(real, fake, artifact, face, concepts, concept_id):
+    decisions = decide(artifact, concepts)
+    assert concept_id in decisions.manipulated
+    return measure_evidence(real, fake, decisions, face.landmarks)[concept_id]
+
+
+def kinds(evidence) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for fact in evidence.facts():
+        out.setdefault(fact.kind, set()).add(fact.direction)
+    return out
+
+
+def test_lip_recolour_is_a_redder_colour_change_of_the_lips(astronaut, face_and_concepts):
+    face, concepts = face_and_concepts
+    lips = concepts.mask("lips")
+    lab = cv2.cvtColor(astronaut.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+    lab[lips, 1] += 18  # a*: towards red
+    fake = (np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0, 1) * 255).round().astype(np.uint8)
+    evidence = evidence_for(astronaut, fake, lips, face, concepts, "lips")
+    assert evidence.delta_a > 10 and abs(evidence.delta_lightness) < 3
+    assert evidence.share == pytest.approx(1.0)
+    found = kinds(evidence)
+    assert "redder" in found["colour"]
+    assert "geometry" not in found and "texture" not in found
+
+
+def test_smoothing_is_a_loss_of_texture(astronaut, face_and_concepts):
+    face, concepts = face_and_concepts
+    region = concepts.mask("cheek") | concepts.mask("forehead")
+    fake = astronaut.copy()
+    fake[region] = cv2.GaussianBlur(astronaut, (0, 0), 2.5)[region]
+    evidence = evidence_for(astronaut, fake, region, face, concepts, "cheek")
+    assert evidence.texture < -1
+    found = kinds(evidence)
+    assert found["texture"] == {"smoother"}
+    assert "colour" not in found
+
+
+def test_eye_bulge_is_an_enlargement(astronaut, face_and_concepts):
+    face, concepts = face_and_concepts
+    points = face.landmarks[:, :2]
+    centre = points[473]  # the subject's left iris
+    radius = 0.6 * np.linalg.norm(points[468] - points[473])
+    h, w = astronaut.shape[:2]
+    ys, xs = np.mgrid[:h, :w].astype(np.float32)
+    dx, dy = xs - centre[0], ys - centre[1]
+    r = np.sqrt(dx**2 + dy**2) / radius
+    pull = np.where(r < 1, 1 - 0.25 * (1 - r**2) ** 2, 1.0).astype(np.float32)  # sample nearer the centre: magnify
+    fake = cv2.remap(astronaut, centre[0] + dx * pull, centre[1] + dy * pull, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    artifact = (r < 1) & (np.abs(fake.astype(int) - astronaut).max(axis=2) > 2)
+    evidence = evidence_for(astronaut, fake, artifact, face, concepts, "eye.left")
+    assert evidence.scale is not None and evidence.scale > 0.03
+    assert "enlarged" in kinds(evidence)["geometry"]
+
+
+def test_untouched_pixels_give_no_facts(astronaut, face_and_concepts):
+    face, concepts = face_and_concepts
+    artifact = concepts.mask("nose")
+    evidence = evidence_for(astronaut, astronaut.copy(), artifact, face, concepts, "nose")
+    assert evidence.delta_e == 0 and evidence.facts() == []
+
+
+@pytest.mark.parametrize(
+    ("rgb", "name"),
+    [((172, 24, 40), "red"), ((0, 0, 255), "blue"), ((128, 0, 128), "purple"), ((230, 200, 130), "blonde"), ((150, 150, 150), "grey"), ((20, 20, 20), "black")],
+)
+def test_colour_names(rgb, name):
+    lab = cv2.cvtColor(np.array([[rgb]], np.float32) / 255, cv2.COLOR_RGB2Lab)[0, 0]
+    assert colour_name(*map(float, lab)) == name
