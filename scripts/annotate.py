@@ -34,7 +34,6 @@ from fifa_data.pairs import open_source
 from fifa_data.rejects import Reject, count_reasons
 from fifa_data.tasks import TASKS, task_rows
 from fifa_data.validation import ValidationConfig, load_pairs
-from fifa_data.viz import render_age
 
 
 def add_writer_arguments(parser: argparse.ArgumentParser) -> None:

@@ -88,3 +88,13 @@ def test_untouched_pixels_give_no_facts(astronaut, face_and_concepts):
 def test_colour_names(rgb, name):
     lab = cv2.cvtColor(np.array([[rgb]], np.float32) / 255, cv2.COLOR_RGB2Lab)[0, 0]
     assert colour_name(*map(float, lab)) == name
+
+
+def test_a_thin_edit_band_is_measured(astronaut, face_and_concepts):
+    """A brow-only edit gives a flow window a few pixels high (OpenCV's DIS used to crash on it)."""
+    face, concepts = face_and_concepts
+    brow = concepts.mask("eyebrow.left")
+    fake = astronaut.copy()
+    fake[brow] = (fake[brow] * 0.6).astype(np.uint8)
+    evidence = evidence_for(astronaut, fake, brow, face, concepts, "eyebrow.left")
+    assert "darker" in kinds(evidence)["lightness"]

@@ -324,3 +324,37 @@ def test_parse_reply_sentences_summary_and_unresolvable_tags(fake_png):
     starts_tagged = parse_reply("<p>The lips</p> look redder. <p>Stray tag here.", item, "llm:x")
     assert starts_tagged.summary == "" and starts_tagged.concepts == ("lips",)
     assert starts_tagged.sentences[-1] == "Stray tag here."
+
+
+# -- the annotate CLI with --writer llm ----------------------------------------------------------
+
+
+def test_annotate_cli_with_llm_writer_counts_hallucinations_and_caches(api, tmp_path):
+    """The whole path: pairs → LLM writer (local server) → guard → rows; a rerun is served from the cache."""
+    import re
+    import runpy
+    from pathlib import Path
+
+    from fifa_data.sample_pairs import write_sample_pairs
+
+    def responder(payload: dict) -> Reply:
+        facts = next(p["text"] for p in payload["messages"][-1]["content"] if p["type"] == "text")
+        first = re.search(r"^1\. ([^:]+):", facts, re.M).group(1)
+        return Reply(body=completion(f"This photo was edited. <p>The {first}</p> looks changed. <p>The left earlobe</p> looks odd."))
+
+    api.responder = responder
+    pairs = tmp_path / "pairs"
+    write_sample_pairs(pairs, 2, seed=0, photos=("grace_hopper",), views=("face",), manipulations=("lip_color", "eyebrow"))
+    main = runpy.run_path(str(Path(__file__).resolve().parents[1] / "scripts" / "annotate.py"))["main"]
+    args = [str(pairs), "--out", str(tmp_path / "out"), "--render", "0", "--writer", "llm", "--llm-base-url", api.url,
+            "--llm-model", "test-model", "--llm-cache", str(tmp_path / "cache"), "--tasks", "age", "toe"]  # fmt: skip
+    assert main(args) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    texts = summary["guard"]["texts"]
+    assert texts == summary["accepted"] >= 1 and api.count == texts
+    assert summary["writer"] == "llm:test-model"
+    assert summary["guard"]["hallucinations"] == texts  # the earlobe, every time
+    assert summary["guard"]["clean"] == 0
+    rows = [json.loads(line) for line in (tmp_path / "out" / "rows.jsonl").read_text().splitlines()]
+    assert all("earlobe" not in r["messages"][1]["content"][0]["text"] for r in rows)
+    assert main(args) == 0 and api.count == texts  # rerun: every reply from the cache

@@ -36,7 +36,8 @@ from ..fict import FICT
 from .decide import Decisions
 
 IRIS_CENTRES = (468, 473)
-MAX_SAMPLES = 20_000  # artifact pixels per pair that enter the per-concept means
+MAX_SAMPLES = 20_000
+MIN_FLOW_SIDE = 48  # pixels: the smallest image side the optical flow is run on  # artifact pixels per pair that enter the per-concept means
 _LAPLACE_EPS = 1.0
 
 
@@ -329,10 +330,13 @@ def _motion(real, fake, points, unit, box, ys, xs, unit_px) -> _Motion:
     # Only the face moves in a warp we can measure: the flow window need not reach beyond it.
     y0, y1 = max(y0, int(points[:, 1].min() - pad)), min(y1, int(points[:, 1].max() + pad) + 1)
     x0, x1 = max(x0, int(points[:, 0].min() - pad)), min(x1, int(points[:, 0].max() + pad) + 1)
-    if y1 - y0 < 8 or x1 - x0 < 8:
-        return none
     scale = min(1.0, unit_px / unit)
-    size = (max(int(round((x1 - x0) * scale)), 8), max(int(round((y1 - y0) * scale)), 8))
+    # OpenCV's DIS crashes on images smaller than its coarsest pyramid level: widen thin windows.
+    reach = int(math.ceil(MIN_FLOW_SIDE / scale))
+    (y0, y1), (x0, x1) = (_widen(a, b, reach, limit) for a, b, limit in ((y0, y1, real.shape[0]), (x0, x1, real.shape[1])))
+    size = (int(round((x1 - x0) * scale)), int(round((y1 - y0) * scale)))
+    if min(size) < MIN_FLOW_SIDE:
+        return none  # the photo itself is too small to measure motion in
     grey = [
         _shrink(image[y0:y1, x0:x1], size)
         for image in (real, fake)
@@ -353,6 +357,14 @@ def _motion(real, fake, points, unit, box, ys, xs, unit_px) -> _Motion:
     div = np.zeros(len(ys))
     div[sampled] = divergence[v, u]
     return _Motion(tracked, flow, sampled, div)
+
+
+def _widen(start: int, stop: int, length: int, limit: int) -> tuple[int, int]:
+    """The window [start, stop) grown around its centre to ``length`` (at most [0, limit))."""
+    if stop - start >= length:
+        return start, stop
+    start = max(0, (start + stop - length) // 2)
+    return start, min(limit, start + length)
 
 
 def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

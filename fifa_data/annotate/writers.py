@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from ..fict import FICT, Concept
+from ..fict import Concept
 from .evidence import Evidence, EvidenceConfig, Fact
 from .explanation import Explanation, WriterInput
 

@@ -26,7 +26,15 @@ from .. import masks as masklib
 from ..annotate.explanation import SEG, TAG
 from ..annotate.guard import ConceptFinder, finder_for
 from ..fict import FICT
-from .schema import BOX_QUERY_TASKS, CLOSED_TASKS, COLUMNS, REGION_TASKS, SEG_TASKS, TASKS, answer_of
+from .schema import (
+    BOX_QUERY_TASKS,
+    CLOSED_TASKS,
+    COLUMNS,
+    REGION_TASKS,
+    SEG_TASKS,
+    TASKS,
+    answer_of,
+)
 
 _TAG_THEN_SEG = re.compile(r"<p>(.*?)</p>\s*\[SEG\]", re.DOTALL)
 _ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
