@@ -88,8 +88,7 @@ def cls(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig, repea
     rows = []
     for k, q in enumerate(questions[: max(1, repeats)]):
         if img.label == "fake":
-            text = _pick(rng, ANSWERS["cls_fake"]).format(kind=_kind(img.manipulation))
-            text = text[0].upper() + text[1:]
+            text = _capital(_pick(rng, ANSWERS["cls_fake"]).format(kind=_kind(img.manipulation)))
             rows.append(make_row(img, "cls", QUESTIONS["cls"][int(q)], text, answer=img.manipulation, index=k))
         else:
             rows.append(make_row(img, "cls", QUESTIONS["cls"][int(q)], _pick(rng, ANSWERS["cls_real"]), answer="real", index=k))
@@ -124,8 +123,7 @@ def breg(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> l
     concepts = list(img.explanation.concepts)
     boxes = [img.boxes[c] for c in concepts]
     items = "; ".join(f"{_name(img, c, rng)} {_box_text(b)}" for c, b in zip(concepts, boxes))
-    text = _pick(rng, ANSWERS["breg_intro"]).format(list=items)
-    text = text[0].upper() + text[1:]
+    text = _capital(_pick(rng, ANSWERS["breg_intro"]).format(list=items))
     return [make_row(img, "breg", question, text, concepts=concepts, target_boxes=[_int_box(b) for b in boxes])]
 
 
@@ -187,12 +185,21 @@ def positives(img: AnnotatedImage, rng: np.random.Generator, k: int) -> list[str
     return [str(c) for c in rng.permutation(grounded)[:k]] if grounded else []
 
 
+def _region_queries(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> list[tuple[str, bool, str]]:
+    """(concept, manipulated, name) of the region questions about one image."""
+    queries = [(c, True) for c in positives(img, rng, config.region_positives)]
+    queries += [(c, False) for c in negatives(img, rng, config.region_negatives)]
+    return [(c, manipulated, _name(img, c, rng)) for c, manipulated in queries]
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def rdet(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> list[dict]:
     rows = []
-    queries = [(c, "yes") for c in positives(img, rng, config.region_positives)]
-    queries += [(c, "no") for c in negatives(img, rng, config.region_negatives)]
-    for k, (concept_id, answer) in enumerate(queries):
-        name = _name(img, concept_id, rng)
+    for k, (concept_id, manipulated, name) in enumerate(_region_queries(img, rng, config)):
+        answer = "yes" if manipulated else "no"
         question = _pick(rng, QUESTIONS["rdet"]).format(concept=name)
         text = _pick(rng, ANSWERS[f"rdet_{answer}"]).format(concept=name)
         rows.append(make_row(img, "rdet", question, text, answer=answer, query_concept=concept_id, index=k))
@@ -201,32 +208,26 @@ def rdet(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> l
 
 def rexp(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> list[dict]:
     rows = []
-    queries = [(c, True) for c in positives(img, rng, 1)] + [(c, False) for c in negatives(img, rng, 1)]
-    for k, (concept_id, manipulated) in enumerate(queries):
-        name = _name(img, concept_id, rng)
+    for k, (concept_id, manipulated, name) in enumerate(_region_queries(img, rng, config)):
         question = _pick(rng, QUESTIONS["rexp"]).format(concept=name)
         if manipulated:
             text = " ".join(img.explanation.sentences_about(concept_id))
         else:
-            text = _pick(rng, ANSWERS["rexp_no"]).format(concept=name)
-            text = text[0].upper() + text[1:]
+            text = _capital(_pick(rng, ANSWERS["rexp_no"]).format(concept=name))
         rows.append(make_row(img, "rexp", question, text, concepts=[concept_id], query_concept=concept_id, index=k))
     return rows
 
 
 def rseg(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> list[dict]:
     rows = []
-    queries = [(c, True) for c in positives(img, rng, 1)] + [(c, False) for c in negatives(img, rng, 1)]
-    for k, (concept_id, manipulated) in enumerate(queries):
-        name = _name(img, concept_id, rng)
+    for k, (concept_id, manipulated, name) in enumerate(_region_queries(img, rng, config)):
         question = _pick(rng, QUESTIONS["rseg"]).format(concept=name)
         if manipulated:
             text = _pick(rng, ANSWERS["rseg_yes"]).format(concept=name)
-            row = make_row(img, "rseg", question, text, masks=[img.masks[concept_id]], concepts=[concept_id], query_concept=concept_id, index=k)
+            masks, concepts = [img.masks[concept_id]], [concept_id]
         else:
-            text = _pick(rng, ANSWERS["rseg_no"]).format(concept=name)
-            row = make_row(img, "rseg", question, text[0].upper() + text[1:], query_concept=concept_id, index=k)
-        rows.append(row)
+            text, masks, concepts = _capital(_pick(rng, ANSWERS["rseg_no"]).format(concept=name)), [], []
+        rows.append(make_row(img, "rseg", question, text, masks=masks, concepts=concepts, query_concept=concept_id, index=k))
     return rows
 
 
