@@ -27,12 +27,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..annotate.explanation import SEG
 from ..annotate.pipeline import AnnotatedImage
 from ..annotate.writers import concept_words
 from ..fict import FICT
 from .questions import ANSWERS, QUESTIONS
-from .schema import IMAGE_TASKS, make_row
+from .schema import TASKS, make_row
 
 MIN_NEGATIVE_AREA = 0.0005  # share of the image a negative concept must cover to be asked about
 
@@ -308,6 +307,6 @@ GENERATORS: dict[str, Generator] = {
     "bexp": bexp,
     "breg": breg,
 }
-assert set(GENERATORS) >= set(IMAGE_TASKS)
+assert tuple(GENERATORS) == TASKS
 
-__all__ = ["GENERATORS", "SEG", "TaskConfig", "negative_boxes", "negatives", "positives"]
+__all__ = ["GENERATORS", "TaskConfig", "negative_boxes", "negatives", "positives"]

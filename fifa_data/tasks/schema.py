@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from ..annotate.pipeline import AnnotatedImage
 
 TASKS: tuple[str, ...] = ("det", "cls", "toe", "loc", "age", "rdet", "rexp", "rseg", "bdet", "bexp", "breg")
-IMAGE_TASKS = TASKS
 SEG_TASKS = ("loc", "age", "rseg")
 BOX_QUERY_TASKS = ("bdet", "bexp")
 REGION_TASKS = ("rdet", "rexp", "rseg")
