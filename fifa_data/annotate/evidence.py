@@ -152,6 +152,7 @@ def measure_evidence(
     decisions: Decisions,
     landmarks: np.ndarray,
     concepts: tuple[str, ...] | None = None,
+    config: EvidenceConfig = EvidenceConfig(),
 ) -> dict[str, Evidence]:
     """Measure every manipulated concept (or just ``concepts``) of a pair.
 
@@ -180,13 +181,13 @@ def measure_evidence(
     ids = labels[ys, xs]
 
     columns = _colour_columns(real[ys, xs], fake[ys, xs])
-    grey_real, grey_fake = _grey_full(real), _grey_full(fake)
+    grey_real, grey_fake = (cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) for image in (real, fake))
     texture, reference = _texture(grey_real, grey_fake, artifact, ys, xs, (y0, y1, x0, x1))
     columns.update(texture)
     columns["x"], columns["y"], columns["one"] = xs.astype(np.float64), ys.astype(np.float64), np.ones(len(ys))
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
     unit = float(np.linalg.norm(points[IRIS_CENTRES[0]] - points[IRIS_CENTRES[1]])) if len(points) > max(IRIS_CENTRES) else 0.0
-    motion = _motion(grey_real, grey_fake, points, unit, (y0, y1, x0, x1), ys, xs, EvidenceConfig.flow_unit_px)
+    motion = _motion(grey_real, grey_fake, points, unit, (y0, y1, x0, x1), ys, xs, config.flow_unit_px)
     columns["div"], columns["div_n"] = motion.divergence, motion.sampled.astype(np.float64)
     names = list(columns)
     sums = np.stack([np.bincount(ids, weights=columns[k], minlength=n) for k in names], axis=1)
@@ -206,7 +207,7 @@ def measure_evidence(
         mean = {k: total[k] / total["one"] for k in names}
         selected = membership.matrix[membership.index[concept_id]][point_ids].astype(bool) & motion.tracked
         divergence = total["div"] / total["div_n"] if total["div_n"] >= 0.5 * total["one"] and total["div_n"] >= 16 else None
-        geometry = _geometry(points[selected], motion.flow[selected], centre, unit, divergence)
+        geometry = _geometry(points[selected], motion.flow[selected], centre, unit, divergence, config.min_landmarks)
         out[concept_id] = Evidence(
             concept_id=concept_id,
             pixels=decision.artifact_pixels,
@@ -273,10 +274,6 @@ def _colour_columns(real_rgb: np.ndarray, fake_rgb: np.ndarray) -> dict[str, np.
         out[f"luma_{tag}"] = rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
     out["delta_e"] = np.linalg.norm(labs[0] - labs[1], axis=1)
     return out
-
-
-def _grey_full(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
 def _padded(box: tuple[int, int, int, int], pad: int, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -384,10 +381,10 @@ def _dis():
     return _DIS
 
 
-def _geometry(points: np.ndarray, flow: np.ndarray, centre: np.ndarray, unit: float, divergence: float | None) -> dict:
+def _geometry(points: np.ndarray, flow: np.ndarray, centre: np.ndarray, unit: float, divergence: float | None, min_landmarks: int) -> dict:
     """Mean landmark motion in eye distances, and the linear size change from the mean divergence."""
     scale = None if divergence is None else 0.5 * math.log2(max(1.0 + divergence, 1e-3))
-    if len(points) < EvidenceConfig.min_landmarks or unit <= 0:
+    if len(points) < min_landmarks or unit <= 0:
         return {"displacement": None, "rise": None, "inward": None, "scale": scale}
     towards = centre - points
     towards /= np.linalg.norm(towards, axis=1, keepdims=True) + 1e-9

@@ -120,7 +120,7 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     if not decisions.cover:
         detail = f"{ref.fake_path}: {int(artifact.sum())} artifact pixels, none of the concepts passes the decision thresholds"
         return Reject("no_concept_manipulated", detail, ref.pair_id, ref.real_path, ref.fake_path)
-    evidence = measure_evidence(pair.real, pair.fake, decisions, pair.face.landmarks)
+    evidence = measure_evidence(pair.real, pair.fake, decisions, pair.face.landmarks, config=config.evidence)
     salient = sorted(decisions.cover, key=lambda c: -decisions.concepts[c].artifact_pixels)[: config.max_grounded]
     order = tuple(sorted(salient, key=lambda c: (round(evidence[c].centroid[1]), evidence[c].centroid[0])))
     item = WriterInput(ref.pair_id, concepts.fict, order, evidence, pair.fake_bytes, pair.real_bytes, ref.manipulation)

@@ -39,7 +39,7 @@ _CLAUSES = {
     ),
     ("colour", "recoloured"): (
         "{have} been {adv} recoloured",
-        "{show} an {adv_adj} change of colour",
+        "{show} a {adv_adj} change of colour",
     ),
     ("lightness",): (
         "{be} {adv} {dir}",
@@ -237,7 +237,4 @@ def _fill(template: str, plural: bool, rng: np.random.Generator, strength: str |
         "adv": adverb,
         "adv_adj": adjective,
     }
-    text = re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), template)
-    if strength is None:
-        text = text.replace("  ", " ")
-    return text.replace(" an subtle", " a subtle").replace(" an clear", " a clear").replace(" an strong", " a strong")
+    return re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), template)
