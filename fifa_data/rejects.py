@@ -34,6 +34,8 @@ REASONS: dict[str, str] = {
     "empty_artifact_mask": "no difference between real and fake rises above the noise floor",
     # Concept decisions (fifa_data.annotate)
     "no_concept_manipulated": "the artifact mask covers no facial concept enough to call it manipulated",
+    # Building the dataset (builders)
+    "split_conflict": "the source declares a split that is unknown, or differs from the split of the same photo's other pairs",
 }
 
 

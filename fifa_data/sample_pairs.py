@@ -6,7 +6,7 @@ resized to 512 px), applies `simulate.simulate_edit` edits and writes::
 
     OUT/real/<view>/<photo>.<png|jpg>
     OUT/fake/<view>/<photo>_<manipulation>_<k>.<jpg|png>
-    OUT/pairs.csv     real, fake, manipulation, source_id, params (JSON), edit_mask (JSON COCO RLE)
+    OUT/pairs.csv     real, fake, manipulation, source_id, split, params (JSON), edit_mask (JSON COCO RLE)
 
 so the data half meets the pair sources at a real file boundary: `pairs.open_source(OUT)` reads
 the manifest (with ground truth), and `pairs.FolderPairs(OUT)` reads the same files by name.
@@ -39,6 +39,8 @@ FACE_VIEW_SIDE = 512
 FACE_VIEW_MARGIN = 0.45  # the crop is the face box grown by this share of its size on each side
 JPEG_QUALITY = (75, 95)
 PNG_SHARE = 0.2
+# Three photos are three identities: one per split, so each split holds a photo the others never see.
+SPLITS = {"astronaut": "train", "camera": "validation", "grace_hopper": "test"}
 
 
 @dataclass(frozen=True)
@@ -110,11 +112,12 @@ def write_sample_pairs(
                 "fake": fake_path,
                 "manipulation": manipulation,
                 "source_id": real.source_id,
+                "split": SPLITS[real.source_id],
                 "params": json.dumps({**edit.params, "encoding": encoding}, sort_keys=True),
                 "edit_mask": json.dumps(encode(edit.mask)),
             }
         )
-    schema = dict.fromkeys(("real", "fake", "manipulation", "source_id", "params", "edit_mask"), pl.String)
+    schema = dict.fromkeys(("real", "fake", "manipulation", "source_id", "split", "params", "edit_mask"), pl.String)
     pl.DataFrame(rows, schema=schema).write_csv(out / "pairs.csv")
     return SampleSummary(out, len(rows), [r.path for r in reals], skipped)
 

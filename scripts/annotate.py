@@ -28,7 +28,7 @@ from pathlib import Path
 from fifa_data.annotate.decide import DecisionConfig
 from fifa_data.annotate.guard import GuardCounts
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate
-from fifa_data.annotate.writers import TemplateWriter
+from fifa_data.annotate.writers import WriterSpec
 from fifa_data.artifacts import MODES
 from fifa_data.pairs import open_source
 from fifa_data.rejects import Reject, count_reasons
@@ -50,24 +50,23 @@ def add_writer_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--llm-send-real", action="store_true", help="send the real image too")
 
 
-def make_writer(args: argparse.Namespace, parser: argparse.ArgumentParser, default_cache: Path):
-    """The writer the options ask for."""
+def writer_spec(args: argparse.Namespace, parser: argparse.ArgumentParser, default_cache: Path) -> WriterSpec:
+    """The writer the options ask for, as a spec each process can make its writer from."""
     if args.writer == "template":
-        return TemplateWriter(seed=args.seed)
+        return WriterSpec("template", seed=args.seed)
     if not args.llm_base_url or not args.llm_model:
         parser.error("--writer llm needs --llm-base-url and --llm-model")
-    from fifa_data.annotate.llm import LLMWriter
-
-    return LLMWriter(
-        args.llm_base_url,
-        args.llm_model,
-        api_key_env=args.llm_api_key_env,
-        timeout=args.llm_timeout,
-        retries=args.llm_retries,
-        concurrency=args.llm_concurrency,
-        cache_dir=args.llm_cache or default_cache,
-        send_real=args.llm_send_real,
-    )
+    options = {
+        "base_url": args.llm_base_url,
+        "model": args.llm_model,
+        "api_key_env": args.llm_api_key_env,
+        "timeout": args.llm_timeout,
+        "retries": args.llm_retries,
+        "concurrency": args.llm_concurrency,
+        "cache_dir": str(args.llm_cache or default_cache),
+        "send_real": args.llm_send_real,
+    }
+    return WriterSpec("llm", seed=args.seed, llm=tuple(options.items()))
 
 
 def annotation_record(img: AnnotatedImage) -> dict:
@@ -109,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out)
     (out / "age").mkdir(parents=True, exist_ok=True)
-    writer = make_writer(args, parser, out / "llm_cache")
+    writer = writer_spec(args, parser, out / "llm_cache").make()
     config = AnnotatorConfig(
         mask_mode=args.mask_mode,
         decision=DecisionConfig(min_share=args.min_share, min_pixels=args.min_pixels),

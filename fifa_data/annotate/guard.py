@@ -120,6 +120,11 @@ class GuardCounts:
         self.hallucinations += len(result.hallucinated)
         self.missing += len(result.missing)
 
+    def merge(self, other: GuardCounts) -> None:
+        """Add another run's totals (e.g. a worker process's) to these."""
+        for key, value in asdict(other).items():
+            setattr(self, key, getattr(self, key) + value)
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -238,3 +239,21 @@ def _fill(template: str, plural: bool, rng: np.random.Generator, strength: str |
         "adv_adj": adjective,
     }
     return re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), template)
+
+
+@dataclass(frozen=True)
+class WriterSpec:
+    """How to make the explanation writer in each process: ``template``, or ``llm`` with `LLMWriter` options."""
+
+    kind: str = "template"
+    seed: int = 0
+    llm: tuple[tuple[str, object], ...] = ()
+
+    def make(self):
+        """A fresh writer (each worker process makes its own)."""
+        if self.kind == "template":
+            return TemplateWriter(seed=self.seed)
+        from .llm import LLMWriter
+
+        options = dict(self.llm)
+        return LLMWriter(options.pop("base_url"), options.pop("model"), **options)

@@ -1,0 +1,15 @@
+"""FiFa's dataset builders: versioned `datasets` builders, the build that runs them, the card and the upload.
+
+* :mod:`.features`: the `datasets.Features` of every config;
+* :mod:`.splits`: train / validation / test by source photo, and build slices;
+* :mod:`.work`: stage 1, annotating every pair once into a work store;
+* :mod:`.fifa`: the `GeneratorBasedBuilder` classes, one per config family;
+* :mod:`.card`: the dataset card;
+* :mod:`.build`: the whole build, atomic, and the merge of slice builds;
+* :mod:`.push`: the upload to the Hub.
+"""
+
+from .build import BuildOptions, BuildReport, build, data_files, fingerprint, merge_builds
+from .fifa import BUILDERS, CONFIGS, MIXES, VERSIONS
+
+__all__ = ["BUILDERS", "CONFIGS", "MIXES", "VERSIONS", "BuildOptions", "BuildReport", "build", "data_files", "fingerprint", "merge_builds"]

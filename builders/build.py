@@ -1,0 +1,388 @@
+"""Build the FiFa dataset folder: pairs → annotation (stage 1) → builders → parquet + card, atomically.
+
+:func:`build` writes ``OUT/<config>/<split>-XXXXX-of-YYYYY.parquet`` for every config,
+``OUT/rejects.parquet``, ``OUT/build.json`` (parameters, counts, fingerprint) and ``OUT/README.md``
+(the card, whose YAML declares every config), so ``load_dataset(OUT, "age")`` works. Everything
+is written into ``.OUT.partial`` next to ``OUT`` and moved into place only when complete.
+
+A slice build (``num_slices=K, slice_index=i``) keeps the photos whose ``source_id`` hashes to
+slice ``i`` and names each file ``<split>-{i:05d}-of-{K:05d}.parquet``; :func:`merge_builds`
+puts the K slice folders together (files never collide) and renders one card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import datasets
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from fifa_data.annotate.guard import GuardCounts
+from fifa_data.pairs import PairRef, make_pair_id, open_source
+from fifa_data.rejects import Reject
+from fifa_data.tasks import TASKS
+
+from .card import render_card
+from .features import REJECT_FEATURES
+from .fifa import BUILDERS, CONFIGS, MIXES, VERSIONS
+from .splits import DEFAULT_RATIOS, SPLITS, assign_splits, slice_of
+from .work import AnnotateSettings, WorkStore, annotate_units, plan_units
+
+SAMPLE_SOURCE = "sample"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """The parameters of a build; all of them except ``out``, ``num_proc`` and ``progress`` are in the card."""
+
+    out: Path = Path("fifa")
+    sources: tuple[str, ...] = ()  # pair sources (folders or manifests); empty: the bundled sample
+    sample_pairs: int = 100  # pairs simulated for the bundled sample source
+    configs: tuple[str, ...] = CONFIGS
+    settings: AnnotateSettings = AnnotateSettings()
+    limit: int | None = None
+    split_ratios: tuple[float, float, float] = DEFAULT_RATIOS
+    num_slices: int = 1
+    slice_index: int = 0
+    max_shard_size: str = "500MB"
+    unit_size: int = 16  # fakes of one real image annotated together
+    num_proc: int = 1
+    progress: bool = True
+
+    def parameters(self) -> dict:
+        """The parameters that decide the output (recorded in ``build.json`` and the card)."""
+        s = self.settings
+        return {
+            "sources": list(self.sources) or [SAMPLE_SOURCE],
+            "sample_pairs": self.sample_pairs if not self.sources else None,
+            "configs": list(self.configs),
+            "limit": self.limit,
+            "split_ratios": list(self.split_ratios),
+            "max_shard_size": self.max_shard_size,
+            "annotator": s.annotator.to_dict(),
+            "validation": {k: getattr(s.validation, k) for k in s.validation.__dataclass_fields__},
+            "tasks": s.task_config.to_dict(),
+            "writer": {"kind": s.writer.kind, **{k: v for k, v in s.writer.llm if k in ("base_url", "model", "send_real")}},
+        }
+
+
+@dataclass
+class BuildReport:
+    """What a build did: its folder, the counts (also in ``build.json``) and the time of each stage."""
+
+    out: Path
+    stats: dict
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def build(options: BuildOptions) -> BuildReport:
+    """Build the dataset folder ``options.out`` (see the module docstring)."""
+    if not 0 <= options.slice_index < options.num_slices:
+        raise ValueError(f"slice index {options.slice_index} is not in 0..{options.num_slices - 1}")
+    unknown = set(options.configs) - set(CONFIGS)
+    if unknown:
+        raise ValueError(f"unknown configs {sorted(unknown)}; known: {', '.join(CONFIGS)}")
+    out = Path(options.out)
+    staging = _fresh_staging(out)
+    work = staging / "_work"
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    refs, rejects, sources = _scan(options, work)
+    splits, refs, split_rejects = assign_splits(refs, options.split_ratios)
+    rejects += split_rejects
+    if options.num_slices > 1:
+        refs = [r for r in refs if slice_of(r.source_id, options.num_slices) == options.slice_index]
+        rejects = [r for r in rejects if slice_of(_reject_key(r), options.num_slices) == options.slice_index]
+    seconds["scan"] = time.perf_counter() - clock
+
+    configs = _needed_configs(options.configs)
+    tasks = tuple(t for t in TASKS if t in configs)
+    settings = replace(options.settings, tasks=tasks, with_pairs="pairs" in configs)
+    clock = time.perf_counter()
+    pairs_in = len(refs) + len(rejects)  # later rejects are pairs among `refs`
+    counts = _annotate(refs, splits, settings, options, work / "store", rejects)
+    seconds["annotate"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    _write_rejects(rejects, staging / _rejects_name(options))
+    for config in tqdm(configs, desc="parquet", unit="config", disable=not options.progress):
+        if config in MIXES:
+            continue  # declared in the card as the union of the task configs' files
+        _write_config(config, work, staging, options)
+    seconds["parquet"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    shutil.rmtree(work)
+    stats = {
+        "versions": {c: str(VERSIONS[c]) for c in configs},
+        "parameters": options.parameters(),
+        "sources": sources,
+        "slice": [options.slice_index, options.num_slices] if options.num_slices > 1 else None,
+        "pairs_in": pairs_in,
+        **counts,
+        "rejected": dict(sorted(Counter(r.reason for r in rejects).items())),
+        **_file_stats(staging, configs),
+    }
+    stats["fingerprint"] = fingerprint(staging)
+    (staging / "build.json").write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
+    render_card(staging, stats)
+    _swap_into_place(staging, out)
+    seconds["card"] = time.perf_counter() - clock
+    return BuildReport(out, stats, seconds)
+
+
+def merge_builds(parts: Sequence[str | Path], out: str | Path) -> BuildReport:
+    """Put slice builds of the same parameters together into one dataset folder with one card."""
+    parts = [Path(p) for p in parts]
+    stats = [json.loads((p / "build.json").read_text()) for p in parts]
+    first = stats[0]
+    for part, s in zip(parts, stats):
+        if s["parameters"] != first["parameters"] or s["versions"] != first["versions"]:
+            raise ValueError(f"{part}: built with other parameters or versions than {parts[0]}; slices must share them")
+        if s["slice"] is None or s["slice"][1] != len(parts):
+            raise ValueError(f"{part}: not one of {len(parts)} slices (build.json slice = {s['slice']})")
+    indices = sorted(s["slice"][0] for s in stats)
+    if indices != list(range(len(parts))):
+        raise ValueError(f"slices {indices} given; a merge needs each of 0..{len(parts) - 1} once")
+    out = Path(out)
+    staging = _fresh_staging(out)
+    configs = list(first["versions"])
+    rejects: list[pa.Table] = []
+    for part in sorted(parts, key=lambda p: json.loads((p / "build.json").read_text())["slice"][0]):
+        for config in configs:
+            for file in sorted((part / config).glob("*.parquet")) if (part / config).is_dir() else []:
+                (staging / config).mkdir(exist_ok=True)
+                if config == "fict" and (staging / config / file.name).exists():
+                    continue  # every slice carries the same fict file
+                shutil.copy2(file, staging / config / file.name)
+        rejects += [pq.read_table(f) for f in sorted(part.glob("rejects*.parquet"))]
+    if rejects:
+        pq.write_table(pa.concat_tables(rejects), staging / "rejects.parquet")
+    merged = {
+        "versions": first["versions"],
+        "parameters": first["parameters"],
+        "sources": first["sources"],
+        "slice": None,
+        "merged_slices": len(parts),
+    }
+    for key in ("pairs_in", "accepted"):
+        merged[key] = sum(s[key] for s in stats)
+    for key in ("rejected", "guard", "manipulations", "concepts"):
+        total: Counter = Counter()
+        for s in stats:
+            total.update(s[key])
+        merged[key] = dict(sorted(total.items()))
+    merged.update(_file_stats(staging, configs))
+    merged["fingerprint"] = fingerprint(staging)
+    (staging / "build.json").write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+    render_card(staging, merged)
+    _swap_into_place(staging, out)
+    return BuildReport(out, merged)
+
+
+def fingerprint(folder: str | Path) -> str:
+    """sha256 over every parquet file's relative path and bytes: equal fingerprints, equal data."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for file in sorted(folder.rglob("*.parquet")):
+        if "_work" in file.relative_to(folder).parts:
+            continue
+        digest.update(file.relative_to(folder).as_posix().encode() + b"\0")
+        with open(file, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def data_files(folder: str | Path, configs: Sequence[str] = CONFIGS) -> dict[str, dict[str, list[str]]]:
+    """The parquet files of each config and split, relative to ``folder`` (mixes: their tasks' files)."""
+    folder = Path(folder)
+    files: dict[str, dict[str, list[str]]] = {}
+    for config in configs:
+        if config in MIXES:
+            continue
+        for split in SPLITS:
+            found = sorted(p.relative_to(folder).as_posix() for p in (folder / config).glob(f"{split}-*.parquet"))
+            if found:
+                files.setdefault(config, {})[split] = found
+    for mix, mix_splits in MIXES.items():
+        if mix in configs:
+            for split in mix_splits:
+                found = [f for task in TASKS for f in files.get(task, {}).get(split, [])]
+                if found:
+                    files.setdefault(mix, {})[split] = found
+    return files
+
+
+# -- stages ---------------------------------------------------------------------------------
+
+
+def _scan(options: BuildOptions, work: Path) -> tuple[list[PairRef], list[Reject], list[dict]]:
+    """Every source's pairs and rejects; with several sources, ids are prefixed by the source's name."""
+    paths = list(options.sources)
+    if not paths:
+        from fifa_data.sample_pairs import write_sample_pairs
+
+        sample = work / SAMPLE_SOURCE
+        write_sample_pairs(sample, options.sample_pairs, options.settings.annotator.seed)
+        paths = [str(sample)]
+    names = _source_names(paths)
+    refs: list[PairRef] = []
+    rejects: list[Reject] = []
+    sources = []
+    for path, name in zip(paths, names):
+        source_refs, source_rejects = open_source(path).scan()
+        if len(paths) > 1:
+            source_refs = [_namespaced(r, name) for r in source_refs]
+            source_rejects = [replace(r, pair_id=f"{name}/{r.pair_id}" if r.pair_id else None) for r in source_rejects]
+        refs += source_refs
+        rejects += source_rejects
+        sources.append({"name": name if options.sources else SAMPLE_SOURCE, "pairs": len(source_refs), "rejected": len(source_rejects)})
+    if options.limit is not None:
+        refs = refs[: options.limit]
+    return refs, rejects, sources
+
+
+def _source_names(paths: Sequence[str]) -> list[str]:
+    names: list[str] = []
+    for path in paths:
+        stem = Path(path).stem if Path(path).is_file() else Path(path).name
+        name, k = stem, 1
+        while name in names:
+            k += 1
+            name = f"{stem}-{k}"
+        names.append(name)
+    return names
+
+
+def _namespaced(ref: PairRef, name: str) -> PairRef:
+    pair_id = make_pair_id(f"{name}/{ref.real_path}", f"{name}/{ref.fake_path}")
+    return replace(ref, pair_id=pair_id, source_id=f"{name}/{ref.source_id}")
+
+
+def _reject_key(reject: Reject) -> str:
+    return reject.pair_id or reject.fake or reject.real or reject.detail
+
+
+def _needed_configs(requested: Sequence[str]) -> list[str]:
+    """The requested configs in `CONFIGS` order, plus every task config a requested mix is made of."""
+    wanted = set(requested)
+    if wanted & set(MIXES):
+        wanted |= set(TASKS)
+    return [c for c in CONFIGS if c in wanted]
+
+
+def _annotate(refs, splits, settings, options: BuildOptions, store_dir: Path, rejects: list[Reject]) -> dict:
+    """Stage 1 into the work store; appends the new rejects and returns the counts."""
+    units = plan_units(refs, splits, options.unit_size)
+    store = WorkStore(store_dir)
+    guard = GuardCounts()
+    accepted = 0
+    manipulations: Counter = Counter()
+    concepts: Counter = Counter()
+    with tqdm(total=len(refs), desc="annotate", unit="pair", disable=not options.progress) as bar:
+        for unit, result in zip(units, annotate_units(units, settings, options.num_proc)):
+            store.add_result(result)
+            rejects += result.rejects
+            guard.merge(result.guard)
+            accepted += result.accepted
+            manipulations.update(result.manipulations)
+            concepts.update(result.concepts)
+            bar.update(len(unit.refs))
+    store.close()
+    return {
+        "accepted": accepted,
+        "guard": guard.to_dict(),
+        "manipulations": dict(sorted(manipulations.items())),
+        "concepts": dict(sorted(concepts.items())),
+    }
+
+
+def _write_rejects(rejects: list[Reject], path: Path) -> None:
+    table = pa.Table.from_pylist([r.to_row() for r in rejects], schema=REJECT_FEATURES.arrow_schema)
+    pq.write_table(table, path)
+
+
+def _rejects_name(options: BuildOptions) -> str:
+    if options.num_slices > 1:
+        return f"rejects-{options.slice_index:05d}-of-{options.num_slices:05d}.parquet"
+    return "rejects.parquet"
+
+
+def _write_config(config: str, work: Path, staging: Path, options: BuildOptions) -> None:
+    """Run the config's builder over the work store and move its parquet files into place."""
+    builder_class = BUILDERS[config]
+    builder = builder_class(config_name=config, data_dir=str(work / "store"), cache_dir=str(work / "cache"), dataset_name="fifa")
+    prepared = work / "prepared" / config
+    with _quiet_datasets():
+        builder.download_and_prepare(output_dir=str(prepared), file_format="parquet", max_shard_size=options.max_shard_size)
+    target = staging / config
+    target.mkdir(parents=True, exist_ok=True)
+    for split in builder.info.splits:
+        files = sorted(prepared.glob(f"fifa-{split}*.parquet"))
+        for index, file in enumerate(files):
+            if options.num_slices > 1 and config != "fict":
+                if len(files) > 1:
+                    raise ValueError(f"{config}/{split}: slice {options.slice_index} holds more than --max-shard-size; use more slices")
+                name = f"{split}-{options.slice_index:05d}-of-{options.num_slices:05d}.parquet"
+            else:
+                name = f"{split}-{index:05d}-of-{len(files):05d}.parquet"
+            file.rename(target / name)
+
+
+class _quiet_datasets:
+    """Silence datasets' own progress bars and info logs inside a build (ours show the stages)."""
+
+    def __enter__(self):
+        self._bars = datasets.utils.logging.is_progress_bar_enabled()
+        self._level = datasets.logging.get_verbosity()
+        datasets.disable_progress_bars()
+        datasets.logging.set_verbosity_error()
+
+    def __exit__(self, *exc):
+        if self._bars:
+            datasets.enable_progress_bars()
+        datasets.logging.set_verbosity(self._level)
+
+
+def _file_stats(folder: Path, configs: Sequence[str]) -> dict:
+    """Rows and bytes of every config and split, read from the parquet footers."""
+    rows: dict[str, dict[str, int]] = {}
+    sizes: dict[str, dict[str, int]] = {}
+    files = data_files(folder, configs)
+    for config, by_split in files.items():
+        for split, names in by_split.items():
+            rows.setdefault(config, {})[split] = sum(pq.read_metadata(folder / n).num_rows for n in names)
+            sizes.setdefault(config, {})[split] = sum((folder / n).stat().st_size for n in names)
+    return {"rows": rows, "bytes": sizes, "files": files}
+
+
+def _fresh_staging(out: Path) -> Path:
+    """An empty ``.OUT.partial`` beside ``out``; whatever an interrupted build left there is removed."""
+    staging = out.parent / f".{out.name}.partial"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
+    """Replace ``out`` by the finished ``staging`` folder with renames (same file system)."""
+    old = out.parent / f".{out.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    if old.exists():
+        shutil.rmtree(old)

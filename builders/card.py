@@ -1,0 +1,245 @@
+"""The dataset card: ``cards/dataset_card.md`` rendered with a build's real numbers into ``OUT/README.md``.
+
+The YAML header is made with the Hub's own classes (`DatasetCardData`, datasets'
+`MetadataConfigs` and `DatasetInfosDict`), so ``configs`` and ``dataset_info`` are exactly what
+``load_dataset`` and the Hub read. The example picture is drawn from a built ``age`` row.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from string import Template
+
+import pyarrow.parquet as pq
+from datasets import DatasetInfo, SplitDict, SplitInfo
+from datasets.info import DatasetInfosDict
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCardData
+
+from fifa_data.fict import load_fict
+from fifa_data.images import load_rgb
+from fifa_data.samples import CREDITS
+from fifa_data.viz import render_age
+
+from .features import FICT_FEATURES, PAIRS_COLUMNS_DOC, PAIRS_FEATURES, TASK_COLUMNS_DOC, TASK_FEATURES
+from .fifa import CONFIGS, DESCRIPTIONS, MIXES
+from .splits import SPLITS
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "cards" / "dataset_card.md"
+EXAMPLE_PICTURE = "images/age_example.png"
+
+
+def render_card(folder: str | Path, stats: dict, template: str | Path = TEMPLATE) -> str:
+    """Write ``folder/README.md`` (and the example picture) for the build described by ``stats``."""
+    folder = Path(folder)
+    example, example_split = _example_age_row(folder, stats)
+    picture = ""
+    if example is not None:
+        (folder / "images").mkdir(exist_ok=True)
+        image = load_rgb(io.BytesIO(example["image"]["bytes"]), name=example["image"]["path"])
+        text = example["messages"][1]["content"][0]["text"]
+        render_age(image, text, example["masks"], title=f"{example['manipulation']} · {example['pair_id']}").save(folder / EXAMPLE_PICTURE)
+        picture = f"![An AGE answer: each phrase in the colour of its mask]({EXAMPLE_PICTURE})"
+    sample = stats["parameters"]["sources"] == ["sample"]
+    values = {
+        "yaml": card_yaml(stats, sample),
+        "load_name": folder.name,
+        "example_split": example_split or "train",
+        "example_picture": picture or "(no fake in this build)",
+        "example_row": json.dumps(_shortened(example), indent=2, ensure_ascii=False) if example else "{}",
+        "split_header": " | ".join(SPLITS),
+        "split_rule": "---:|" * len(SPLITS),
+        "config_table": _config_table(stats),
+        "task_schema": _schema_table(TASK_COLUMNS_DOC, TASK_FEATURES),
+        "pairs_schema": _schema_table(PAIRS_COLUMNS_DOC, PAIRS_FEATURES),
+        "fict_summary": _fict_summary(),
+        "statistics": _statistics(stats),
+        "provenance": _provenance(stats),
+        "limitations_source": _limitations(sample),
+        "licence": _licence(sample),
+    }
+    text = Template(Path(template).read_text()).substitute(values)
+    (folder / "README.md").write_text(text)
+    return text
+
+
+def card_yaml(stats: dict, sample: bool) -> str:
+    """The card's YAML header: licence, task categories, ``configs`` and ``dataset_info``."""
+    total = sum(n for config, by_split in stats["rows"].items() if config not in MIXES for n in by_split.values())
+    data = DatasetCardData(
+        pretty_name="FiFa: fine-grained explainable DeepFake analysis",
+        license="cc0-1.0" if sample else "other",
+        language=["en"],
+        task_categories=["image-text-to-text", "image-segmentation", "image-classification", "visual-question-answering"],
+        tags=["deepfake", "face-forensics", "explainability", "grounding", "segmentation"],
+        size_categories=[_size_category(total)],
+    )
+    configs = {}
+    infos = {}
+    for config, by_split in stats["files"].items():
+        patterns = [{"split": split, "path": _patterns(files)} for split, files in by_split.items()]
+        configs[config] = {"data_files": patterns, **({"default": True} if config == "instruct" else {})}
+        features = {"fict": FICT_FEATURES, "pairs": PAIRS_FEATURES}.get(config, TASK_FEATURES)
+        splits = SplitDict()
+        for split in by_split:
+            splits.add(SplitInfo(name=split, num_bytes=stats["bytes"][config][split], num_examples=stats["rows"][config][split]))
+        size = sum(stats["bytes"][config].values())
+        infos[config] = DatasetInfo(features=features, splits=splits, download_size=size, dataset_size=size)
+    MetadataConfigs(configs).to_dataset_card_data(data)
+    DatasetInfosDict(infos).to_dataset_card_data(data)
+    return data.to_yaml()
+
+
+def _patterns(files: list[str]) -> str | list[str]:
+    """One glob per config folder, e.g. ``age/train-*.parquet``; a list for the mixes."""
+    globs = sorted({f"{Path(f).parent.as_posix()}/{Path(f).name.split('-')[0]}-*.parquet" for f in files})
+    return globs[0] if len(globs) == 1 else globs
+
+
+def _size_category(n: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")):
+        if n < limit:
+            return name
+    return "10M<n<100M"
+
+
+def _example_age_row(folder: Path, stats: dict) -> tuple[dict | None, str | None]:
+    """The first fake ``age`` row with the most masks among the first few, preferring train."""
+    for split in SPLITS:
+        for name in stats["files"].get("age", {}).get(split, []):
+            table = pq.read_table(folder / name).slice(0, 64).to_pylist()
+            fakes = [row for row in table if row["label"] == "fake" and row["masks"]]
+            if fakes:
+                return max(fakes, key=lambda row: (min(len(row["masks"]), 4), -fakes.index(row))), split
+    return None, None
+
+
+def _shortened(row: dict) -> dict:
+    row = dict(row, image={"bytes": f"<{len(row['image']['bytes'])} bytes>", "path": row["image"]["path"]})
+    row["masks"] = [{"size": m["size"], "counts": m["counts"][:24] + "…"} for m in row["masks"]]
+    return row
+
+
+def _config_table(stats: dict) -> str:
+    lines = []
+    for config in CONFIGS:
+        if config not in stats["versions"]:
+            continue
+        rows = stats["rows"].get(config, {})
+        counts = " | ".join(f"{rows[s]:,}" if s in rows else "–" for s in SPLITS)
+        lines.append(f"| `{config}` | {stats['versions'][config]} | {DESCRIPTIONS[config]} | {counts} |")
+    return "\n".join(lines)
+
+
+def _schema_table(docs: dict[str, str], features) -> str:
+    lines = []
+    for columns, meaning in docs.items():
+        names = [c.strip() for c in columns.split(",")]
+        kind = _type_name(features[names[0]])
+        lines.append(f"| {', '.join(f'`{n}`' for n in names)} | {kind} | {meaning} |")
+    return "\n".join(lines)
+
+
+def _type_name(feature) -> str:
+    name = type(feature).__name__
+    if name == "Value":
+        return feature.dtype
+    if name == "Image":
+        return "Image"
+    if isinstance(feature, dict):
+        return "struct" if set(feature) != {"size", "counts"} else "RLE"
+    inner = _type_name(feature.feature)
+    return f"list\\<{inner}\\>"
+
+
+def _fict_summary() -> str:
+    fict = load_fict()
+    concepts = list(fict)
+    top = ", ".join(f"`{c}`" for c in fict.root.children)
+    face = ", ".join(f"`{c}`" for c in fict["face"].children) if "face" in {c.id for c in concepts} else ""
+    return (
+        f"FICT {fict.version} has {len(concepts)} concepts, {len(fict.atomic_ids)} of them atomic, and goes "
+        f"{max(c.level for c in concepts)} levels below the root `image`. Its first level is {top}; `face` splits into "
+        f"{face}. Left and right are the subject's own. The `fict` config lists every concept; a parent's mask is the union "
+        "of its children's, and atomic masks never overlap."
+    )
+
+
+def _statistics(stats: dict) -> str:
+    parts = [
+        f"**Pairs.** {stats['pairs_in']:,} pairs in, {stats['accepted']:,} annotated, "
+        f"{sum(stats['rejected'].values()):,} rejected (every reject is a row of `rejects.parquet`).",
+        "",
+        "| reason | pairs |",
+        "|---|---:|",
+        *[f"| {reason} | {n:,} |" for reason, n in sorted(stats["rejected"].items(), key=lambda kv: -kv[1])],
+    ]
+    if stats["manipulations"]:
+        parts += ["", "**Manipulation types** (annotated fakes):", "", "| manipulation | fakes |", "|---|---:|"]
+        parts += [f"| {m} | {n:,} |" for m, n in sorted(stats["manipulations"].items(), key=lambda kv: (-kv[1], kv[0]))]
+    if stats["concepts"]:
+        fict = load_fict()
+        top = sorted(stats["concepts"].items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+        parts += ["", "**Most often manipulated concepts** (fakes in which the annotator flags them, top 20):", "",
+                  "| concept | name | fakes |", "|---|---|---:|"]
+        parts += [f"| `{c}` | {fict[c].name} | {n:,} |" for c, n in top]
+    guard = stats["guard"]
+    parts += [
+        "",
+        f"**Consistency guard.** {guard['texts']:,} explanations checked: {guard['clean']:,} clean, "
+        f"{guard['repaired']:,} repaired, {guard['rejected']:,} replaced; {guard['hallucinations']:,} hallucinated "
+        f"concepts removed, {guard['missing']:,} missing concepts filled in, {guard['writer_failures']:,} writer failures.",
+    ]
+    return "\n".join(parts)
+
+
+def _provenance(stats: dict) -> str:
+    p = stats["parameters"]
+    annotator = p["annotator"]
+    decision = annotator["decision"]
+    sources = ", ".join(f"`{s['name']}` ({s['pairs']:,} pairs found, {s['rejected']:,} rejected while scanning)" for s in stats["sources"])
+    sample = p["sources"] == ["sample"]
+    lines = [
+        f"- **Sources:** {sources}."
+        + (f" The bundled sample source simulates {p['sample_pairs']} FaceApp-like edits of public-domain photos "
+           "(`fifa_data.sample_pairs`)." if sample else ""),
+        f"- **Artifact masks:** mode `{annotator['mask_mode']}`.",
+        f"- **Concept decisions:** an atomic concept is manipulated when the artifact covers at least "
+        f"{decision['min_pixels']} of its pixels and either {decision['min_share']:.0%} of it or "
+        f"{decision['large_pixels']:.1%} of the image; a parent when it has at least {decision['min_pixels']} artifact pixels "
+        f"and more than {decision['parent_child_share']:.0%} of its visible children are manipulated or "
+        f"{decision['parent_min_share']:.0%} of it is covered.",
+        f"- **Writer:** `{p['writer']['kind']}`" + (f" (`{p['writer'].get('model')}`)" if p["writer"]["kind"] == "llm" else "") + ".",
+        f"- **Versions:** " + ", ".join(f"`{c}` {v}" for c, v in stats["versions"].items()) + ".",
+        f"- **Content fingerprint** (sha256 of every parquet file's path and bytes): `{stats['fingerprint']}`.",
+        "",
+        "The same sources, parameters and versions give byte-identical parquet files and the same fingerprint. "
+        "`build.json` holds every parameter:",
+        "",
+        "```json",
+        json.dumps(p, indent=2, sort_keys=True),
+        "```",
+    ]
+    if stats.get("merged_slices"):
+        lines.insert(0, f"- **Slices:** built as {stats['merged_slices']} slices and merged.")
+    return "\n".join(lines)
+
+
+def _limitations(sample: bool) -> str:
+    if sample:
+        return ("This build uses the bundled sample source: classical, simulated edits (recolouring, warps, "
+                "smoothing, drawn hair, beards and glasses) of a few public-domain photos, made to exercise the "
+                "pipeline. They are not FaceApp edits, and three photos are far too few identities to train a "
+                "detector that generalises. Build from your own FaceApp-style pairs for research.")
+    return "The fakes come from the sources listed below; their edit types and biases carry over."
+
+
+def _licence(sample: bool) -> str:
+    if not sample:
+        return ("The images keep the licence of the sources they come from; check it before you share this dataset. "
+                "The annotations (masks, decisions, texts) are generated by FiFa.")
+    credits = "\n".join(f"- {credit}" for credit in CREDITS.values())
+    return ("The bundled photos are in the public domain or CC0, and the simulated fakes and annotations are "
+            f"released under CC0 1.0:\n\n{credits}")

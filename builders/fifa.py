@@ -1,0 +1,138 @@
+"""The FiFa dataset builders: one `datasets.GeneratorBasedBuilder` per config family, versioned.
+
+* :class:`FiFaFict`: ``fict``, the concept tree (one ``train`` split);
+* :class:`FiFaPairs`: ``pairs``, each real/fake pair with its artifact mask and annotation;
+* :class:`FiFaTasks`: the eleven FiFa-11 task configs, ``instruct`` (every task's train and
+  validation rows) and ``bench`` (every task's test rows, FiFa-Bench).
+
+datasets 5 has no loading scripts, so these run at build time (``scripts/build.py``) and users
+load the parquet they write. ``pairs`` and the task configs read the work store that stage 1
+(:mod:`builders.work`) filled; pass its folder as ``data_dir``::
+
+    builder = FiFaTasks(config_name="age", data_dir="work/", cache_dir="cache/")
+    builder.download_and_prepare(output_dir="out/age", file_format="parquet")
+
+A change to any config's output bumps its version in `VERSIONS`; the card shows it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+
+from fifa_data.fict import load_fict
+from fifa_data.tasks import TASKS
+
+from .features import FICT_FEATURES, PAIRS_FEATURES, TASK_FEATURES
+from .rows import fict_rows
+from .splits import SPLITS
+from .work import read_rows
+
+MIXES: dict[str, tuple[str, ...]] = {"instruct": ("train", "validation"), "bench": ("test",)}
+CONFIGS: tuple[str, ...] = ("fict", "pairs", *TASKS, *MIXES)
+VERSIONS: dict[str, datasets.Version] = {name: datasets.Version("1.0.0") for name in CONFIGS}
+
+DESCRIPTIONS: dict[str, str] = {
+    "fict": "the Facial Image Concept Tree: every concept with its parent, level, description and synonyms",
+    "pairs": "each real/fake pair with both images, the artifact mask and the annotator's decisions, evidence and text",
+    "det": "detection: is the face real or fake",
+    "cls": "classification: which attribute was edited, or real",
+    "toe": "text-only explanation of the artifacts",
+    "loc": "localisation: one mask of all artifacts ([SEG])",
+    "age": "artifact-grounding explanation: text with <p>phrase</p> [SEG] and one mask per manipulated concept",
+    "rdet": "region detection: is this FICT concept manipulated",
+    "rexp": "region explanation: what happened to this concept",
+    "rseg": "region segmentation: this concept's artifact mask ([SEG])",
+    "bdet": "box detection: is anything inside this box manipulated",
+    "bexp": "box explanation: the manipulated concepts inside this box",
+    "breg": "box regression: the boxes of the manipulated concepts, as text",
+    "instruct": "FiFa-Instruct: every task's train and validation rows (the training mix)",
+    "bench": "FiFa-Bench: every task's test rows",
+}
+
+
+class FiFaConfig(datasets.BuilderConfig):
+    """A FiFa config; ``tasks`` are the task configs whose rows it holds (empty for fict and pairs)."""
+
+    def __init__(self, *, tasks: tuple[str, ...] = (), splits: tuple[str, ...] = SPLITS, **kwargs):
+        super().__init__(**kwargs)
+        self.tasks = tasks
+        self.splits = splits
+
+
+def _config(name: str, **kwargs) -> FiFaConfig:
+    return FiFaConfig(name=name, version=VERSIONS[name], description=DESCRIPTIONS[name], **kwargs)
+
+
+class _FromWorkStore(datasets.GeneratorBasedBuilder):
+    """Split generators over the work store's ``<config>/<split>.arrow`` files; empty splits are left out."""
+
+    FEATURES: datasets.Features
+
+    def _info(self) -> datasets.DatasetInfo:
+        return datasets.DatasetInfo(description=self.config.description, features=self.FEATURES)
+
+    def _sources(self) -> tuple[str, ...]:
+        return (self.config.name,)
+
+    def _split_generators(self, dl_manager):
+        if not self.config.data_dir:
+            raise ValueError(f"config {self.config.name!r} reads a work store: pass data_dir=<folder written by builders.work>")
+        root = Path(self.config.data_dir)
+        generators = []
+        for split in self.config.splits:
+            files = [root / source / f"{split}.arrow" for source in self._sources()]
+            files = [f for f in files if f.is_file()]
+            if files:
+                generators.append(datasets.SplitGenerator(name=split, gen_kwargs={"files": files}))
+        return generators
+
+    def _generate_examples(self, files: list[Path]):
+        for path in files:
+            for row in read_rows(path):
+                yield row[self.KEY], row
+
+
+class FiFaTasks(_FromWorkStore):
+    """The FiFa-11 task configs and their two mixes, all with the one shared row schema."""
+
+    FEATURES = TASK_FEATURES
+    KEY = "id"
+    BUILDER_CONFIGS = [_config(task, tasks=(task,)) for task in TASKS] + [
+        _config(mix, tasks=TASKS, splits=splits) for mix, splits in MIXES.items()
+    ]
+
+    def _sources(self) -> tuple[str, ...]:
+        return self.config.tasks
+
+
+class FiFaPairs(_FromWorkStore):
+    """The ``pairs`` config."""
+
+    FEATURES = PAIRS_FEATURES
+    KEY = "pair_id"
+    BUILDER_CONFIGS = [_config("pairs")]
+
+
+class FiFaFict(datasets.GeneratorBasedBuilder):
+    """The ``fict`` config: the concept tree that ships with the package."""
+
+    BUILDER_CONFIGS = [_config("fict")]
+
+    def _info(self) -> datasets.DatasetInfo:
+        return datasets.DatasetInfo(description=self.config.description, features=FICT_FEATURES)
+
+    def _split_generators(self, dl_manager):
+        return [datasets.SplitGenerator(name="train")]
+
+    def _generate_examples(self):
+        for row in fict_rows(load_fict()):
+            yield row["id"], row
+
+
+BUILDERS: dict[str, type[datasets.GeneratorBasedBuilder]] = {
+    "fict": FiFaFict,
+    "pairs": FiFaPairs,
+    **{name: FiFaTasks for name in (*TASKS, *MIXES)},
+}

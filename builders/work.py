@@ -1,0 +1,172 @@
+"""Stage 1 of a build: annotate every pair once and stream its rows into a work store.
+
+Every config is cut from the same annotation (an AGE row and a det row of a fake share its mesh,
+artifact mask, decisions and text), so the annotator runs once per pair, here, and writes the
+rows of all configs to one Arrow file per (config, split). The builders (:mod:`builders.fifa`)
+then turn those files into the published parquet. Work is planned in units of one real image and
+up to ``chunk`` of its fakes; units run in worker processes with ``num_proc > 1``, and results are
+consumed in plan order, so the store's bytes do not depend on ``num_proc``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from fifa_data.annotate.guard import GuardCounts
+from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate
+from fifa_data.annotate.writers import WriterSpec
+from fifa_data.pairs import PairRef
+from fifa_data.rejects import Reject
+from fifa_data.tasks import TASKS, TaskConfig, task_rows
+from fifa_data.validation import ValidationConfig, load_pairs
+
+from .features import PAIRS_FEATURES, TASK_FEATURES
+from .rows import pair_row
+
+WORK_FEATURES = {**{task: TASK_FEATURES for task in TASKS}, "pairs": PAIRS_FEATURES}
+
+
+@dataclass(frozen=True)
+class AnnotateSettings:
+    """Everything a worker needs besides its pairs; part of the build parameters."""
+
+    annotator: AnnotatorConfig = AnnotatorConfig()
+    validation: ValidationConfig = ValidationConfig()
+    tasks: tuple[str, ...] = TASKS
+    task_config: TaskConfig = TaskConfig()
+    with_pairs: bool = True
+    writer: WriterSpec = WriterSpec()
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """One real image and some of its fakes; ``first`` units also emit the real image's rows."""
+
+    refs: tuple[PairRef, ...]
+    split: str
+    first: bool
+    fakes_per_real: int
+
+
+@dataclass
+class UnitResult:
+    """The rows of every config for one unit, and what happened to its pairs."""
+
+    split: str
+    rows: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    rejects: list[Reject] = field(default_factory=list)
+    guard: GuardCounts = field(default_factory=GuardCounts)
+    accepted: int = 0
+    manipulations: Counter = field(default_factory=Counter)
+    concepts: Counter = field(default_factory=Counter)
+
+
+def plan_units(refs: Sequence[PairRef], splits: dict[str, str], chunk: int = 16) -> list[WorkUnit]:
+    """Group pairs by real image (in order of first appearance) and cut each group into chunks."""
+    groups: dict[tuple[str, str], list[PairRef]] = {}
+    for ref in refs:
+        groups.setdefault((str(ref.root), ref.real_path), []).append(ref)
+    units = []
+    for group in groups.values():
+        for start in range(0, len(group), chunk):
+            part = tuple(group[start : start + chunk])
+            units.append(WorkUnit(part, splits[part[0].source_id], start == 0, len(group)))
+    return units
+
+
+def annotate_unit(unit: WorkUnit, settings: AnnotateSettings, writer) -> UnitResult:
+    """Annotate one unit's pairs and cut every requested config's rows from them."""
+    result = UnitResult(unit.split)
+    by_id = {ref.pair_id: ref for ref in unit.refs}
+    real: AnnotatedImage | None = None
+    stream = annotate(load_pairs(unit.refs, settings.validation), writer, settings.annotator, result.guard)
+    for img in stream:
+        if isinstance(img, Reject):
+            result.rejects.append(img)
+            continue
+        if img.label == "real":
+            real = img
+            if not unit.first:
+                continue
+        repeats = unit.fakes_per_real if img.label == "real" else 1
+        rows = task_rows(img, settings.tasks, settings.task_config, seed=settings.annotator.seed, real_repeats=repeats)
+        for task, task_rows_ in rows.items():
+            result.rows[task].extend(task_rows_)
+        if img.label == "fake":
+            result.accepted += 1
+            result.manipulations[img.manipulation or "unknown"] += 1
+            result.concepts.update(img.decisions.manipulated)
+            if settings.with_pairs:
+                result.rows["pairs"].append(pair_row(img, real.image, by_id[img.pair_id], settings.annotator.evidence))
+    return result
+
+
+def annotate_units(units: Sequence[WorkUnit], settings: AnnotateSettings, num_proc: int = 1) -> Iterator[UnitResult]:
+    """`annotate_unit` over every unit, in order; ``num_proc > 1`` runs them in worker processes."""
+    if num_proc <= 1:
+        writer = settings.writer.make()
+        for unit in units:
+            yield annotate_unit(unit, settings, writer)
+        return
+    # spawn, not fork: the parent may already hold mediapipe's TFLite threads.
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(num_proc, initializer=_init_worker, initargs=(settings,)) as pool:
+        yield from pool.imap(_run_in_worker, units, chunksize=1)
+
+
+_worker: dict = {}
+
+
+def _init_worker(settings: AnnotateSettings) -> None:
+    _worker["settings"] = settings
+    _worker["writer"] = settings.writer.make()
+
+
+def _run_in_worker(unit: WorkUnit) -> UnitResult:
+    return annotate_unit(unit, _worker["settings"], _worker["writer"])
+
+
+class WorkStore:
+    """Rows of each (config, split), appended as Arrow record batches to ``root/<config>/<split>.arrow``."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self._writers: dict[tuple[str, str], pa.ipc.RecordBatchStreamWriter] = {}
+        self._sinks: dict[tuple[str, str], pa.OSFile] = {}
+
+    def add(self, config: str, split: str, rows: list[dict]) -> None:
+        if not rows:
+            return
+        key = (config, split)
+        schema = WORK_FEATURES[config].arrow_schema
+        if key not in self._writers:
+            path = self.path(config, split)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._sinks[key] = pa.OSFile(str(path), "wb")
+            self._writers[key] = pa.ipc.new_stream(self._sinks[key], schema)
+        self._writers[key].write_batch(pa.RecordBatch.from_pylist(rows, schema=schema))
+
+    def add_result(self, result: UnitResult) -> None:
+        for config in sorted(result.rows):
+            self.add(config, result.split, result.rows[config])
+
+    def path(self, config: str, split: str) -> Path:
+        return self.root / config / f"{split}.arrow"
+
+    def close(self) -> None:
+        for key in list(self._writers):
+            self._writers.pop(key).close()
+            self._sinks.pop(key).close()
+
+
+def read_rows(path: str | Path) -> Iterator[dict]:
+    """The rows of one work-store file, one record batch in memory at a time."""
+    with pa.OSFile(str(path), "rb") as source:
+        for batch in pa.ipc.open_stream(source):
+            yield from batch.to_pylist()

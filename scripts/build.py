@@ -1,0 +1,135 @@
+"""Build the FiFa dataset into ./fifa (parquet configs + card), and optionally push it to the Hub.
+
+    python scripts/build.py                                  # the bundled sample source → ./fifa
+    python scripts/build.py --pairs my_pairs/ --manifest more/pairs.csv --out fifa --num-proc 8
+    python scripts/build.py --configs age loc det --limit 100
+    python scripts/build.py --push --repo-id USER/fifa [--private]
+
+Then ``load_dataset("fifa", "age")`` from this folder, or ``load_dataset("/path/to/fifa", "age")``
+from anywhere. A cluster builds slices of the same sources and merges them::
+
+    python scripts/build.py --pairs /data/pairs --num-shards 64 --shard-index $SLURM_ARRAY_TASK_ID --out parts/$SLURM_ARRAY_TASK_ID
+    python scripts/build.py --merge parts/* --out fifa
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the annotate script's writer options
+
+from annotate import add_writer_arguments, writer_spec  # noqa: E402
+
+from builders import CONFIGS, BuildOptions, BuildReport, build, merge_builds  # noqa: E402
+from builders.splits import SPLITS  # noqa: E402
+from builders.work import AnnotateSettings  # noqa: E402
+from fifa_data.annotate.decide import DecisionConfig  # noqa: E402
+from fifa_data.annotate.pipeline import AnnotatorConfig  # noqa: E402
+from fifa_data.artifacts import MODES  # noqa: E402
+
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    sources = parser.add_argument_group("sources (repeatable, in order; none: the bundled sample)")
+    sources.add_argument("--pairs", dest="sources", action="append", default=[], metavar="DIR", help="a pair folder (real/ + fake/, or holding pairs.csv)")
+    sources.add_argument("--manifest", dest="sources", action="append", metavar="FILE", help="a pairs.csv / pairs.parquet manifest")
+    sources.add_argument("--sample-pairs", type=int, default=100, help="pairs simulated for the bundled sample (default: 100)")
+    parser.add_argument("--out", default="fifa", help="output folder (default: ./fifa)")
+    parser.add_argument("--configs", nargs="+", choices=CONFIGS, default=list(CONFIGS), metavar="CONFIG", help=f"configs to build (default: all: {' '.join(CONFIGS)})")
+    parser.add_argument("--mask-mode", choices=MODES, default="adaptive", help="artifact mask mode (default: adaptive)")
+    parser.add_argument("--min-share", type=float, default=DecisionConfig.min_share, help="atomic decision: share of the concept the artifact covers")
+    parser.add_argument("--min-pixels", type=int, default=DecisionConfig.min_pixels, help="atomic decision: artifact pixels in the concept")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int, help="build from the first N pairs only")
+    parser.add_argument("--split-ratios", type=float, nargs=3, default=[0.8, 0.1, 0.1], metavar=("TRAIN", "VAL", "TEST"), help="for sources that declare no split (default: 0.8 0.1 0.1)")
+    parser.add_argument("--num-proc", type=int, default=1, help="annotation processes; the output is identical for any N (default: 1)")
+    parser.add_argument("--max-shard-size", default="500MB", help="largest parquet file (default: 500MB)")
+    parser.add_argument("--num-shards", type=int, default=1, help="build only one of K slices of the sources (by source photo)")
+    parser.add_argument("--shard-index", type=int, default=0, help="which slice, 0..K-1")
+    parser.add_argument("--merge", nargs="+", metavar="DIR", help="merge slice builds into --out instead of building")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    hub = parser.add_argument_group("Hub")
+    hub.add_argument("--push", action="store_true", help="upload the built folder to the Hub (token: HF_TOKEN or `hf auth login`)")
+    hub.add_argument("--repo-id", default="fifa", help="dataset repo, USER/NAME or NAME in your namespace (default: fifa)")
+    hub.add_argument("--private", action="store_true", help="create the repo private")
+    add_writer_arguments(parser)
+    args = parser.parse_args(argv)
+    if args.num_shards < 1 or not 0 <= args.shard_index < args.num_shards:
+        parser.error(f"--shard-index must be in 0..{args.num_shards - 1}")
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1")
+    for source in args.sources:
+        if not os.path.exists(source):
+            parser.error(f"{source}: no such file or folder")
+    return args, parser
+
+
+def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> BuildOptions:
+    out = Path(args.out)
+    annotator = AnnotatorConfig(
+        mask_mode=args.mask_mode,
+        decision=DecisionConfig(min_share=args.min_share, min_pixels=args.min_pixels),
+        seed=args.seed,
+    )
+    writer = writer_spec(args, parser, out.parent / f".{out.name}.llm_cache")
+    return BuildOptions(
+        out=out,
+        sources=tuple(args.sources),
+        sample_pairs=args.sample_pairs,
+        configs=tuple(args.configs),
+        settings=AnnotateSettings(annotator=annotator, writer=writer),
+        limit=args.limit,
+        split_ratios=tuple(args.split_ratios),
+        num_slices=args.num_shards,
+        slice_index=args.shard_index,
+        max_shard_size=args.max_shard_size,
+        num_proc=args.num_proc,
+        progress=not args.no_progress,
+    )
+
+
+def print_summary(report: BuildReport) -> None:
+    """The counts a builder checks first: pairs in / accepted / rejected, rows, guard, time."""
+    s = report.stats
+    print(f"\nFiFa → {report.out}/  fingerprint {s['fingerprint'][:16]}")
+    rejected = sum(s["rejected"].values())
+    print(f"  pairs in {s['pairs_in']:,}   accepted {s['accepted']:,}   rejected {rejected:,} (rejects.parquet)")
+    for reason, n in sorted(s["rejected"].items(), key=lambda kv: -kv[1]):
+        print(f"    {n:7,}  {reason}")
+    print(f"  {'rows':10} {'version':>8} " + " ".join(f"{split:>11}" for split in SPLITS))
+    for config, version in s["versions"].items():
+        rows = s["rows"].get(config, {})
+        print(f"  {config:10} {version:>8} " + " ".join(f"{rows[split]:11,}" if split in rows else f"{'-':>11}" for split in SPLITS))
+    g = s["guard"]
+    print(f"  guard: {g['texts']:,} texts, {g['hallucinations']:,} hallucinations caught, {g['missing']:,} missing filled in, "
+          f"{g['repaired']:,} repaired, {g['rejected']:,} replaced, {g['writer_failures']:,} writer failures")
+    if report.seconds:
+        print("  time: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in report.seconds.items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, parser = parse_args(argv)
+    if args.merge:
+        report = merge_builds(args.merge, args.out)
+    else:
+        report = build(options_from(args, parser))
+    print_summary(report)
+    if args.push:
+        from builders.push import PushError, push_folder
+
+        versions = sorted(set(report.stats["versions"].values()))
+        message = f"FiFa {', '.join(versions)}: {report.stats['accepted']:,} pairs, fingerprint {report.stats['fingerprint'][:16]}"
+        try:
+            url = push_folder(report.out, args.repo_id, private=args.private, commit_message=message)
+        except PushError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"pushed {report.out}/ to {url}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
