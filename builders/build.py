@@ -54,6 +54,7 @@ class BuildOptions:
     num_slices: int = 1
     slice_index: int = 0
     max_shard_size: str = "500MB"
+    license: str | None = None  # Hub licence id; default: cc0-1.0 for the bundled sample, "other" for your sources
     unit_size: int = 16  # fakes of one real image annotated together
     num_proc: int = 1
     progress: bool = True
@@ -63,6 +64,7 @@ class BuildOptions:
         s = self.settings
         return {
             "sources": list(self.sources) or [SAMPLE_SOURCE],
+            "license": self.license or ("other" if self.sources else "cc0-1.0"),
             "sample_pairs": self.sample_pairs if not self.sources else None,
             "configs": list(self.configs),
             "limit": self.limit,

@@ -50,6 +50,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
     parser.add_argument("--num-shards", type=int, default=1, help="build only one of K slices of the sources (by source photo)")
     parser.add_argument("--shard-index", type=int, default=0, help="which slice, 0..K-1")
     parser.add_argument("--merge", nargs="+", metavar="DIR", help="merge slice builds into --out instead of building")
+    parser.add_argument("--license", help="the card's licence id (default: cc0-1.0 for the bundled sample, other for your sources)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     hub = parser.add_argument_group("Hub")
     hub.add_argument("--push", action="store_true", help="upload the built folder to the Hub (token: HF_TOKEN or `hf auth login`)")
@@ -86,6 +87,7 @@ def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> B
         num_slices=args.num_shards,
         slice_index=args.shard_index,
         max_shard_size=args.max_shard_size,
+        license=args.license,
         num_proc=args.num_proc,
         progress=not args.no_progress,
     )

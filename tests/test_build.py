@@ -1,0 +1,311 @@
+"""``scripts/build.py`` and the builders: real builds of simulated pairs, loaded back with ``load_dataset``."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import runpy
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import pyarrow.parquet as pq
+import pytest
+from huggingface_hub import DatasetCard
+from PIL import Image
+
+from builders import CONFIGS, MIXES, BuildOptions, build, data_files, fingerprint, merge_builds
+from builders.features import FICT_FEATURES, PAIRS_FEATURES, TASK_FEATURES
+from builders.fifa import FiFaTasks
+from builders.splits import SPLITS, assign_splits, hash_split
+from builders.work import WorkStore
+from fake_hub import TOKEN, FakeHub, fake_hub, online  # noqa: F401 (fixtures)
+from fifa_data import masks as masklib
+from fifa_data.fict import load_fict
+from fifa_data.pairs import open_source
+from fifa_data.sample_pairs import write_sample_pairs
+from fifa_data.tasks import TASKS
+from fifa_data.tasks.validate import upright_size, validate_row
+
+ROOT = Path(__file__).resolve().parents[1]
+PAIRS = 12
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    """12 simulated pairs over all five real images (three photos, so three splits)."""
+    root = tmp_path_factory.mktemp("pairs")
+    write_sample_pairs(root, PAIRS, seed=0, manipulations=("lip_color", "hair_color"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def built(source, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("build") / "fifa"
+    build(BuildOptions(out=out, sources=(str(source),), progress=False))
+    return out
+
+
+def _load(folder: Path, config: str, **kwargs):
+    return datasets.load_dataset(str(folder), config, cache_dir=str(folder.parent / "hf-cache"), **kwargs)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_every_config_loads_with_its_declared_features(built):
+    expected = {"fict": FICT_FEATURES, "pairs": PAIRS_FEATURES}
+    for config in CONFIGS:
+        loaded = _load(built, config)
+        want_splits = {"fict": {"train"}, "instruct": {"train", "validation"}, "bench": {"test"}}.get(config, set(SPLITS))
+        assert set(loaded) == want_splits, config
+        for split in loaded.values():
+            assert split.features == expected.get(config, TASK_FEATURES), config
+            assert split.num_rows > 0
+    assert _load(built, "fict", split="train").num_rows == len(list(load_fict()))
+
+
+def test_rows_decode_at_image_size_and_keep_every_invariant(built):
+    fict = load_fict()
+    seen_tasks = set()
+    for task in TASKS:
+        for split, rows in _load(built, task).items():
+            rows = rows.cast_column("image", datasets.Image(decode=False))
+            for row in rows:
+                validate_row(row, fict)  # [SEG] ↔ mask ↔ concept, phrases name concepts, sizes, boxes
+                size = upright_size(row["image"]["bytes"])
+                for rle in row["masks"]:
+                    assert masklib.decode(rle).shape == size
+                seen_tasks.add(task)
+    assert seen_tasks == set(TASKS)
+    age = _load(built, "age", split="train")
+    fake = next(r for r in age if r["masks"])
+    assert isinstance(fake["image"], Image.Image)
+    assert masklib.decode(fake["masks"][0]).shape == (fake["image"].height, fake["image"].width)
+
+
+def test_images_are_the_source_files_bytes_unchanged(built, source):
+    pairs = _load(built, "pairs", split="train").cast_column("fake", datasets.Image(decode=False)).cast_column("real", datasets.Image(decode=False))
+    for row in pairs:
+        assert row["fake"]["bytes"] == (source / row["fake_path"]).read_bytes()
+        assert row["real"]["bytes"] == (source / row["real_path"]).read_bytes()
+        assert masklib.decode(row["artifact_mask"]).any()
+        assert row["grounded"] and len(row["grounded_masks"]) == len(row["grounded"])
+        assert json.loads(row["source_fields"])["edit_mask"]  # the simulator's ground truth travels along
+
+
+def test_splits_are_disjoint_by_source_photo(built):
+    for config in ("pairs", *TASKS):
+        sources = {split: set(rows["source_id"]) for split, rows in _load(built, config).items()}
+        for a in sources:
+            for b in sources:
+                assert a == b or not sources[a] & sources[b], (config, a, b)
+    # the sample source declares one photo per split
+    assert {s: set(r["source_id"]) for s, r in _load(built, "pairs").items()} == {
+        "train": {"astronaut"}, "validation": {"camera"}, "test": {"grace_hopper"}
+    }
+
+
+def test_mixes_are_the_union_of_the_task_configs(built):
+    for mix, splits in MIXES.items():
+        loaded = _load(built, mix)
+        for split in splits:
+            union = sorted(i for task in TASKS for i in _load(built, task, split=split)["id"])
+            assert sorted(loaded[split]["id"]) == union
+
+
+def test_mix_builder_config_reads_every_task(built, tmp_path):
+    """The ``instruct`` builder config (not only the card's file union) yields every task's rows."""
+    store = WorkStore(tmp_path / "store")
+    for task in ("age", "det"):
+        for split in ("train", "validation"):
+            for name in data_files(built)[task].get(split, []):
+                store.add(task, split, pq.read_table(built / name).to_pylist())
+    store.close()
+    builder = FiFaTasks(config_name="instruct", data_dir=str(tmp_path / "store"), cache_dir=str(tmp_path / "cache"))
+    builder.download_and_prepare()
+    mixed = builder.as_dataset()
+    assert set(mixed) == {"train", "validation"}
+    for split in mixed:
+        expected = [i for task in ("det", "age") for i in _load(built, task, split=split)["id"]]  # TASKS order
+        assert list(mixed[split]["id"]) == expected
+    assert str(builder.info.version) == "1.0.0"
+
+
+def test_builds_are_byte_identical_whatever_num_proc(built, source, tmp_path):
+    again = tmp_path / "fifa"
+    build(BuildOptions(out=again, sources=(str(source),), num_proc=2, progress=False))
+    assert _files(again) == _files(built)
+    assert json.loads((again / "build.json").read_text())["fingerprint"] == fingerprint(built)
+
+
+def test_slices_merge_into_the_same_rows(built, source, tmp_path):
+    parts = []
+    for index in range(2):
+        part = tmp_path / f"part-{index}"
+        build(BuildOptions(out=part, sources=(str(source),), num_slices=2, slice_index=index, progress=False))
+        parts.append(part)
+        assert all(f.name.startswith(f"{f.name.split('-')[0]}-{index:05d}-of-00002") for f in part.glob("[!f]*/*.parquet"))
+    photos = [set(json.loads((p / "build.json").read_text())["manipulations"]) for p in parts]
+    assert photos[0] or photos[1]
+    merged = merge_builds(parts, tmp_path / "fifa")
+    for config in ("fict", "pairs", *TASKS):
+        for split in SPLITS:
+            key = "pair_id" if config == "pairs" else "id"
+            try:
+                whole = _load(built, config, split=split)
+            except ValueError:  # a split this config does not have
+                continue
+            part = _load(merged.out, config, split=split)
+            assert sorted(part[key]) == sorted(whole[key]), (config, split)
+    stats = json.loads((merged.out / "build.json").read_text())
+    whole = json.loads((built / "build.json").read_text())
+    assert stats["rows"] == whole["rows"] and stats["accepted"] == whole["accepted"]
+    assert stats["rejected"] == whole["rejected"] and stats["merged_slices"] == 2
+    assert sum(len(pq.read_table(f)) for f in (merged.out).glob("rejects*.parquet")) == sum(stats["rejected"].values())
+
+
+def test_interrupted_build_keeps_the_previous_one_and_a_rerun_completes(built, source, tmp_path):
+    out = tmp_path / "fifa"
+    shutil.copytree(built, out)
+    before = _files(out)
+    command = [sys.executable, str(ROOT / "scripts" / "build.py"), "--pairs", str(source), "--out", str(out), "--seed", "1", "--no-progress"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    partial = tmp_path / ".fifa.partial"
+    deadline = time.monotonic() + 120
+    while not (partial / "_work" / "store").exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "the build finished before it could be interrupted"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert partial.exists()
+    assert _files(out) == before  # the published folder is untouched and still loads
+    assert _load(out, "age", split="train").num_rows > 0
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not partial.exists()
+    stats = json.loads((out / "build.json").read_text())
+    assert stats["parameters"]["annotator"]["seed"] == 1 and stats["fingerprint"] == fingerprint(out)
+
+
+@pytest.fixture(scope="module")
+def messy_source(source, tmp_path_factory) -> Path:
+    """A folder source with an unreadable fake, a fake of the wrong size and a real image without fakes."""
+    root = tmp_path_factory.mktemp("messy")
+    (root / "real").mkdir()
+    (root / "fake").mkdir()
+    refs, _ = open_source(source).scan()
+    good = next(r for r in refs if r.manipulation == "lip_color" and r.source_id == "astronaut")
+    shutil.copy(source / good.real_path, root / "real" / "a.png")
+    shutil.copy(source / good.fake_path, root / "fake" / f"a_lip_color{Path(good.fake_path).suffix}")
+    (root / "fake" / "a_broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    Image.open(source / good.fake_path).resize((100, 80)).save(root / "fake" / "a_small.png")
+    shutil.copy(source / good.real_path, root / "real" / "lonely.png")
+    return root
+
+
+def test_every_pair_is_accepted_or_counted_as_rejected(source, messy_source, tmp_path):
+    report = build(BuildOptions(out=tmp_path / "fifa", sources=(str(source), str(messy_source)), configs=("pairs", "det"), progress=False))
+    stats = report.stats
+    rejects = pq.read_table(tmp_path / "fifa" / "rejects.parquet").to_pylist()
+    assert stats["pairs_in"] == PAIRS + 4  # three messy fakes and the lonely real image
+    assert stats["pairs_in"] == stats["accepted"] + len(rejects) == stats["accepted"] + sum(stats["rejected"].values())
+    reasons = {r["reason"] for r in rejects}
+    assert {"unreadable", "size_mismatch", "unpaired_real"} <= reasons
+    assert all(r["detail"] for r in rejects)
+    assert [s["name"] for s in stats["sources"]] == [source.name, messy_source.name]
+    pairs = _load(tmp_path / "fifa", "pairs")
+    accepted = sum(rows.num_rows for rows in pairs.values())
+    assert accepted == stats["accepted"]
+    ids = [i for rows in pairs.values() for i in rows["pair_id"]]
+    assert len(set(ids)) == len(ids)
+    assert any(s.startswith(f"{messy_source.name}/") for rows in pairs.values() for s in rows["source_id"])
+
+
+def test_card_has_valid_hub_metadata_and_real_numbers(built):
+    card = DatasetCard.load(built / "README.md")
+    data = card.data.to_dict()
+    assert data["license"] == "other" and "image-text-to-text" in data["task_categories"]  # a source of its own
+    declared = {c["config_name"]: c for c in data["configs"]}
+    assert set(declared) == set(CONFIGS)
+    stats = json.loads((built / "build.json").read_text())
+    infos = {i["config_name"]: i for i in data["dataset_info"]}
+    for name, config in declared.items():
+        for entry in config["data_files"]:
+            patterns = entry["path"] if isinstance(entry["path"], list) else [entry["path"]]
+            assert all(list(built.glob(p)) for p in patterns), (name, entry)
+        splits = {s["name"]: s["num_examples"] for s in infos[name]["splits"]}
+        assert splits == stats["rows"][name]
+    assert declared["instruct"].get("default") is True
+    text = card.text
+    assert stats["fingerprint"] in text and "![" in text and (built / "images" / "age_example.png").is_file()
+    for config in CONFIGS:
+        assert f"| `{config}` | 1.0.0 |" in text
+    assert "Statistics" in text and "Limitations" in text and "Citation" in text and "licence of the sources" in text
+
+
+def test_cli_build_loads_by_name_in_a_fresh_process(source, tmp_path):
+    out = tmp_path / "fifa"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build.py"), "--pairs", str(source), "--out", str(out), "--configs", "age", "fict", "--limit", "6", "--no-progress"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "pairs in 6" in result.stdout and "hallucinations caught" in result.stdout and "time:" in result.stdout
+    check = (
+        "from datasets import load_dataset\n"
+        "age = load_dataset('fifa', 'age')\n"
+        "fict = load_dataset('fifa', 'fict', split='train')\n"
+        "row = next(r for s in age.values() for r in s if r['masks'])\n"
+        "print(sum(s.num_rows for s in age.values()), len(fict), row['image'].size)\n"
+    )
+    env = dict(os.environ, HF_HOME=str(tmp_path / "hf-home"))
+    loaded = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    rows, concepts, _ = loaded.stdout.split(maxsplit=2)
+    assert int(rows) > 0 and int(concepts) == 154
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["age", "fict", "images"]
+
+
+def test_push_uploads_the_build_in_one_commit(fake_hub: FakeHub, source, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    main = runpy.run_path(str(ROOT / "scripts" / "build.py"))["main"]
+    out = tmp_path / "fifa"
+    argv = ["--pairs", str(source), "--out", str(out), "--configs", "age", "--limit", "4", "--no-progress", "--push", "--repo-id", "tester/fifa"]
+    assert main(argv) == 0
+    assert len(fake_hub.commits) == 1 and "FiFa 1.0.0" in fake_hub.commits[0]["summary"]
+    received = fake_hub.repo_dir("tester/fifa")
+    assert _files(received) == _files(out)
+    assert _load(received, "age", split="train").num_rows > 0
+
+
+def test_push_offline_fails_clearly_and_keeps_the_build(source, tmp_path, capsys):
+    main = runpy.run_path(str(ROOT / "scripts" / "build.py"))["main"]
+    out = tmp_path / "fifa"
+    assert main(["--pairs", str(source), "--out", str(out), "--configs", "fict", "--no-progress", "--push"]) == 1
+    assert "offline" in capsys.readouterr().err
+    assert (out / "README.md").is_file() and _load(out, "fict", split="train").num_rows == 154
+
+
+def test_declared_splits_win_and_conflicts_are_rejected(source):
+    refs, _ = open_source(source).scan()
+    splits, kept, rejects = assign_splits(refs)
+    assert splits == {"astronaut": "train", "camera": "validation", "grace_hopper": "test"}
+    assert len(kept) == len(refs) and not rejects
+    from dataclasses import replace
+
+    bad = [replace(refs[0], extra={"split": "test"}), replace(refs[0], pair_id="x", extra={"split": "dev"})]
+    _, kept, rejects = assign_splits([refs[0], *bad])
+    assert len(kept) == 1 and [r.reason for r in rejects] == ["split_conflict", "split_conflict"]
+    assert hash_split("some photo") == hash_split("some photo") in SPLITS
+    counts = {s: 0 for s in SPLITS}
+    for i in range(2000):
+        counts[hash_split(f"id{i}")] += 1
+    assert 0.75 < counts["train"] / 2000 < 0.85 and counts["validation"] > 100 and counts["test"] > 100
