@@ -137,7 +137,7 @@ def build(options: BuildOptions) -> BuildReport:
     }
     stats["fingerprint"] = fingerprint(staging)
     (staging / "build.json").write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
-    render_card(staging, stats)
+    render_card(staging, stats, name=out.name)
     _swap_into_place(staging, out)
     seconds["card"] = time.perf_counter() - clock
     return BuildReport(out, stats, seconds)
@@ -187,7 +187,7 @@ def merge_builds(parts: Sequence[str | Path], out: str | Path) -> BuildReport:
     merged.update(_file_stats(staging, configs))
     merged["fingerprint"] = fingerprint(staging)
     (staging / "build.json").write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
-    render_card(staging, merged)
+    render_card(staging, merged, name=out.name)
     _swap_into_place(staging, out)
     return BuildReport(out, merged)
 
@@ -358,7 +358,7 @@ class _quiet_datasets:
 
 
 def _file_stats(folder: Path, configs: Sequence[str]) -> dict:
-    """Rows and bytes of every config and split, read from the parquet footers."""
+    """Rows and bytes of every config and split (the mixes count their tasks' files again), and the bytes on disk."""
     rows: dict[str, dict[str, int]] = {}
     sizes: dict[str, dict[str, int]] = {}
     files = data_files(folder, configs)
@@ -366,7 +366,8 @@ def _file_stats(folder: Path, configs: Sequence[str]) -> dict:
         for split, names in by_split.items():
             rows.setdefault(config, {})[split] = sum(pq.read_metadata(folder / n).num_rows for n in names)
             sizes.setdefault(config, {})[split] = sum((folder / n).stat().st_size for n in names)
-    return {"rows": rows, "bytes": sizes, "files": files}
+    disk = sum(p.stat().st_size for p in folder.rglob("*.parquet") if "_work" not in p.relative_to(folder).parts)
+    return {"rows": rows, "bytes": sizes, "files": files, "disk_bytes": disk}
 
 
 def _fresh_staging(out: Path) -> Path:

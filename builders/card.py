@@ -31,8 +31,11 @@ TEMPLATE = Path(__file__).resolve().parent.parent / "cards" / "dataset_card.md"
 EXAMPLE_PICTURE = "images/age_example.png"
 
 
-def render_card(folder: str | Path, stats: dict, template: str | Path = TEMPLATE) -> str:
-    """Write ``folder/README.md`` (and the example picture) for the build described by ``stats``."""
+def render_card(folder: str | Path, stats: dict, name: str | None = None, template: str | Path = TEMPLATE) -> str:
+    """Write ``folder/README.md`` (and the example picture) for the build described by ``stats``.
+
+    ``name`` is the folder name the card tells users to load (the final name of a staged build).
+    """
     folder = Path(folder)
     example, example_split = _example_age_row(folder, stats)
     picture = ""
@@ -45,7 +48,7 @@ def render_card(folder: str | Path, stats: dict, template: str | Path = TEMPLATE
     sample = stats["parameters"]["sources"] == ["sample"]
     values = {
         "yaml": card_yaml(stats, sample),
-        "load_name": folder.name,
+        "load_name": name or folder.name,
         "example_split": example_split or "train",
         "example_picture": picture or "(no fake in this build)",
         "example_row": json.dumps(_shortened(example), indent=2, ensure_ascii=False) if example else "{}",
@@ -186,7 +189,12 @@ def _statistics(stats: dict) -> str:
                   "| concept | name | fakes |", "|---|---|---:|"]
         parts += [f"| `{c}` | {fict[c].name} | {n:,} |" for c, n in top]
     guard = stats["guard"]
+    accepted = max(stats["accepted"], 1)
     parts += [
+        "",
+        f"**Size.** {stats['disk_bytes'] / 1e6:,.1f} MB of parquet, {stats['disk_bytes'] / accepted / 1e6:,.2f} MB per "
+        "annotated pair: every task row embeds its image file, and `datasets` stores image bytes plain so that the "
+        "Hub's chunk deduplication keeps each repeated image once.",
         "",
         f"**Consistency guard.** {guard['texts']:,} explanations checked: {guard['clean']:,} clean, "
         f"{guard['repaired']:,} repaired, {guard['rejected']:,} replaced; {guard['hallucinations']:,} hallucinated "

@@ -25,7 +25,6 @@ from fifa_data.fict import load_fict
 from fifa_data.tasks import TASKS
 
 from .features import FICT_FEATURES, PAIRS_FEATURES, TASK_FEATURES
-from .rows import fict_rows
 from .splits import SPLITS
 from .work import read_rows
 
@@ -39,11 +38,11 @@ DESCRIPTIONS: dict[str, str] = {
     "det": "detection: is the face real or fake",
     "cls": "classification: which attribute was edited, or real",
     "toe": "text-only explanation of the artifacts",
-    "loc": "localisation: one mask of all artifacts ([SEG])",
-    "age": "artifact-grounding explanation: text with <p>phrase</p> [SEG] and one mask per manipulated concept",
+    "loc": "localisation: one mask of all artifacts (`[SEG]`)",
+    "age": "artifact-grounding explanation: text with `<p>phrase</p> [SEG]` and one mask per manipulated concept",
     "rdet": "region detection: is this FICT concept manipulated",
     "rexp": "region explanation: what happened to this concept",
-    "rseg": "region segmentation: this concept's artifact mask ([SEG])",
+    "rseg": "region segmentation: this concept's artifact mask (`[SEG]`)",
     "bdet": "box detection: is anything inside this box manipulated",
     "bexp": "box explanation: the manipulated concepts inside this box",
     "breg": "box regression: the boxes of the manipulated concepts, as text",
@@ -69,6 +68,7 @@ class _FromWorkStore(datasets.GeneratorBasedBuilder):
     """Split generators over the work store's ``<config>/<split>.arrow`` files; empty splits are left out."""
 
     FEATURES: datasets.Features
+    DEFAULT_WRITER_BATCH_SIZE = 100  # rows per parquet row group: bounds the build's memory, whatever the size
 
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(description=self.config.description, features=self.FEATURES)
@@ -127,7 +127,7 @@ class FiFaFict(datasets.GeneratorBasedBuilder):
         return [datasets.SplitGenerator(name="train")]
 
     def _generate_examples(self):
-        for row in fict_rows(load_fict()):
+        for row in load_fict().to_rows():
             yield row["id"], row
 
 

@@ -1,4 +1,4 @@
-"""Rows of the ``pairs`` and ``fict`` configs (the task configs' rows come from `fifa_data.tasks`)."""
+"""Rows of the ``pairs`` config (the task configs' rows come from `fifa_data.tasks`, fict's from `FICT.to_rows`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 from fifa_data import masks as masklib
 from fifa_data.annotate.evidence import EvidenceConfig
 from fifa_data.annotate.pipeline import AnnotatedImage
-from fifa_data.fict import FICT
 from fifa_data.pairs import PairRef
 
 
@@ -43,20 +42,3 @@ def pair_row(fake: AnnotatedImage, real_bytes: bytes, ref: PairRef, evidence_con
         "writer": fake.explanation.writer,
         "source_fields": json.dumps(ref.extra, sort_keys=True),
     }
-
-
-def fict_rows(fict: FICT) -> list[dict]:
-    """Every FICT concept, root first, as a ``fict`` row."""
-    return [
-        {
-            "id": c.id,
-            "name": c.name,
-            "parent": c.parent,
-            "level": c.level,
-            "is_atomic": c.is_atomic,
-            "description": c.description,
-            "synonyms": list(c.synonyms),
-            "children": list(c.children),
-        }
-        for c in fict
-    ]

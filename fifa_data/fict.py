@@ -122,6 +122,7 @@ class FICT:
                 "is_atomic": c.is_atomic,
                 "description": c.description,
                 "synonyms": list(c.synonyms),
+                "children": list(c.children),
             }
             for c in self
         ]

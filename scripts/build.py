@@ -108,6 +108,8 @@ def print_summary(report: BuildReport) -> None:
     g = s["guard"]
     print(f"  guard: {g['texts']:,} texts, {g['hallucinations']:,} hallucinations caught, {g['missing']:,} missing filled in, "
           f"{g['repaired']:,} repaired, {g['rejected']:,} replaced, {g['writer_failures']:,} writer failures")
+    per_pair = s["disk_bytes"] / max(s["accepted"], 1)
+    print(f"  on disk: {s['disk_bytes'] / 1e6:,.1f} MB of parquet, {per_pair / 1e6:,.2f} MB per annotated pair")
     if report.seconds:
         print("  time: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in report.seconds.items()))
 

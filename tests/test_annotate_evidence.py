@@ -98,3 +98,18 @@ def test_a_thin_edit_band_is_measured(astronaut, face_and_concepts):
     fake[brow] = (fake[brow] * 0.6).astype(np.uint8)
     evidence = evidence_for(astronaut, fake, brow, face, concepts, "eyebrow.left")
     assert "darker" in kinds(evidence)["lightness"]
+
+
+def test_evidence_does_not_depend_on_earlier_calls(astronaut, face_and_concepts):
+    """The optical flow keeps no state between pairs: a build gives the same numbers in any process."""
+    face, concepts = face_and_concepts
+    cheek = concepts.mask("cheek")
+    ys, xs = np.mgrid[: astronaut.shape[0], : astronaut.shape[1]].astype(np.float32)
+    fake = cv2.remap(astronaut, xs + np.float32(1.5) * cheek.astype(np.float32), ys, cv2.INTER_LINEAR)  # warp the cheeks sideways
+    artifact = np.abs(fake.astype(int) - astronaut).max(axis=2) > 2
+    decisions = decide(artifact, concepts)
+    first = measure_evidence(astronaut, fake, decisions, face.landmarks)
+    other = cv2.GaussianBlur(astronaut, (0, 0), 3)
+    measure_evidence(astronaut, other, decide(np.abs(other.astype(int) - astronaut).max(axis=2) > 4, concepts), face.landmarks)
+    again = measure_evidence(astronaut, fake, decisions, face.landmarks)
+    assert {c: e.to_dict() for c, e in first.items()} == {c: e.to_dict() for c, e in again.items()}

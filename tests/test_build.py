@@ -140,8 +140,9 @@ def test_mix_builder_config_reads_every_task(built, tmp_path):
 
 
 def test_builds_are_byte_identical_whatever_num_proc(built, source, tmp_path):
+    """Two processes, and each real image's fakes cut into units of two: the same bytes as one process."""
     again = tmp_path / "fifa"
-    build(BuildOptions(out=again, sources=(str(source),), num_proc=2, progress=False))
+    build(BuildOptions(out=again, sources=(str(source),), num_proc=2, unit_size=2, progress=False))
     assert _files(again) == _files(built)
     assert json.loads((again / "build.json").read_text())["fingerprint"] == fingerprint(built)
 

@@ -67,7 +67,7 @@ def test_lookup_by_id_name_and_synonym(fict):
 def test_rows_match_the_dataset_columns(fict):
     rows = fict.to_rows()
     assert len(rows) == len(fict)
-    assert set(rows[0]) == {"id", "name", "parent", "level", "is_atomic", "description", "synonyms"}
+    assert set(rows[0]) == {"id", "name", "parent", "level", "is_atomic", "description", "synonyms", "children"}
     assert rows[0]["parent"] is None and sum(r["is_atomic"] for r in rows) == len(fict.atomic_ids)
 
 

@@ -338,7 +338,9 @@ def _motion(real, fake, points, unit, box, ys, xs, unit_px) -> _Motion:
         _shrink(image[y0:y1, x0:x1], size)
         for image in (real, fake)
     ]
-    field = _dis().calc(grey[0], grey[1], None)
+    # A fresh DIS object per call: a reused one lets buffers of earlier calls change the result,
+    # and then the same pair would give other numbers in another process.
+    field = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST).calc(grey[0], grey[1], None)
     divergence = np.gradient(field[..., 0], axis=1) + np.gradient(field[..., 1], axis=0)
     sx, sy = size[0] / (x1 - x0), size[1] / (y1 - y0)
 
@@ -369,16 +371,6 @@ def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     while image.shape[1] >= 4 * size[0] and image.shape[0] >= 4 * size[1]:
         image = cv2.pyrDown(image)
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
-_DIS = None
-
-
-def _dis():
-    global _DIS
-    if _DIS is None:
-        _DIS = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
-    return _DIS
 
 
 def _geometry(points: np.ndarray, flow: np.ndarray, centre: np.ndarray, unit: float, divergence: float | None, min_landmarks: int) -> dict:
