@@ -67,14 +67,24 @@ class LoadedPair:
     fake_resized_from: tuple[int, int] | None = None  # (h, w) of the fake file before `resize`
 
 
-def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig()) -> LoadedPair | Reject:
-    """Read and check one pair (module docstring); problems come back as a `Reject`, never raised."""
+def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig(), real_cache: dict | None = None) -> LoadedPair | Reject:
+    """Read and check one pair (module docstring); problems come back as a `Reject`, never raised.
+
+    ``real_cache`` (a dict owned by the caller) keeps the last real image's pixels and face
+    analysis, so the fakes of one real image decode and analyse it once.
+    """
 
     def reject(reason: str, detail: str) -> Reject:
         return Reject(reason, detail, pair_id=ref.pair_id, real=ref.real_path, fake=ref.fake_path)
 
+    cache = real_cache if real_cache is not None else {}
+    key = str(ref.real_file)
     try:
-        real_bytes, real = load_image_file(ref.real_file, max_pixels=config.max_pixels)
+        if cache.get("key") != key:
+            cache.clear()
+            cache["key"], (cache["bytes"], cache["pixels"]) = key, load_image_file(ref.real_file, max_pixels=config.max_pixels)
+            cache["pixels"].setflags(write=False)  # shared by the real image's pairs
+        real_bytes, real = cache["bytes"], cache["pixels"]
         fake_bytes, fake = load_image_file(ref.fake_file, max_pixels=config.max_pixels)
     except ImageLoadError as exc:
         return reject("unreadable", _relative(str(exc), ref))
@@ -92,7 +102,9 @@ def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig()) -> Lo
         fake = _resize(fake, real.shape[:2])
         fake_bytes = encode_image(fake)
 
-    real_gray, fake_gray = is_grayscale(real), is_grayscale(fake)
+    if "grayscale" not in cache:
+        cache["grayscale"] = is_grayscale(real)
+    real_gray, fake_gray = cache["grayscale"], is_grayscale(fake)
     if real_gray != fake_gray:
         kinds = {True: "greyscale", False: "colour"}
         return reject("color_mismatch", f"real is {kinds[real_gray]}, fake is {kinds[fake_gray]}")
@@ -105,19 +117,27 @@ def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig()) -> Lo
     if max(abs(shift[0]), abs(shift[1])) > config.max_shift:
         return reject("misaligned", f"fake is shifted by ({shift[0]:+.2f}, {shift[1]:+.2f}) px (x, y)")
 
-    try:
-        face = analyze_face(real)
-    except NoFaceError as exc:
-        return reject("no_face", f"{ref.real_path}: {exc}")
+    if "face" not in cache:
+        try:
+            cache["face"] = analyze_face(real)
+        except NoFaceError as exc:
+            cache["face"] = exc
+    face = cache["face"]
+    if isinstance(face, NoFaceError):
+        return reject("no_face", f"{ref.real_path}: {face}")
     if face.num_faces > 1 and not config.allow_multiple_faces:
         return reject("multiple_faces", f"{ref.real_path}: {face.num_faces} faces")
     return LoadedPair(ref, real_bytes, fake_bytes, real, fake, face, real_gray, resized_from)
 
 
 def load_pairs(refs: Iterable[PairRef | Reject], config: ValidationConfig = ValidationConfig()) -> Iterator[LoadedPair | Reject]:
-    """`load_pair` over a source's output; rejects from the source pass through."""
+    """`load_pair` over a source's output; rejects from the source pass through.
+
+    Sources list a real image's fakes together: each run of them decodes and analyses the real once.
+    """
+    real_cache: dict = {}
     for ref in refs:
-        yield ref if isinstance(ref, Reject) else load_pair(ref, config)
+        yield ref if isinstance(ref, Reject) else load_pair(ref, config, real_cache)
 
 
 def is_grayscale(image: np.ndarray) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 
 import cv2
 import numpy as np
@@ -150,6 +151,23 @@ def test_load_pairs_never_raises_and_passes_source_rejects(layout):
     assert sum(isinstance(r, LoadedPair) for r in out) == 1
     assert count_reasons(rejects)["unpaired_real"] == 1
     assert len(out) == 13
+
+
+def test_fakes_of_one_real_share_its_decoding_and_face(layout, tmp_path):
+    """load_pairs decodes and analyses a real image once per run of its fakes, with the same results."""
+    root = tmp_path / "pairs"
+    shutil.copytree(layout, root)
+    (root / "fake/good_again.jpg").write_bytes(_jpeg(_edit(_edit(np.asarray(Image.open(root / "real/good.png"))))))
+    refs, _ = FolderPairs(root).scan()
+    refs = [r for r in refs if r.real_path in ("real/good.png", "real/two.png")]
+    loaded = list(load_pairs(refs))
+    good = [p for p in loaded if isinstance(p, LoadedPair)]
+    assert [p.ref.fake_path for p in good] == ["fake/good_again.jpg", "fake/good_lips.jpg"]
+    assert good[0].real is good[1].real and good[0].face is good[1].face  # decoded and analysed once
+    assert not good[0].real.flags.writeable  # shared, so nobody may edit it in place
+    alone = load_pair(refs[1])
+    assert np.array_equal(alone.real, good[1].real) and np.array_equal(alone.face.landmarks, good[1].face.landmarks)
+    assert [r.reason for r in loaded if isinstance(r, Reject)] == ["multiple_faces"]  # the next real is its own
 
 
 def test_grayscale_and_alignment_measures(astronaut):
