@@ -236,6 +236,8 @@ def _scan(options: BuildOptions, work: Path) -> tuple[list[PairRef], list[Reject
         from fifa_data.sample_pairs import write_sample_pairs
 
         sample = work / SAMPLE_SOURCE
+        if options.progress:
+            tqdm.write(f"simulating {options.sample_pairs} sample pairs from the bundled photos ...")
         write_sample_pairs(sample, options.sample_pairs, options.settings.annotator.seed)
         paths = [str(sample)]
     names = _source_names(paths)

@@ -112,8 +112,9 @@ def _example_age_row(folder: Path, stats: dict) -> tuple[dict | None, str | None
     """The first fake ``age`` row with the most masks among the first few, preferring train."""
     for split in SPLITS:
         for name in stats["files"].get("age", {}).get(split, []):
-            table = pq.read_table(folder / name).slice(0, 64).to_pylist()
-            fakes = [row for row in table if row["label"] == "fake" and row["masks"]]
+            first = next(pq.ParquetFile(folder / name).iter_batches(batch_size=64), None)  # not the whole file
+            rows = first.to_pylist() if first is not None else []
+            fakes = [row for row in rows if row["label"] == "fake" and row["masks"]]
             if fakes:
                 return max(fakes, key=lambda row: (min(len(row["masks"]), 4), -fakes.index(row))), split
     return None, None

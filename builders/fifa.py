@@ -112,6 +112,7 @@ class FiFaPairs(_FromWorkStore):
 
     FEATURES = PAIRS_FEATURES
     KEY = "pair_id"
+    DEFAULT_WRITER_BATCH_SIZE = 16  # a pairs row holds two images and every mask and measurement
     BUILDER_CONFIGS = [_config("pairs")]
 
 

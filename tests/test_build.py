@@ -168,7 +168,7 @@ def test_slices_merge_into_the_same_rows(built, source, tmp_path):
             assert sorted(part[key]) == sorted(whole[key]), (config, split)
     stats = json.loads((merged.out / "build.json").read_text())
     whole = json.loads((built / "build.json").read_text())
-    assert stats["rows"] == whole["rows"] and stats["accepted"] == whole["accepted"]
+    assert stats["rows"] == whole["rows"] and stats["accepted"] == whole["accepted"] and stats["pairs_in"] == whole["pairs_in"]
     assert stats["rejected"] == whole["rejected"] and stats["merged_slices"] == 2
     assert sum(len(pq.read_table(f)) for f in (merged.out).glob("rejects*.parquet")) == sum(stats["rejected"].values())
 
