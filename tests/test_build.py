@@ -171,6 +171,17 @@ def test_slices_merge_into_the_same_rows(built, source, tmp_path):
     assert stats["rows"] == whole["rows"] and stats["accepted"] == whole["accepted"] and stats["pairs_in"] == whole["pairs_in"]
     assert stats["rejected"] == whole["rejected"] and stats["merged_slices"] == 2
     assert sum(len(pq.read_table(f)) for f in (merged.out).glob("rejects*.parquet")) == sum(stats["rejected"].values())
+    # slices of other parameters, or a slice missing, do not merge
+    other = tmp_path / "other"
+    shutil.copytree(parts[1], other)
+    meta = json.loads((other / "build.json").read_text())
+    meta["parameters"]["annotator"]["seed"] = 7
+    (other / "build.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="other parameters"):
+        merge_builds([parts[0], other], tmp_path / "bad")
+    with pytest.raises(ValueError, match="not one of 1 slices"):
+        merge_builds([parts[0]], tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
 
 
 def test_interrupted_build_keeps_the_previous_one_and_a_rerun_completes(built, source, tmp_path):

@@ -358,3 +358,39 @@ def test_annotate_cli_with_llm_writer_counts_hallucinations_and_caches(api, tmp_
     rows = [json.loads(line) for line in (tmp_path / "out" / "rows.jsonl").read_text().splitlines()]
     assert all("earlobe" not in r["messages"][1]["content"][0]["text"] for r in rows)
     assert main(args) == 0 and api.count == texts  # rerun: every reply from the cache
+
+
+@pytest.mark.slow
+def test_build_with_llm_writer_in_two_processes_shares_the_cache(api, tmp_path):
+    """scripts/build.py --writer llm --num-proc 2: workers make their own writer, the guard still runs, the cache is shared."""
+    import re
+    import runpy
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from fifa_data.sample_pairs import write_sample_pairs
+
+    def responder(payload: dict) -> Reply:
+        facts = next(p["text"] for p in payload["messages"][-1]["content"] if p["type"] == "text")
+        first = re.search(r"^1\. ([^:]+):", facts, re.M).group(1)
+        return Reply(body=completion(f"This photo was edited. <p>The {first}</p> looks changed. <p>The left earlobe</p> looks odd."))
+
+    api.responder = responder
+    pairs = tmp_path / "pairs"
+    write_sample_pairs(pairs, 4, seed=0, photos=("grace_hopper", "astronaut"), views=("face",), manipulations=("lip_color", "eyebrow"))
+    main = runpy.run_path(str(Path(__file__).resolve().parents[1] / "scripts" / "build.py"))["main"]
+    args = ["--pairs", str(pairs), "--out", str(tmp_path / "fifa"), "--configs", "pairs", "age", "--num-proc", "2", "--no-progress",
+            "--writer", "llm", "--llm-base-url", api.url, "--llm-model", "test-model", "--llm-cache", str(tmp_path / "cache")]  # fmt: skip
+    assert main(args) == 0
+    stats = json.loads((tmp_path / "fifa" / "build.json").read_text())
+    texts = stats["guard"]["texts"]
+    assert texts == stats["accepted"] >= 2 and api.count == texts
+    assert stats["guard"]["hallucinations"] == texts  # the earlobe, every time, caught in the workers
+    assert stats["parameters"]["writer"] == {"kind": "llm", "base_url": api.url, "model": "test-model", "send_real": False}
+    pairs_rows = [r for f in sorted((tmp_path / "fifa" / "pairs").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    assert {r["writer"] for r in pairs_rows} == {"llm:test-model"}
+    assert all("earlobe" not in r["explanation"] for r in pairs_rows)
+    first = stats["fingerprint"]
+    assert main(args) == 0 and api.count == texts  # rerun: every reply from the cache on disk
+    assert json.loads((tmp_path / "fifa" / "build.json").read_text())["fingerprint"] == first
