@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, help="build from the first N pairs only")
     parser.add_argument("--split-ratios", type=float, nargs=3, default=[0.8, 0.1, 0.1], metavar=("TRAIN", "VAL", "TEST"), help="for sources that declare no split (default: 0.8 0.1 0.1)")
-    parser.add_argument("--num-proc", type=int, default=1, help="annotation processes; the output is identical for any N (default: 1)")
+    parser.add_argument("--num-proc", type=int, default=1, help="annotation processes; the output is identical for any N; with --writer llm each runs --llm-concurrency requests (default: 1)")
     parser.add_argument("--max-shard-size", default="500MB", help="largest parquet file (default: 500MB)")
     parser.add_argument("--num-shards", type=int, default=1, help="build only one of K slices of the sources (by source photo)")
     parser.add_argument("--shard-index", type=int, default=0, help="which slice, 0..K-1")
