@@ -329,20 +329,23 @@ def test_parse_reply_sentences_summary_and_unresolvable_tags(fake_png):
 # -- the annotate CLI with --writer llm ----------------------------------------------------------
 
 
+def grounds_the_first_concept_and_an_earlobe(payload: dict) -> Reply:
+    """A model that names the first requested concept and hallucinates the left earlobe."""
+    import re
+
+    facts = next(p["text"] for p in payload["messages"][-1]["content"] if p["type"] == "text")
+    first = re.search(r"^1\. ([^:]+):", facts, re.M).group(1)
+    return Reply(body=completion(f"This photo was edited. <p>The {first}</p> looks changed. <p>The left earlobe</p> looks odd."))
+
+
 def test_annotate_cli_with_llm_writer_counts_hallucinations_and_caches(api, tmp_path):
     """The whole path: pairs → LLM writer (local server) → guard → rows; a rerun is served from the cache."""
-    import re
     import runpy
     from pathlib import Path
 
     from fifa_data.sample_pairs import write_sample_pairs
 
-    def responder(payload: dict) -> Reply:
-        facts = next(p["text"] for p in payload["messages"][-1]["content"] if p["type"] == "text")
-        first = re.search(r"^1\. ([^:]+):", facts, re.M).group(1)
-        return Reply(body=completion(f"This photo was edited. <p>The {first}</p> looks changed. <p>The left earlobe</p> looks odd."))
-
-    api.responder = responder
+    api.responder = grounds_the_first_concept_and_an_earlobe
     pairs = tmp_path / "pairs"
     write_sample_pairs(pairs, 2, seed=0, photos=("grace_hopper",), views=("face",), manipulations=("lip_color", "eyebrow"))
     main = runpy.run_path(str(Path(__file__).resolve().parents[1] / "scripts" / "annotate.py"))["main"]
@@ -363,7 +366,6 @@ def test_annotate_cli_with_llm_writer_counts_hallucinations_and_caches(api, tmp_
 @pytest.mark.slow
 def test_build_with_llm_writer_in_two_processes_shares_the_cache(api, tmp_path):
     """scripts/build.py --writer llm --num-proc 2: workers make their own writer, the guard still runs, the cache is shared."""
-    import re
     import runpy
     from pathlib import Path
 
@@ -371,12 +373,7 @@ def test_build_with_llm_writer_in_two_processes_shares_the_cache(api, tmp_path):
 
     from fifa_data.sample_pairs import write_sample_pairs
 
-    def responder(payload: dict) -> Reply:
-        facts = next(p["text"] for p in payload["messages"][-1]["content"] if p["type"] == "text")
-        first = re.search(r"^1\. ([^:]+):", facts, re.M).group(1)
-        return Reply(body=completion(f"This photo was edited. <p>The {first}</p> looks changed. <p>The left earlobe</p> looks odd."))
-
-    api.responder = responder
+    api.responder = grounds_the_first_concept_and_an_earlobe
     pairs = tmp_path / "pairs"
     write_sample_pairs(pairs, 4, seed=0, photos=("grace_hopper", "astronaut"), views=("face",), manipulations=("lip_color", "eyebrow"))
     main = runpy.run_path(str(Path(__file__).resolve().parents[1] / "scripts" / "build.py"))["main"]
