@@ -73,7 +73,7 @@ class BuildOptions:
             "annotator": s.annotator.to_dict(),
             "validation": {k: getattr(s.validation, k) for k in s.validation.__dataclass_fields__},
             "tasks": s.task_config.to_dict(),
-            "writer": {"kind": s.writer.kind, **{k: v for k, v in s.writer.llm if k in ("base_url", "model", "send_real")}},
+            "writer": {"kind": s.writer.kind, "seed": s.writer.seed, **{k: v for k, v in s.writer.llm if k in ("base_url", "model", "send_real")}},
         }
 
 

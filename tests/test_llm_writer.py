@@ -384,7 +384,7 @@ def test_build_with_llm_writer_in_two_processes_shares_the_cache(api, tmp_path):
     texts = stats["guard"]["texts"]
     assert texts == stats["accepted"] >= 2 and api.count == texts
     assert stats["guard"]["hallucinations"] == texts  # the earlobe, every time, caught in the workers
-    assert stats["parameters"]["writer"] == {"kind": "llm", "base_url": api.url, "model": "test-model", "send_real": False}
+    assert stats["parameters"]["writer"] == {"kind": "llm", "seed": 0, "base_url": api.url, "model": "test-model", "send_real": False}
     pairs_rows = [r for f in sorted((tmp_path / "fifa" / "pairs").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
     assert {r["writer"] for r in pairs_rows} == {"llm:test-model"}
     assert all("earlobe" not in r["explanation"] for r in pairs_rows)
