@@ -160,7 +160,8 @@ def merge_builds(parts: Sequence[str | Path], out: str | Path) -> BuildReport:
     staging = _fresh_staging(out)
     configs = list(first["versions"])
     rejects: list[pa.Table] = []
-    for part in sorted(parts, key=lambda p: json.loads((p / "build.json").read_text())["slice"][0]):
+    in_slice_order = [part for _, part in sorted(zip((s["slice"][0] for s in stats), parts))]
+    for part in in_slice_order:
         for config in configs:
             for file in sorted((part / config).glob("*.parquet")) if (part / config).is_dir() else []:
                 (staging / config).mkdir(exist_ok=True)

@@ -162,7 +162,7 @@ def _fict_summary() -> str:
     fict = load_fict()
     concepts = list(fict)
     top = ", ".join(f"`{c}`" for c in fict.root.children)
-    face = ", ".join(f"`{c}`" for c in fict["face"].children) if "face" in {c.id for c in concepts} else ""
+    face = ", ".join(f"`{c}`" for c in fict["face"].children)
     return (
         f"FICT {fict.version} has {len(concepts)} concepts, {len(fict.atomic_ids)} of them atomic, and goes "
         f"{max(c.level for c in concepts)} levels below the root `image`. Its first level is {top}; `face` splits into "

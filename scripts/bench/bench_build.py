@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,9 +33,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pyarrow.parquet as pq
 from PIL import Image
-from pycocotools import mask as coco_mask
 
 from builders import MIXES
+from fifa_data import masks as masklib
 from fifa_data.tasks import TASKS
 
 RSS_FLAT = 0.15  # peak RSS of the largest size may exceed the smallest's by this share
@@ -145,9 +144,7 @@ def png_bytes(rle: dict, cache: dict[tuple, int]) -> int:
     """Bytes of one RLE mask saved as a 1-bit PNG (memoised: masks repeat across tasks)."""
     key = (tuple(rle["size"]), rle["counts"])
     if key not in cache:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            mask = coco_mask.decode({"size": list(rle["size"]), "counts": rle["counts"].encode("ascii")})
+        mask = masklib.decode(rle).astype("uint8")
         buf = io.BytesIO()
         Image.fromarray(mask * 255).convert(PNG_MODE).save(buf, "PNG", optimize=False)
         cache[key] = buf.tell()
