@@ -31,6 +31,8 @@ from .work import read_rows
 MIXES: dict[str, tuple[str, ...]] = {"instruct": ("train", "validation"), "bench": ("test",)}
 CONFIGS: tuple[str, ...] = ("fict", "pairs", *TASKS, *MIXES)
 VERSIONS: dict[str, datasets.Version] = {name: datasets.Version("1.0.0") for name in CONFIGS}
+# 1.1.0: task rows carry `query_mask`, the queried concept's mask (region input of rdet / rexp / rseg).
+VERSIONS.update({name: datasets.Version("1.1.0") for name in (*TASKS, *MIXES)})
 
 DESCRIPTIONS: dict[str, str] = {
     "fict": "the Facial Image Concept Tree: every concept with its parent, level, description and synonyms",

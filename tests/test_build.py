@@ -19,7 +19,7 @@ import pytest
 from huggingface_hub import DatasetCard
 from PIL import Image
 
-from builders import CONFIGS, MIXES, BuildOptions, build, data_files, fingerprint, merge_builds
+from builders import CONFIGS, MIXES, VERSIONS, BuildOptions, build, data_files, fingerprint, merge_builds
 from builders.features import FICT_FEATURES, PAIRS_FEATURES, TASK_FEATURES
 from builders.fifa import FiFaTasks
 from builders.splits import SPLITS, assign_splits, hash_split
@@ -136,7 +136,7 @@ def test_mix_builder_config_reads_every_task(built, tmp_path):
     for split in mixed:
         expected = [i for task in ("det", "age") for i in _load(built, task, split=split)["id"]]  # TASKS order
         assert list(mixed[split]["id"]) == expected
-    assert str(builder.info.version) == "1.0.0"
+    assert str(builder.info.version) == str(VERSIONS["instruct"])
 
 
 def test_builds_are_byte_identical_whatever_num_proc(built, source, tmp_path):
@@ -259,7 +259,7 @@ def test_card_has_valid_hub_metadata_and_real_numbers(built):
     text = card.text
     assert stats["fingerprint"] in text and "![" in text and (built / "images" / "age_example.png").is_file()
     for config in CONFIGS:
-        assert f"| `{config}` | 1.0.0 |" in text
+        assert f"| `{config}` | {VERSIONS[config]} |" in text
     assert "Statistics" in text and "Limitations" in text and "Citation" in text and "licence of the sources" in text
 
 
@@ -292,7 +292,7 @@ def test_push_uploads_the_build_in_one_commit(fake_hub: FakeHub, source, tmp_pat
     out = tmp_path / "fifa"
     argv = ["--pairs", str(source), "--out", str(out), "--configs", "age", "--limit", "4", "--no-progress", "--push", "--repo-id", "tester/fifa"]
     assert main(argv) == 0
-    assert len(fake_hub.commits) == 1 and "FiFa 1.0.0" in fake_hub.commits[0]["summary"]
+    assert len(fake_hub.commits) == 1 and f"FiFa {VERSIONS['age']}" in fake_hub.commits[0]["summary"]
     received = fake_hub.repo_dir("tester/fifa")
     assert _files(received) == _files(out)
     assert _load(received, "age", split="train").num_rows > 0

@@ -96,6 +96,19 @@ def test_region_and_box_negatives_are_untouched(annotated):
             assert (inside > 0) == (row["answer"] == "yes")
 
 
+def test_region_rows_carry_the_query_concepts_own_mask(annotated):
+    img = next(x for x in images(annotated) if x.label == "fake")
+    rows = task_rows(img, ("rdet", "rexp", "rseg", "det"))
+    for row in rows["rdet"] + rows["rexp"] + rows["rseg"]:
+        expected = img.concept_masks.mask(row["query_concept"])
+        assert np.array_equal(masklib.decode(row["query_mask"]).astype(bool), expected)
+    assert all(row["query_mask"] is None for row in rows["det"])
+    bad = copy.deepcopy(rows["rdet"][0])
+    bad["query_mask"] = None
+    with pytest.raises(RowError, match="query concept's mask"):
+        validate_row(bad, FICT)
+
+
 def test_rows_are_reproducible(annotated):
     img = next(x for x in images(annotated) if x.label == "fake")
     assert task_rows(img, seed=3) == task_rows(img, seed=3)

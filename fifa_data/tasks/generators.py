@@ -191,6 +191,11 @@ def _region_queries(img: AnnotatedImage, rng: np.random.Generator, config: TaskC
     return [(c, manipulated, _name(img, c, rng)) for c, manipulated in queries]
 
 
+def _concept_rle(img: AnnotatedImage, concept_id: str) -> dict:
+    """The queried concept's own mask, which a model's region encoder pools over."""
+    return img.concept_masks.to_rle([concept_id])[concept_id]
+
+
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -201,7 +206,7 @@ def rdet(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> l
         answer = "yes" if manipulated else "no"
         question = _pick(rng, QUESTIONS["rdet"]).format(concept=name)
         text = _pick(rng, ANSWERS[f"rdet_{answer}"]).format(concept=name)
-        rows.append(make_row(img, "rdet", question, text, answer=answer, query_concept=concept_id, index=k))
+        rows.append(make_row(img, "rdet", question, text, answer=answer, query_concept=concept_id, query_mask=_concept_rle(img, concept_id), index=k))
     return rows
 
 
@@ -213,7 +218,7 @@ def rexp(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> l
             text = " ".join(img.explanation.sentences_about(concept_id))
         else:
             text = _capital(_pick(rng, ANSWERS["rexp_no"]).format(concept=name))
-        rows.append(make_row(img, "rexp", question, text, concepts=[concept_id], query_concept=concept_id, index=k))
+        rows.append(make_row(img, "rexp", question, text, concepts=[concept_id], query_concept=concept_id, query_mask=_concept_rle(img, concept_id), index=k))
     return rows
 
 
@@ -226,7 +231,7 @@ def rseg(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> l
             masks, concepts = [img.masks[concept_id]], [concept_id]
         else:
             text, masks, concepts = _capital(_pick(rng, ANSWERS["rseg_no"]).format(concept=name)), [], []
-        rows.append(make_row(img, "rseg", question, text, masks=masks, concepts=concepts, query_concept=concept_id, index=k))
+        rows.append(make_row(img, "rseg", question, text, masks=masks, concepts=concepts, query_concept=concept_id, query_mask=_concept_rle(img, concept_id), index=k))
     return rows
 
 

@@ -15,6 +15,7 @@ Columns:
 ``answer``         the canonical short answer of closed tasks (det: real/fake, cls: the
                    manipulation or real, rdet / bdet: yes/no), else null
 ``query_concept``  the FICT id asked about (rdet, rexp, rseg), else null
+``query_mask``     that concept's mask (COCO RLE), the region input of rdet / rexp / rseg, else null
 ``target_boxes``   breg's answer boxes, in ``concepts`` order, else empty
 ``manipulation``   the source's manipulation label (null for real images)
 ``pair_id``        the pair (null for real images)
@@ -45,6 +46,7 @@ COLUMNS: tuple[str, ...] = (
     "label",
     "answer",
     "query_concept",
+    "query_mask",
     "target_boxes",
     "manipulation",
     "pair_id",
@@ -63,6 +65,7 @@ def make_row(
     boxes: list[list[float]] | None = None,
     answer: str | None = None,
     query_concept: str | None = None,
+    query_mask: dict | None = None,
     target_boxes: list[list[float]] | None = None,
     index: int = 0,
 ) -> dict:
@@ -81,6 +84,7 @@ def make_row(
         "label": img.label,
         "answer": answer,
         "query_concept": query_concept,
+        "query_mask": None if query_mask is None else {"size": list(query_mask["size"]), "counts": query_mask["counts"]},
         "target_boxes": [list(map(float, b)) for b in target_boxes or []],
         "manipulation": img.manipulation,
         "pair_id": img.pair_id,

@@ -103,8 +103,14 @@ def validate_row(row: dict, fict: FICT, finder: ConceptFinder | None = None, siz
             check(finder.resolve(phrase) == concept_id, f"phrase {i} {phrase!r} does not name {concept_id!r}")
 
     check(task in REGION_TASKS or row["query_concept"] is None, f"{task} rows have no query concept")
+    check(task in REGION_TASKS or row.get("query_mask") is None, f"{task} rows have no query mask")
     if task in REGION_TASKS:
         check(row["query_concept"] in fict, f"query concept {row['query_concept']!r} is not a FICT concept")
+        query_mask = row.get("query_mask")
+        check(query_mask is not None, f"{task} needs the query concept's mask")
+        size = size or upright_size(row["image"]["bytes"])
+        check(tuple(query_mask["size"]) == tuple(size), f"query mask has size {query_mask['size']}, the image is {list(size)}")
+        check(masklib.area(query_mask) > 0, "query mask is empty")
     if task == "rseg" and masks:
         check(concepts == [row["query_concept"]], "an rseg mask must belong to the queried concept")
 
