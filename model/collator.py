@@ -1,0 +1,213 @@
+"""The mask-loss collator: rows of any FiFa task config → one batch for :class:`model.modeling.FiFaModel`.
+
+Per row, the user's text is prefixed with the task token (and ``<region>`` for region and box
+questions); the prompt (image included) goes through the processor, the assistant's answer through
+the tokenizer, and only the answer is labelled. Alongside the token tensors the batch holds:
+
+``seg_masks``    ``(n, m, m)`` float 0/1: the ground-truth mask of every ``[SEG]`` in the batch, in
+                 order (row by row, then in reading order), from COCO RLE onto the ``m x m`` grid
+                 that covers the whole image (a cell is 1 if it holds any masked pixel)
+``region_masks`` ``(batch, m, m)`` float: the query concept's mask (rdet, rexp, rseg) or the query
+                 box's coverage (bdet, bexp) on the same grid; zeros for other tasks
+``task_ids``     ``(batch,)``: each row's index in the model's task list
+
+Rows of different tasks mix in one batch. A row whose ``[SEG]`` count differs from its masks, or
+that ``max_length`` would cut between a ``[SEG]`` and its mask, raises :class:`CollateError`.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from fifa_data import masks as masklib
+from fifa_data.tasks import TASKS
+from fifa_data.tasks.schema import BOX_QUERY_TASKS, REGION_TASKS, question_of
+
+from .families import FAMILIES
+from .modeling import REGION, SEG, task_token
+
+
+class CollateError(ValueError):
+    """A row cannot become training input; the message names the row and the reason."""
+
+
+def decode_image(image) -> Image.Image:
+    """An RGB PIL image from a ``datasets`` Image value: a decoded image or ``{"bytes", "path"}``."""
+    if isinstance(image, Image.Image):
+        return image if image.mode == "RGB" else image.convert("RGB")
+    with Image.open(io.BytesIO(image["bytes"])) as raw:
+        return ImageOps.exif_transpose(raw).convert("RGB")
+
+
+def soft_mask(rle: dict, size: int) -> np.ndarray:
+    """A COCO RLE mask area-resized to ``size x size``: each cell holds the share of it covered."""
+    return cv2.resize(masklib.decode(rle).astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
+
+
+def grid_mask(rle: dict, size: int) -> np.ndarray:
+    """A COCO RLE mask on the ``size x size`` grid, 1 where a cell holds any masked pixel.
+
+    Artifact masks are sparse (scattered pixels); an area average would fall below one half in
+    almost every cell and teach the decoder to predict nothing.
+    """
+    return masklib.resize(masklib.decode(rle).astype(bool), (size, size)).astype(np.float32)
+
+
+def box_coverage(box: list[float], image_size: tuple[int, int], size: int) -> np.ndarray:
+    """The share of each cell of a ``size x size`` grid over the image that ``[x0, y0, x1, y1]`` covers."""
+    height, width = image_size
+
+    def axis(lo: float, hi: float, extent: int) -> np.ndarray:
+        edges = np.arange(size + 1) * extent / size
+        return np.clip(np.minimum(edges[1:], hi) - np.maximum(edges[:-1], lo), 0, None) / (extent / size)
+
+    return np.outer(axis(box[1], box[3], height), axis(box[0], box[2], width)).astype(np.float32)
+
+
+def user_text(task: str, question: str) -> str:
+    """The user's text as the model sees it: task token, ``<region>`` for region and box queries, question."""
+    region = f" {REGION}" if task in REGION_TASKS or task in BOX_QUERY_TASKS else ""
+    return f"{task_token(task)}{region} {question}"
+
+
+def prompt_messages(row: dict) -> list[dict]:
+    """The row's user turn, rewritten with :func:`user_text`, in TRL's conversational format."""
+    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": user_text(row["task"], question_of(row))}]}]
+
+
+@dataclass
+class FiFaCollator:
+    """Callable collator for ``Trainer``; ``with_answers=False`` builds generation prompts only."""
+
+    processor: object
+    family: str
+    mask_size: int = 64
+    tasks: tuple[str, ...] = TASKS
+    max_length: int | None = None
+    with_answers: bool = True
+
+    def __post_init__(self) -> None:
+        tokenizer = self.processor.tokenizer
+        self.seg_id = tokenizer.convert_tokens_to_ids(SEG)
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        self.processor_kwargs = FAMILIES[self.family].processor_kwargs()
+
+    def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
+        encoded = [self.encode(row) for row in rows]
+        return self.pad(encoded)
+
+    # --- one row --------------------------------------------------------------------------
+
+    def encode(self, row: dict) -> dict:
+        """Token ids, labels, pixel inputs, masks, region and task of one row (unpadded)."""
+        name = f"row {row.get('id', '?')!r} ({row.get('task', '?')})"
+        task = row["task"]
+        if task not in self.tasks:
+            raise CollateError(f"{name}: task {task!r} is not one of the model's tasks {list(self.tasks)}")
+        image = decode_image(row["image"])
+        size = (image.height, image.width)
+        prompt_turn = prompt_messages(row)
+        prompt = self.processor.apply_chat_template(prompt_turn, add_generation_prompt=True, tokenize=False)
+        inputs = self.processor(text=[prompt], images=[image], return_tensors="pt", **self.processor_kwargs)
+        prompt_ids = inputs.pop("input_ids")[0]
+        inputs.pop("attention_mask")
+        if bool((prompt_ids == self.seg_id).any()):
+            raise CollateError(f"{name}: the question contains {SEG}")
+
+        answer_ids = torch.zeros(0, dtype=torch.long)
+        masks = row.get("masks") or []
+        if self.with_answers:
+            full = self.processor.apply_chat_template([*prompt_turn, *row["messages"][1:]], tokenize=False)
+            if not full.startswith(prompt):
+                raise CollateError(f"{name}: the chat template does not render the prompt as a prefix of the conversation")
+            answer_ids = torch.tensor(self.processor.tokenizer(full[len(prompt):], add_special_tokens=False)["input_ids"], dtype=torch.long)
+            segs = int((answer_ids == self.seg_id).sum())
+            if segs != len(masks):
+                raise CollateError(f"{name}: the answer has {segs} {SEG} tokens but the row has {len(masks)} masks")
+            answer_ids = self._truncate(name, prompt_ids, answer_ids, len(masks))
+
+        seg_masks = np.zeros((len(masks), self.mask_size, self.mask_size), np.float32)
+        if self.with_answers:
+            for i, rle in enumerate(masks):
+                if tuple(rle["size"]) != size:
+                    raise CollateError(f"{name}: mask {i} is {list(rle['size'])} but the image is {list(size)}")
+                seg_masks[i] = grid_mask(rle, self.mask_size)
+        ids = torch.cat([prompt_ids, answer_ids])
+        labels = torch.cat([torch.full_like(prompt_ids, -100), answer_ids])
+        extra_length = {k: torch.cat([v[0], torch.zeros(len(answer_ids), dtype=v.dtype)]) for k, v in inputs.items() if k == "mm_token_type_ids"}
+        return {
+            "input_ids": ids,
+            "labels": labels,
+            "seg_masks": torch.from_numpy(seg_masks),
+            "region_mask": torch.from_numpy(self._region(name, row, size)),
+            "task_id": self.tasks.index(task),
+            **extra_length,
+            **{k: v for k, v in inputs.items() if k not in extra_length},
+        }
+
+    def _truncate(self, name: str, prompt_ids: torch.Tensor, answer_ids: torch.Tensor, num_masks: int) -> torch.Tensor:
+        if self.max_length is None or len(prompt_ids) + len(answer_ids) <= self.max_length:
+            return answer_ids
+        room = self.max_length - len(prompt_ids)
+        if room <= 0:
+            raise CollateError(f"{name}: the prompt alone is {len(prompt_ids)} tokens (image included), over max_length={self.max_length}")
+        kept = answer_ids[:room]
+        if int((kept == self.seg_id).sum()) < num_masks:
+            raise CollateError(
+                f"{name}: max_length={self.max_length} would cut {SEG} tokens off their masks "
+                f"({len(prompt_ids) + len(answer_ids)} tokens needed); raise max_length"
+            )
+        return kept
+
+    def _region(self, name: str, row: dict, size: tuple[int, int]) -> np.ndarray:
+        task = row["task"]
+        if task in REGION_TASKS:
+            rle = row.get("query_mask")
+            if rle is None:
+                raise CollateError(f"{name}: a {task} row needs query_mask (built with FiFa ≥ 1.1.0)")
+            if tuple(rle["size"]) != size:
+                raise CollateError(f"{name}: query_mask is {list(rle['size'])} but the image is {list(size)}")
+            return soft_mask(rle, self.mask_size)
+        if task in BOX_QUERY_TASKS:
+            if len(row.get("boxes") or []) != 1:
+                raise CollateError(f"{name}: a {task} row needs exactly one query box")
+            return box_coverage(row["boxes"][0], size, self.mask_size)
+        return np.zeros((self.mask_size, self.mask_size), np.float32)
+
+    # --- the batch ------------------------------------------------------------------------
+
+    def pad(self, encoded: list[dict]) -> dict[str, torch.Tensor]:
+        """Pad the token tensors (right for training, left for generation); concatenate the rest."""
+        length = max(len(e["input_ids"]) for e in encoded)
+        left = not self.with_answers
+
+        def padded(values: list[torch.Tensor], fill: int) -> torch.Tensor:
+            out = torch.full((len(values), length), fill, dtype=values[0].dtype)
+            for i, v in enumerate(values):
+                if left:
+                    out[i, length - len(v) :] = v
+                else:
+                    out[i, : len(v)] = v
+            return out
+
+        batch = {
+            "input_ids": padded([e["input_ids"] for e in encoded], self.pad_id),
+            "attention_mask": padded([torch.ones_like(e["input_ids"]) for e in encoded], 0),
+            "seg_masks": torch.cat([e["seg_masks"] for e in encoded]),
+            "region_masks": torch.stack([e["region_mask"] for e in encoded]),
+            "task_ids": torch.tensor([e["task_id"] for e in encoded]),
+        }
+        if self.with_answers:
+            batch["labels"] = padded([e["labels"] for e in encoded], -100)
+        if "mm_token_type_ids" in encoded[0]:
+            batch["mm_token_type_ids"] = padded([e["mm_token_type_ids"] for e in encoded], 0)
+        for key in ("pixel_values", "image_grid_thw"):
+            if key in encoded[0]:
+                batch[key] = torch.cat([e[key] for e in encoded])
+        return batch

@@ -1,0 +1,69 @@
+"""Load FiFa task configs for training and evaluation: one config, several, or a weighted mix.
+
+The dataset is a built folder (``./fifa``) or a Hub id; every task config shares one schema, so
+configs concatenate, or interleave with sampling weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from datasets import Dataset, concatenate_datasets, interleave_datasets, load_dataset
+
+from fifa_data.tasks import TASKS
+
+MIXES = ("instruct", "bench")
+
+
+def parse_configs(configs: str | list[str], weights: str | list[float] | None = None) -> tuple[list[str], list[float] | None]:
+    """``"age,loc"`` and ``"2,1"`` → names and weights; clear errors for unknown names or a length mismatch."""
+    names = [c.strip() for c in configs.split(",")] if isinstance(configs, str) else list(configs)
+    names = [c for c in names if c]
+    unknown = [c for c in names if c not in TASKS and c not in MIXES]
+    if unknown or not names:
+        raise ValueError(f"unknown configs {unknown or names}; choose from {', '.join((*TASKS, *MIXES))}")
+    if weights is None or weights == "":
+        return names, None
+    values = [float(w) for w in weights.split(",")] if isinstance(weights, str) else [float(w) for w in weights]
+    if len(values) != len(names) or any(w < 0 for w in values) or sum(values) <= 0:
+        raise ValueError(f"--weights needs one non-negative weight per config ({len(names)}), got {values}")
+    return names, values
+
+
+def load_split(dataset: str, configs: list[str], split: str, *, weights: list[float] | None = None, limit: int | None = None, seed: int = 0) -> Dataset | None:
+    """The rows of ``configs`` in ``split``; None when no config has that split.
+
+    Without weights the configs are concatenated; with weights they are interleaved, each row
+    drawn from config i with probability w_i / sum(w), until every config has been seen once.
+    """
+    parts, kept_weights = [], []
+    for i, config in enumerate(configs):
+        try:
+            part = load_dataset(dataset, config, split=split)
+        except ValueError as error:  # the split does not exist for this config
+            if "split" in str(error).lower():
+                continue
+            raise
+        if limit is not None:
+            part = part.select(range(min(limit, len(part))))
+        parts.append(part)
+        kept_weights.append(None if weights is None else weights[i])
+    if not parts:
+        return None
+    if weights is None or len(parts) == 1:
+        return concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+    total = sum(kept_weights)
+    return interleave_datasets(parts, probabilities=[w / total for w in kept_weights], seed=seed, stopping_strategy="all_exhausted")
+
+
+def texts_of(dataset: Dataset, max_rows: int = 20000) -> Iterator[str]:
+    """Every message text of up to ``max_rows`` rows (what a tiny tokenizer is trained on)."""
+    messages = dataset.select_columns(["messages"])
+    for row in messages.select(range(min(max_rows, len(messages)))):
+        for message in row["messages"]:
+            for part in message["content"]:
+                if part.get("text"):
+                    yield part["text"]
+
+
+__all__ = ["load_split", "parse_configs", "texts_of"]

@@ -1,0 +1,182 @@
+"""Train FiFa-MLLM with TRL's ``SFTTrainer`` straight from the built FiFa configs.
+
+    python model/sft.py --model tiny --dataset ./fifa --configs age,loc,det --max-steps 50 --output-dir out
+
+``--model`` is ``tiny`` (a small random LLaVA, no download), ``tiny-qwen2-vl``, a Hub id or folder
+of a LLaVA / Qwen2-VL / Qwen2.5-VL model, or a FiFa-MLLM checkpoint to go on training.
+``--vision-tower X --language-model Y`` composes a LLaVA from two checkpoints (a face encoder
+such as FaRL in CLIP format, and an LLM). Every ``SFTConfig`` / ``TrainingArguments`` flag works
+as well (``--learning-rate``, ``--per-device-train-batch-size``, ``--gradient-accumulation-steps``,
+``--bf16``, ``--resume-from-checkpoint``, ``--deepspeed`` ...). Several GPUs or nodes:
+
+    accelerate launch --config_file model/accelerate_zero2.yaml model/sft.py --model ... --bf16 true
+
+The loss is ``ce_weight * CE + bce_weight * BCE + dice_weight * Dice`` over the ``[SEG]`` masks
+(GLaMM's 1.0 / 2.0 / 0.5 by default); each term is logged.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import HfArgumentParser
+from transformers.trainer_utils import get_last_checkpoint
+from trl import SFTConfig, SFTTrainer
+
+if __package__ in (None, ""):  # run as `python model/sft.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from model.collator import FiFaCollator  # noqa: E402
+from model.data import load_split, parse_configs, texts_of  # noqa: E402
+from model.modeling import CONFIG_FILE, FiFaModel, load_weights  # noqa: E402
+from model.tiny import TINY, compose_llava_from_pretrained  # noqa: E402
+
+TINY_MODELS = {"tiny": "llava", "tiny-llava": "llava", "tiny-qwen2-vl": "qwen2_vl"}
+
+
+@dataclass
+class FiFaArguments:
+    """FiFa's own flags; the trainer's are ``SFTConfig``'s."""
+
+    model: str = field(default="tiny", metadata={"help": "tiny | tiny-qwen2-vl | Hub id or folder of a base model | a FiFa-MLLM checkpoint"})
+    dataset: str = field(default="./fifa", metadata={"help": "a built FiFa folder or its Hub id"})
+    configs: str = field(default="instruct", metadata={"help": "comma-separated task configs, or instruct"})
+    weights: str | None = field(default=None, metadata={"help": "comma-separated sampling weights, one per config"})
+    eval_split: str = field(default="validation", metadata={"help": "split to evaluate on; 'none' to skip"})
+    limit: int | None = field(default=None, metadata={"help": "use at most this many rows of each config and split"})
+    vision_tower: str | None = field(default=None, metadata={"help": "compose a LLaVA: this vision model ..."})
+    language_model: str | None = field(default=None, metadata={"help": "... with this causal LM"})
+    lora: bool | None = field(default=None, metadata={"help": "LoRA on the LLM (default: on for pretrained bases, off for tiny)"})
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
+    lora_target_modules: str = field(default="q_proj,k_proj,v_proj,o_proj", metadata={"help": "LLM linear layers LoRA adapts"})
+    train_vision_tower: bool = field(default=False, metadata={"help": "also train the vision encoder (full fine-tuning only)"})
+    ce_weight: float = 1.0
+    bce_weight: float = 2.0
+    dice_weight: float = 0.5
+    mask_size: int | None = field(default=None, metadata={"help": "side of the mask grid (default 64 tiny, 128 otherwise)"})
+    decoder_dim: int | None = field(default=None, metadata={"help": "mask decoder width (default 64 tiny, 256 otherwise)"})
+
+
+class FiFaTrainer(SFTTrainer):
+    """``SFTTrainer`` whose loss is CE + BCE + Dice over ``[SEG]`` masks, computed in one forward."""
+
+    def __init__(self, *args, loss_weights: tuple[float, float, float] = (1.0, 2.0, 0.5), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loss_weights = loss_weights
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        mode = "train" if model.training else "eval"
+        out = model(**inputs)
+        w_ce, w_bce, w_dice = self.loss_weights
+        loss = w_ce * out.ce + w_bce * out.bce + w_dice * out.dice
+        for name in ("ce", "bce", "dice"):
+            value = getattr(out, name).detach()
+            self._metrics[mode][name].append(self.accelerator.gather_for_metrics(value.reshape(1)).mean().item())
+        return (loss, out) if return_outputs else loss
+
+    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        if self.args.should_save:
+            self.accelerator.unwrap_model(self.model).save_pretrained(output_dir or self.args.output_dir)
+
+    def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
+        load_weights(self.accelerator.unwrap_model(model or self.model), resume_from_checkpoint)
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[FiFaArguments, SFTConfig]:
+    parser = HfArgumentParser((FiFaArguments, SFTConfig))
+    on_gpu = torch.cuda.is_available()
+    parser.set_defaults(
+        output_dir="fifa-mllm",
+        remove_unused_columns=False,  # the mask columns must reach the collator
+        dataset_kwargs={"skip_prepare_dataset": True},
+        max_length=None,
+        bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        gradient_checkpointing=False,
+        learning_rate=3e-4,
+        per_device_train_batch_size=4,
+        per_device_eval_batch_size=4,
+        prediction_loss_only=True,
+        logging_steps=10,
+        save_steps=500,
+        report_to="none",
+    )
+    fifa, config = parser.parse_args_into_dataclasses(args=argv)
+    return fifa, config
+
+
+def build_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, seed: int) -> FiFaModel:
+    """A new FiFa-MLLM on the chosen base, or a FiFa checkpoint to go on training."""
+    if (Path(args.model) / CONFIG_FILE).is_file():
+        return FiFaModel.from_pretrained(args.model, dtype=dtype, trainable=True)
+    tiny = args.model in TINY_MODELS
+    heads = {"mask_size": args.mask_size or (64 if tiny else 128), "decoder_dim": args.decoder_dim or (64 if tiny else 256)}
+    heads["decoder_heads"] = 4 if heads["decoder_dim"] < 128 else 8
+    if tiny:
+        base, processor = TINY[TINY_MODELS[args.model]](train_texts, seed=seed)
+        model = FiFaModel.create(base, processor, base_model=f"tiny-{TINY_MODELS[args.model]}", seed=seed, **heads)
+    elif args.vision_tower or args.language_model:
+        if not (args.vision_tower and args.language_model):
+            raise SystemExit("error: composing a LLaVA needs both --vision-tower and --language-model")
+        base, processor = compose_llava_from_pretrained(args.vision_tower, args.language_model, seed=seed)
+        name = f"compose:{args.vision_tower}+{args.language_model}"
+        model = FiFaModel.create(base, processor, base_model=name, seed=seed, **heads)
+    else:
+        model = FiFaModel.from_base(args.model, dtype=dtype, seed=seed, **heads)
+    if not args.train_vision_tower:
+        model.freeze_vision_tower()
+    if args.lora if args.lora is not None else not tiny:
+        targets = tuple(t.strip() for t in args.lora_target_modules.split(",") if t.strip())
+        model.add_lora(r=args.lora_r, alpha=args.lora_alpha, dropout=args.lora_dropout, target_modules=targets)
+    return model
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, config = parse_args(argv)
+    configs, weights = parse_configs(args.configs, args.weights)
+    train = load_split(args.dataset, configs, "train", weights=weights, limit=args.limit, seed=config.seed)
+    if train is None:
+        raise SystemExit(f"error: {args.dataset} has no train split for {', '.join(configs)}")
+    evaluation = None if args.eval_split == "none" else load_split(args.dataset, configs, args.eval_split, limit=args.limit)
+    if evaluation is None:
+        config.eval_strategy = "no"
+    elif config.eval_strategy == "no":
+        config.eval_strategy, config.eval_steps = "steps", config.eval_steps or config.save_steps
+
+    checkpoint = config.resume_from_checkpoint
+    if checkpoint in ("latest", "True", "true"):
+        checkpoint = get_last_checkpoint(config.output_dir)
+        if checkpoint is None:
+            raise SystemExit(f"error: no checkpoint to resume from in {config.output_dir}")
+    dtype = torch.bfloat16 if config.bf16 else None
+    if checkpoint:
+        model = FiFaModel.from_pretrained(checkpoint, dtype=dtype, trainable=True)
+        if not args.train_vision_tower:
+            model.freeze_vision_tower()
+    else:
+        model = build_model(args, texts_of(train), dtype, config.seed)
+    collator = FiFaCollator(model.processor, model.fifa_config.family, mask_size=model.fifa_config.mask_size, tasks=model.fifa_config.tasks, max_length=config.max_length)
+    trainer = FiFaTrainer(
+        model=model,
+        args=config,
+        data_collator=collator,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        processing_class=model.processor,
+        loss_weights=(args.ce_weight, args.bce_weight, args.dice_weight),
+    )
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    print(f"FiFa-MLLM on {model.fifa_config.base_model}: {trainable:,} of {total:,} parameters trained; {len(train):,} training rows from {', '.join(configs)}")
+    trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model(config.output_dir)
+    print(f"saved to {config.output_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
