@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 
 def sincos_2d(height: int, width: int, dim: int, device=None, dtype=None) -> torch.Tensor:
-    """Fixed 2-D sine-cosine position codes, ``(height * width, dim)``, for a grid of any size."""
+    """Fixed 2-D sine-cosine position codes (as in MAE), ``(height * width, dim)``, for a grid of any size."""
     quarter = dim // 4
-    freq = torch.exp(-math.log(10000.0) * torch.arange(quarter, device=device, dtype=torch.float32) / max(quarter, 1))
-    ys = (torch.arange(height, device=device, dtype=torch.float32) + 0.5) / height
-    xs = (torch.arange(width, device=device, dtype=torch.float32) + 0.5) / width
-    y = ys[:, None, None] * freq * 2 * math.pi * 16
-    x = xs[None, :, None] * freq * 2 * math.pi * 16
+    omega = 1.0 / 10000 ** (torch.arange(quarter, device=device, dtype=torch.float32) / max(quarter, 1))
+    y = torch.arange(height, device=device, dtype=torch.float32)[:, None, None] * omega
+    x = torch.arange(width, device=device, dtype=torch.float32)[None, :, None] * omega
     codes = torch.cat(
         [y.sin().expand(height, width, quarter), y.cos().expand(height, width, quarter),
          x.sin().expand(height, width, quarter), x.cos().expand(height, width, quarter)],
@@ -121,3 +121,11 @@ def mask_losses(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tens
     flat = targets.flatten(1)
     dice = 1 - (2 * (probs * flat).sum(1) + 1) / (probs.sum(1) + flat.sum(1) + 1)
     return bce, dice.mean()
+
+
+def masks_at(logits: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
+    """Binary masks at an image's ``(height, width)`` from (n, m, m) logits over the whole image."""
+    if len(logits) == 0:
+        return np.zeros((0, *size), bool)
+    upsampled = F.interpolate(logits[:, None].float(), size=size, mode="bilinear", align_corners=False)[:, 0]
+    return (upsampled > 0).cpu().numpy()

@@ -311,15 +311,9 @@ def load_weights(model: FiFaModel, path: str | Path) -> None:
 
         set_peft_model_state_dict(model.base, load_file(path / "adapter_model.safetensors"))
         return
-    folder = path / BASE_DIR
-    index = folder / "model.safetensors.index.json"
-    files = sorted(set(json.loads(index.read_text())["weight_map"].values())) if index.is_file() else ["model.safetensors"]
-    state = {}
-    for name in files:
-        state.update(load_file(folder / name))
-    missing, unexpected = model.base.load_state_dict(state, strict=False)
-    if unexpected or [k for k in missing if "lm_head" not in k]:
-        raise ValueError(f"{folder}: weights do not match the model (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    # transformers renames some weights on save (LLaVA's legacy layout), so let it read them back
+    saved = AutoModelForImageTextToText.from_pretrained(path / BASE_DIR, dtype=next(model.base.parameters()).dtype)
+    model.base.load_state_dict(saved.state_dict())
 
 
 def _reloadable(base_model: str) -> bool:

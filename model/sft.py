@@ -54,7 +54,7 @@ class FiFaArguments:
     lora_alpha: int = 16
     lora_dropout: float = 0.05
     lora_target_modules: str = field(default="q_proj,k_proj,v_proj,o_proj", metadata={"help": "LLM linear layers LoRA adapts"})
-    train_vision_tower: bool = field(default=False, metadata={"help": "also train the vision encoder (full fine-tuning only)"})
+    train_vision_tower: bool | None = field(default=None, metadata={"help": "train the vision encoder too (default: only for tiny, which starts random)"})
     ce_weight: float = 1.0
     bce_weight: float = 2.0
     dice_weight: float = 0.5
@@ -112,31 +112,36 @@ def parse_args(argv: list[str] | None = None) -> tuple[FiFaArguments, SFTConfig]
 def build_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, seed: int) -> FiFaModel:
     """A new FiFa-MLLM on the chosen base, or a FiFa checkpoint to go on training."""
     if (Path(args.model) / CONFIG_FILE).is_file():
-        return FiFaModel.from_pretrained(args.model, dtype=dtype, trainable=True)
+        model = FiFaModel.from_pretrained(args.model, dtype=dtype, trainable=True)
+    else:
+        model = _new_model(args, train_texts, dtype, seed)
+    tiny = model.fifa_config.base_model.startswith("tiny")
+    if args.lora if args.lora is not None else not tiny:
+        if model.fifa_config.lora is None:
+            targets = tuple(t.strip() for t in args.lora_target_modules.split(",") if t.strip())
+            model.add_lora(r=args.lora_r, alpha=args.lora_alpha, dropout=args.lora_dropout, target_modules=targets)
+    elif not (args.train_vision_tower if args.train_vision_tower is not None else tiny):
+        model.freeze_vision_tower()  # under LoRA, peft has frozen everything but the adapter already
+    return model
+
+
+def _new_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, seed: int) -> FiFaModel:
     tiny = args.model in TINY_MODELS
     heads = {"mask_size": args.mask_size or (64 if tiny else 128), "decoder_dim": args.decoder_dim or (64 if tiny else 256)}
     heads["decoder_heads"] = 4 if heads["decoder_dim"] < 128 else 8
     if tiny:
         base, processor = TINY[TINY_MODELS[args.model]](train_texts, seed=seed)
-        model = FiFaModel.create(base, processor, base_model=f"tiny-{TINY_MODELS[args.model]}", seed=seed, **heads)
-    elif args.vision_tower or args.language_model:
+        return FiFaModel.create(base, processor, base_model=f"tiny-{TINY_MODELS[args.model]}", seed=seed, **heads)
+    if args.vision_tower or args.language_model:
         if not (args.vision_tower and args.language_model):
             raise SystemExit("error: composing a LLaVA needs both --vision-tower and --language-model")
         base, processor = compose_llava_from_pretrained(args.vision_tower, args.language_model, seed=seed)
-        name = f"compose:{args.vision_tower}+{args.language_model}"
-        model = FiFaModel.create(base, processor, base_model=name, seed=seed, **heads)
-    else:
-        model = FiFaModel.from_base(args.model, dtype=dtype, seed=seed, **heads)
-    if not args.train_vision_tower:
-        model.freeze_vision_tower()
-    if args.lora if args.lora is not None else not tiny:
-        targets = tuple(t.strip() for t in args.lora_target_modules.split(",") if t.strip())
-        model.add_lora(r=args.lora_r, alpha=args.lora_alpha, dropout=args.lora_dropout, target_modules=targets)
-    return model
+        return FiFaModel.create(base, processor, base_model=f"compose:{args.vision_tower}+{args.language_model}", seed=seed, **heads)
+    return FiFaModel.from_base(args.model, dtype=dtype, seed=seed, **heads)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args, config = parse_args(argv)
+def train(args: FiFaArguments, config: SFTConfig) -> FiFaTrainer:
+    """Load the configs, build or reload the model, train, save to ``config.output_dir``; returns the trainer."""
     configs, weights = parse_configs(args.configs, args.weights)
     train = load_split(args.dataset, configs, "train", weights=weights, limit=args.limit, seed=config.seed)
     if train is None:
@@ -154,11 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: no checkpoint to resume from in {config.output_dir}")
     dtype = torch.bfloat16 if config.bf16 else None
     if checkpoint:
-        model = FiFaModel.from_pretrained(checkpoint, dtype=dtype, trainable=True)
-        if not args.train_vision_tower:
-            model.freeze_vision_tower()
-    else:
-        model = build_model(args, texts_of(train), dtype, config.seed)
+        args.model = checkpoint  # the checkpoint's own tokenizer, base and heads; the trainer state follows
+    model = build_model(args, texts_of(train), dtype, config.seed)
     collator = FiFaCollator(model.processor, model.fifa_config.family, mask_size=model.fifa_config.mask_size, tasks=model.fifa_config.tasks, max_length=config.max_length)
     trainer = FiFaTrainer(
         model=model,
@@ -175,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(config.output_dir)
     print(f"saved to {config.output_dir}")
+    return trainer
+
+
+def main(argv: list[str] | None = None) -> int:
+    train(*parse_args(argv))
     return 0
 
 

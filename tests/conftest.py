@@ -31,3 +31,13 @@ def astronaut() -> np.ndarray:
 def grace_hopper() -> np.ndarray:
     """matplotlib's Grace Hopper portrait (US Navy, public domain): 600x512 RGB JPEG."""
     return samples.grace_hopper()
+
+
+@pytest.fixture(scope="session")
+def small_build(tmp_path_factory):
+    """A FiFa build of 36 pairs simulated from the bundled photos, every config (the model tests' data)."""
+    from builders import BuildOptions, build
+
+    out = tmp_path_factory.mktemp("small-build") / "fifa"
+    build(BuildOptions(out=out, sample_pairs=36, progress=False))
+    return out
