@@ -47,7 +47,13 @@ def decode_image(image) -> Image.Image:
 
 def soft_mask(rle: dict, size: int) -> np.ndarray:
     """A COCO RLE mask area-resized to ``size x size``: each cell holds the share of it covered."""
-    return cv2.resize(masklib.decode(rle).astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
+    mask = masklib.decode(rle).astype(np.float32)
+    height, width = mask.shape
+    if height < size or width < size:
+        return cv2.resize(mask, (size, size), interpolation=cv2.INTER_AREA)
+    rows, cols = np.arange(size) * height // size, np.arange(size) * width // size
+    sums = np.add.reduceat(np.add.reduceat(mask, rows, axis=0), cols, axis=1)
+    return sums / np.outer(np.diff(rows, append=height), np.diff(cols, append=width))
 
 
 def grid_mask(rle: dict, size: int) -> np.ndarray:
@@ -96,7 +102,8 @@ class FiFaCollator:
         tokenizer = self.processor.tokenizer
         self.seg_id = tokenizer.convert_tokens_to_ids(SEG)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        self.processor_kwargs = FAMILIES[self.family].processor_kwargs()
+        self._family = FAMILIES[self.family]
+        self.processor_kwargs = self._family.processor_kwargs()
 
     def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
         encoded = [self.encode(row) for row in rows]
@@ -112,6 +119,9 @@ class FiFaCollator:
             raise CollateError(f"{name}: task {task!r} is not one of the model's tasks {list(self.tasks)}")
         image = decode_image(row["image"])
         size = (image.height, image.width)
+        factor = self._family.reduction(self.processor.image_processor, image.width, image.height)
+        if factor > 1:  # a box-filter reduction first makes the processor's resize 5x cheaper
+            image = image.reduce(factor)
         prompt_turn = prompt_messages(row)
         prompt = self.processor.apply_chat_template(prompt_turn, add_generation_prompt=True, tokenize=False)
         inputs = self.processor(text=[prompt], images=[image], return_tensors="pt", **self.processor_kwargs)

@@ -14,6 +14,7 @@ on input embeddings that already hold those features. Supported:
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +86,14 @@ class Family:
         extra = {k: inputs[k] for k in self.extra_inputs if k in inputs}
         inner.rope_deltas = None  # positions come from input_ids, never from a previous call
         return inner(input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask, **extra).last_hidden_state
+
+    def reduction(self, image_processor, width: int, height: int) -> int:
+        """The largest integer factor an image can be box-reduced by and still exceed the model's input."""
+        size = image_processor.size
+        if self.name == "qwen2_vl":
+            return max(1, math.isqrt(width * height // max(1, size["longest_edge"])))
+        side = size.get("height") or size.get("shortest_edge") or 0
+        return max(1, min(width, height) // side) if side else 1
 
     def processor_kwargs(self) -> dict:
         """Keyword arguments of every processor call."""

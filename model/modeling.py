@@ -150,8 +150,16 @@ class FiFaModel(nn.Module):
         processor = load_processor(name_or_path, family_of(base.config.model_type))
         return cls.create(base, processor, base_model=str(name_or_path), **config)
 
-    def add_lora(self, *, r: int = 8, alpha: int = 16, dropout: float = 0.05, target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")) -> None:
-        """Adapt the language model with LoRA; the projector and the new token rows train fully."""
+    def add_lora(
+        self,
+        *,
+        r: int = 8,
+        alpha: int = 16,
+        dropout: float = 0.05,
+        target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj"),
+        train_vision_tower: bool = False,
+    ) -> None:
+        """Adapt the language model with LoRA; the projector (or the whole vision tower) and the new token rows train fully."""
         from peft import LoraConfig, get_peft_model
 
         new_ids = [self.processor.tokenizer.convert_tokens_to_ids(t) for t in FIFA_TOKENS]
@@ -160,11 +168,18 @@ class FiFaModel(nn.Module):
             "lora_alpha": alpha,
             "lora_dropout": dropout,
             "target_modules": rf".*language_model.*\.({'|'.join(target_modules)})",
-            "modules_to_save": [self.family.projector],
+            "modules_to_save": self._fully_trained(train_vision_tower),
             "trainable_token_indices": _token_modules(self.base, new_ids),
         }
         self.base = get_peft_model(self.base, LoraConfig(**lora))
         self.fifa_config.lora = lora
+
+    def _fully_trained(self, train_vision_tower: bool) -> list[str]:
+        """The vision modules LoRA leaves fully trainable: the projector, or the whole tower with it."""
+        tower, projector = self.family.vision_tower, self.family.projector
+        if not train_vision_tower:
+            return [projector]
+        return [tower] if projector.startswith(tower + ".") else [tower, projector]
 
     def freeze_vision_tower(self) -> None:
         """Keep the vision encoder as pretrained; its projector into the LLM stays trainable."""

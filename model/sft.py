@@ -96,7 +96,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[FiFaArguments, SFTConfig]
         dataset_kwargs={"skip_prepare_dataset": True},
         max_length=None,
         bf16=on_gpu and torch.cuda.is_bf16_supported(),
-        gradient_checkpointing=False,
+        activation_checkpointing=False,
+        dataloader_pin_memory=on_gpu,
         learning_rate=3e-4,
         per_device_train_batch_size=4,
         per_device_eval_batch_size=4,
@@ -116,12 +117,12 @@ def build_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, see
     else:
         model = _new_model(args, train_texts, dtype, seed)
     tiny = model.fifa_config.base_model.startswith("tiny")
-    if args.lora if args.lora is not None else not tiny:
-        if model.fifa_config.lora is None:
-            targets = tuple(t.strip() for t in args.lora_target_modules.split(",") if t.strip())
-            model.add_lora(r=args.lora_r, alpha=args.lora_alpha, dropout=args.lora_dropout, target_modules=targets)
-    elif not (args.train_vision_tower if args.train_vision_tower is not None else tiny):
-        model.freeze_vision_tower()  # under LoRA, peft has frozen everything but the adapter already
+    train_vision = args.train_vision_tower if args.train_vision_tower is not None else tiny
+    if model.fifa_config.lora is None and (args.lora if args.lora is not None else not tiny):
+        targets = tuple(t.strip() for t in args.lora_target_modules.split(",") if t.strip())
+        model.add_lora(r=args.lora_r, alpha=args.lora_alpha, dropout=args.lora_dropout, target_modules=targets, train_vision_tower=train_vision)
+    elif model.fifa_config.lora is None and not train_vision:
+        model.freeze_vision_tower()  # under LoRA, peft has frozen everything but what it trains already
     return model
 
 

@@ -239,6 +239,16 @@ def test_lora_trains_adapters_new_tokens_projector_and_heads_only(texts):
     assert not any(n.endswith("embed_tokens.weight") or "layers.0.mlp" in n and "lora" not in n for n in trained)
 
 
+@pytest.mark.parametrize("family", ["llava", "qwen2_vl"])
+def test_lora_can_train_the_vision_tower_too(family, texts):
+    model = _model(family, texts)
+    model.add_lora(r=4, alpha=8, train_vision_tower=True)
+    trained = [n for n, p in model.named_parameters() if p.requires_grad]
+    tower = "vision_tower.modules_to_save" if family == "llava" else "visual.modules_to_save.default.blocks"
+    projector = "multi_modal_projector.modules_to_save" if family == "llava" else "visual.modules_to_save.default.merger"
+    assert any(tower in n for n in trained) and any(projector in n for n in trained)
+
+
 def test_a_llava_composed_from_a_vision_tower_and_a_causal_lm(texts, rows, tmp_path):
     tokenizer = train_tokenizer(texts)
     vision = CLIPVisionModel(CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=64, patch_size=16))
