@@ -34,7 +34,8 @@ def load_split(dataset: str, configs: list[str], split: str, *, weights: list[fl
     """The rows of ``configs`` in ``split``; None when no config has that split.
 
     Without weights the configs are concatenated; with weights they are interleaved, each row
-    drawn from config i with probability w_i / sum(w), until every config has been seen once.
+    drawn from config i with probability w_i / sum(w), until every row of every config has been drawn
+    at least once (so small configs are oversampled).
     """
     parts, kept_weights = [], []
     for i, config in enumerate(configs):

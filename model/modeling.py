@@ -121,8 +121,8 @@ class FiFaModel(nn.Module):
     def add_model_tags(self, tags) -> None:
         self.base.add_model_tags(tags)
 
-    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
-        self.base.gradient_checkpointing_enable(gradient_checkpointing_kwargs=gradient_checkpointing_kwargs)
+    def activation_checkpointing_enable(self, activation_checkpointing_kwargs: dict | None = None, **kwargs) -> None:
+        self.base.activation_checkpointing_enable(activation_checkpointing_kwargs, **kwargs)
 
     def enable_input_require_grads(self) -> None:
         self.base.enable_input_require_grads()
@@ -310,10 +310,11 @@ class FiFaModel(nn.Module):
 
             base = PeftModel.from_pretrained(base, path, is_trainable=trainable)
         model = cls(base, processor, config)
-        model.load_state_dict(load_file(path / HEADS_FILE), strict=False)
-        missing = set(model.heads_state_dict()) - set(load_file(path / HEADS_FILE))
+        heads = load_file(path / HEADS_FILE)
+        missing = set(model.heads_state_dict()) - set(heads)
         if missing:
             raise ValueError(f"{path / HEADS_FILE} lacks {sorted(missing)[:3]}")
+        model.load_state_dict(heads, strict=False)
         return model.to(dtype) if dtype is not None else model
 
 

@@ -249,6 +249,17 @@ def test_lora_can_train_the_vision_tower_too(family, texts):
     assert any(tower in n for n in trained) and any(projector in n for n in trained)
 
 
+def test_lora_adapters_learn_under_activation_checkpointing(texts, rows):
+    model = _model("llava", texts)
+    model.add_lora(r=4, alpha=8)
+    model.activation_checkpointing_enable()
+    model.train()
+    out = model(**_collator(model)(_mixed(rows)))
+    (out.ce + out.bce + out.dice).backward()
+    lora = [p for n, p in model.named_parameters() if "lora_B" in n]
+    assert lora and all(p.grad is not None and p.grad.abs().sum() > 0 for p in lora)
+
+
 def test_a_llava_composed_from_a_vision_tower_and_a_causal_lm(texts, rows, tmp_path):
     tokenizer = train_tokenizer(texts)
     vision = CLIPVisionModel(CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=64, patch_size=16))
