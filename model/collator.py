@@ -131,7 +131,7 @@ class FiFaCollator:
             raise CollateError(f"{name}: the question contains {SEG}")
 
         answer_ids = torch.zeros(0, dtype=torch.long)
-        masks = row.get("masks") or []
+        masks = (row.get("masks") or []) if self.with_answers else []
         if self.with_answers:
             full = self.processor.apply_chat_template([*prompt_turn, *row["messages"][1:]], tokenize=False)
             if not full.startswith(prompt):
@@ -143,22 +143,20 @@ class FiFaCollator:
             answer_ids = self._truncate(name, prompt_ids, answer_ids, len(masks))
 
         seg_masks = np.zeros((len(masks), self.mask_size, self.mask_size), np.float32)
-        if self.with_answers:
-            for i, rle in enumerate(masks):
-                if tuple(rle["size"]) != size:
-                    raise CollateError(f"{name}: mask {i} is {list(rle['size'])} but the image is {list(size)}")
-                seg_masks[i] = grid_mask(rle, self.mask_size)
-        ids = torch.cat([prompt_ids, answer_ids])
-        labels = torch.cat([torch.full_like(prompt_ids, -100), answer_ids])
-        extra_length = {k: torch.cat([v[0], torch.zeros(len(answer_ids), dtype=v.dtype)]) for k, v in inputs.items() if k == "mm_token_type_ids"}
+        for i, rle in enumerate(masks):
+            if tuple(rle["size"]) != size:
+                raise CollateError(f"{name}: mask {i} is {list(rle['size'])} but the image is {list(size)}")
+            seg_masks[i] = grid_mask(rle, self.mask_size)
+        if "mm_token_type_ids" in inputs:  # per-token, so it grows with the answer (text: type 0)
+            types = inputs.pop("mm_token_type_ids")[0]
+            inputs["mm_token_type_ids"] = torch.cat([types, torch.zeros(len(answer_ids), dtype=types.dtype)])
         return {
-            "input_ids": ids,
-            "labels": labels,
+            "input_ids": torch.cat([prompt_ids, answer_ids]),
+            "labels": torch.cat([torch.full_like(prompt_ids, -100), answer_ids]),
             "seg_masks": torch.from_numpy(seg_masks),
             "region_mask": torch.from_numpy(self._region(name, row, size)),
             "task_id": self.tasks.index(task),
-            **extra_length,
-            **{k: v for k, v in inputs.items() if k not in extra_length},
+            **inputs,
         }
 
     def _truncate(self, name: str, prompt_ids: torch.Tensor, answer_ids: torch.Tensor, num_masks: int) -> torch.Tensor:

@@ -299,3 +299,19 @@ def test_a_weighted_mix_draws_from_every_config(small_build):
     assert load_split(str(small_build), ["det"], "no-such-split") is None
     assert sum(1 for _ in texts_of(mix, max_rows=5)) == 10
     assert REGION not in "".join(texts_of(mix))
+
+
+@pytest.mark.parametrize("family", ["llava", "qwen2_vl"])
+def test_generation_prompts_are_left_padded_and_carry_no_answer(family, texts, rows):
+    model = _model(family, texts)
+    mixed = _mixed(rows)
+    batch = _collator(model, with_answers=False)(mixed)
+    assert "labels" not in batch and len(batch["seg_masks"]) == 0
+    assert bool(batch["attention_mask"][:, -1].all())  # every prompt ends at the right edge
+    assistant = model.processor.tokenizer.convert_tokens_to_ids("<|assistant|>")
+    assert all(int((ids == assistant).sum()) == 1 for ids in batch["input_ids"])
+    assert not bool((batch["input_ids"] == model.seg_token_id).any())
+    model.eval()
+    with torch.no_grad():
+        out = model(**batch)
+    assert out.hidden_states.shape[:2] == batch["input_ids"].shape
