@@ -60,7 +60,7 @@ class Family:
         if self.name == "llava":
             config = base.config
             out = inner.get_image_features(
-                pixel_values=pixel_values,
+                pixel_values=pixel_values.to(next(inner.vision_tower.parameters()).dtype),
                 vision_feature_layer=config.vision_feature_layer,
                 vision_feature_select_strategy=config.vision_feature_select_strategy,
                 return_dict=True,

@@ -240,9 +240,10 @@ class FiFaModel(nn.Module):
         is_region = input_ids == self.region_token_id
         rows = is_region.any(1)
         encoded = torch.zeros(embeds.shape[0], embeds.shape[-1], device=embeds.device, dtype=embeds.dtype)
+        dtype = self.region_encoder.mlp[1].weight.dtype
         for b in torch.nonzero(rows).flatten().tolist():
             f, grid = features[b]
-            encoded[b] = self.region_encoder(f, grid, region_masks[b]).to(embeds.dtype)
+            encoded[b] = self.region_encoder(f.to(dtype), grid, region_masks[b]).to(embeds.dtype)
         return torch.where(is_region[..., None], encoded[:, None, :], embeds)
 
     def _ce(self, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -260,8 +261,9 @@ class FiFaModel(nn.Module):
         out, rows = [], []
         for b in torch.nonzero(is_seg.any(1)).flatten().tolist():
             f, grid = features[b]
-            queries = hidden[b][is_seg[b]]
-            logits = self.mask_decoder(f.to(queries.dtype), grid, queries)
+            dtype = self.mask_decoder.query_proj[0].weight.dtype  # the heads may stay fp32 on a bf16 base
+            queries = hidden[b][is_seg[b]].to(dtype)
+            logits = self.mask_decoder(f.to(dtype), grid, queries)
             out.append(F.interpolate(logits[None].float(), size=(size, size), mode="bilinear", align_corners=False)[0])
             rows += [b] * len(queries)
         if not out:

@@ -158,7 +158,7 @@ def train(args: FiFaArguments, config: SFTConfig) -> FiFaTrainer:
         checkpoint = get_last_checkpoint(config.output_dir)
         if checkpoint is None:
             raise SystemExit(f"error: no checkpoint to resume from in {config.output_dir}")
-    dtype = torch.bfloat16 if config.bf16 else None
+    dtype = torch.bfloat16 if config.bf16 else None  # a pretrained base loads in bf16; FiFa's heads stay fp32
     if checkpoint:
         args.model = checkpoint  # the checkpoint's own tokenizer, base and heads; the trainer state follows
     model = build_model(args, texts_of(train), dtype, config.seed)

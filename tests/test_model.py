@@ -315,3 +315,14 @@ def test_generation_prompts_are_left_padded_and_carry_no_answer(family, texts, r
     with torch.no_grad():
         out = model(**batch)
     assert out.hidden_states.shape[:2] == batch["input_ids"].shape
+
+
+@pytest.mark.parametrize("family", ["llava", "qwen2_vl"])
+def test_a_bf16_base_with_fp32_heads_trains(family, texts, rows):
+    """What `--bf16` on a GPU gives: the base loads in bf16, FiFa's heads stay fp32."""
+    model = _model(family, texts).train()
+    model.base.to(torch.bfloat16)
+    out = model(**_collator(model)(_mixed(rows)))
+    (out.ce + out.bce + out.dice).backward()
+    assert torch.isfinite(out.ce) and out.mask_logits.dtype == torch.float32
+    assert model.mask_decoder.query_proj[0].weight.grad is not None
