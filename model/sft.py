@@ -47,7 +47,7 @@ class FiFaArguments:
     weights: str | None = field(default=None, metadata={"help": "comma-separated sampling weights, one per config"})
     eval_split: str = field(default="validation", metadata={"help": "split to evaluate on; 'none' to skip"})
     limit: int | None = field(default=None, metadata={"help": "use at most this many rows of each config and split"})
-    vision_tower: str | None = field(default=None, metadata={"help": "compose a LLaVA: this vision model ..."})
+    vision_tower: str | None = field(default=None, metadata={"help": "compose a LLaVA (instead of --model): this vision model ..."})
     language_model: str | None = field(default=None, metadata={"help": "... with this causal LM"})
     lora: bool | None = field(default=None, metadata={"help": "LoRA on the LLM (default: on for pretrained bases, off for tiny)"})
     lora_r: int = 8
@@ -127,17 +127,18 @@ def build_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, see
 
 
 def _new_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, seed: int) -> FiFaModel:
-    tiny = args.model in TINY_MODELS
+    composed = bool(args.vision_tower or args.language_model)
+    tiny = args.model in TINY_MODELS and not composed
     heads = {"mask_size": args.mask_size or (64 if tiny else 128), "decoder_dim": args.decoder_dim or (64 if tiny else 256)}
     heads["decoder_heads"] = 4 if heads["decoder_dim"] < 128 else 8
-    if tiny:
-        base, processor = TINY[TINY_MODELS[args.model]](train_texts, seed=seed)
-        return FiFaModel.create(base, processor, base_model=f"tiny-{TINY_MODELS[args.model]}", seed=seed, **heads)
-    if args.vision_tower or args.language_model:
+    if composed:
         if not (args.vision_tower and args.language_model):
             raise SystemExit("error: composing a LLaVA needs both --vision-tower and --language-model")
         base, processor = compose_llava_from_pretrained(args.vision_tower, args.language_model, seed=seed)
         return FiFaModel.create(base, processor, base_model=f"compose:{args.vision_tower}+{args.language_model}", seed=seed, **heads)
+    if tiny:
+        base, processor = TINY[TINY_MODELS[args.model]](train_texts, seed=seed)
+        return FiFaModel.create(base, processor, base_model=f"tiny-{TINY_MODELS[args.model]}", seed=seed, **heads)
     return FiFaModel.from_base(args.model, dtype=dtype, seed=seed, **heads)
 
 

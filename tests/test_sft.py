@@ -20,12 +20,12 @@ pytestmark = pytest.mark.slow
 
 
 def _argv(dataset: Path, out: Path, *extra: str) -> list[str]:
-    return ["--model", "tiny", "--dataset", str(dataset), "--output-dir", str(out), "--disable-tqdm", "true", *extra]
+    return ["--dataset", str(dataset), "--output-dir", str(out), "--disable-tqdm", "true", *extra]
 
 
 def test_sft_cli_trains_logs_every_loss_term_and_saves_a_reloadable_model(small_build, tmp_path):
     out = tmp_path / "out"
-    argv = [sys.executable, str(ROOT / "model" / "sft.py"), *_argv(small_build, out, "--configs", "age,loc,det", "--max-steps", "6", "--logging-steps", "2", "--eval-steps", "3")]
+    argv = [sys.executable, str(ROOT / "model" / "sft.py"), *_argv(small_build, out, "--model", "tiny", "--configs", "age,loc,det", "--max-steps", "6", "--logging-steps", "2", "--eval-steps", "3")]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "FiFa-MLLM on tiny-llava" in result.stdout and f"saved to {out}" in result.stdout
@@ -43,6 +43,29 @@ def test_weighted_configs_with_lora_train_and_reload(small_build, tmp_path):
     assert trainer.state.global_step == 3
     reloaded = FiFaModel.from_pretrained(out)
     assert reloaded.fifa_config.lora is not None and (out / "adapter_model.safetensors").is_file()
+
+
+def test_sft_composes_a_llava_from_a_face_encoder_and_an_llm(small_build, tmp_path):
+    from transformers import CLIPImageProcessorPil, CLIPVisionConfig, CLIPVisionModel, LlamaConfig, LlamaForCausalLM
+
+    from model.data import load_split, texts_of
+    from model.tiny import train_tokenizer
+
+    tokenizer = train_tokenizer(texts_of(load_split(str(small_build), ["age"], "train")))
+    encoder = CLIPVisionModel(CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=64, patch_size=16))
+    encoder.save_pretrained(tmp_path / "face-encoder")
+    CLIPImageProcessorPil(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}).save_pretrained(tmp_path / "face-encoder")
+    llm = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=48, intermediate_size=96, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2))
+    llm.save_pretrained(tmp_path / "llm")
+    tokenizer.save_pretrained(tmp_path / "llm")
+    out = tmp_path / "composed"
+    argv = _argv(small_build, out, "--configs", "age,bexp", "--max-steps", "2", "--save-strategy", "no", "--eval-split", "none")
+    argv += ["--vision-tower", str(tmp_path / "face-encoder"), "--language-model", str(tmp_path / "llm")]
+    trainer = train(*parse_args(argv))
+    assert trainer.state.global_step == 2
+    model = FiFaModel.from_pretrained(out)
+    assert model.fifa_config.base_model.startswith("compose:") and model.fifa_config.lora is not None
+    assert (out / "base").is_dir() and (out / "adapter_model.safetensors").is_file()
 
 
 def test_resuming_from_a_checkpoint_ends_where_an_uninterrupted_run_ends(small_build, tmp_path):
