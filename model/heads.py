@@ -8,10 +8,7 @@ ground-truth masks share one coordinate frame.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -17,7 +17,6 @@ The loss is ``ce_weight * CE + bce_weight * BCE + dice_weight * Dice`` over the 
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,13 +25,10 @@ from transformers import HfArgumentParser
 from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
 
-if __package__ in (None, ""):  # run as `python model/sft.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from model.collator import FiFaCollator  # noqa: E402
-from model.data import load_split, parse_configs, texts_of  # noqa: E402
-from model.modeling import CONFIG_FILE, FiFaModel, load_weights  # noqa: E402
-from model.tiny import TINY, compose_llava_from_pretrained  # noqa: E402
+from model.collator import FiFaCollator
+from model.data import load_split, parse_configs, texts_of
+from model.modeling import CONFIG_FILE, FiFaModel, load_weights
+from model.tiny import TINY, compose_llava_from_pretrained
 
 TINY_MODELS = {"tiny": "llava", "tiny-llava": "llava", "tiny-qwen2-vl": "qwen2_vl"}
 

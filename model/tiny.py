@@ -70,19 +70,19 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 1024, image_tokens: 
 
 
 def _text_config(tokenizer, hidden: int, layers: int, heads: int) -> dict:
-    return dict(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        intermediate_size=2 * hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=heads,
-        max_position_embeddings=2048,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=False,
-    )
+    return {
+        "vocab_size": len(tokenizer),
+        "hidden_size": hidden,
+        "intermediate_size": 2 * hidden,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": heads,
+        "max_position_embeddings": 2048,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+        "tie_word_embeddings": False,
+    }
 
 
 def tiny_llava(texts: Iterable[str], *, image_size: int = 112, patch_size: int = 8, hidden: int = 64, layers: int = 2, heads: int = 4, seed: int = 0):
@@ -171,7 +171,7 @@ def tiny_qwen2_vl(texts: Iterable[str], *, hidden: int = 64, layers: int = 2, he
     torch.manual_seed(seed)
     config = Qwen2VLConfig(
         text_config=_text_config(tokenizer, hidden, layers, heads) | {"rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]}},
-        vision_config=dict(depth=layers, embed_dim=hidden, hidden_size=hidden, num_heads=heads, mlp_ratio=2, patch_size=14, spatial_merge_size=2),
+        vision_config={"depth": layers, "embed_dim": hidden, "hidden_size": hidden, "num_heads": heads, "mlp_ratio": 2, "patch_size": 14, "spatial_merge_size": 2},
         image_token_id=ids("<|image_pad|>"),
         video_token_id=ids("<|video_pad|>"),
         vision_start_token_id=ids("<|vision_start|>"),

@@ -13,22 +13,18 @@ This is what shows that the collator, the losses and the mask decoder are wired 
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from fifa_data import masks as masklib  # noqa: E402
-from fifa_data.concepts import concept_masks  # noqa: E402
-from model.collator import FiFaCollator  # noqa: E402
-from model.data import load_split  # noqa: E402
-from model.heads import masks_at  # noqa: E402
-from model.modeling import FiFaModel  # noqa: E402
-from model.sft import parse_args, train  # noqa: E402
+from fifa_data import masks as masklib
+from fifa_data.concepts import concept_masks
+from model.collator import FiFaCollator
+from model.data import load_split
+from model.heads import masks_at
+from model.modeling import FiFaModel
+from model.sft import parse_args, train
 
 CONFIGS = ("loc", "age", "rseg")
 
