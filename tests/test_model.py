@@ -8,7 +8,7 @@ import datasets
 import numpy as np
 import pytest
 import torch
-from transformers import CLIPImageProcessorPil, CLIPVisionConfig, CLIPVisionModel, LlamaConfig, LlamaForCausalLM
+from tiny_parts import save_encoder_and_llm
 
 from fifa_data import masks as masklib
 from fifa_data.tasks import TASKS
@@ -16,7 +16,7 @@ from fifa_data.tasks.schema import BOX_QUERY_TASKS, REGION_TASKS, answer_of
 from model.collator import CollateError, FiFaCollator, box_coverage, grid_mask, soft_mask
 from model.data import load_split, parse_configs, texts_of
 from model.modeling import FIFA_TOKENS, REGION, SEG, FiFaModel, task_token
-from model.tiny import compose_llava_from_pretrained, tiny_llava, tiny_qwen2_vl, train_tokenizer
+from model.tiny import compose_llava_from_pretrained, tiny_llava, tiny_qwen2_vl
 
 HEADS = {"mask_size": 32, "decoder_dim": 32, "decoder_heads": 4}
 
@@ -261,14 +261,8 @@ def test_lora_adapters_learn_under_activation_checkpointing(texts, rows):
 
 
 def test_a_llava_composed_from_a_vision_tower_and_a_causal_lm(texts, rows, tmp_path):
-    tokenizer = train_tokenizer(texts)
-    vision = CLIPVisionModel(CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=64, patch_size=16))
-    vision.save_pretrained(tmp_path / "face-encoder")
-    CLIPImageProcessorPil(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}).save_pretrained(tmp_path / "face-encoder")
-    language = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=48, intermediate_size=96, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2))
-    language.save_pretrained(tmp_path / "llm")
-    tokenizer.save_pretrained(tmp_path / "llm")
-    base, processor = compose_llava_from_pretrained(str(tmp_path / "face-encoder"), str(tmp_path / "llm"))
+    encoder_dir, llm_dir, vision, language = save_encoder_and_llm(tmp_path, texts)
+    base, processor = compose_llava_from_pretrained(str(encoder_dir), str(llm_dir))
     tower = base.model.vision_tower.state_dict()
     assert all(torch.equal(tower[k], v) for k, v in vision.state_dict().items())
     assert torch.equal(base.lm_head.weight[: language.lm_head.weight.shape[0]], language.lm_head.weight)

@@ -46,21 +46,14 @@ def test_weighted_configs_with_lora_train_and_reload(small_build, tmp_path):
 
 
 def test_sft_composes_a_llava_from_a_face_encoder_and_an_llm(small_build, tmp_path):
-    from transformers import CLIPImageProcessorPil, CLIPVisionConfig, CLIPVisionModel, LlamaConfig, LlamaForCausalLM
+    from tiny_parts import save_encoder_and_llm
 
     from model.data import load_split, texts_of
-    from model.tiny import train_tokenizer
 
-    tokenizer = train_tokenizer(texts_of(load_split(str(small_build), ["age"], "train")))
-    encoder = CLIPVisionModel(CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=64, patch_size=16))
-    encoder.save_pretrained(tmp_path / "face-encoder")
-    CLIPImageProcessorPil(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}).save_pretrained(tmp_path / "face-encoder")
-    llm = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=48, intermediate_size=96, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2))
-    llm.save_pretrained(tmp_path / "llm")
-    tokenizer.save_pretrained(tmp_path / "llm")
+    encoder_dir, llm_dir, _, _ = save_encoder_and_llm(tmp_path, texts_of(load_split(str(small_build), ["age"], "train")))
     out = tmp_path / "composed"
     argv = _argv(small_build, out, "--configs", "age,bexp", "--max-steps", "2", "--save-strategy", "no", "--eval-split", "none")
-    argv += ["--vision-tower", str(tmp_path / "face-encoder"), "--language-model", str(tmp_path / "llm")]
+    argv += ["--vision-tower", str(encoder_dir), "--language-model", str(llm_dir)]
     trainer = train(*parse_args(argv))
     assert trainer.state.global_step == 2
     model = FiFaModel.from_pretrained(out)
