@@ -120,10 +120,10 @@ def family_of(model_type: str) -> Family:
     raise ValueError(f"base model type {model_type!r} is not supported; supported: {', '.join(supported)}")
 
 
-def square_without_crop(processor) -> None:
-    """Make a LLaVA image processor resize the whole photo to its square input, never crop it."""
-    ip = processor.image_processor
-    side = ip.crop_size["height"] if getattr(ip, "do_center_crop", False) and ip.crop_size else ip.size.get("shortest_edge") or ip.size["height"]
+def square_without_crop(ip, side: int | None = None) -> None:
+    """Make a LLaVA image processor resize the whole photo to its square input (``side``), never crop it."""
+    if side is None:
+        side = ip.crop_size["height"] if getattr(ip, "do_center_crop", False) and ip.crop_size else ip.size.get("shortest_edge") or ip.size["height"]
     ip.do_center_crop = False
     ip.size = {"height": side, "width": side}
 

@@ -134,7 +134,7 @@ class FiFaModel(nn.Module):
         """Add FiFa's tokens to ``processor``'s tokenizer, resize ``base``'s embeddings, attach new heads."""
         family = family_of(base.config.model_type)
         if family.name == "llava":
-            square_without_crop(processor)
+            square_without_crop(processor.image_processor)
         tokenizer = processor.tokenizer
         tokenizer.add_tokens([t for t in FIFA_TOKENS if t not in tokenizer.get_vocab()], special_tokens=True)
         torch.manual_seed(seed)

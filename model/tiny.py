@@ -30,7 +30,7 @@ from transformers import (
     Qwen2VLImageProcessorPil,
 )
 
-from .families import Qwen2VLImageProcessor, _pil_image_processor
+from .families import Qwen2VLImageProcessor, _pil_image_processor, square_without_crop
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}<|{{ message['role'] }}|>\n"
@@ -129,9 +129,7 @@ def compose_llava(vision, language, tokenizer, image_processor, *, seed: int = 0
     inner.vision_tower.load_state_dict(vision.state_dict())
     inner.language_model.load_state_dict(language.get_decoder().state_dict())
     model.lm_head.load_state_dict(language.lm_head.state_dict())
-    size = vision_config.image_size
-    image_processor.do_center_crop = False
-    image_processor.size = {"height": size, "width": size}
+    square_without_crop(image_processor, vision_config.image_size)
     processor = LlavaProcessor(
         image_processor=image_processor,
         tokenizer=tokenizer,
