@@ -78,14 +78,31 @@ class Family:
         merge = base.config.vision_config.spatial_merge_size
         return [(f, (int(g[1]) // merge, int(g[2]) // merge)) for f, g in zip(out.pooler_output, thw)]
 
-    def last_hidden_state(self, base, input_ids, inputs_embeds, attention_mask, inputs: dict) -> torch.Tensor:
-        """Run the language model on embeddings that already hold the image features."""
-        inner = _inner(base)
+    def positions(self, base, input_ids: torch.Tensor, attention_mask: torch.Tensor, inputs: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Position ids of a (left- or right-padded) sequence, and each row's offset for the tokens that follow.
+
+        A text token at count ``n`` (0-based, padding not counted) sits at position ``n + offset``:
+        the offset is 0 for LLaVA and Qwen's M-RoPE ``rope_deltas`` (an image takes fewer positions
+        than tokens).
+        """
         if self.name == "llava":
-            return inner.language_model(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
+            text = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+            return text, torch.zeros(len(input_ids), 1, dtype=torch.long, device=input_ids.device)
         extra = {k: inputs[k] for k in self.extra_inputs if k in inputs}
-        inner.rope_deltas = None  # positions come from input_ids, never from a previous call
-        return inner(input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask, **extra).last_hidden_state
+        return _inner(base).get_rope_index(input_ids, attention_mask=attention_mask, **extra)
+
+    def run_language_model(self, base, inputs_embeds, attention_mask, position_ids, cache=None) -> torch.Tensor:
+        """The language model's last hidden states for embeddings that already hold the image features."""
+        language_model = _inner(base).language_model
+        out = language_model(
+            inputs_embeds=inputs_embeds, attention_mask=attention_mask, position_ids=position_ids, past_key_values=cache, use_cache=cache is not None
+        )
+        return out.last_hidden_state
+
+    def last_hidden_state(self, base, input_ids, inputs_embeds, attention_mask, inputs: dict) -> torch.Tensor:
+        """Run the language model on a whole sequence (training, scoring)."""
+        position_ids, _ = self.positions(base, input_ids, attention_mask, inputs)
+        return self.run_language_model(base, inputs_embeds, attention_mask, position_ids)
 
     def reduction(self, image_processor, width: int, height: int) -> int:
         """The largest integer factor an image can be box-reduced by and still exceed the model's input."""

@@ -201,14 +201,8 @@ class FiFaModel(nn.Module):
         **inputs,
     ) -> FiFaOutput:
         """Run the base on the batch with FiFa's inputs injected; decode a mask for every ``[SEG]``."""
-        features = self.family.patch_features(self.base, pixel_values, inputs)
-        embeds = self.base.get_input_embeddings()(input_ids)
-        embeds = self._scatter_images(embeds, input_ids, features)
-        if task_ids is not None:
-            embeds = self._add_tasks(embeds, input_ids, task_ids)
+        embeds, features = self.prompt_embeddings(input_ids, pixel_values, region_masks, task_ids, inputs)
         region_used = region_masks is not None and bool((input_ids == self.region_token_id).any())
-        if region_used:
-            embeds = self._inject_regions(embeds, input_ids, features, region_masks)
         hidden = self.family.last_hidden_state(self.base, input_ids, embeds, attention_mask, inputs)
 
         zero = hidden.new_zeros(())
@@ -223,6 +217,24 @@ class FiFaModel(nn.Module):
             unused = [m for m, used in ((self.mask_decoder, len(logits) > 0), (self.region_encoder, region_used)) if not used]
             bce = bce + sum((p.sum() * 0.0 for m in unused for p in m.parameters()), zero)
         return FiFaOutput(ce=ce, bce=bce, dice=dice, mask_logits=logits, seg_rows=rows, hidden_states=hidden)
+
+    def prompt_embeddings(
+        self,
+        input_ids: torch.Tensor,
+        pixel_values: torch.Tensor,
+        region_masks: torch.Tensor | None = None,
+        task_ids: torch.Tensor | None = None,
+        inputs: dict | None = None,
+    ) -> tuple[torch.Tensor, list]:
+        """The input embeddings with image features, task embeddings and region embeddings in place; and the patch features."""
+        features = self.family.patch_features(self.base, pixel_values, inputs or {})
+        embeds = self.base.get_input_embeddings()(input_ids)
+        embeds = self._scatter_images(embeds, input_ids, features)
+        if task_ids is not None:
+            embeds = self._add_tasks(embeds, input_ids, task_ids)
+        if region_masks is not None and bool((input_ids == self.region_token_id).any()):
+            embeds = self._inject_regions(embeds, input_ids, features, region_masks)
+        return embeds, features
 
     def _scatter_images(self, embeds: torch.Tensor, input_ids: torch.Tensor, features) -> torch.Tensor:
         slots = input_ids == self.image_token_id
@@ -256,19 +268,24 @@ class FiFaModel(nn.Module):
         return F.cross_entropy(logits.float(), targets[scored])
 
     def _decode_masks(self, hidden: torch.Tensor, input_ids: torch.Tensor, features) -> tuple[torch.Tensor, torch.Tensor]:
-        size = self.fifa_config.mask_size
         is_seg = input_ids == self.seg_token_id
-        out, rows = [], []
-        for b in torch.nonzero(is_seg.any(1)).flatten().tolist():
-            f, grid = features[b]
-            dtype = self.mask_decoder.query_proj[0].weight.dtype  # the heads may stay fp32 on a bf16 base
-            queries = hidden[b][is_seg[b]].to(dtype)
-            logits = self.mask_decoder(f.to(dtype), grid, queries)
-            out.append(F.interpolate(logits[None].float(), size=(size, size), mode="bilinear", align_corners=False)[0])
-            rows += [b] * len(queries)
+        queries = [hidden[b][is_seg[b]] for b in range(len(hidden))]
+        logits = self.decode_masks(queries, features)
+        rows = [b for b, q in enumerate(queries) for _ in range(len(q))]
+        return logits, torch.tensor(rows, dtype=torch.long, device=hidden.device)
+
+    def decode_masks(self, queries: list[torch.Tensor], features) -> torch.Tensor:
+        """Mask logits ``(n, mask_size, mask_size)`` for each row's ``[SEG]`` hidden states, row by row."""
+        size = self.fifa_config.mask_size
+        dtype = self.mask_decoder.query_proj[0].weight.dtype  # the heads may stay fp32 on a bf16 base
+        out = []
+        for (f, grid), q in zip(features, queries):
+            if len(q):
+                logits = self.mask_decoder(f.to(dtype), grid, q.to(dtype))
+                out.append(F.interpolate(logits[None].float(), size=(size, size), mode="bilinear", align_corners=False)[0])
         if not out:
-            return hidden.new_zeros((0, size, size), dtype=torch.float32), torch.zeros(0, dtype=torch.long, device=hidden.device)
-        return torch.cat(out), torch.tensor(rows, device=hidden.device)
+            return torch.zeros((0, size, size), dtype=torch.float32, device=features[0][0].device)
+        return torch.cat(out)
 
     # --- saving and loading ------------------------------------------------------------------
 
