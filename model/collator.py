@@ -1,8 +1,10 @@
 """The mask-loss collator: rows of any FiFa task config → one batch for :class:`model.modeling.FiFaModel`.
 
-Per row, the user's text is prefixed with the task token (and ``<region>`` for region and box
-questions); the prompt (image included) goes through the processor, the assistant's answer through
-the tokenizer, and only the answer is labelled. Alongside the token tensors the batch holds:
+Per row, the user's text is the question (after ``<region>`` for region and box questions), and
+the row's task token opens the assistant's turn, as Whisper's task tokens open its transcript: the
+first answer token is predicted right at the token that carries the task embedding. The prompt
+(image and task token included) goes through the processor, the assistant's answer through the
+tokenizer, and only the answer is labelled. Alongside the token tensors the batch holds:
 
 ``seg_masks``    ``(n, m, m)`` float 0/1: the ground-truth mask of every ``[SEG]`` in the batch, in
                  order (row by row, then in reading order), from COCO RLE onto the ``m x m`` grid
@@ -77,9 +79,8 @@ def box_coverage(box: list[float], image_size: tuple[int, int], size: int) -> np
 
 
 def user_text(task: str, question: str) -> str:
-    """The user's text as the model sees it: task token, ``<region>`` for region and box queries, question."""
-    region = f" {REGION}" if task in REGION_TASKS or task in BOX_QUERY_TASKS else ""
-    return f"{task_token(task)}{region} {question}"
+    """The user's text as the model sees it: ``<region>`` for region and box queries, then the question."""
+    return f"{REGION} {question}" if task in REGION_TASKS or task in BOX_QUERY_TASKS else question
 
 
 def prompt_messages(row: dict) -> list[dict]:
@@ -123,8 +124,8 @@ class FiFaCollator:
         if factor > 1:  # a box-filter reduction first makes the processor's resize 5x cheaper
             image = image.reduce(factor)
         prompt_turn = prompt_messages(row)
-        prompt = self.processor.apply_chat_template(prompt_turn, add_generation_prompt=True, tokenize=False)
-        inputs = self.processor(text=[prompt], images=[image], return_tensors="pt", **self.processor_kwargs)
+        header = self.processor.apply_chat_template(prompt_turn, add_generation_prompt=True, tokenize=False)
+        inputs = self.processor(text=[header + task_token(task)], images=[image], return_tensors="pt", **self.processor_kwargs)
         prompt_ids = inputs.pop("input_ids")[0]
         inputs.pop("attention_mask")
         if bool((prompt_ids == self.seg_id).any()):
@@ -134,9 +135,9 @@ class FiFaCollator:
         masks = (row.get("masks") or []) if self.with_answers else []
         if self.with_answers:
             full = self.processor.apply_chat_template([*prompt_turn, *row["messages"][1:]], tokenize=False)
-            if not full.startswith(prompt):
+            if not full.startswith(header):
                 raise CollateError(f"{name}: the chat template does not render the prompt as a prefix of the conversation")
-            answer_ids = torch.tensor(self.processor.tokenizer(full[len(prompt):], add_special_tokens=False)["input_ids"], dtype=torch.long)
+            answer_ids = torch.tensor(self.processor.tokenizer(full[len(header):], add_special_tokens=False)["input_ids"], dtype=torch.long)
             segs = int((answer_ids == self.seg_id).sum())
             if segs != len(masks):
                 raise CollateError(f"{name}: the answer has {segs} {SEG} tokens but the row has {len(masks)} masks")

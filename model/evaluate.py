@@ -1,0 +1,225 @@
+"""Score a FiFa-MLLM, or any system's answers, on FiFa-Bench: every FiFa-11 task beside the trivial baselines.
+
+    python model/evaluate.py --model OUT --dataset ./fifa --out results/
+    python model/evaluate.py --predictions answers.jsonl --dataset ./fifa --out results/
+
+With ``--model`` the checkpoint answers every row (greedy decoding, in batches); its answers are
+saved as ``results/predictions.jsonl``. With ``--predictions`` the answers of any other system
+(GLaMM, LISA, FakeShield, a person) are scored the same way; the file format is documented in
+:mod:`fifa_data.predictions`. The rows are FiFa-Bench (``--config bench``, the test split) unless
+``--config`` / ``--split`` say otherwise (``--config loc,rseg,det --split train`` scores the
+training rows). Written to ``--out``:
+
+- ``results.md``: one line per task and metric: the system, then each trivial baseline
+  (always "fake", the majority answer, the empty mask, the whole-face mask) scored by the same code;
+- ``results.json``: the same numbers, the parse and prediction-file problems, and the speed;
+- ``age_gallery.png``: the best and the worst AGE answers by mask IoU, each beside its reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+from fifa_data.baselines import BASELINES, baseline_predictions, baseline_tasks
+from fifa_data.predictions import Prediction, read_predictions, write_predictions
+from fifa_data.scoring import ConceptCache, Scores, score
+from fifa_data.tasks import TASKS
+from fifa_data.tasks.schema import answer_of
+from fifa_data.viz import render_age
+from model.collator import decode_image
+from model.data import load_split, parse_configs
+
+GALLERY_CASES = 3  # best and worst AGE answers shown each
+GALLERY_WIDTH = 720  # pixels of one rendered answer
+
+
+def load_rows(dataset: str, configs: str, split: str, tasks: Sequence[str] | None, limit: int | None) -> list[dict]:
+    """The rows to score: ``configs``' ``split``, only ``tasks`` if given, at most ``limit`` rows per task."""
+    names, _ = parse_configs(configs)
+    ds = load_split(dataset, names, split)
+    if ds is None:
+        raise SystemExit(f"error: {dataset} has no {split!r} split for {configs}")
+    kept, per_task = [], {}
+    for i, task in enumerate(ds["task"]):
+        if (tasks and task not in tasks) or (limit is not None and per_task.get(task, 0) >= limit):
+            continue
+        per_task[task] = per_task.get(task, 0) + 1
+        kept.append(i)
+    return list(ds.select(kept))
+
+
+def model_predictions(model_path: str, rows: list[dict], *, batch_size: int, max_new_tokens: int) -> tuple[dict[str, Prediction], dict]:
+    """The checkpoint's answer to every row, and how fast it came (rows per second)."""
+    from model.generation import generate
+    from model.modeling import FiFaModel
+
+    model = FiFaModel.from_pretrained(model_path)
+    predictions: dict[str, Prediction] = {}
+    start = time.perf_counter()
+    with tqdm(total=len(rows), desc="generate", unit="row") as bar:
+        for first in range(0, len(rows), batch_size):
+            chunk = rows[first : first + batch_size]
+            for row, answer in zip(chunk, generate(model, chunk, max_new_tokens=max_new_tokens, batch_size=batch_size)):
+                predictions[row["id"]] = Prediction(row["id"], answer.text, answer.mask_rles())
+            bar.update(len(chunk))
+    seconds = time.perf_counter() - start
+    return predictions, {"rows": len(rows), "seconds": round(seconds, 2), "rows_per_second": round(len(rows) / seconds, 2) if seconds else None}
+
+
+def score_baselines(rows: list[dict], concepts: ConceptCache, captions: bool) -> dict[str, Scores]:
+    """Each trivial baseline's answers, scored by the same code on the tasks it applies to."""
+    present = {r["task"] for r in rows}
+    out = {}
+    for name in BASELINES:
+        tasks = [t for t in baseline_tasks(name) if t in present]
+        if tasks:
+            out[name] = score(rows, baseline_predictions(name, rows, concepts), tasks=tasks, captions=captions, concepts=concepts)
+    return out
+
+
+def _cell(value: float | None) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+
+
+def markdown_table(system: str, scores: Scores, baselines: dict[str, Scores]) -> str:
+    """One line per task and metric: the system's value, then each baseline's (blank where it does not apply)."""
+    names = list(baselines)
+    lines = [f"| task | metric | n | {system} | " + " | ".join(names) + " |", "|---|---|---:|---:|" + "---:|" * len(names)]
+    for task in TASKS:
+        metrics = scores.metrics.get(task)
+        if not metrics:
+            continue
+        for metric, value in metrics.items():
+            others = [_cell(baselines[n].metrics.get(task, {}).get(metric)) if task in baselines[n].metrics else "" for n in names]
+            lines.append(f"| {task} | {metric} | {scores.counts.get(task, 0)} | **{_cell(value)}** | " + " | ".join(others) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def age_gallery(rows: list[dict], predictions: dict[str, Prediction], scores: Scores, path: Path, cases: int = GALLERY_CASES) -> list[str]:
+    """Draw the best and worst AGE answers (by their mask IoU) beside their references; returns the row ids drawn."""
+    by_id = {r["id"]: r for r in rows}
+    graded = [(s["miou"], i) for i, s in scores.per_row.items() if s.get("task") == "age" and s.get("n_truth") and not _nan(s.get("miou"))]
+    graded.sort()
+    chosen = [("best", v, i) for v, i in reversed(graded[-cases:])] + [("worst", v, i) for v, i in graded[:cases] if i not in {g[1] for g in graded[-cases:]}]
+    if not chosen:
+        return []
+    panels = []
+    for kind, value, row_id in chosen:
+        row, prediction = by_id[row_id], predictions.get(row_id) or Prediction(row_id, None, [])
+        image = decode_image(row["image"])
+        masks = [m if m is not None else np.zeros((image.height, image.width), bool) for m in prediction.masks]
+        answer = render_age(image, prediction.answer or "(no answer)", masks, width=GALLERY_WIDTH, title=f"{kind}: {row_id}, mask IoU {value:.2f}")
+        truth = render_age(image, answer_of(row), row["masks"], width=GALLERY_WIDTH, title="reference")
+        panels.append(_side_by_side(answer, truth))
+    _stack(panels).save(path, format="PNG")
+    return [row_id for _, _, row_id in chosen]
+
+
+def _nan(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _side_by_side(left: Image.Image, right: Image.Image) -> Image.Image:
+    out = Image.new("RGB", (left.width + right.width, max(left.height, right.height)), "white")
+    out.paste(left, (0, 0))
+    out.paste(right, (left.width, 0))
+    return out
+
+
+def _stack(panels: list[Image.Image]) -> Image.Image:
+    out = Image.new("RGB", (max(p.width for p in panels), sum(p.height for p in panels)), "white")
+    y = 0
+    for panel in panels:
+        out.paste(panel, (0, y))
+        y += panel.height
+    return out
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    """Load the rows, get the answers, score them and the baselines, write the report; returns the JSON report."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
+    unknown = [t for t in tasks or [] if t not in TASKS]
+    if unknown:
+        raise SystemExit(f"error: unknown tasks {unknown}; choose from {', '.join(TASKS)}")
+    rows = load_rows(args.dataset, args.config, args.split, tasks, args.limit)
+    if not rows:
+        raise SystemExit(f"error: no rows to score in {args.dataset} ({args.config}, {args.split}, tasks {args.tasks or 'all'})")
+    file_problems: list[str] = []
+    speed = None
+    if args.predictions:
+        predictions, file_problems = read_predictions(args.predictions)
+        system = Path(args.predictions).stem
+    else:
+        predictions, speed = model_predictions(args.model, rows, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens)
+        write_predictions(out / "predictions.jsonl", predictions.values())
+        system = Path(args.model).name or "model"
+    concepts = ConceptCache()
+    scores = score(rows, predictions, captions=not args.no_captions, concepts=concepts)
+    baselines = score_baselines(rows, concepts, captions=not args.no_captions)
+    scored_ids = {r["id"] for r in rows}
+    report = {
+        "system": system,
+        "source": args.predictions or args.model,
+        "dataset": str(args.dataset),
+        "config": args.config,
+        "split": args.split,
+        "rows": len(rows),
+        "scores": scores.to_dict(),
+        "baselines": {name: s.to_dict() for name, s in baselines.items()},
+        "prediction_file_problems": file_problems,
+        "predictions_for_other_rows": sum(1 for i in predictions if i not in scored_ids),
+        "generation": speed,
+    }
+    table = markdown_table(system, scores, baselines)
+    header = f"# FiFa-Bench: {system}\n\n{len(rows)} rows of {args.dataset} ({args.config}, {args.split}). {scores.parse.summary()}; {scores.missing} rows had no answer.\n\n"
+    (out / "results.md").write_text(header + table)
+    report["gallery"] = age_gallery(rows, predictions, scores, out / "age_gallery.png")
+    (out / "results.json").write_text(json.dumps(report, indent=2, sort_keys=True, allow_nan=False))
+    print("\n" + header + table)
+    for problem in file_problems[:10]:
+        print(f"warning: {problem}", file=sys.stderr)
+    if len(file_problems) > 10:
+        print(f"warning: {len(file_problems) - 10} more problems in {args.predictions} (see results.json)", file=sys.stderr)
+    print(f"wrote {out / 'results.md'}, {out / 'results.json'}" + (f", {out / 'age_gallery.png'}" if report["gallery"] else ""))
+    return report
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="a FiFa-MLLM checkpoint folder (model/sft.py's --output-dir)")
+    source.add_argument("--predictions", help="answers of any system as JSONL (format: fifa_data/predictions.py)")
+    parser.add_argument("--dataset", default="./fifa", help="a built FiFa folder or Hub id")
+    parser.add_argument("--config", default="bench", help="bench (FiFa-Bench), instruct, or task configs: loc,rseg,det")
+    parser.add_argument("--split", default="test", help="test (FiFa-Bench), validation or train")
+    parser.add_argument("--tasks", default=None, help="only these tasks, e.g. det,loc,age")
+    parser.add_argument("--limit", type=int, default=None, help="at most this many rows per task")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--max-new-tokens", type=int, default=256)
+    parser.add_argument("--no-captions", action="store_true", help="skip BLEU/ROUGE/METEOR/CIDEr (they start Java)")
+    parser.add_argument("--out", default="results", help="where the report goes")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.predictions and not Path(args.predictions).is_file():
+        raise SystemExit(f"error: {args.predictions}: no such predictions file")
+    evaluate(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
