@@ -198,15 +198,21 @@ class FiFaModel(nn.Module):
         seg_masks: torch.Tensor | None = None,
         region_masks: torch.Tensor | None = None,
         task_ids: torch.Tensor | None = None,
+        ce_reduction: str = "token",
         **inputs,
     ) -> FiFaOutput:
-        """Run the base on the batch with FiFa's inputs injected; decode a mask for every ``[SEG]``."""
+        """Run the base on the batch with FiFa's inputs injected; decode a mask for every ``[SEG]``.
+
+        ``ce_reduction`` is ``"token"`` (the mean over every answer token of the batch) or ``"row"``
+        (each row's mean, then the mean over rows: a one-word verdict weighs as much as a long
+        explanation).
+        """
         embeds, features = self.prompt_embeddings(input_ids, pixel_values, region_masks, task_ids, inputs)
         region_used = region_masks is not None and bool((input_ids == self.region_token_id).any())
         hidden = self.family.last_hidden_state(self.base, input_ids, embeds, attention_mask, inputs)
 
         zero = hidden.new_zeros(())
-        ce = self._ce(hidden, labels) if labels is not None else zero
+        ce = self._ce(hidden, labels, ce_reduction) if labels is not None else zero
         logits, rows = self._decode_masks(hidden, input_ids, features)
         bce = dice = zero
         if seg_masks is not None and len(seg_masks):
@@ -258,14 +264,22 @@ class FiFaModel(nn.Module):
             encoded[b] = self.region_encoder(f.to(dtype), grid, region_masks[b]).to(embeds.dtype)
         return torch.where(is_region[..., None], encoded[:, None, :], embeds)
 
-    def _ce(self, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def _ce(self, hidden: torch.Tensor, labels: torch.Tensor, reduction: str = "token") -> torch.Tensor:
         """Next-token cross-entropy on the labelled positions only (no full-vocabulary logits)."""
+        if reduction not in ("token", "row"):
+            raise ValueError(f"ce_reduction must be 'token' or 'row', not {reduction!r}")
         targets = labels[:, 1:]
         scored = targets != -100
         if not bool(scored.any()):
             return hidden.new_zeros(()) + 0.0 * hidden.sum()
         logits = self.base.get_output_embeddings()(hidden[:, :-1][scored])
-        return F.cross_entropy(logits.float(), targets[scored])
+        losses = F.cross_entropy(logits.float(), targets[scored], reduction="none")
+        if reduction == "token":
+            return losses.mean()
+        rows = torch.nonzero(scored)[:, 0]
+        per_row = torch.zeros(len(labels), device=losses.device).index_add_(0, rows, losses)
+        counts = scored.sum(1)
+        return (per_row[counts > 0] / counts[counts > 0]).mean()
 
     def _decode_masks(self, hidden: torch.Tensor, input_ids: torch.Tensor, features) -> tuple[torch.Tensor, torch.Tensor]:
         is_seg = input_ids == self.seg_token_id

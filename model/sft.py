@@ -54,6 +54,10 @@ class FiFaArguments:
     ce_weight: float = 1.0
     bce_weight: float = 2.0
     dice_weight: float = 0.5
+    ce_reduction: str = field(
+        default="row",
+        metadata={"help": "row: each answer's mean CE, then the mean over answers, so one-word verdicts are not drowned by long explanations; token: the mean over all answer tokens"},
+    )
     mask_size: int | None = field(default=None, metadata={"help": "side of the mask grid (default 64 tiny, 128 otherwise)"})
     decoder_dim: int | None = field(default=None, metadata={"help": "mask decoder width (default 64 tiny, 256 otherwise)"})
 
@@ -61,13 +65,14 @@ class FiFaArguments:
 class FiFaTrainer(SFTTrainer):
     """``SFTTrainer`` whose loss is CE + BCE + Dice over ``[SEG]`` masks, computed in one forward."""
 
-    def __init__(self, *args, loss_weights: tuple[float, float, float] = (1.0, 2.0, 0.5), **kwargs):
+    def __init__(self, *args, loss_weights: tuple[float, float, float] = (1.0, 2.0, 0.5), ce_reduction: str = "row", **kwargs):
         super().__init__(*args, **kwargs)
         self.loss_weights = loss_weights
+        self.ce_reduction = ce_reduction
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         mode = "train" if model.training else "eval"
-        out = model(**inputs)
+        out = model(**inputs, ce_reduction=self.ce_reduction)
         w_ce, w_bce, w_dice = self.loss_weights
         loss = w_ce * out.ce + w_bce * out.bce + w_dice * out.dice
         for name in ("ce", "bce", "dice"):
@@ -168,6 +173,7 @@ def train(args: FiFaArguments, config: SFTConfig) -> FiFaTrainer:
         eval_dataset=evaluation,
         processing_class=model.processor,
         loss_weights=(args.ce_weight, args.bce_weight, args.dice_weight),
+        ce_reduction=args.ce_reduction,
     )
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())

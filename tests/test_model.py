@@ -176,6 +176,22 @@ def test_forward_and_backward_reach_every_head(family, texts, rows):
     assert embeddings[model.seg_token_id].abs().sum() > 0
 
 
+def test_row_reduced_ce_weighs_every_answer_the_same(texts, rows):
+    model = _model("llava", texts).eval()
+    short, long = rows["det"][0], rows["age"][0]
+    collator = _collator(model)
+    with torch.no_grad():
+        alone = [float(model(**collator([row])).ce) for row in (short, long)]
+        both = collator([short, long])
+        by_row = float(model(**both, ce_reduction="row").ce)
+        by_token = float(model(**both).ce)
+    assert by_row == pytest.approx(sum(alone) / 2, rel=1e-4)
+    lengths = [int((collator([r])["labels"][:, 1:] != -100).sum()) for r in (short, long)]
+    assert by_token == pytest.approx((alone[0] * lengths[0] + alone[1] * lengths[1]) / sum(lengths), rel=1e-4)
+    with pytest.raises(ValueError, match="ce_reduction"):
+        model(**both, ce_reduction="sum")
+
+
 def test_regions_change_the_answer(texts, rows):
     model = _model("llava", texts).eval()
     row = rows["rdet"][0]
