@@ -41,3 +41,19 @@ def small_build(tmp_path_factory):
     out = tmp_path_factory.mktemp("small-build") / "fifa"
     build(BuildOptions(out=out, sample_pairs=36, progress=False))
     return out
+
+
+@pytest.fixture
+def java_starts(monkeypatch) -> list[str]:
+    """Records every ``java`` process started while the test runs (pycocoevalcap's tokeniser and METEOR)."""
+    import subprocess
+
+    started: list[str] = []
+    popen = subprocess.Popen.__init__
+
+    def counting(self, args, *more, **kwargs):
+        started.extend(args[:1] if args and args[0] == "java" else [])
+        popen(self, args, *more, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", counting)
+    return started

