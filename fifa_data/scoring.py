@@ -24,7 +24,7 @@ every task         ``unparsed``: share of the task's answers with a parse proble
 =================  =====================================================================================
 
 Nothing is dropped: a row without a prediction is counted in ``missing`` and scored as an
-answer None (wrong, no masks). The i-th predicted mask belongs to the i-th ``[SEG]`` the parser
+answer None (wrong, no masks; in loc and rseg wrong even on a row with nothing to segment). The i-th predicted mask belongs to the i-th ``[SEG]`` the parser
 finds in the answer; a ``[SEG]`` without a mask, an invalid mask or a mask of another size than
 the image is an empty mask, and masks beyond the last ``[SEG]`` are ignored; each is counted in
 ``problems`` (answers having it). In loc and rseg the first ``[SEG]``'s mask is the answer.
@@ -239,10 +239,11 @@ def _segmentation(items: list[_Item], per_row: dict[str, dict], cache: ConceptCa
     preds = [it.masks[0] if it.masks else None for it in items]
     truths = [_union(it.row["masks"]) or _empty(it.size) for it in items]
     has_truth = [bool(it.row["masks"]) for it in items]
-    ious = [M.mask_iou(p, t) for p, t in zip(preds, truths)]
+    answered = [it.prediction.answer is not None for it in items]  # no answer is wrong even where there is nothing to find
+    ious = [M.mask_iou(p, t) if a else 0.0 for p, t, a in zip(preds, truths, answered)]
     for it, iou in zip(items, ious):
         per_row[it.row["id"]].update(iou=iou, n_truth=len(it.row["masks"]), n_pred=it.parsed.segs)
-    negatives = [p is None or masklib.area(p) == 0 for p, truth in zip(preds, has_truth) if not truth]
+    negatives = [a and (p is None or masklib.area(p) == 0) for p, truth, a in zip(preds, has_truth, answered) if not truth]
     return {
         "miou": _mean([iou for iou, truth in zip(ious, has_truth) if truth]),
         "giou": _mean(ious),

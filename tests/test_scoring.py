@@ -168,6 +168,8 @@ def test_segmentation_miou_giou_ciou_and_n_acc(task):
     scores = run(rows, predictions)
     m = scores.metrics[task]
     assert m["miou"] == pytest.approx((0.5 + 0.0) / 2)  # rows with truth only
+    skipped = run(rows, predictions[:2]).metrics[task]  # c unanswered: wrong although there is nothing to find
+    assert skipped["giou"] == pytest.approx((0.5 + 1 + 0 + 0) / 4) and skipped["n_acc"] == 0.5
     assert m["giou"] == pytest.approx((0.5 + 1 + 0 + 0) / 4)
     assert m["ciou"] == pytest.approx((8 + 0 + 0 + 0) / (16 + 0 + 2 + 4))
     assert m["n_acc"] == 0.5  # b right, c wrong
