@@ -94,3 +94,15 @@ def test_a_batch_answers_as_its_rows_do_alone(rows):
     together = generate(model, rows[:4], max_new_tokens=STEPS, batch_size=4)
     alone = [generate(model, [row], max_new_tokens=STEPS)[0] for row in rows[:4]]
     assert [a.token_ids for a in together] == [a.token_ids for a in alone]
+
+
+def test_a_lora_adapted_model_generates_through_its_adapters(rows):
+    model = _model("llava", rows)
+    before = generate(model, rows[:3], max_new_tokens=STEPS)
+    model.add_lora()  # LoRA's B starts at zero: the same answers until it trains
+    assert [a.token_ids for a in generate(model, rows[:3], max_new_tokens=STEPS)] == [a.token_ids for a in before]
+    with torch.no_grad():
+        for name, p in model.base.named_parameters():
+            if "lora_B" in name:
+                p.normal_(std=0.5)
+    assert [a.token_ids for a in generate(model, rows[:3], max_new_tokens=STEPS)] != [a.token_ids for a in before]
