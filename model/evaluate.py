@@ -60,10 +60,9 @@ def load_rows(dataset: str, configs: str, split: str, tasks: Sequence[str] | Non
 
 def model_predictions(model_path: str, rows: list[dict], *, batch_size: int, max_new_tokens: int) -> tuple[dict[str, Prediction], dict]:
     """The checkpoint's answer to every row, and how fast it came (rows per second)."""
-    from model.generation import generate
-    from model.modeling import FiFaModel
+    from model.generation import generate, load_for_inference
 
-    model = FiFaModel.from_pretrained(model_path)
+    model = load_for_inference(model_path)
     predictions: dict[str, Prediction] = {}
     start = time.perf_counter()
     with tqdm(total=len(rows), desc="generate", unit="row") as bar:

@@ -38,6 +38,14 @@ class Answer:
         return [encode(m) for m in self.masks]
 
 
+def load_for_inference(path: str) -> FiFaModel:
+    """A checkpoint ready to answer: on the GPU in bf16 when there is one, else on the CPU in fp32."""
+    if torch.cuda.is_available():
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return FiFaModel.from_pretrained(path, dtype=dtype).to("cuda").eval()
+    return FiFaModel.from_pretrained(path).eval()
+
+
 def stop_token_ids(model: FiFaModel) -> set[int]:
     """The tokens that end an answer: the generation config's end-of-sequence ids and the tokenizer's."""
     ids = model.generation_config.eos_token_id
@@ -125,4 +133,4 @@ def generate(model: FiFaModel, rows: Sequence[dict], *, max_new_tokens: int = 25
     return answers
 
 
-__all__ = ["Answer", "generate", "generate_ids", "stop_token_ids"]
+__all__ = ["Answer", "generate", "generate_ids", "load_for_inference", "stop_token_ids"]

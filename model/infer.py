@@ -29,7 +29,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from fifa_data import masks as masklib
@@ -42,7 +41,7 @@ from fifa_data.tasks import TASKS
 from fifa_data.tasks.questions import QUESTIONS
 from fifa_data.tasks.schema import BOX_QUERY_TASKS, REGION_TASKS, SEG_TASKS
 from fifa_data.viz import render_age
-from model.generation import Answer, generate
+from model.generation import Answer, generate, load_for_inference
 from model.modeling import CONFIG_FILE, SEG, FiFaModel
 
 _SPELLED_SEG = re.compile(r"\[\s*seg\s*\]", re.IGNORECASE)
@@ -136,12 +135,12 @@ def check_model_folder(path: str) -> None:
 def load_model(path: str, task: str) -> FiFaModel:
     """The checkpoint, on the GPU if there is one, checked to know ``task``."""
     try:
-        model = FiFaModel.from_pretrained(path)
+        model = load_for_inference(path)
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:  # a broken or partial checkpoint
         raise InferError(f"--model {path}: cannot load the checkpoint: {err}") from None
     if task not in model.fifa_config.tasks:
         raise InferError(f"--model {path}: not trained for task {task} (its tasks: {', '.join(model.fifa_config.tasks)})")
-    return model.to("cuda" if torch.cuda.is_available() else "cpu")
+    return model
 
 
 # --- the question and the row -----------------------------------------------------------------

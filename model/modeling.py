@@ -348,7 +348,7 @@ class FiFaModel(nn.Module):
         if missing:
             raise ValueError(f"{path / HEADS_FILE} lacks {sorted(missing)[:3]}")
         model.load_state_dict(heads, strict=False)
-        return model.to(dtype) if dtype is not None else model
+        return model  # the base in `dtype`; the heads stay fp32, as in training
 
 
 def load_weights(model: FiFaModel, path: str | Path) -> None:

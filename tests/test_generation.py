@@ -106,3 +106,13 @@ def test_a_lora_adapted_model_generates_through_its_adapters(rows):
             if "lora_B" in name:
                 p.normal_(std=0.5)
     assert [a.token_ids for a in generate(model, rows[:3], max_new_tokens=STEPS)] != [a.token_ids for a in before]
+
+
+def test_a_bf16_checkpoint_answers_region_and_mask_questions(rows, tmp_path):
+    model = _model("llava", rows)
+    _prefer_seg(model, FiFaCollator(model.processor, "llava", mask_size=32, tasks=model.fifa_config.tasks, with_answers=False)(rows))
+    model.save_pretrained(tmp_path / "ckpt")
+    loaded = FiFaModel.from_pretrained(tmp_path / "ckpt", dtype=torch.bfloat16)
+    assert next(loaded.base.parameters()).dtype == torch.bfloat16 and loaded.mask_decoder.query_proj[0].weight.dtype == torch.float32
+    answers = generate(loaded, rows, max_new_tokens=3)  # every task, regions and boxes included
+    assert sum(len(a.masks) for a in answers) > 0
