@@ -36,7 +36,7 @@ from fifa_data.scoring import ConceptCache, Scores, score
 from fifa_data.tasks import TASKS
 from fifa_data.tasks.schema import answer_of
 from fifa_data.viz import render_age
-from model.collator import decode_image
+from model.collator import CollateError, decode_image
 from model.data import load_split, parse_configs
 
 GALLERY_CASES = 3  # best and worst AGE answers shown each
@@ -59,20 +59,37 @@ def load_rows(dataset: str, configs: str, split: str, tasks: Sequence[str] | Non
 
 
 def model_predictions(model_path: str, rows: list[dict], *, batch_size: int, max_new_tokens: int) -> tuple[dict[str, Prediction], dict]:
-    """The checkpoint's answer to every row, and how fast it came (rows per second)."""
+    """The checkpoint's answer to every row it can read, and how it went: rows/s and the rows it could not answer.
+
+    A row the model cannot take (an unreadable image, a mask of the wrong size) is listed with its
+    reason and left unanswered, so the scorer counts it as wrong; it never stops the run.
+    """
     from model.generation import generate, load_for_inference
 
     model = load_for_inference(model_path)
     predictions: dict[str, Prediction] = {}
+    failed: list[str] = []
+
+    def answer(chunk: list[dict]) -> None:
+        for row, result in zip(chunk, generate(model, chunk, max_new_tokens=max_new_tokens, batch_size=batch_size)):
+            predictions[row["id"]] = Prediction(row["id"], result.text, result.mask_rles())
+
     start = time.perf_counter()
     with tqdm(total=len(rows), desc="generate", unit="row") as bar:
         for first in range(0, len(rows), batch_size):
             chunk = rows[first : first + batch_size]
-            for row, answer in zip(chunk, generate(model, chunk, max_new_tokens=max_new_tokens, batch_size=batch_size)):
-                predictions[row["id"]] = Prediction(row["id"], answer.text, answer.mask_rles())
+            try:
+                answer(chunk)
+            except (CollateError, OSError, ValueError):  # find the row, answer the others
+                for row in chunk:
+                    try:
+                        answer([row])
+                    except (CollateError, OSError, ValueError) as error:
+                        failed.append(f"{row['id']}: {' '.join(str(error).split())}")
             bar.update(len(chunk))
     seconds = time.perf_counter() - start
-    return predictions, {"rows": len(rows), "seconds": round(seconds, 2), "rows_per_second": round(len(rows) / seconds, 2) if seconds else None}
+    speed = {"rows": len(rows), "seconds": round(seconds, 2), "rows_per_second": round(len(rows) / seconds, 2) if seconds else None}
+    return predictions, speed | {"not_answered": failed}
 
 
 def score_baselines(rows: list[dict], concepts: ConceptCache, captions: bool) -> dict[str, Scores]:
@@ -187,7 +204,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     report["gallery"] = age_gallery(rows, predictions, scores, out / "age_gallery.png")
     (out / "results.json").write_text(json.dumps(report, indent=2, sort_keys=True, allow_nan=False))
     print("\n" + header + table)
-    for problem in file_problems[:10]:
+    for problem in [*file_problems, *(speed or {}).get("not_answered", [])][:10]:
         print(f"warning: {problem}", file=sys.stderr)
     if len(file_problems) > 10:
         print(f"warning: {len(file_problems) - 10} more problems in {args.predictions} (see results.json)", file=sys.stderr)

@@ -12,7 +12,7 @@ import pytest
 
 from fifa_data.predictions import Prediction, write_predictions
 from fifa_data.scoring import reference_text
-from model.evaluate import load_rows, main
+from model.evaluate import load_rows, main, model_predictions
 from model.modeling import FiFaModel
 from model.tiny import tiny_llava
 
@@ -89,6 +89,11 @@ def test_a_checkpoint_answers_every_row_and_its_answers_can_be_scored_again(smal
 
     for task, metrics in report["scores"]["metrics"].items():
         assert all(same(v, rescored["scores"]["metrics"][task][k]) for k, v in metrics.items()), task
+
+    broken = dict(bench_rows[0], id="broken", image={"bytes": b"not an image", "path": "broken.png"})
+    predictions, speed = model_predictions(str(checkpoint), [bench_rows[0], broken, bench_rows[1]], batch_size=3, max_new_tokens=2)
+    assert set(predictions) == {bench_rows[0]["id"], bench_rows[1]["id"]}  # one unreadable row never stops the run
+    assert len(speed["not_answered"]) == 1 and speed["not_answered"][0].startswith("broken: ")
 
 
 def test_bad_arguments_end_with_a_clear_error(small_build, tmp_path):
