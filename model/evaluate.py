@@ -26,6 +26,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import datasets
 import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
@@ -44,11 +45,15 @@ GALLERY_WIDTH = 720  # pixels of one rendered answer
 
 
 def load_rows(dataset: str, configs: str, split: str, tasks: Sequence[str] | None, limit: int | None) -> list[dict]:
-    """The rows to score: ``configs``' ``split``, only ``tasks`` if given, at most ``limit`` rows per task."""
+    """The rows to score: ``configs``' ``split``, only ``tasks`` if given, at most ``limit`` rows per task.
+
+    Images stay as their stored bytes (``{"bytes", "path"}``), decoded only where pixels are needed.
+    """
     names, _ = parse_configs(configs)
     ds = load_split(dataset, names, split)
     if ds is None:
         raise SystemExit(f"error: {dataset} has no {split!r} split for {configs}")
+    ds = ds.cast_column("image", datasets.Image(decode=False))
     kept, per_task = [], {}
     for i, task in enumerate(ds["task"]):
         if (tasks and task not in tasks) or (limit is not None and per_task.get(task, 0) >= limit):

@@ -40,8 +40,8 @@ from fifa_data import masks as masklib
 from fifa_data.predictions import Prediction
 from fifa_data.scoring import ConceptCache, reference_text, score
 from fifa_data.tasks import TASKS
-from model.data import load_split, texts_of
-from model.evaluate import model_predictions
+from model.data import texts_of
+from model.evaluate import load_rows, model_predictions
 
 SAMPLE_PAIRS = 40
 _OPPOSITE = {"real": "fake", "fake": "real", "yes": "no", "no": "yes"}
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
             dataset = str(Path(tmp) / "fifa")
             _, seconds = timed(build, BuildOptions(out=Path(dataset), sample_pairs=SAMPLE_PAIRS, progress=False))
             print(f"built {SAMPLE_PAIRS} simulated pairs in {seconds:.1f} s")
-        rows = list(load_split(dataset, ["bench"], "test"))
+        rows = load_rows(dataset, "bench", "test", None, None)
         bench_metrics(rows, args.predictions, args.seed)
         model = args.model or str(random_tiny_checkpoint(rows, Path(tmp) / "tiny"))
         bench_generation(rows, model, args.rows, args.batch_size, args.max_new_tokens)
