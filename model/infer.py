@@ -38,6 +38,7 @@ from fifa_data.fict import FICT, load_fict
 from fifa_data.images import ImageLoadError, load_image_file
 from fifa_data.parse import ParsedAnswer, parse_answer
 from fifa_data.tasks import TASKS
+from fifa_data.tasks.generators import box_text
 from fifa_data.tasks.questions import QUESTIONS
 from fifa_data.tasks.schema import BOX_QUERY_TASKS, REGION_TASKS, SEG_TASKS
 from fifa_data.viz import render_age
@@ -144,11 +145,6 @@ def load_model(path: str, task: str) -> FiFaModel:
 
 
 # --- the question and the row -----------------------------------------------------------------
-
-
-def box_text(box: list[float]) -> str:
-    """A box as the dataset's questions write it: ``[x0, y0, x1, y1]`` in whole pixels."""
-    return "[" + ", ".join(str(round(v)) for v in box) + "]"
 
 
 def make_question(task: str, question: str | None, *, box: list[float] | None = None, concept_name: str | None = None) -> str:

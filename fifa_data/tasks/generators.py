@@ -65,7 +65,8 @@ def _kind(manipulation: str) -> str:
     return manipulation.replace("_", " ").replace("color", "colour")
 
 
-def _box_text(box: list[float]) -> str:
+def box_text(box: list[float]) -> str:
+    """A box as the questions and answers write it: ``[x0, y0, x1, y1]`` in whole pixels."""
     return "[" + ", ".join(str(int(round(v))) for v in box) + "]"
 
 
@@ -121,7 +122,7 @@ def breg(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> l
         return [make_row(img, "breg", question, _pick(rng, ANSWERS["breg_real"]))]
     concepts = list(img.explanation.concepts)
     boxes = [img.boxes[c] for c in concepts]
-    items = "; ".join(f"{_name(img, c, rng)} {_box_text(b)}" for c, b in zip(concepts, boxes))
+    items = "; ".join(f"{_name(img, c, rng)} {box_text(b)}" for c, b in zip(concepts, boxes))
     text = _capital(_pick(rng, ANSWERS["breg_intro"]).format(list=items))
     return [make_row(img, "breg", question, text, concepts=concepts, target_boxes=[_int_box(b) for b in boxes])]
 
@@ -278,7 +279,7 @@ def bdet(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> l
     rows = []
     for k, (box, answer) in enumerate(queries):
         box = _int_box(box)
-        question = _pick(rng, QUESTIONS["bdet"]).format(box=_box_text(box))
+        question = _pick(rng, QUESTIONS["bdet"]).format(box=box_text(box))
         rows.append(make_row(img, "bdet", question, _pick(rng, ANSWERS[f"bdet_{answer}"]), answer=answer, boxes=[box], index=k))
     return rows
 
@@ -289,11 +290,11 @@ def bexp(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> l
         box = _int_box(img.boxes[concept_id])
         inside = _inside(img, box) or [concept_id]
         text = " ".join(s for c in inside for s in img.explanation.sentences_about(c))
-        question = _pick(rng, QUESTIONS["bexp"]).format(box=_box_text(box))
+        question = _pick(rng, QUESTIONS["bexp"]).format(box=box_text(box))
         rows.append(make_row(img, "bexp", question, text, concepts=inside, boxes=[box], index=k))
     for k, (concept_id, box) in enumerate(negative_boxes(img, rng, config.box_negatives), start=len(rows)):
         box = _int_box(box)
-        question = _pick(rng, QUESTIONS["bexp"]).format(box=_box_text(box))
+        question = _pick(rng, QUESTIONS["bexp"]).format(box=box_text(box))
         text = _pick(rng, ANSWERS["bexp_no"]).format(concept=_name(img, concept_id, rng))
         rows.append(make_row(img, "bexp", question, text, concepts=[concept_id], boxes=[box], index=k))
     return rows
