@@ -9,7 +9,7 @@
 * :mod:`.push`: the upload to the Hub.
 """
 
-from .build import BuildOptions, BuildReport, build, data_files, fingerprint, merge_builds
+from .build import BUILD_FILE, BuildError, BuildOptions, BuildReport, EmptyBuild, build, data_files, fingerprint, merge_builds
 from .fifa import BUILDERS, CONFIGS, MIXES, VERSIONS
 
-__all__ = ["BUILDERS", "CONFIGS", "MIXES", "VERSIONS", "BuildOptions", "BuildReport", "build", "data_files", "fingerprint", "merge_builds"]
+__all__ = ["BUILDERS", "BUILD_FILE", "BuildError", "EmptyBuild", "CONFIGS", "MIXES", "VERSIONS", "BuildOptions", "BuildReport", "build", "data_files", "fingerprint", "merge_builds"]

@@ -18,6 +18,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from fifa_data.annotate.guard import GuardCounts
+from fifa_data.outputs import staged_output
 from fifa_data.pairs import PairRef, make_pair_id, open_source
 from fifa_data.rejects import Reject
 from fifa_data.tasks import TASKS
@@ -38,11 +40,20 @@ from .splits import DEFAULT_RATIOS, SPLITS, assign_splits, slice_of
 from .work import AnnotateSettings, WorkStore, annotate_units, plan_units
 
 SAMPLE_SOURCE = "sample"
+BUILD_FILE = "build.json"  # a dataset folder's parameters and counts; marks the folder as a FiFa build
+
+
+class BuildError(ValueError):
+    """A build or merge that cannot start as asked (unknown configs, slices that do not belong together)."""
+
+
+class EmptyBuild(RuntimeError):
+    """No pair was accepted: the build writes nothing, unless ``allow_empty`` is set."""
 
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """The parameters of a build; all of them except ``out``, ``num_proc`` and ``progress`` are in the card."""
+    """The parameters of a build; all but ``out``, ``num_proc``, ``progress``, ``overwrite`` and ``allow_empty`` are in the card."""
 
     out: Path = Path("fifa")
     sources: tuple[str, ...] = ()  # pair sources (folders or manifests); empty: the bundled sample
@@ -57,7 +68,9 @@ class BuildOptions:
     license: str | None = None  # Hub licence id; default: cc0-1.0 for the bundled sample, "other" for your sources
     unit_size: int = 16  # fakes of one real image annotated together
     num_proc: int = 1
-    progress: bool = True
+    progress: bool | None = None  # tqdm's convention: None shows the bars only on a terminal
+    overwrite: bool = False  # replace ``out`` even when it is not a FiFa build
+    allow_empty: bool = False  # write a dataset with no accepted pair instead of failing
 
     def parameters(self) -> dict:
         """The parameters that decide the output (recorded in ``build.json`` and the card)."""
@@ -89,14 +102,29 @@ class BuildReport:
 def build(options: BuildOptions) -> BuildReport:
     """Build the dataset folder ``options.out`` (see the module docstring)."""
     if not 0 <= options.slice_index < options.num_slices:
-        raise ValueError(f"slice index {options.slice_index} is not in 0..{options.num_slices - 1}")
+        raise BuildError(f"slice index {options.slice_index} is not in 0..{options.num_slices - 1}")
     unknown = set(options.configs) - set(CONFIGS)
     if unknown:
-        raise ValueError(f"unknown configs {sorted(unknown)}; known: {', '.join(CONFIGS)}")
+        raise BuildError(f"unknown configs {sorted(unknown)}; known: {', '.join(CONFIGS)}")
     out = Path(options.out)
-    staging = _fresh_staging(out)
-    work = staging / "_work"
     seconds: dict[str, float] = {}
+    with staged_output(out, BUILD_FILE, overwrite=options.overwrite) as staging:
+        stats = _build_into(staging, options, seconds)
+        if not stats["accepted"] and not options.allow_empty and options.num_slices == 1:
+            raise EmptyBuild(_empty_message(stats))
+    return BuildReport(out, stats, seconds)
+
+
+def _empty_message(stats: dict) -> str:
+    sources = ", ".join(s["name"] for s in stats["sources"]) or "the sources"
+    reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(stats["rejected"].items(), key=lambda kv: -kv[1]))
+    found = f"no pair accepted of {stats['pairs_in']} (rejected: {reasons})" if stats["pairs_in"] else "no pairs found"
+    return f"{sources}: {found}; nothing written (--allow-empty writes the empty dataset and its rejects table)"
+
+
+def _build_into(staging: Path, options: BuildOptions, seconds: dict[str, float]) -> dict:
+    """Every stage of :func:`build`, written into ``staging``; returns the stats of ``build.json``."""
+    work = staging / "_work"
     clock = time.perf_counter()
 
     refs, rejects, sources = _scan(options, work)
@@ -117,7 +145,7 @@ def build(options: BuildOptions) -> BuildReport:
 
     clock = time.perf_counter()
     _write_rejects(rejects, staging / _rejects_name(options))
-    for config in tqdm(configs, desc="parquet", unit="config", disable=not options.progress):
+    for config in tqdm(configs, desc="parquet", unit="config", disable=_bars_off(options)):
         if config in MIXES:
             continue  # declared in the card as the union of the task configs' files
         _write_config(config, work, staging, options)
@@ -136,60 +164,61 @@ def build(options: BuildOptions) -> BuildReport:
         **_file_stats(staging, configs),
     }
     stats["fingerprint"] = fingerprint(staging)
-    (staging / "build.json").write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
-    render_card(staging, stats, name=out.name)
-    _swap_into_place(staging, out)
+    (staging / BUILD_FILE).write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
+    render_card(staging, stats, name=Path(options.out).name)
     seconds["card"] = time.perf_counter() - clock
-    return BuildReport(out, stats, seconds)
+    return stats
 
 
-def merge_builds(parts: Sequence[str | Path], out: str | Path) -> BuildReport:
+def merge_builds(parts: Sequence[str | Path], out: str | Path, *, overwrite: bool = False) -> BuildReport:
     """Put slice builds of the same parameters together into one dataset folder with one card."""
     parts = [Path(p) for p in parts]
-    stats = [json.loads((p / "build.json").read_text()) for p in parts]
+    for part in parts:
+        if not (part / BUILD_FILE).is_file():
+            raise BuildError(f"{part}: not a FiFa build (no {BUILD_FILE})")
+    stats = [json.loads((p / BUILD_FILE).read_text()) for p in parts]
     first = stats[0]
     for part, s in zip(parts, stats):
         if s["parameters"] != first["parameters"] or s["versions"] != first["versions"]:
-            raise ValueError(f"{part}: built with other parameters or versions than {parts[0]}; slices must share them")
+            raise BuildError(f"{part}: built with other parameters or versions than {parts[0]}; slices must share them")
         if s["slice"] is None or s["slice"][1] != len(parts):
-            raise ValueError(f"{part}: not one of {len(parts)} slices (build.json slice = {s['slice']})")
+            raise BuildError(f"{part}: not one of {len(parts)} slices (build.json slice = {s['slice']})")
     indices = sorted(s["slice"][0] for s in stats)
     if indices != list(range(len(parts))):
-        raise ValueError(f"slices {indices} given; a merge needs each of 0..{len(parts) - 1} once")
+        raise BuildError(f"slices {indices} given; a merge needs each of 0..{len(parts) - 1} once")
     out = Path(out)
-    staging = _fresh_staging(out)
-    configs = list(first["versions"])
-    rejects: list[pa.Table] = []
-    in_slice_order = [part for _, part in sorted(zip((s["slice"][0] for s in stats), parts))]
-    for part in in_slice_order:
-        for config in configs:
-            for file in sorted((part / config).glob("*.parquet")) if (part / config).is_dir() else []:
-                (staging / config).mkdir(exist_ok=True)
-                if config == "fict" and (staging / config / file.name).exists():
-                    continue  # every slice carries the same fict file
-                shutil.copy2(file, staging / config / file.name)
-        rejects += [pq.read_table(f) for f in sorted(part.glob("rejects*.parquet"))]
-    if rejects:
-        pq.write_table(pa.concat_tables(rejects), staging / "rejects.parquet")
-    merged = {
-        "versions": first["versions"],
-        "parameters": first["parameters"],
-        "sources": first["sources"],
-        "slice": None,
-        "merged_slices": len(parts),
-    }
-    for key in ("pairs_in", "accepted"):
-        merged[key] = sum(s[key] for s in stats)
-    for key in ("rejected", "guard", "manipulations", "concepts"):
-        total: Counter = Counter()
-        for s in stats:
-            total.update(s[key])
-        merged[key] = dict(sorted(total.items()))
-    merged.update(_file_stats(staging, configs))
-    merged["fingerprint"] = fingerprint(staging)
-    (staging / "build.json").write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
-    render_card(staging, merged, name=out.name)
-    _swap_into_place(staging, out)
+    with staged_output(out, BUILD_FILE, overwrite=overwrite) as staging:
+        configs = list(first["versions"])
+        rejects: list[pa.Table] = []
+        in_slice_order = [part for _, part in sorted(zip((s["slice"][0] for s in stats), parts))]
+        for part in in_slice_order:
+            for config in configs:
+                for file in sorted((part / config).glob("*.parquet")) if (part / config).is_dir() else []:
+                    (staging / config).mkdir(exist_ok=True)
+                    if config == "fict" and (staging / config / file.name).exists():
+                        continue  # every slice carries the same fict file
+                    shutil.copy2(file, staging / config / file.name)
+            rejects += [pq.read_table(f) for f in sorted(part.glob("rejects*.parquet"))]
+        if rejects:
+            pq.write_table(pa.concat_tables(rejects), staging / "rejects.parquet")
+        merged = {
+            "versions": first["versions"],
+            "parameters": first["parameters"],
+            "sources": first["sources"],
+            "slice": None,
+            "merged_slices": len(parts),
+        }
+        for key in ("pairs_in", "accepted"):
+            merged[key] = sum(s[key] for s in stats)
+        for key in ("rejected", "guard", "manipulations", "concepts"):
+            total: Counter = Counter()
+            for s in stats:
+                total.update(s[key])
+            merged[key] = dict(sorted(total.items()))
+        merged.update(_file_stats(staging, configs))
+        merged["fingerprint"] = fingerprint(staging)
+        (staging / BUILD_FILE).write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+        render_card(staging, merged, name=out.name)
     return BuildReport(out, merged)
 
 
@@ -237,7 +266,7 @@ def _scan(options: BuildOptions, work: Path) -> tuple[list[PairRef], list[Reject
         from fifa_data.sample_pairs import write_sample_pairs
 
         sample = work / SAMPLE_SOURCE
-        if options.progress:
+        if not _bars_off(options):
             tqdm.write(f"simulating {options.sample_pairs} sample pairs from the bundled photos ...")
         write_sample_pairs(sample, options.sample_pairs, options.settings.annotator.seed)
         paths = [str(sample)]
@@ -295,8 +324,9 @@ def _annotate(refs, splits, settings, options: BuildOptions, store_dir: Path, re
     accepted = 0
     manipulations: Counter = Counter()
     concepts: Counter = Counter()
-    with tqdm(total=len(refs), desc="annotate", unit="pair", disable=not options.progress) as bar:
-        for unit, result in zip(units, annotate_units(units, settings, options.num_proc)):
+    results = annotate_units(units, settings, options.num_proc)
+    with tqdm(total=len(refs), desc="annotate", unit="pair", disable=_bars_off(options)) as bar, closing(results):
+        for unit, result in zip(units, results):
             store.add_result(result)
             rejects += result.rejects
             guard.merge(result.guard)
@@ -373,22 +403,5 @@ def _file_stats(folder: Path, configs: Sequence[str]) -> dict:
     return {"rows": rows, "bytes": sizes, "files": files, "disk_bytes": disk}
 
 
-def _fresh_staging(out: Path) -> Path:
-    """An empty ``.OUT.partial`` beside ``out``; whatever an interrupted build left there is removed."""
-    staging = out.parent / f".{out.name}.partial"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    return staging
-
-
-def _swap_into_place(staging: Path, out: Path) -> None:
-    """Replace ``out`` by the finished ``staging`` folder with renames (same file system)."""
-    old = out.parent / f".{out.name}.old"
-    if old.exists():
-        shutil.rmtree(old)
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
-    if old.exists():
-        shutil.rmtree(old)
+def _bars_off(options: BuildOptions) -> bool | None:
+    return None if options.progress is None else not options.progress

@@ -11,8 +11,11 @@ consumed in plan order, so the store's bytes do not depend on ``num_proc``.
 from __future__ import annotations
 
 import multiprocessing
+import signal
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,16 +117,38 @@ def annotate_units(units: Sequence[WorkUnit], settings: AnnotateSettings, num_pr
         for unit in units:
             yield annotate_unit(unit, settings, writer)
         return
-    # spawn, not fork: the parent may already hold mediapipe's TFLite threads.
+    # spawn, not fork: the parent may already hold mediapipe's TFLite threads. The workers ignore
+    # Ctrl-C from birth (a terminal sends it to all of them): the parent alone handles it and
+    # terminates the pool, so no worker dies half-way and leaves the pool waiting for its result.
     context = multiprocessing.get_context("spawn")
-    with context.Pool(num_proc, initializer=_init_worker, initargs=(settings,)) as pool:
+    with _sigint_ignored():
+        pool = context.Pool(num_proc, initializer=_init_worker, initargs=(settings,))
+    try:
         yield from pool.imap(_run_in_worker, units, chunksize=1)
+        pool.close()
+    finally:
+        pool.terminate()  # also when the consumer stops early (an interrupt, an error, `close()`)
+        pool.join()
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while the block starts processes (they inherit it); a no-op off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 _worker: dict = {}
 
 
 def _init_worker(settings: AnnotateSettings) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker["settings"] = settings
     _worker["writer"] = settings.writer.make()
 

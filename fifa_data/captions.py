@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 
+from .quiet import native_noise_filtered
+
 METRICS: tuple[str, ...] = ("bleu4", "rouge_l", "meteor", "cider")
 _MARKUP = re.compile(r"<\s*/?\s*p\s*>|\[\s*seg\s*\]", re.IGNORECASE)
 
@@ -79,7 +81,8 @@ def caption_scores_many(
         captions.update({("gts", name, i): [{"caption": plain_text(r)} for r in refs] for i, refs in enumerate(references)})
         captions.update({("res", name, i): [{"caption": plain_text(c)}] for i, c in enumerate(candidates)})
     with _java_on_path():
-        tokens = PTBTokenizer().tokenize(captions)
+        with native_noise_filtered():
+            tokens = PTBTokenizer().tokenize(captions)
         meteor = Meteor() if "meteor" in metrics else None  # one JVM for every group; stopped when collected
         for name in scored:
             n = len(groups[name][1])

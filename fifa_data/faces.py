@@ -13,10 +13,13 @@ import functools
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from .quiet import native_noise_filtered
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -207,19 +210,35 @@ def _solutions():
     return solutions
 
 
-@functools.cache
-def _detector():
-    return _solutions().face_detection.FaceDetection(model_selection=1, min_detection_confidence=MIN_DETECTION_SCORE)
+class _Graph:
+    """A mediapipe solution, made on its first run; making it and that run, when the native runtime
+    prints its start-up lines, happen with those lines silenced."""
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self._make = make
+        self._solution = None
+
+    def process(self, image: np.ndarray):
+        if self._solution is not None:
+            return self._solution.process(image)
+        with native_noise_filtered():
+            self._solution = self._make()
+            return self._solution.process(image)
 
 
 @functools.cache
-def _face_mesh():
-    return _solutions().face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True)
+def _detector() -> _Graph:
+    return _Graph(lambda: _solutions().face_detection.FaceDetection(model_selection=1, min_detection_confidence=MIN_DETECTION_SCORE))
 
 
 @functools.cache
-def _segmenter():
-    return _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)
+def _face_mesh() -> _Graph:
+    return _Graph(lambda: _solutions().face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True))
+
+
+@functools.cache
+def _segmenter() -> _Graph:
+    return _Graph(lambda: _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0))
 
 
 @functools.cache

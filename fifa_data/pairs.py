@@ -41,6 +41,11 @@ import polars as pl
 
 from .rejects import Reject
 
+
+class SourceError(ValueError):
+    """A pair source that cannot be read at all (missing, wrong layout, a bad manifest); names the path."""
+
+
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
 MANIFEST_NAMES = ("pairs.parquet", "pairs.csv")
 MANIFEST_COLUMNS = ("real", "fake", "manipulation", "source_id")
@@ -167,7 +172,7 @@ class FolderPairs(PairSource):
     def candidates(self) -> Iterator[Candidate | Reject]:
         for sub in ("real", "fake"):
             if not (self.root / sub).is_dir():
-                raise FileNotFoundError(f"{self.root}: the folder layout needs a {sub}/ sub-folder")
+                raise SourceError(f"{self.root}: the folder layout needs a {sub}/ sub-folder")
         reals, real_rejects = _image_files(self.root, "real")
         fakes, fake_rejects = _image_files(self.root, "fake")
         yield from real_rejects
@@ -264,12 +269,12 @@ def _read_manifest(path: Path) -> pl.DataFrame:
         elif suffix == ".parquet":
             table = pl.read_parquet(path)
         else:
-            raise ValueError(f"{path}: a manifest must be .csv or .parquet")
+            raise SourceError(f"{path}: a manifest must be .csv or .parquet")
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise ValueError(f"{path}: cannot read the manifest ({exc})") from exc
+        raise SourceError(f"{path}: cannot read the manifest ({exc})") from exc
     missing = [c for c in ("real", "fake") if c not in table.columns]
     if missing:
-        raise ValueError(f"{path}: the manifest lacks column(s) {', '.join(missing)}; it has {', '.join(table.columns)}")
+        raise SourceError(f"{path}: the manifest lacks column(s) {', '.join(missing)}; it has {', '.join(table.columns)}")
     for column in MANIFEST_COLUMNS:
         if column not in table.columns:
             table = table.with_columns(pl.lit(None, dtype=pl.String).alias(column))
@@ -291,10 +296,10 @@ def open_source(path: str | os.PathLike) -> PairSource:
     if path.is_file():
         return ManifestPairs(path)
     if not path.is_dir():
-        raise FileNotFoundError(f"{path}: no such file or folder")
+        raise SourceError(f"{path}: no such file or folder")
     for name in MANIFEST_NAMES:
         if (path / name).is_file():
             return ManifestPairs(path / name)
     if (path / "real").is_dir() and (path / "fake").is_dir():
         return FolderPairs(path)
-    raise ValueError(f"{path}: neither a manifest ({' or '.join(MANIFEST_NAMES)}) nor real/ + fake/ sub-folders")
+    raise SourceError(f"{path}: neither a manifest ({' or '.join(MANIFEST_NAMES)}) nor real/ + fake/ sub-folders")

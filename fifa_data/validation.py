@@ -96,7 +96,7 @@ def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig(), real_
         if config.resize == "reject":
             return reject(
                 "size_mismatch",
-                f"real is {_size(real)}, fake is {_size(fake)} (use resize='fake-to-real' to resize the fake)",
+                f"real is {_size(real)}, fake is {_size(fake)} (build with --resize fake-to-real to resize the fake to the real's size)",
             )
         resized_from = fake.shape[:2]
         fake = _resize(fake, real.shape[:2])

@@ -6,13 +6,34 @@ configs concatenate, or interleave with sampling weights.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 from datasets import Dataset, concatenate_datasets, interleave_datasets, load_dataset
 
+from fifa_data.cli import UsageError
 from fifa_data.tasks import TASKS
 
 MIXES = ("instruct", "bench")
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+class DatasetError(UsageError):
+    """The dataset cannot be read as a FiFa build: no such folder, not a build, no such config, not on the Hub."""
+
+
+def check_dataset(dataset: str) -> None:
+    """Fail early, naming ``dataset``, unless it is a built FiFa folder or looks like a Hub id ``USER/NAME``."""
+    path = Path(dataset).expanduser()
+    build_it = f"build it with `python scripts/build.py --out {dataset}`"
+    if path.is_dir():
+        if not (path / "README.md").is_file():
+            raise DatasetError(f"{dataset}: not a FiFa dataset folder (no README.md declaring its configs); {build_it}")
+    elif path.exists():
+        raise DatasetError(f"{dataset}: a file, not a dataset folder")
+    elif not _HUB_ID.match(dataset) or dataset.startswith("."):
+        raise DatasetError(f"{dataset}: no such dataset folder; {build_it}, or give a Hub id USER/NAME")
 
 
 def parse_configs(configs: str | list[str], weights: str | list[float] | None = None) -> tuple[list[str], list[float] | None]:
@@ -21,12 +42,12 @@ def parse_configs(configs: str | list[str], weights: str | list[float] | None = 
     names = [c for c in names if c]
     unknown = [c for c in names if c not in TASKS and c not in MIXES]
     if unknown or not names:
-        raise ValueError(f"unknown configs {unknown or names}; choose from {', '.join((*TASKS, *MIXES))}")
+        raise DatasetError(f"unknown configs {unknown or names}; choose from {', '.join((*TASKS, *MIXES))}")
     if weights is None or weights == "":
         return names, None
     values = [float(w) for w in weights.split(",")] if isinstance(weights, str) else [float(w) for w in weights]
     if len(values) != len(names) or any(w < 0 for w in values) or sum(values) <= 0:
-        raise ValueError(f"--weights needs one non-negative weight per config ({len(names)}), got {values}")
+        raise DatasetError(f"--weights needs one non-negative weight per config ({len(names)}), got {values}")
     return names, values
 
 
@@ -37,14 +58,19 @@ def load_split(dataset: str, configs: list[str], split: str, *, weights: list[fl
     drawn from config i with probability w_i / sum(w), until every row of every config has been drawn
     at least once (so small configs are oversampled).
     """
+    check_dataset(dataset)
     parts, kept_weights = [], []
     for i, config in enumerate(configs):
         try:
             part = load_dataset(dataset, config, split=split)
-        except ValueError as error:  # the split does not exist for this config
-            if "split" in str(error).lower():
+        except ValueError as error:
+            if "split" in str(error).lower():  # the split does not exist for this config
                 continue
+            if "config" in str(error).lower():
+                raise DatasetError(f"{dataset}: has no config {config!r} (build it with --configs {config})") from error
             raise
+        except (ConnectionError, FileNotFoundError) as error:
+            raise DatasetError(f"{dataset}: cannot be loaded ({' '.join(str(error).split())})") from error
         if limit is not None:
             part = part.select(range(min(limit, len(part))))
         parts.append(part)
@@ -67,4 +93,4 @@ def texts_of(dataset: Dataset, max_rows: int = 20000) -> Iterator[str]:
                     yield part["text"]
 
 
-__all__ = ["load_split", "parse_configs", "texts_of"]
+__all__ = ["DatasetError", "check_dataset", "load_split", "parse_configs", "texts_of"]

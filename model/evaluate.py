@@ -31,17 +31,21 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
+from fifa_data import cli
 from fifa_data.baselines import BASELINES, baseline_predictions, baseline_tasks
+from fifa_data.outputs import check_output, staged_output
 from fifa_data.predictions import Prediction, read_predictions, write_predictions
 from fifa_data.scoring import ConceptCache, Scores, score
 from fifa_data.tasks import TASKS
 from fifa_data.tasks.schema import answer_of
 from fifa_data.viz import render_age
 from model.collator import CollateError, decode_image
-from model.data import load_split, parse_configs
+from model.data import check_dataset, load_split, parse_configs
+from model.modeling import CONFIG_FILE
 
 GALLERY_CASES = 3  # best and worst AGE answers shown each
 GALLERY_WIDTH = 720  # pixels of one rendered answer
+REPORT_FILE = "results.json"  # marks a folder as an evaluation report
 
 
 def load_rows(dataset: str, configs: str, split: str, tasks: Sequence[str] | None, limit: int | None) -> list[dict]:
@@ -52,7 +56,7 @@ def load_rows(dataset: str, configs: str, split: str, tasks: Sequence[str] | Non
     names, _ = parse_configs(configs)
     ds = load_split(dataset, names, split)
     if ds is None:
-        raise SystemExit(f"error: {dataset} has no {split!r} split for {configs}")
+        raise cli.UsageError(f"{dataset}: has no {split!r} split for {configs}")
     ds = ds.cast_column("image", datasets.Image(decode=False))
     kept, per_task = [], {}
     for i, task in enumerate(ds["task"]):
@@ -63,7 +67,7 @@ def load_rows(dataset: str, configs: str, split: str, tasks: Sequence[str] | Non
     return list(ds.select(kept))
 
 
-def model_predictions(model_path: str, rows: list[dict], *, batch_size: int, max_new_tokens: int) -> tuple[dict[str, Prediction], dict]:
+def model_predictions(model_path: str, rows: list[dict], *, batch_size: int, max_new_tokens: int, progress: bool | None = None) -> tuple[dict[str, Prediction], dict]:
     """The checkpoint's answer to every row it can read, and how it went: rows/s and the rows it could not answer.
 
     A row the model cannot take (an unreadable image, a mask of the wrong size) is listed with its
@@ -80,7 +84,7 @@ def model_predictions(model_path: str, rows: list[dict], *, batch_size: int, max
             predictions[row["id"]] = Prediction(row["id"], result.text, result.mask_rles())
 
     start = time.perf_counter()
-    with tqdm(total=len(rows), desc="generate", unit="row") as bar:
+    with tqdm(total=len(rows), desc="generate", unit="row", disable=progress) as bar:
         for first in range(0, len(rows), batch_size):
             chunk = rows[first : first + batch_size]
             try:
@@ -167,23 +171,32 @@ def _stack(panels: list[Image.Image]) -> Image.Image:
 
 
 def evaluate(args: argparse.Namespace) -> dict:
-    """Load the rows, get the answers, score them and the baselines, write the report; returns the JSON report."""
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    """Load the rows, get the answers, score them and the baselines, write the report; returns the JSON report.
+
+    The report is written aside and moved into ``args.out`` whole (:func:`fifa_data.outputs.staged_output`).
+    """
+    check_output(args.out, REPORT_FILE, overwrite=args.overwrite)
     tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
     unknown = [t for t in tasks or [] if t not in TASKS]
     if unknown:
-        raise SystemExit(f"error: unknown tasks {unknown}; choose from {', '.join(TASKS)}")
+        raise cli.UsageError(f"--tasks: unknown tasks {unknown}; choose from {', '.join(TASKS)}")
     rows = load_rows(args.dataset, args.config, args.split, tasks, args.limit)
     if not rows:
-        raise SystemExit(f"error: no rows to score in {args.dataset} ({args.config}, {args.split}, tasks {args.tasks or 'all'})")
+        raise cli.UsageError(f"{args.dataset}: no rows to score ({args.config}, {args.split}, tasks {args.tasks or 'all'})")
+    with staged_output(args.out, REPORT_FILE, overwrite=args.overwrite) as staging:
+        report = _evaluate_into(staging, args, rows)
+    print(f"wrote {args.out}/results.md, results.json" + (", age_gallery.png" if report["gallery"] else ""))
+    return report
+
+
+def _evaluate_into(out: Path, args: argparse.Namespace, rows: list[dict]) -> dict:
     file_problems: list[str] = []
     speed = None
     if args.predictions:
         predictions, file_problems = read_predictions(args.predictions)
         system = Path(args.predictions).stem
     else:
-        predictions, speed = model_predictions(args.model, rows, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens)
+        predictions, speed = model_predictions(args.model, rows, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, progress=cli.progress_enabled(args.no_progress))
         write_predictions(out / "predictions.jsonl", predictions.values())
         system = Path(args.model).name or "model"
     concepts = ConceptCache()
@@ -207,18 +220,17 @@ def evaluate(args: argparse.Namespace) -> dict:
     header = f"# FiFa-Bench: {system}\n\n{len(rows)} rows of {args.dataset} ({args.config}, {args.split}). {scores.parse.summary()}; {scores.missing} rows had no answer.\n\n"
     (out / "results.md").write_text(header + table)
     report["gallery"] = age_gallery(rows, predictions, scores, out / "age_gallery.png")
-    (out / "results.json").write_text(json.dumps(report, indent=2, sort_keys=True, allow_nan=False))
+    (out / REPORT_FILE).write_text(json.dumps(report, indent=2, sort_keys=True, allow_nan=False))
     print("\n" + header + table)
     for problem in [*file_problems, *(speed or {}).get("not_answered", [])][:10]:
         print(f"warning: {problem}", file=sys.stderr)
     if len(file_problems) > 10:
         print(f"warning: {len(file_problems) - 10} more problems in {args.predictions} (see results.json)", file=sys.stderr)
-    print(f"wrote {out / 'results.md'}, {out / 'results.json'}" + (f", {out / 'age_gallery.png'}" if report["gallery"] else ""))
     return report
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="a FiFa-MLLM checkpoint folder (model/sft.py's --output-dir)")
     source.add_argument("--predictions", help="answers of any system as JSONL (format: fifa_data/predictions.py)")
@@ -230,17 +242,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--no-captions", action="store_true", help="skip BLEU/ROUGE/METEOR/CIDEr (they start Java)")
-    parser.add_argument("--out", default="results", help="where the report goes")
-    return parser.parse_args(argv)
+    parser.add_argument("--out", default="results", help="where the report goes (default: ./results)")
+    cli.add_output_arguments(parser)
+    args = parser.parse_args(argv)
+    cli.configure_progress(args.no_progress)
+    return args
 
 
+@cli.command
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.predictions and not Path(args.predictions).is_file():
-        raise SystemExit(f"error: {args.predictions}: no such predictions file")
+        raise cli.UsageError(f"--predictions {args.predictions}: no such file")
+    if args.model and not (Path(args.model) / CONFIG_FILE).is_file():
+        raise cli.UsageError(f"--model {args.model}: not a FiFa-MLLM checkpoint (no {CONFIG_FILE})")
+    check_dataset(args.dataset)
     evaluate(args)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -31,11 +31,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from fifa_data import cli
 from fifa_data import masks as masklib
 from fifa_data.concepts import concept_masks
 from fifa_data.faces import Face, NoFaceError, analyze_face
 from fifa_data.fict import FICT, load_fict
 from fifa_data.images import ImageLoadError, load_image_file
+from fifa_data.outputs import check_output, staged_output
 from fifa_data.parse import ParsedAnswer, parse_answer
 from fifa_data.tasks import TASKS
 from fifa_data.tasks.generators import box_text
@@ -45,10 +47,11 @@ from fifa_data.viz import render_age
 from model.generation import Answer, generate, load_for_inference
 from model.modeling import CONFIG_FILE, SEG, FiFaModel
 
+ANSWER_FILE = "answer.json"  # marks a folder as an answer of this command
 _SPELLED_SEG = re.compile(r"\[\s*seg\s*\]", re.IGNORECASE)
 
 
-class InferError(ValueError):
+class InferError(cli.UsageError):
     """A bad input; the message names the file or value and the reason (printed as one ``error:`` line)."""
 
 
@@ -233,8 +236,8 @@ def mask_records(masks: list[np.ndarray], grounding: ParsedAnswer) -> list[dict]
     return records
 
 
-def write_outputs(out: Path, rgb: np.ndarray, row: dict, image_path: str, answer: Answer, text: str) -> dict:
-    """Write the mask PNGs, ``overlay.png`` and ``answer.json`` into ``out``; returns the JSON record.
+def write_outputs(out: Path, rgb: np.ndarray, row: dict, image_path: str, answer: Answer, text: str, *, overwrite: bool = False) -> dict:
+    """Write the mask PNGs, ``overlay.png`` and ``answer.json`` as the folder ``out``; returns the JSON record.
 
     ``text`` is :func:`grounded_text`: the answer whose ``[SEG]`` tokens match the masks one to one.
     """
@@ -248,11 +251,11 @@ def write_outputs(out: Path, rgb: np.ndarray, row: dict, image_path: str, answer
         "parsed": parse_answer(task, answer.text).to_dict(),
         "masks": mask_records(answer.masks, grounding),
     }
-    out.mkdir(parents=True, exist_ok=True)
-    for mask, entry in zip(answer.masks, record["masks"]):
-        Image.fromarray(mask.astype(np.uint8) * 255).save(out / entry["file"])
-    render_age(rgb, text, answer.masks, title=question).save(out / "overlay.png")
-    (out / "answer.json").write_text(json.dumps(record, indent=2) + "\n")
+    with staged_output(out, ANSWER_FILE, overwrite=overwrite) as staging:  # no mask of an earlier answer stays
+        for mask, entry in zip(answer.masks, record["masks"]):
+            Image.fromarray(mask.astype(np.uint8) * 255).save(staging / entry["file"])
+        render_age(rgb, text, answer.masks, title=question).save(staging / "overlay.png")
+        (staging / ANSWER_FILE).write_text(json.dumps(record, indent=2) + "\n")
     return record
 
 
@@ -261,7 +264,7 @@ def write_outputs(out: Path, rgb: np.ndarray, row: dict, image_path: str, answer
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line; only the task's choices are checked here, the rest by :func:`prepare`."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="a FiFa-MLLM checkpoint folder (model/sft.py's output)")
     parser.add_argument("--image", required=True, help="a face photo (any format Pillow reads)")
     parser.add_argument("--task", default="age", choices=TASKS, help="the FiFa-11 task (default: age)")
@@ -269,7 +272,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concept", help="rdet / rexp / rseg: the queried FICT concept, an id such as nose or a name")
     parser.add_argument("--question", help="the question (default: the task's first phrasing); {box} and {concept} are filled in")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="longest answer in tokens (default: 256)")
-    parser.add_argument("--out", required=True, help="output folder, created if missing")
+    parser.add_argument("--out", required=True, help="output folder, created if missing; an earlier answer there is replaced")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out even if it holds files that FiFa did not write")
     return parser.parse_args(argv)
 
 
@@ -278,8 +282,7 @@ def prepare(args: argparse.Namespace) -> tuple[dict, np.ndarray]:
     check_task_inputs(args.task, args.box, args.concept)
     if args.max_new_tokens < 1:
         raise InferError(f"--max-new-tokens {args.max_new_tokens}: must be at least 1")
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise InferError(f"--out {args.out}: exists and is not a folder")
+    check_output(args.out, ANSWER_FILE, overwrite=args.overwrite)
     box = parse_box(args.box) if args.box is not None else None
     fict = load_fict()
     concept_id = resolve_concept(args.concept, fict) if args.concept is not None else None
@@ -295,21 +298,23 @@ def prepare(args: argparse.Namespace) -> tuple[dict, np.ndarray]:
     return row, rgb
 
 
+@cli.command
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        row, rgb = prepare(args)
-        model = load_model(args.model, args.task)
-    except InferError as err:
-        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
-        return 2
+    row, rgb = prepare(args)
+    model = load_model(args.model, args.task)
     answer = generate(model, [row], max_new_tokens=args.max_new_tokens)[0]
     out = Path(args.out)
-    record = write_outputs(out, rgb, row, args.image, answer, grounded_text(answer, model))
-    print(f"answer: {' '.join(answer.text.split())}")
-    print(f"wrote {len(record['masks'])} mask(s), overlay.png and answer.json to {out}")
+    record = write_outputs(out, rgb, row, args.image, answer, grounded_text(answer, model), overwrite=args.overwrite)
+    text = " ".join(answer.text.split())
+    if record["parsed"]["ok"]:
+        print(f"answer: {text}")
+    else:
+        problems = "; ".join(record["parsed"]["problems"])
+        print(f"answer (not a well-formed {args.task} answer: {problems}): {text or '(empty)'}")
+    print(f"wrote {len(record['masks'])} mask(s), overlay.png and {ANSWER_FILE} to {out}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -17,7 +17,12 @@ The loss is ``ce_weight * CE + bce_weight * BCE + dice_weight * Dice`` over the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import argparse
+import shutil
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -25,6 +30,8 @@ from transformers import HfArgumentParser
 from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
 
+from fifa_data import cli
+from fifa_data.outputs import Interrupted, check_output
 from model.collator import FiFaCollator
 from model.data import load_split, parse_configs, texts_of
 from model.modeling import CONFIG_FILE, FiFaModel, load_weights
@@ -46,20 +53,22 @@ class FiFaArguments:
     vision_tower: str | None = field(default=None, metadata={"help": "compose a LLaVA (instead of --model): this vision model ..."})
     language_model: str | None = field(default=None, metadata={"help": "... with this causal LM"})
     lora: bool | None = field(default=None, metadata={"help": "LoRA on the LLM (default: on for pretrained bases, off for tiny)"})
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
+    lora_r: int = field(default=8, metadata={"help": "LoRA rank (GLaMM: 8)"})
+    lora_alpha: int = field(default=16, metadata={"help": "LoRA scaling alpha (GLaMM: 16)"})
+    lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA path (GLaMM: 0.05)"})
     lora_target_modules: str = field(default="q_proj,k_proj,v_proj,o_proj", metadata={"help": "LLM linear layers LoRA adapts"})
     train_vision_tower: bool | None = field(default=None, metadata={"help": "train the vision encoder too (default: only for tiny, which starts random)"})
-    ce_weight: float = 1.0
-    bce_weight: float = 2.0
-    dice_weight: float = 0.5
+    ce_weight: float = field(default=1.0, metadata={"help": "weight of the language-model cross-entropy"})
+    bce_weight: float = field(default=2.0, metadata={"help": "weight of the per-pixel BCE of the [SEG] masks"})
+    dice_weight: float = field(default=0.5, metadata={"help": "weight of the Dice loss of the [SEG] masks"})
     ce_reduction: str = field(
         default="row",
         metadata={"help": "row: each answer's mean CE, then the mean over answers, so one-word verdicts are not drowned by long explanations; token: the mean over all answer tokens"},
     )
     mask_size: int | None = field(default=None, metadata={"help": "side of the mask grid (default 64 tiny, 128 otherwise)"})
     decoder_dim: int | None = field(default=None, metadata={"help": "mask decoder width (default 64 tiny, 256 otherwise)"})
+    overwrite: bool = field(default=False, metadata={"help": "train into --output-dir even if it holds files that FiFa did not write"})
+    no_progress: bool = field(default=False, metadata={"help": "no progress bars (they are off anyway when stderr is not a terminal)"})
 
 
 class FiFaTrainer(SFTTrainer):
@@ -88,8 +97,45 @@ class FiFaTrainer(SFTTrainer):
         load_weights(self.accelerator.unwrap_model(model or self.model), resume_from_checkpoint)
 
 
+# The trainer options a FiFa user reaches for first; --help lists them after FiFa's own.
+COMMON_TRAINER_OPTIONS = (
+    "output_dir", "max_steps", "num_train_epochs", "learning_rate", "per_device_train_batch_size",
+    "gradient_accumulation_steps", "bf16", "save_steps", "eval_steps", "logging_steps", "seed",
+    "resume_from_checkpoint", "deepspeed", "report_to",
+)
+
+
+class _DefaultsUnlessStated(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: X)" to a help text, unless the text already says what the default is."""
+
+    def _get_help_string(self, action):
+        return action.help if action.help and "default" in action.help else super()._get_help_string(action)
+
+
+class _Parser(cli.OneLineErrors, HfArgumentParser):
+    """``HfArgumentParser`` with FiFa's one-line errors and hyphenated flags in the help (underscores still parse)."""
+
+    def __init__(self, dataclasses, visible: Sequence[str] | None = None) -> None:
+        super().__init__(dataclasses, formatter_class=_DefaultsUnlessStated)
+        for action in self._actions:
+            longs = [o for o in action.option_strings if o.startswith("--")]
+            hyphenated = [o for o in longs if "_" not in o]
+            if hyphenated and len(longs) > 1:
+                action.option_strings = [o for o in action.option_strings if o not in longs or o in hyphenated]
+            if visible is not None and action.dest not in visible and action.dest != "help":
+                action.help = argparse.SUPPRESS
+
+
 def parse_args(argv: list[str] | None = None) -> tuple[FiFaArguments, SFTConfig]:
-    parser = HfArgumentParser((FiFaArguments, SFTConfig))
+    """FiFa's flags and ``SFTConfig``'s; ``--help`` shows FiFa's and the common trainer ones, ``--help-all`` every one."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    fifa_names = [f.name for f in fields(FiFaArguments)]
+    if "--help-all" in argv:
+        _Parser((FiFaArguments, SFTConfig)).print_help()
+        raise SystemExit(0)
+    parser = _Parser((FiFaArguments, SFTConfig), visible=(*fifa_names, *COMMON_TRAINER_OPTIONS))
+    parser.description = __doc__.split("\n\n")[0]
+    parser.epilog = "These are FiFa's options and the trainer's most common ones; --help-all lists every SFTConfig / TrainingArguments option."
     on_gpu = torch.cuda.is_available()
     parser.set_defaults(
         output_dir="fifa-mllm",
@@ -107,7 +153,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[FiFaArguments, SFTConfig]
         save_steps=500,
         report_to="none",
     )
-    fifa, config = parser.parse_args_into_dataclasses(args=argv)
+    fifa, config, unknown = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if not cli.configure_progress(fifa.no_progress):
+        config.disable_tqdm = True
     return fifa, config
 
 
@@ -134,7 +184,7 @@ def _new_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, seed
     heads["decoder_heads"] = 4 if heads["decoder_dim"] < 128 else 8
     if composed:
         if not (args.vision_tower and args.language_model):
-            raise SystemExit("error: composing a LLaVA needs both --vision-tower and --language-model")
+            raise cli.UsageError("--vision-tower, --language-model: composing a LLaVA needs both")
         base, processor = compose_llava_from_pretrained(args.vision_tower, args.language_model, seed=seed)
         return FiFaModel.create(base, processor, base_model=f"compose:{args.vision_tower}+{args.language_model}", seed=seed, **heads)
     if tiny:
@@ -145,10 +195,11 @@ def _new_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, seed
 
 def train(args: FiFaArguments, config: SFTConfig) -> FiFaTrainer:
     """Load the configs, build or reload the model, train, save to ``config.output_dir``; returns the trainer."""
+    check_output(config.output_dir, is_fifa_run, overwrite=args.overwrite, flag="--output-dir")  # before any work
     configs, weights = parse_configs(args.configs, args.weights)
     train = load_split(args.dataset, configs, "train", weights=weights, limit=args.limit, seed=config.seed)
     if train is None:
-        raise SystemExit(f"error: {args.dataset} has no train split for {', '.join(configs)}")
+        raise cli.UsageError(f"{args.dataset}: has no train split for {', '.join(configs)}")
     evaluation = None if args.eval_split == "none" else load_split(args.dataset, configs, args.eval_split, limit=args.limit)
     if evaluation is None:
         config.eval_strategy = "no"
@@ -159,7 +210,7 @@ def train(args: FiFaArguments, config: SFTConfig) -> FiFaTrainer:
     if checkpoint in ("latest", "True", "true"):
         checkpoint = get_last_checkpoint(config.output_dir)
         if checkpoint is None:
-            raise SystemExit(f"error: no checkpoint to resume from in {config.output_dir}")
+            raise cli.UsageError(f"--resume-from-checkpoint latest: no checkpoint in {config.output_dir}")
     dtype = torch.bfloat16 if config.bf16 else None  # a pretrained base loads in bf16; FiFa's heads stay fp32
     if checkpoint:
         args.model = checkpoint  # the checkpoint's own tokenizer, base and heads; the trainer state follows
@@ -178,16 +229,57 @@ def train(args: FiFaArguments, config: SFTConfig) -> FiFaTrainer:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     print(f"FiFa-MLLM on {model.fifa_config.base_model}: {trainable:,} of {total:,} parameters trained; {len(train):,} training rows from {', '.join(configs)}")
-    trainer.train(resume_from_checkpoint=checkpoint)
-    trainer.save_model(config.output_dir)
+    with training_output(config.output_dir, resuming=bool(checkpoint), overwrite=args.overwrite):
+        trainer.train(resume_from_checkpoint=checkpoint)
+        trainer.save_model(config.output_dir)
     print(f"saved to {config.output_dir}")
     return trainer
 
 
+def is_fifa_run(folder: Path) -> bool:
+    """A folder that FiFa training wrote: a saved model, or the checkpoints of an unfinished run."""
+    return (folder / CONFIG_FILE).is_file() or any((c / CONFIG_FILE).is_file() for c in folder.glob("checkpoint-*"))
+
+
+@contextmanager
+def training_output(output_dir: str | Path, *, resuming: bool, overwrite: bool = False) -> Iterator[None]:
+    """Train into ``output_dir`` as the Trainer does, never over another program's files.
+
+    A resumed run keeps the folder. A new run over an earlier FiFa run moves the earlier one aside
+    and drops it on success. An interrupted run keeps the checkpoints it saved (``--resume-from-checkpoint
+    latest`` goes on from them); one that saved none puts the earlier folder back as it was.
+    """
+    out = Path(output_dir)
+    check_output(out, is_fifa_run, overwrite=overwrite, flag="--output-dir")
+    old = out.parent / f".{out.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists() and not resuming:
+        out.rename(old)
+    try:
+        yield
+    except BaseException as error:
+        saved = sorted(out.glob("checkpoint-*"), key=lambda c: int(c.name.split("-")[-1]) if c.name.split("-")[-1].isdigit() else -1)
+        if saved:
+            shutil.rmtree(old, ignore_errors=True)
+            kept = f"{saved[-1]} kept (go on with --resume-from-checkpoint latest)"
+        else:
+            if not resuming:
+                shutil.rmtree(out, ignore_errors=True)
+                if old.exists():
+                    old.rename(out)
+            kept = f"{out} unchanged" if out.exists() else "nothing saved"
+        if isinstance(error, KeyboardInterrupt):
+            raise Interrupted(kept) from None
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@cli.command
 def main(argv: list[str] | None = None) -> int:
     train(*parse_args(argv))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

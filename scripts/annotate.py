@@ -25,15 +25,19 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from fifa_data import cli
 from fifa_data.annotate.decide import DecisionConfig
 from fifa_data.annotate.guard import GuardCounts
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate
 from fifa_data.annotate.writers import WriterSpec
 from fifa_data.artifacts import MODES
+from fifa_data.outputs import check_output, staged_output
 from fifa_data.pairs import open_source
 from fifa_data.rejects import Reject, count_reasons
 from fifa_data.tasks import TASKS, task_rows
-from fifa_data.validation import ValidationConfig, load_pairs
+
+SUMMARY_FILE = "summary.json"  # marks a folder as this command's output
+from fifa_data.validation import RESIZE_POLICIES, ValidationConfig, load_pairs
 
 
 def add_writer_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +50,7 @@ def add_writer_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--llm-timeout", type=float, default=60.0, help="seconds per request (default: 60)")
     group.add_argument("--llm-retries", type=int, default=3, help="retries per request (default: 3)")
     group.add_argument("--llm-concurrency", type=int, default=4, help="requests in flight (default: 4)")
-    group.add_argument("--llm-cache", help="reply cache folder (default: OUT/llm_cache)")
+    group.add_argument("--llm-cache", help="reply cache folder (default: .OUT.llm_cache beside OUT, so a rerun reuses the replies)")
     group.add_argument("--llm-send-real", action="store_true", help="send the real image too")
 
 
@@ -55,7 +59,7 @@ def writer_spec(args: argparse.Namespace, parser: argparse.ArgumentParser, defau
     if args.writer == "template":
         return WriterSpec("template", seed=args.seed)
     if not args.llm_base_url or not args.llm_model:
-        parser.error("--writer llm needs --llm-base-url and --llm-model")
+        parser.error("--writer llm: needs --llm-base-url and --llm-model")
     options = {
         "base_url": args.llm_base_url,
         "model": args.llm_model,
@@ -91,24 +95,26 @@ def render(img: AnnotatedImage, path: Path) -> None:
     img.render_age(title=f"{img.manipulation or 'fake'} · {img.pair_id}").save(path)
 
 
+@cli.command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pairs", help="pair source: folder (real/ + fake/, or with pairs.csv) or manifest")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--limit", type=int, help="annotate at most this many pairs")
     parser.add_argument("--pair-id", action="append", help="only this pair (repeatable)")
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     parser.add_argument("--mask-mode", choices=MODES, default="adaptive")
+    parser.add_argument("--resize", choices=RESIZE_POLICIES, default=ValidationConfig.resize, help=f"a fake of another size than its real: reject it or resize it (default: {ValidationConfig.resize})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--render", type=int, default=10, help="draw the AGE answer of the first N fakes (default: 10)")
     parser.add_argument("--min-share", type=float, default=DecisionConfig.min_share, help="atomic decision: share of the concept")
     parser.add_argument("--min-pixels", type=int, default=DecisionConfig.min_pixels, help="atomic decision: artifact pixels")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out even if it holds files that FiFa did not write")
     add_writer_arguments(parser)
     args = parser.parse_args(argv)
 
-    out = Path(args.out)
-    (out / "age").mkdir(parents=True, exist_ok=True)
-    writer = writer_spec(args, parser, out / "llm_cache").make()
+    check_output(args.out, SUMMARY_FILE, overwrite=args.overwrite)
+    writer = writer_spec(args, parser, Path(args.out).parent / f".{Path(args.out).name}.llm_cache").make()
     config = AnnotatorConfig(
         mask_mode=args.mask_mode,
         decision=DecisionConfig(min_share=args.min_share, min_pixels=args.min_pixels),
@@ -118,10 +124,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.pair_id:
         refs = [r for r in refs if r.pair_id in set(args.pair_id)]
         if not refs:
-            parser.error(f"no pair with id {', '.join(args.pair_id)} in {args.pairs}")
+            parser.error(f"--pair-id: no pair with id {', '.join(args.pair_id)} in {args.pairs}")
     refs = refs[: args.limit] if args.limit else refs
-    fakes_per_real = Counter(r.real_path for r in refs)
+    with staged_output(args.out, SUMMARY_FILE, overwrite=args.overwrite) as out:
+        summary, counts, rendered = _annotate_into(out, args, refs, rejects, writer, config)
+    out = Path(args.out)
+    print(f"{summary['accepted']} fakes annotated, {sum(summary['rejected'].values())} rejected, {summary['seconds']} s")
+    for reason, n in summary["rejected"].items():
+        print(f"  rejected {n:5d}  {reason}")
+    for key, n in summary["rows"].items():
+        print(f"  rows {n:7d}  {key}")
+    guard = counts.to_dict()
+    print(f"  guard: {guard['texts']} texts, {guard['hallucinations']} hallucinated concepts, {guard['missing']} missing, "
+          f"{guard['repaired']} repaired, {guard['rejected']} rejected, {guard['writer_failures']} writer failures")
+    print(f"wrote {out}/rows.jsonl, annotations.jsonl, rejects.jsonl, age/ ({rendered} pictures)")
+    if not summary["accepted"]:
+        raise cli.RunError(f"{args.pairs}: no pair accepted of {summary['pairs']} (see {out}/rejects.jsonl)")
+    return 0
 
+
+def _annotate_into(out: Path, args: argparse.Namespace, refs: list, rejects: list, writer, config: AnnotatorConfig) -> tuple[dict, GuardCounts, int]:
+    """Annotate ``refs`` and write every file into ``out``; returns the summary, the guard's counts and the pictures drawn."""
+    (out / "age").mkdir()
+    fakes_per_real = Counter(r.real_path for r in refs)
     started = time.perf_counter()
     counts = GuardCounts()
     rows_per_task: Counter = Counter()
@@ -133,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         for reject in rejects:
             rejects_file.write(json.dumps(reject.to_row()) + "\n")
-        for img in annotate(load_pairs(refs, ValidationConfig()), writer, config, counts):
+        for img in annotate(load_pairs(refs, ValidationConfig(resize=args.resize)), writer, config, counts):
             if isinstance(img, Reject):
                 rejects.append(img)
                 rejects_file.write(json.dumps(img.to_row()) + "\n")
@@ -161,17 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         "config": config.to_dict(),
         "seconds": round(time.perf_counter() - started, 1),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(f"{accepted} fakes annotated, {sum(summary['rejected'].values())} rejected, {summary['seconds']} s")
-    for reason, n in summary["rejected"].items():
-        print(f"  rejected {n:5d}  {reason}")
-    for key, n in summary["rows"].items():
-        print(f"  rows {n:7d}  {key}")
-    guard = counts.to_dict()
-    print(f"  guard: {guard['texts']} texts, {guard['hallucinations']} hallucinated concepts, {guard['missing']} missing, "
-          f"{guard['repaired']} repaired, {guard['rejected']} rejected, {guard['writer_failures']} writer failures")
-    print(f"wrote {out}/rows.jsonl, annotations.jsonl, rejects.jsonl, age/ ({rendered} pictures)")
-    return 0
+    (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
+    return summary, counts, rendered
 
 
 if __name__ == "__main__":

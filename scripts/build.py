@@ -23,16 +23,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the annotate script'
 
 from annotate import add_writer_arguments, writer_spec  # noqa: E402
 
-from builders import CONFIGS, BuildOptions, BuildReport, build, merge_builds  # noqa: E402
+from builders import CONFIGS, BuildError, BuildOptions, BuildReport, EmptyBuild, build, merge_builds  # noqa: E402
 from builders.splits import SPLITS  # noqa: E402
 from builders.work import AnnotateSettings  # noqa: E402
+from fifa_data import cli  # noqa: E402
 from fifa_data.annotate.decide import DecisionConfig  # noqa: E402
 from fifa_data.annotate.pipeline import AnnotatorConfig  # noqa: E402
 from fifa_data.artifacts import MODES  # noqa: E402
+from fifa_data.validation import RESIZE_POLICIES, ValidationConfig  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     sources = parser.add_argument_group("sources (repeatable, in order; none: the bundled sample)")
     sources.add_argument("--pairs", dest="sources", action="append", default=[], metavar="DIR", help="a pair folder (real/ + fake/, or holding pairs.csv)")
     sources.add_argument("--manifest", dest="sources", action="append", metavar="FILE", help="a pairs.csv / pairs.parquet manifest")
@@ -40,6 +42,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
     parser.add_argument("--out", default="fifa", help="output folder (default: ./fifa)")
     parser.add_argument("--configs", nargs="+", choices=CONFIGS, default=list(CONFIGS), metavar="CONFIG", help=f"configs to build (default: all: {' '.join(CONFIGS)})")
     parser.add_argument("--mask-mode", choices=MODES, default="adaptive", help="artifact mask mode (default: adaptive)")
+    parser.add_argument("--resize", choices=RESIZE_POLICIES, default=ValidationConfig.resize, help=f"a fake whose size differs from its real's: reject it, or resize it to the real's size (default: {ValidationConfig.resize})")
     parser.add_argument("--min-share", type=float, default=DecisionConfig.min_share, help="atomic decision: share of the concept the artifact covers")
     parser.add_argument("--min-pixels", type=int, default=DecisionConfig.min_pixels, help="atomic decision: artifact pixels in the concept")
     parser.add_argument("--seed", type=int, default=0)
@@ -51,7 +54,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
     parser.add_argument("--shard-index", type=int, default=0, help="which slice, 0..K-1")
     parser.add_argument("--merge", nargs="+", metavar="DIR", help="merge slice builds into --out instead of building")
     parser.add_argument("--license", help="the card's licence id (default: cc0-1.0 for the bundled sample, other for your sources)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--allow-empty", action="store_true", help="write the dataset even when no pair is accepted (default: fail, writing nothing)")
+    cli.add_output_arguments(parser)
     hub = parser.add_argument_group("Hub")
     hub.add_argument("--push", action="store_true", help="upload the built folder to the Hub (token: HF_TOKEN or `hf auth login`)")
     hub.add_argument("--repo-id", default="fifa", help="dataset repo, USER/NAME or NAME in your namespace (default: fifa)")
@@ -59,12 +63,16 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
     add_writer_arguments(parser)
     args = parser.parse_args(argv)
     if args.num_shards < 1 or not 0 <= args.shard_index < args.num_shards:
-        parser.error(f"--shard-index must be in 0..{args.num_shards - 1}")
+        parser.error(f"--shard-index: must be in 0..{args.num_shards - 1}")
+    if args.num_proc < 1:
+        parser.error("--num-proc: must be at least 1")
     if args.limit is not None and args.limit < 1:
-        parser.error("--limit must be at least 1")
+        parser.error("--limit: must be at least 1")
     for source in args.sources:
         if not os.path.exists(source):
-            parser.error(f"{source}: no such file or folder")
+            parser.error(f"{source}: no such pair folder or manifest")
+    if args.merge and args.sources:
+        parser.error("--merge: takes slice builds, not --pairs or --manifest")
     return args, parser
 
 
@@ -81,7 +89,7 @@ def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> B
         sources=tuple(args.sources),
         sample_pairs=args.sample_pairs,
         configs=tuple(args.configs),
-        settings=AnnotateSettings(annotator=annotator, writer=writer),
+        settings=AnnotateSettings(annotator=annotator, validation=ValidationConfig(resize=args.resize), writer=writer),
         limit=args.limit,
         split_ratios=tuple(args.split_ratios),
         num_slices=args.num_shards,
@@ -89,7 +97,9 @@ def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> B
         max_shard_size=args.max_shard_size,
         license=args.license,
         num_proc=args.num_proc,
-        progress=not args.no_progress,
+        progress=cli.progress_enabled(args.no_progress),
+        overwrite=args.overwrite,
+        allow_empty=args.allow_empty,
     )
 
 
@@ -114,12 +124,18 @@ def print_summary(report: BuildReport) -> None:
         print("  time: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in report.seconds.items()))
 
 
+@cli.command
 def main(argv: list[str] | None = None) -> int:
     args, parser = parse_args(argv)
-    if args.merge:
-        report = merge_builds(args.merge, args.out)
-    else:
-        report = build(options_from(args, parser))
+    try:
+        if args.merge:
+            report = merge_builds(args.merge, args.out, overwrite=args.overwrite)
+        else:
+            report = build(options_from(args, parser))
+    except EmptyBuild as empty:
+        raise cli.RunError(str(empty)) from empty
+    except BuildError as mistake:  # slices that do not belong together
+        raise cli.UsageError(str(mistake)) from mistake
     print_summary(report)
     if args.push:
         from builders.push import PushError, push_folder
@@ -129,8 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             url = push_folder(report.out, args.repo_id, private=args.private, commit_message=message)
         except PushError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
+            raise cli.RunError(str(exc)) from exc
         print(f"pushed {report.out}/ to {url}")
     return 0
 

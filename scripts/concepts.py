@@ -13,36 +13,50 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
-from fifa_data import samples
+from fifa_data import cli, samples
 from fifa_data.concepts import concept_masks
 from fifa_data.faces import NoFaceError
-from fifa_data.images import ImageLoadError, load_rgb
+from fifa_data.images import load_rgb
 from fifa_data.viz import save_overlay
 
 
+@cli.command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("photo", nargs="?", help="a face photo (any format Pillow reads)")
     source.add_argument("--sample", choices=sorted(samples.PHOTOS), help="a bundled public-domain photo")
-    parser.add_argument("--out", default="out", help="output folder (default: ./out)")
+    parser.add_argument("--out", default="concepts", help="output folder, shared by many photos: only this photo's three files are replaced (default: ./concepts)")
     args = parser.parse_args(argv)
 
-    try:
-        if args.sample:
-            name, image = args.sample, samples.PHOTOS[args.sample]()
-        else:
-            name, image = Path(args.photo).stem, load_rgb(args.photo)
-        concepts = concept_masks(image)
-    except (ImageLoadError, NoFaceError) as err:
-        where = "" if isinstance(err, ImageLoadError) else f"{args.photo or args.sample}: "
-        print(f"error: {where}{err}", file=sys.stderr)
-        return 2
-
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise cli.UsageError(f"--out {out}: exists and is not a folder")
+    if args.sample:
+        name, image = args.sample, samples.PHOTOS[args.sample]()
+    else:
+        name, image = Path(args.photo).stem, load_rgb(args.photo)
+    try:
+        concepts = concept_masks(image)
+    except NoFaceError as err:
+        raise cli.UsageError(f"{args.photo or args.sample}: {err}") from err
+
     out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=f".{name}.") as tmp:  # removed on any error or interrupt
+        written = _write_concepts(Path(tmp), name, image, concepts, source=args.photo or f"sample:{args.sample}")
+        for file in written:  # this photo's three files replace their old versions, nothing else
+            file.replace(out / file.name)
+    print(f"{name}: {concepts.num_faces} face(s), {len(concepts.visible())} concepts visible, "
+          f"{concepts.uncovered_face_share:.2%} of the face oval uncovered")
+    print("wrote " + ", ".join(str(out / f.name) for f in written))
+    return 0
+
+
+def _write_concepts(out: Path, name: str, image, concepts, source: str) -> list[Path]:
+    """The overlay, its face close-up and the RLE masks of one photo, written into ``out``; returns their paths."""
     visible = concepts.visible()
     overlay = out / f"{name}_concepts.png"
     save_overlay(
@@ -62,19 +76,15 @@ def main(argv: list[str] | None = None) -> int:
         title=f"{name}: face close-up",
     )
     record = {
-        "image": args.photo or f"sample:{args.sample}",
+        "image": source,
         "size": list(concepts.labels.shape),
         "num_faces": concepts.num_faces,
         "uncovered_face_share": round(concepts.uncovered_face_share, 6),
         "fict_version": concepts.fict.version,
         "masks": concepts.to_rle(visible),
     }
-    masks = out / f"{name}_concepts.json"
-    masks.write_text(json.dumps(record))
-    print(f"{name}: {concepts.num_faces} face(s), {len(visible)} concepts visible, "
-          f"{concepts.uncovered_face_share:.2%} of the face oval uncovered")
-    print(f"wrote {overlay}, {out / f'{name}_concepts_face.png'} and {masks}")
-    return 0
+    (out / f"{name}_concepts.json").write_text(json.dumps(record))
+    return [overlay, out / f"{name}_concepts_face.png", out / f"{name}_concepts.json"]
 
 
 def _around(box, shape, grow: float) -> tuple[int, int, int, int]:

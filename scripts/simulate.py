@@ -12,33 +12,47 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from pathlib import Path
 
-from fifa_data import samples
+from fifa_data import cli, samples
+from fifa_data.outputs import staged_output
 from fifa_data.sample_pairs import VIEWS, write_sample_pairs
 from fifa_data.simulate import MANIPULATIONS
 
 
+def is_simulation(folder: Path) -> bool:
+    """A folder this command wrote: its ``pairs.csv`` has the simulator's ``edit_mask`` column."""
+    manifest = folder / "pairs.csv"
+    if not manifest.is_file():
+        return False
+    with open(manifest, encoding="utf-8", errors="replace") as f:
+        return "edit_mask" in f.readline().strip().split(",")
+
+
+@cli.command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", required=True, help="output folder")
+    parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, help="output folder; an earlier simulation there is replaced")
     parser.add_argument("-n", type=int, default=100, help="number of pairs (default: 100)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--photos", nargs="+", choices=sorted(samples.PHOTOS), default=list(samples.PHOTOS))
     parser.add_argument("--views", nargs="+", choices=VIEWS, default=list(VIEWS))
     parser.add_argument("--manipulations", nargs="+", choices=MANIPULATIONS, default=list(MANIPULATIONS))
+    parser.add_argument("--overwrite", action="store_true", help="replace --out even if it holds files that FiFa did not write")
     args = parser.parse_args(argv)
     if args.n < 1:
-        parser.error("-n must be at least 1")
+        parser.error("-n: must be at least 1")
 
-    summary = write_sample_pairs(
-        args.out,
-        args.n,
-        args.seed,
-        photos=tuple(args.photos),
-        views=tuple(args.views),
-        manipulations=tuple(args.manipulations),
-    )
-    print(f"wrote {summary.pairs} pairs from {len(summary.reals)} real images to {summary.root}/ (manifest: pairs.csv)")
+    with staged_output(args.out, is_simulation, overwrite=args.overwrite) as staging:
+        summary = write_sample_pairs(
+            staging,
+            args.n,
+            args.seed,
+            photos=tuple(args.photos),
+            views=tuple(args.views),
+            manipulations=tuple(args.manipulations),
+        )
+    print(f"wrote {summary.pairs} pairs from {len(summary.reals)} real images to {args.out}/ (manifest: pairs.csv)")
     for reason, count in Counter(s["reason"] for s in summary.skipped).items():
         print(f"skipped {count}: {reason}", file=sys.stderr)
     for photo in args.photos:

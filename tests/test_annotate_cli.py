@@ -59,11 +59,9 @@ def test_annotate_one_pair_and_bad_ids(pairs, tmp_path, capsys):
     main([str(pairs), "--out", str(tmp_path / "one"), "--pair-id", pair_id, "--tasks", "age", "det"])
     rows = [json.loads(line) for line in (tmp_path / "one" / "rows.jsonl").read_text().splitlines()]
     assert {r["pair_id"] for r in rows if r["label"] == "fake"} == {pair_id}
-    with pytest.raises(SystemExit):
-        main([str(pairs), "--out", str(tmp_path / "none"), "--pair-id", "0000000000000000"])
+    assert main([str(pairs), "--out", str(tmp_path / "none"), "--pair-id", "0000000000000000"]) == 2
     assert "no pair with id" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main([str(pairs), "--out", str(tmp_path / "llm"), "--writer", "llm"])
+    assert main([str(pairs), "--out", str(tmp_path / "llm"), "--writer", "llm"]) == 2
     assert "--llm-base-url" in capsys.readouterr().err
 
 

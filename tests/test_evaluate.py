@@ -96,7 +96,7 @@ def test_a_checkpoint_answers_every_row_and_its_answers_can_be_scored_again(smal
     assert len(speed["not_answered"]) == 1 and speed["not_answered"][0].startswith("broken: ")
 
 
-def test_bad_arguments_end_with_a_clear_error(small_build, tmp_path):
+def test_bad_arguments_end_with_a_clear_error(small_build, tmp_path, capsys):
     missing = subprocess.run(
         [sys.executable, str(ROOT / "model" / "evaluate.py"), "--predictions", str(tmp_path / "none.jsonl"), "--dataset", str(small_build), "--out", str(tmp_path / "r")],
         capture_output=True,
@@ -104,5 +104,5 @@ def test_bad_arguments_end_with_a_clear_error(small_build, tmp_path):
         text=True,
     )
     assert missing.returncode != 0 and "none.jsonl" in missing.stderr and "Traceback" not in missing.stderr
-    with pytest.raises(SystemExit, match="unknown tasks"):
-        main(["--predictions", str(_truth_file([], tmp_path / "empty.jsonl")), "--dataset", str(small_build), "--tasks", "nope", "--out", str(tmp_path / "r")])
+    assert main(["--predictions", str(_truth_file([], tmp_path / "empty.jsonl")), "--dataset", str(small_build), "--tasks", "nope", "--out", str(tmp_path / "r")]) == 2
+    assert "--tasks: unknown tasks" in capsys.readouterr().err and not (tmp_path / "r").exists()

@@ -102,7 +102,9 @@ def test_age_writes_a_mask_per_seg_an_overlay_and_the_json(checkpoint, photo, tm
     _check_masks(out, record, (512, 512))
     with Image.open(out / "overlay.png") as overlay:
         assert overlay.width > 512 and overlay.height >= 512
-    assert f"answer: {' '.join(record['answer'].split())}" in capsys.readouterr().out.splitlines()
+    said = capsys.readouterr().out.splitlines()[0]  # a random model: the answer is usually malformed, and says so
+    assert said.endswith(" ".join(record["answer"].split()) or "(empty)")
+    assert said.startswith("answer: ") if record["parsed"]["ok"] else said.startswith("answer (not a well-formed age answer: ")
 
 
 def test_bdet_asks_about_the_box(checkpoint, photo, tmp_path):
@@ -202,9 +204,8 @@ def test_bad_input_gives_one_error_line_and_exit_2(case, checkpoint, photo, tmp_
 
 
 def test_unknown_task_is_refused_by_argparse(checkpoint, photo, tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(["--model", str(checkpoint), "--image", str(photo), "--out", str(tmp_path), "--task", "dance"])
-    assert exit_.value.code == 2 and "invalid choice: 'dance'" in capsys.readouterr().err
+    assert main(["--model", str(checkpoint), "--image", str(photo), "--out", str(tmp_path / "out"), "--task", "dance"]) == 2
+    assert "--task: invalid choice: 'dance'" in capsys.readouterr().err
 
 
 def test_the_script_exits_2_without_a_traceback(photo, tmp_path):

@@ -1,0 +1,82 @@
+"""Output folders that FiFa writes: never someone else's files, written aside and swapped in whole.
+
+Every command that writes a folder (a dataset, a report, an answer, pairs) goes through
+:func:`staged_output`: the folder is written as ``.NAME.partial`` beside its target and renamed
+into place only once complete, so the target holds either the old result or the new one. A target
+that already exists is replaced only when it holds what the same kind of FiFa command made (its
+``marker`` file, such as ``build.json``) or is empty; anything else is refused unless the user
+passes ``--overwrite``. An interrupted or failed write leaves no ``.partial`` behind.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class OutputRefused(ValueError):
+    """The output folder holds files that FiFa did not make; the message names it and the override."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM arrived while an output was being written; the message says what was kept."""
+
+
+def check_output(out: str | Path, marker: str | Callable[[Path], bool], *, overwrite: bool = False, flag: str = "--out") -> Path:
+    """``out`` as a Path, if FiFa may write it: missing, empty, holding ``marker``, or ``overwrite`` given.
+
+    ``marker`` is the file name that marks the folder as this kind of FiFa output, or a test of the folder.
+    """
+    out = Path(out)
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise OutputRefused(f"{flag} {out}: exists and is not a folder; choose another {flag}")
+    ours = marker(out) if callable(marker) else (out / marker).is_file()
+    if overwrite or not out.exists() or ours or not any(out.iterdir()):
+        return out
+    missing = "" if callable(marker) else f" (no {marker})"
+    raise OutputRefused(f"{flag} {out}: holds files that FiFa did not write{missing}; choose another {flag} or pass --overwrite to replace it")
+
+
+def partial_path(out: str | Path) -> Path:
+    """Where ``out`` is written before it is swapped into place: ``.NAME.partial`` beside it."""
+    out = Path(out)
+    return out.parent / f".{out.name}.partial"
+
+
+@contextmanager
+def staged_output(out: str | Path, marker: str, *, overwrite: bool = False, flag: str = "--out") -> Iterator[Path]:
+    """Yield an empty staging folder for ``out``; on success it replaces ``out`` whole, on any error it is removed.
+
+    An interrupt (Ctrl-C, or SIGTERM turned into ``KeyboardInterrupt``) comes out as
+    :class:`Interrupted` saying that ``out`` is unchanged.
+    """
+    out = check_output(out, marker, overwrite=overwrite, flag=flag)
+    staging = partial_path(out)
+    if staging.exists():  # left by a process that was killed outright
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+        swap_into_place(staging, out)
+    except KeyboardInterrupt as interrupt:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(interrupt, Interrupted):
+            raise
+        raise Interrupted(f"{out} unchanged") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def swap_into_place(staging: Path, out: Path) -> None:
+    """Replace ``out`` by the finished ``staging`` folder with renames (same file system)."""
+    old = out.parent / f".{out.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    if old.exists():
+        shutil.rmtree(old)
