@@ -274,7 +274,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-new-tokens", type=int, default=256, help="longest answer in tokens (default: 256)")
     parser.add_argument("--out", required=True, help="output folder, created if missing; an earlier answer there is replaced")
     parser.add_argument("--overwrite", action="store_true", help="replace --out even if it holds files that FiFa did not write")
-    return parser.parse_args(argv)
+    cli.add_progress_argument(parser)
+    args = parser.parse_args(argv)
+    cli.configure_progress(args.no_progress)
+    return args
 
 
 def prepare(args: argparse.Namespace) -> tuple[dict, np.ndarray]:
@@ -307,11 +310,13 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     record = write_outputs(out, rgb, row, args.image, answer, grounded_text(answer, model), overwrite=args.overwrite)
     text = " ".join(answer.text.split())
-    if record["parsed"]["ok"]:
-        print(f"answer: {text}")
-    else:
+    if not record["parsed"]["ok"]:
         problems = "; ".join(record["parsed"]["problems"])
         print(f"answer (not a well-formed {args.task} answer: {problems}): {text or '(empty)'}")
+    elif not any(c.isalnum() for c in text):
+        print(f"answer (no words: the checkpoint may need more training): {text or '(empty)'}")
+    else:
+        print(f"answer: {text}")
     print(f"wrote {len(record['masks'])} mask(s), overlay.png and {ANSWER_FILE} to {out}")
     return 0
 

@@ -104,7 +104,7 @@ def test_age_writes_a_mask_per_seg_an_overlay_and_the_json(checkpoint, photo, tm
         assert overlay.width > 512 and overlay.height >= 512
     said = capsys.readouterr().out.splitlines()[0]  # a random model: the answer is usually malformed, and says so
     assert said.endswith(" ".join(record["answer"].split()) or "(empty)")
-    assert said.startswith("answer: ") if record["parsed"]["ok"] else said.startswith("answer (not a well-formed age answer: ")
+    assert said.startswith(("answer: ", "answer (no words")) if record["parsed"]["ok"] else said.startswith("answer (not a well-formed age answer: ")
 
 
 def test_bdet_asks_about_the_box(checkpoint, photo, tmp_path):
