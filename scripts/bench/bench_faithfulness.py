@@ -1,0 +1,475 @@
+"""Faithfulness of the annotations against the simulator's truth, through the real build path.
+
+    python scripts/bench/fetch_photos.py                 # once: public face photos into a cache
+    python scripts/bench/bench_faithfulness.py [--photos N] [--sizes 256,512,1024,2048]
+        [--every-size] [--seed 0] [--jobs 2] [--out results.json] [--cache DIR]
+
+For every cached photo (`fetch_photos.py`: single-face photos, group photos kept whole, and
+single-face crops cut from those) at one long side of ``--sizes`` (the photos take the sizes in
+turn; ``--every-size`` runs each photo at every size, the full setting), the bench writes the
+real photo as PNG and one fake per manipulation type of `fifa_data.simulate.simulate_edit`,
+saved as JPEG (quality drawn from 75..95) or, one time in five, PNG (greyscale photos get
+greyscale fakes), plus a ``pairs.csv`` manifest with the truth: the edit's ``params`` and its
+``edit_mask`` (as `fifa_data.sample_pairs` writes them). Then it runs what a build runs on those
+files: `pairs.open_source` → `validation.load_pairs` → `annotate.pipeline.annotate` (default
+configs, template writer) → `tasks.task_rows`, and scores every pair the simulator made (a
+*valid pair*: the build should keep it) against the truth:
+
+- **accepted**: share of valid pairs that come out annotated; the others are counted by reject
+  reason;
+- **mIoU**: IoU of the annotator's artifact mask with the true edit mask, a rejected pair scoring 0;
+- **concept P / R**: the atomic concepts the annotator flags against the truth concepts, which
+  are `annotate.decide` applied to the true edit mask on the same concept label map (micro
+  averages; a rejected pair flags nothing, so it lowers recall);
+- **fact P**: every fact the explanation states (`Evidence.facts` of each grounded concept, as
+  many clauses as the template writer writes; classified from those structures, not from the
+  text) checked against what the edit really does (`TRUE_FACTS`: a colour edit displaces
+  nothing, a warp changes no colour, a smoothing adds no detail); **geo!** counts geometry
+  statements on colour and texture edits, which must be zero;
+- **outside**: share of the concepts the text names (its grounded phrases plus any other
+  concept name the guard's `ConceptFinder` finds in it) whose own mask has less than
+  `OUTSIDE_SHARE` of its pixels inside the true edit; **bg/body** counts named background and
+  body concepts, and after the slash how many of them lie outside the edit.
+
+Prints one table per manipulation type (rows by size), then an overall table (rows by type,
+size, fake encoding and kind of photo) with the reject reasons, and the issue's targets. The
+default (each cached photo once, sizes in turn, 2 processes) took 6 minutes on 2 cores;
+``--every-size`` takes about four times as long. ``--out`` writes every pair's scores as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+import polars as pl
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fetch_photos import default_cache, read_index  # noqa: E402
+
+from fifa_data import masks as masklib  # noqa: E402
+from fifa_data.annotate.decide import decide  # noqa: E402
+from fifa_data.annotate.evidence import Evidence, EvidenceConfig, Fact  # noqa: E402
+from fifa_data.annotate.guard import finder_for  # noqa: E402
+from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate  # noqa: E402
+from fifa_data.annotate.writers import _group  # noqa: E402  (how the template writer groups facts into clauses)
+from fifa_data.concepts import ConceptMasks, concept_masks  # noqa: E402
+from fifa_data.faces import NoFaceError, analyze_face  # noqa: E402
+from fifa_data.images import encode_image, load_rgb  # noqa: E402
+from fifa_data.pairs import make_pair_id, open_source  # noqa: E402
+from fifa_data.rejects import Reject  # noqa: E402
+from fifa_data.simulate import MANIPULATIONS, EditNotApplicable, simulate_edit  # noqa: E402
+from fifa_data.tasks import RowError, task_rows  # noqa: E402
+from fifa_data.validation import load_pairs  # noqa: E402
+
+DEFAULT_SIZES = (256, 512, 1024, 2048)
+JPEG_QUALITY = (75, 95)
+PNG_SHARE = 0.2
+CLAUSES = 3  # facts grouped into at most this many clauses per sentence, as TemplateWriter._sentence
+OUTSIDE_SHARE = 0.05  # a named concept with less of its area inside the true edit lies outside it
+LOOSE_REGIONS = ("background", "body")
+
+WARPS = frozenset({"smile", "eye_enlarge", "face_slim"})
+# What each simulated edit really does, as the `Fact` kinds that can be true of it, each with the
+# directions that are false for it (the rest are true). Warps move pixels and change no colour,
+# leave no blending seam and add no texture; the painted edits displace nothing.
+_ANY: frozenset[str] = frozenset()
+TRUE_FACTS: dict[str, dict[str, frozenset[str]]] = {
+    "lip_color": {"colour": _ANY, "lightness": _ANY, "seam": _ANY},  # lipstick keeps the lip texture
+    "hair_color": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY},  # dye rescales strand contrast
+    "eyebrow": {"colour": _ANY, "lightness": frozenset({"lighter"}), "texture": _ANY, "seam": _ANY},
+    "beard": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY},
+    "glasses": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY},
+    "ageing": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY},
+    "skin_smooth": {"lightness": frozenset({"darker"}), "texture": frozenset({"sharper"}), "seam": _ANY},
+    "smile": {"geometry": frozenset({"lowered"})},
+    "eye_enlarge": {"geometry": frozenset({"shrunk"})},
+    "face_slim": {"geometry": frozenset({"enlarged", "pushed outward"})},
+}
+assert set(TRUE_FACTS) == set(MANIPULATIONS)
+
+TARGETS = "accepted >= 98 %; mIoU >= 0.75 overall and >= 0.6 per type; concept P >= 0.9, R >= 0.85; " \
+          "fact P >= 0.97 with geo! = 0; background/body named only where edited"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One real photo at one size, and every manipulation of it."""
+
+    index: int  # the photo's position in the run (seeds its edits)
+    photo: dict  # its entry of the cache's index.json
+    path: str
+    size: int  # long side, px
+    seed: int
+
+
+def kind_of(photo: dict) -> str:
+    """``crop``, ``group`` (several faces) or ``single``; ``+grey`` for greyscale photos."""
+    kind = "crop" if photo.get("crop_of") else "group" if photo["num_faces"] > 1 else "single"
+    return kind + ("+grey" if photo["grayscale"] else "")
+
+
+def plan(photos: list[dict], cache: Path, sizes: tuple[int, ...], every_size: bool, seed: int) -> list[Job]:
+    """The jobs: each photo at the next size in turn, or at every size; largest first."""
+    jobs = []
+    for i, photo in enumerate(photos):
+        chosen = sizes if every_size else (sizes[i % len(sizes)],)
+        jobs += [Job(i, photo, str(cache / photo["file"]), size, seed) for size in chosen]
+    return sorted(jobs, key=lambda j: -j.size)
+
+
+def spread(photos: list[dict], n: int | None) -> list[dict]:
+    """The first `n` photos taken round-robin over the packages, so a small run still mixes them."""
+    by_package: dict[str, list[dict]] = defaultdict(list)
+    for photo in photos:
+        by_package[photo["package"]].append(photo)
+    queues, out = list(by_package.values()), []
+    while any(queues):
+        for queue in queues:
+            if queue:
+                out.append(queue.pop(0))
+    return out[:n] if n else out
+
+
+# --- one real photo: simulate, write, build, score ------------------------------------------
+
+
+def resized(image: np.ndarray, side: int) -> np.ndarray:
+    """`image` with its long side scaled to `side` (Lanczos)."""
+    h, w = image.shape[:2]
+    scale = side / max(h, w)
+    if scale == 1:
+        return image
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
+
+
+def encode_fake(fake: np.ndarray, grey: bool, rng: np.random.Generator) -> tuple[bytes, str, str]:
+    """The fake's file bytes, suffix and encoding label: JPEG of a drawn quality, or PNG."""
+    image = Image.fromarray(fake).convert("L") if grey else Image.fromarray(fake)
+    if rng.random() < PNG_SHARE:
+        return encode_image(image, compress_level=1), ".png", "png"
+    quality = int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1))
+    return encode_image(image, "JPEG", quality=quality), ".jpg", f"jpeg{quality}"
+
+
+def write_source(job: Job, root: Path) -> tuple[dict[str, dict], ConceptMasks | None, list[dict]]:
+    """Write the real photo, its fakes and ``pairs.csv`` under `root`.
+
+    Returns the truth of each written pair by pair id, the concept masks the simulator used, and
+    the records of what could not be simulated (no face at this size, edit not applicable).
+    """
+    grey = bool(job.photo["grayscale"])
+    real = resized(load_rgb(job.path), job.size)
+    stem = Path(job.path).stem
+    real_path = f"real/{stem}.png"
+    (root / "real").mkdir(parents=True)
+    (root / "fake").mkdir()
+    (root / real_path).write_bytes(encode_image(Image.fromarray(real).convert("L") if grey else real, compress_level=1))
+    real = load_rgb(root / real_path)  # what the build will decode
+    base = {"photo": job.photo["file"], "kind": kind_of(job.photo), "size": job.size,
+            "height": real.shape[0], "width": real.shape[1]}
+    try:
+        face = analyze_face(real)
+    except NoFaceError as exc:
+        return {}, None, [{**base, "manipulation": None, "skipped": f"no face for the simulator: {exc}"}]
+    concepts = concept_masks(real, face)
+    truths, skipped, rows = {}, [], []
+    for m, manipulation in enumerate(MANIPULATIONS):
+        rng = np.random.default_rng([job.seed, job.index, job.size, m])
+        try:
+            edit = simulate_edit(real, manipulation, rng, face=face, concepts=concepts)
+        except EditNotApplicable as exc:
+            skipped.append({**base, "manipulation": manipulation, "skipped": str(exc)})
+            continue
+        data, suffix, encoding = encode_fake(edit.fake, grey, rng)
+        fake_path = f"fake/{stem}_{manipulation}_{m:02d}{suffix}"
+        (root / fake_path).write_bytes(data)
+        edit_mask = masklib.encode(edit.mask)
+        rows.append({"real": real_path, "fake": fake_path, "manipulation": manipulation, "source_id": stem,
+                     "split": "test", "params": json.dumps({**edit.params, "encoding": encoding}, sort_keys=True),
+                     "edit_mask": json.dumps(edit_mask)})
+        truths[make_pair_id(real_path, fake_path)] = {**base, "manipulation": manipulation, "encoding": encoding,
+                                                      "truth": edit.mask}
+    schema = dict.fromkeys(("real", "fake", "manipulation", "source_id", "split", "params", "edit_mask"), pl.String)
+    pl.DataFrame(rows, schema=schema).write_csv(root / "pairs.csv")
+    return truths, concepts, skipped
+
+
+@dataclass(frozen=True)
+class Crash:
+    """A pair on which the annotator raised: a build stops there; the bench records it and goes on."""
+
+    reason: str
+    detail: str
+
+
+def build(root: Path, config: AnnotatorConfig) -> Iterator[tuple[str, AnnotatedImage | Reject | Crash, int, str | None]]:
+    """What a build does with the source at `root`: (pair id, annotated fake or reject, rows, row error).
+
+    `annotate` runs with ``batch_size=1`` (the template writer's text does not depend on the batch)
+    so that when it raises, the pair it was working on is known: it is reported as a `Crash` and
+    the annotator is started again on the pairs after it.
+    """
+    pairs = iter(load_pairs(open_source(root)))
+    current: list = []
+
+    def feed() -> Iterator:
+        for pair in pairs:
+            current[:] = [pair]
+            yield pair
+
+    done: set[str] = set()
+    while True:
+        try:
+            for item in annotate(feed(), config=config, batch_size=1):
+                if isinstance(item, Reject):
+                    done.add(item.pair_id)
+                    yield item.pair_id, item, 0, None
+                elif item.label == "fake":
+                    done.add(item.pair_id)
+                    yield item.pair_id, item, *rows_of(item, config.seed)
+            return
+        except Exception as exc:  # noqa: BLE001  (any failure of the annotator on one pair is a finding)
+            pair = current[0] if current else None
+            pair_id = getattr(getattr(pair, "ref", None), "pair_id", getattr(pair, "pair_id", None))
+            if pair_id is None or pair_id in done:
+                return  # the pair source or loader itself failed: the pairs left count as lost
+            done.add(pair_id)
+            yield pair_id, Crash("annotator_crash", f"{type(exc).__name__}: {exc}"), 0, None
+
+
+def rows_of(item: AnnotatedImage, seed: int) -> tuple[int, str | None]:
+    """The number of task rows of an annotated fake, or the error that stopped them."""
+    try:
+        return sum(len(r) for r in task_rows(item, seed=seed).values()), None
+    except (RowError, ValueError, KeyError) as exc:
+        return 0, f"{type(exc).__name__}: {exc}"
+
+
+def stated_facts(evidence: Evidence | None, config: EvidenceConfig) -> list[Fact]:
+    """The facts the template writer states about one concept: its first `CLAUSES` fact groups."""
+    if evidence is None:
+        return []
+    return [fact for group in _group(evidence.facts(config))[:CLAUSES] for fact in group]
+
+
+def fact_is_true(manipulation: str, fact: Fact) -> bool:
+    """Whether a stated fact agrees with what the edit really does (`TRUE_FACTS`)."""
+    false_directions = TRUE_FACTS[manipulation].get(fact.kind)
+    return false_directions is not None and fact.direction not in false_directions
+
+
+def loose_region(fict, concept_id: str) -> str | None:
+    """``background`` or ``body`` when the concept is that region or inside it."""
+    ids = {concept_id, *(a.id for a in fict.ancestors(concept_id))}
+    return next((r for r in LOOSE_REGIONS if r in ids), None)
+
+
+def score(truth: dict, result: AnnotatedImage | Reject | Crash | None, concepts: ConceptMasks, config: AnnotatorConfig) -> dict:
+    """One valid pair's scores against its truth (module docstring)."""
+    mask = truth.pop("truth")
+    record = {**truth, "truth_share": float(mask.mean())}
+    if isinstance(result, AnnotatedImage):
+        concepts = result.concept_masks
+    truth_concepts = set(decide(mask, concepts, config.decision).manipulated_atomic)
+    record["truth_concepts"] = sorted(truth_concepts)
+    if not isinstance(result, AnnotatedImage):
+        reason = result.reason if result is not None else "lost"
+        detail = result.detail if result is not None else "the build returned nothing for this pair"
+        return {**record, "accepted": False, "reason": reason, "detail": detail, "iou": 0.0, "artifact_share": 0.0,
+                "predicted_concepts": [], "facts": [], "named": []}
+    decisions = result.decisions
+    record.update(accepted=True, reason=None, detail=None, iou=masklib.iou(decisions.artifact, mask),
+                  artifact_share=float(decisions.artifact.mean()),
+                  predicted_concepts=sorted(decisions.manipulated_atomic))
+    manipulation = truth["manipulation"]
+    record["facts"] = [
+        {"concept": c, "kind": f.kind, "direction": f.direction, "true": fact_is_true(manipulation, f)}
+        for c in result.explanation.concepts
+        for f in stated_facts(result.evidence.get(c), config.evidence)
+    ]
+    fict = concepts.fict
+    named = dict.fromkeys([*result.explanation.concepts, *finder_for(fict).find(result.explanation.plain())])
+    record["named"] = []
+    for concept_id in named:
+        region = concepts.mask(concept_id)
+        area = int(region.sum())
+        inside = int(np.count_nonzero(region & mask))
+        record["named"].append({"concept": concept_id, "inside_share": inside / area if area else 0.0,
+                                "outside": inside < OUTSIDE_SHARE * area, "region": loose_region(fict, concept_id)})
+    return record
+
+
+def run_job(job: Job) -> list[dict]:
+    """Simulate, write, build and score one real photo at one size; the records of its pairs."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    config = AnnotatorConfig()
+    with tempfile.TemporaryDirectory(prefix="fifa-faith-") as tmp:
+        root = Path(tmp)
+        truths, concepts, records = write_source(job, root)
+        if not truths:
+            return records
+        results: dict[str, tuple] = {}
+        for pair_id, item, rows, error in build(root, config):
+            results[pair_id] = (item, rows, error)
+        for pair_id, truth in truths.items():
+            item, rows, error = results.get(pair_id, (None, 0, None))
+            records.append({**score(truth, item, concepts, config), "rows": rows, "row_error": error})
+    return records
+
+
+# --- aggregation and tables ------------------------------------------------------------------
+
+
+def metrics(records: list[dict]) -> dict:
+    """The bench's figures over some valid pairs (records with a ``skipped`` key are not pairs)."""
+    pairs = [r for r in records if "skipped" not in r]
+    n = len(pairs)
+    tp = sum(len(set(r["predicted_concepts"]) & set(r["truth_concepts"])) for r in pairs)
+    predicted = sum(len(r["predicted_concepts"]) for r in pairs)
+    actual = sum(len(r["truth_concepts"]) for r in pairs)
+    facts = [f for r in pairs for f in r["facts"]]
+    geometry_wrong = sum(f["kind"] == "geometry" for r in pairs if r["manipulation"] not in WARPS for f in r["facts"])
+    named = [c for r in pairs for c in r["named"]]
+    loose = [c for c in named if c["region"]]
+    return {
+        "pairs": n,
+        "accepted": sum(r["accepted"] for r in pairs) / n if n else None,
+        "miou": float(np.mean([r["iou"] for r in pairs])) if n else None,
+        "concept_precision": tp / predicted if predicted else None,
+        "concept_recall": tp / actual if actual else None,
+        "facts": len(facts),
+        "fact_precision": sum(f["true"] for f in facts) / len(facts) if facts else None,
+        "geometry_on_colour_texture": geometry_wrong,
+        "named": len(named),
+        "named_outside": sum(c["outside"] for c in named) / len(named) if named else None,
+        "background_body_named": len(loose),
+        "background_body_outside": sum(c["outside"] for c in loose),
+        "rejects": dict(Counter(r["reason"] for r in pairs if not r["accepted"]).most_common()),
+        "row_errors": sum(r["row_error"] is not None for r in pairs),
+        "not_applicable": sum(1 for r in records if "skipped" in r),
+    }
+
+
+def _cell(value: float | None, percent: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:.1f}" if percent else f"{value:.3f}"
+
+
+HEADER = f"{'':<16}{'pairs':>6}{'acc %':>7}{'mIoU':>7}{'con P':>7}{'con R':>7}{'facts':>7}{'fact P':>8}" \
+         f"{'geo!':>6}{'named':>7}{'outside %':>10}{'bg/body':>9}"
+
+
+def row(label: str, m: dict) -> str:
+    loose = f"{m['background_body_named']}/{m['background_body_outside']}"
+    return (f"{label:<16}{m['pairs']:>6}{_cell(m['accepted'], True):>7}{_cell(m['miou']):>7}"
+            f"{_cell(m['concept_precision']):>7}{_cell(m['concept_recall']):>7}{m['facts']:>7}"
+            f"{_cell(m['fact_precision']):>8}{m['geometry_on_colour_texture']:>6}{m['named']:>7}"
+            f"{_cell(m['named_outside'], True):>10}{loose:>9}")
+
+
+def reasons(m: dict) -> str:
+    counted = ", ".join(f"{k} {v}" for k, v in m["rejects"].items()) or "none"
+    return f"  rejected: {counted}; not applicable: {m['not_applicable']}; row errors: {m['row_errors']}"
+
+
+def table(title: str, groups: list[tuple[str, list[dict]]], total: list[dict]) -> dict:
+    """Print one table (a row per group, then all) and return its figures."""
+    print(f"\n{title}\n{HEADER}")
+    out = {}
+    for label, records in groups:
+        if records:
+            out[label] = metrics(records)
+            print(row(label, out[label]))
+    out["all"] = metrics(total)
+    print(row("all", out["all"]))
+    print(reasons(out["all"]))
+    return out
+
+
+def by(records: list[dict], key) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        groups[str(key(r))].append(r)
+    return groups
+
+
+def encoding_band(r: dict) -> str:
+    encoding = r.get("encoding") or ""
+    if encoding.startswith("jpeg"):
+        return "jpeg 75-84" if int(encoding[4:]) < 85 else "jpeg 85-95"
+    return encoding or "-"
+
+
+def report(records: list[dict], sizes: tuple[int, ...]) -> dict:
+    """Print the per-type tables and the overall table; return every figure."""
+    summary: dict = {"by_type": {}}
+    types = by(records, lambda r: r["manipulation"])
+    size_label = lambda r: f"{r['size']} px"  # noqa: E731
+    for manipulation in MANIPULATIONS:
+        rows = types.get(manipulation, [])
+        sized = by(rows, size_label)
+        summary["by_type"][manipulation] = table(
+            f"== {manipulation} ==", [(f"{s} px", sized.get(f"{s} px", [])) for s in sizes], rows)
+    pairs = [r for r in records if r["manipulation"] is not None]
+    groups = [(m, types.get(m, [])) for m in MANIPULATIONS]
+    made = [r for r in pairs if "skipped" not in r]  # an edit that could not be made has no encoding
+    sized, encoded, kinds = by(pairs, size_label), by(made, encoding_band), by(pairs, lambda r: r["kind"])
+    groups += [(f"{s} px", sized.get(f"{s} px", [])) for s in sizes]
+    groups += [(k, encoded[k]) for k in sorted(encoded)] + [(k, kinds[k]) for k in sorted(kinds)]
+    summary["overall"] = table("== overall (rows: type, size, fake encoding, kind of photo) ==", groups, records)
+    per_type = [summary["by_type"][m]["all"]["miou"] for m in MANIPULATIONS if summary["by_type"][m]["all"]["pairs"]]
+    print(f"\nmean of the per-type mIoU: {np.mean(per_type):.3f}; lowest: {min(per_type):.3f}")
+    print(f"targets (issue 16): {TARGETS}")
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photos", type=int, default=None, help="use the first N cached photos (default: all)")
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="long sides in px, comma-separated")
+    parser.add_argument("--every-size", action="store_true", help="run every photo at every size (the full setting)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="processes (default 2)")
+    parser.add_argument("--cache", type=Path, default=default_cache(), help="the photo cache of fetch_photos.py")
+    parser.add_argument("--out", type=Path, default=None, help="write the figures and every pair's scores as JSON")
+    args = parser.parse_args()
+    sizes = tuple(int(s) for s in args.sizes.split(","))
+    photos = spread(read_index(args.cache), args.photos)
+    jobs = plan(photos, args.cache, sizes, args.every_size, args.seed)
+    print(f"{len(photos)} photos, {len(jobs)} photo sizes x {len(MANIPULATIONS)} manipulations, {args.jobs} processes")
+    start = time.perf_counter()
+    records: list[dict] = []
+    with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+        for done, result in enumerate(pool.imap_unordered(run_job, jobs), start=1):
+            records += result
+            print(f"\r  {done}/{len(jobs)} photo sizes, {time.perf_counter() - start:.0f} s", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    records.sort(key=lambda r: (r["photo"], r["size"], r["manipulation"] or ""))
+    summary = report(records, sizes)
+    print(f"{time.perf_counter() - start:.0f} s")
+    if args.out:
+        options = {"photos": len(photos), "sizes": sizes, "every_size": args.every_size, "seed": args.seed}
+        args.out.write_text(json.dumps({"options": options, "summary": summary, "pairs": records}, indent=1))
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
