@@ -127,6 +127,7 @@ def print_summary(report: BuildReport) -> None:
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     args, parser = parse_args(argv)
+    cli.configure_progress(args.no_progress)
     try:
         if args.merge:
             report = merge_builds(args.merge, args.out, overwrite=args.overwrite)
