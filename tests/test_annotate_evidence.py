@@ -113,3 +113,17 @@ def test_evidence_does_not_depend_on_earlier_calls(astronaut, face_and_concepts)
     measure_evidence(astronaut, other, decide(np.abs(other.astype(int) - astronaut).max(axis=2) > 4, concepts), face.landmarks)
     again = measure_evidence(astronaut, fake, decisions, face.landmarks)
     assert {c: e.to_dict() for c, e in first.items()} == {c: e.to_dict() for c, e in again.items()}
+
+
+def test_the_subsample_keeps_every_concept_the_artifact_touches():
+    from fifa_data.annotate.evidence import subsample
+
+    labels = np.zeros((200, 200), dtype=np.int32)
+    labels[57, 3] = 7  # one pixel of a concept that a stride of 10 jumps over
+    labels[100:, :] = 2
+    ys, xs = np.nonzero(np.ones_like(labels, dtype=bool))
+    sy, sx = subsample(ys, xs, labels, 4000)
+    assert set(np.unique(labels[sy, sx])) == {0, 2, 7}
+    assert len(sy) <= 4000 + 3
+    every = subsample(ys[:100], xs[:100], labels, 4000)
+    assert len(every[0]) == 100  # small artifacts are measured whole

@@ -146,6 +146,21 @@ def _strength(value: float, threshold: float) -> str:
     return "slight" if value < 2 * threshold else "clear" if value < 4 * threshold else "strong"
 
 
+def subsample(ys: np.ndarray, xs: np.ndarray, labels: np.ndarray, max_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """A regular subsample of the artifact pixels, at most about ``max_samples`` (means need no more),
+    that keeps at least one pixel of every concept the artifact touches, so no flagged concept is left
+    without evidence."""
+    step = -(-len(ys) // max_samples)
+    if step <= 1:
+        return ys, xs
+    keep = np.zeros(len(ys), dtype=bool)
+    keep[::step] = True
+    ids = labels[ys, xs]
+    present, first = np.unique(ids, return_index=True)
+    keep[first[~np.isin(present, ids[keep])]] = True
+    return ys[keep], xs[keep]
+
+
 def measure_evidence(
     real: np.ndarray,
     fake: np.ndarray,
@@ -173,10 +188,8 @@ def measure_evidence(
     ys, xs = np.nonzero(artifact[box])
     ys += y0
     xs += x0
-    # Means need no more than MAX_SAMPLES pixels: a regular subsample keeps large edits cheap.
-    step = -(-len(ys) // MAX_SAMPLES)
-    ys, xs = ys[::step], xs[::step]
     labels = decisions.concept_masks.labels
+    ys, xs = subsample(ys, xs, labels, MAX_SAMPLES)
     n = len(fict.atomic_ids) + 1
     ids = labels[ys, xs]
 
