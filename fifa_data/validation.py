@@ -8,11 +8,14 @@ never raises because of one pair. The checks, in order:
 2. same size (``size_mismatch``), unless ``resize="fake-to-real"``: then the fake is resized to
    the real image's size (area averaging down, bicubic up) and stored re-encoded as lossless PNG.
    That re-encode replaces the fake's own compression traces, so it is off by default;
-3. both greyscale or both colour (``color_mismatch``); an RGB image counts as greyscale when its
-   channels differ by at most `GRAY_TOLERANCE` levels on 99.9 % of its pixels (JPEG chroma noise);
+3. not a colour real with a greyscale fake (``color_mismatch``: the whole photo was converted, no
+   attribute edited); a greyscale real with a colour fake is kept, the colour being the edit (lips
+   painted on an old photo). An RGB image counts as greyscale when its channels differ by at most
+   `GRAY_TOLERANCE` levels on 99.9 % of its pixels (JPEG chroma noise);
 4. not pixel-identical (``identical``);
 5. the same photo, not shifted: phase correlation of the two greyscale images (at most
-   `ALIGN_SIDE` pixels long) must peak with a response of at least `min_response`
+   `ALIGN_SIDE` pixels long; the shift of a larger photo is refined at full resolution, see
+   `alignment`) must peak with a response of at least `min_response`
    (``not_same_photo``; measured: an attribute edit or a JPEG re-encode gives 0.95-1.0, an
    unrelated photo about 0.01, a 4 % zoom 0.3) at a shift of at most `max_shift` pixels
    (``misaligned``);
@@ -36,6 +39,7 @@ from .rejects import Reject
 RESIZE_POLICIES = ("reject", "fake-to-real")
 GRAY_TOLERANCE = 3
 ALIGN_SIDE = 512
+TILE_RESPONSE = 0.5  # a full-resolution tile whose response is lower (flat, or edited) does not vote on the shift
 
 
 @dataclass(frozen=True)
@@ -105,9 +109,8 @@ def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig(), real_
     if "grayscale" not in cache:
         cache["grayscale"] = is_grayscale(real)
     real_gray, fake_gray = cache["grayscale"], is_grayscale(fake)
-    if real_gray != fake_gray:
-        kinds = {True: "greyscale", False: "colour"}
-        return reject("color_mismatch", f"real is {kinds[real_gray]}, fake is {kinds[fake_gray]}")
+    if fake_gray and not real_gray:  # a colour photo turned grey whole; colour added to a grey photo is an edit
+        return reject("color_mismatch", "real is colour, fake is greyscale")
     if np.array_equal(real, fake):
         return reject("identical", "the decoded pixels are identical")
 
@@ -154,16 +157,60 @@ def is_grayscale(image: np.ndarray) -> bool:
 
 
 def alignment(real: np.ndarray, fake: np.ndarray) -> tuple[tuple[float, float], float]:
-    """Shift ``(dx, dy)`` in pixels of `fake` against `real` and the phase-correlation response."""
+    """Shift ``(dx, dy)`` in pixels of `fake` against `real` and the phase-correlation response.
+
+    The response is that of the whole photo, at most `ALIGN_SIDE` pixels long. The shift of a
+    larger photo is measured again at full resolution, on tiles around the four quarters' centres,
+    and the median of the tiles that correlate well is taken: a downscaled estimate multiplies its
+    sub-pixel error by the scale, and a tile median is not fooled by a local edit.
+    """
     scale = min(1.0, ALIGN_SIDE / max(real.shape[:2]))
-    a, b = (_gray(x, scale) for x in (real, fake))
-    window = cv2.createHanningWindow((a.shape[1], a.shape[0]), cv2.CV_32F)
-    (dx, dy), response = cv2.phaseCorrelate(a, b, window)
-    return (dx / scale, dy / scale), float(response)
+    (dx, dy), response = _phase_shift(_gray(real, scale), _gray(fake, scale))
+    if scale == 1.0:
+        return (dx, dy), response
+    shifts = [shift for shift, r in _tile_shifts(real, fake, ALIGN_SIDE // 2) if r >= TILE_RESPONSE]
+    if len(shifts) < 2:
+        return (dx / scale, dy / scale), response
+    median = np.median(np.asarray(shifts), axis=0)
+    return (float(median[0]), float(median[1])), response
+
+
+def _phase_shift(a: np.ndarray, b: np.ndarray) -> tuple[tuple[float, float], float]:
+    """`cv2.phaseCorrelate` on the largest centred crop whose DFT sizes are even.
+
+    OpenCV pads each side to its optimal DFT size; an odd one (225 for 224 or 225 pixels) biases
+    the sub-pixel peak by half a pixel, even for an image against itself.
+    """
+    h, w = (_even_dft_size(n) for n in a.shape)
+    top, left = (a.shape[0] - h) // 2, (a.shape[1] - w) // 2
+    a, b = (x[top : top + h, left : left + w] for x in (a, b))
+    window = cv2.createHanningWindow((w, h), cv2.CV_32F)
+    (dx, dy), response = cv2.phaseCorrelate(np.ascontiguousarray(a), np.ascontiguousarray(b), window)
+    return (float(dx), float(dy)), float(response)
+
+
+def _even_dft_size(n: int) -> int:
+    """The largest m <= n that is even and an optimal DFT size (so OpenCV pads nothing)."""
+    m = n - n % 2
+    while m > 2 and cv2.getOptimalDFTSize(m) != m:
+        m -= 2
+    return m
+
+
+def _tile_shifts(real: np.ndarray, fake: np.ndarray, side: int) -> list[tuple[tuple[float, float], float]]:
+    h, w = real.shape[:2]
+    side = min(side, h // 2, w // 2)
+    out = []
+    for cy in (h // 4, 3 * h // 4):
+        for cx in (w // 4, 3 * w // 4):
+            y0, x0 = max(0, cy - side // 2), max(0, cx - side // 2)
+            tiles = (_gray(x[y0 : y0 + side, x0 : x0 + side], 1.0) for x in (real, fake))
+            out.append(_phase_shift(*tiles))
+    return out
 
 
 def _gray(image: np.ndarray, scale: float) -> np.ndarray:
-    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gray = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY).astype(np.float32)
     if scale < 1.0:
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     return gray

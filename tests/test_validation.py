@@ -59,9 +59,17 @@ def layout(tmp_path_factory, astronaut, grace_hopper):
     # size_mismatch
     _save(root / "real/small.png", astronaut)
     _save(root / "fake/small_x.png", cv2.resize(fake, (256, 256), interpolation=cv2.INTER_AREA))
-    # color_mismatch: greyscale real, colour fake
+    # a greyscale real whose fake got colour is an edit; a colour real turned grey whole is a color_mismatch
     _save(root / "real/gray.png", np.asarray(Image.fromarray(astronaut).convert("L")))
-    _save(root / "fake/gray_x.png", fake)
+    _save(root / "fake/gray_lips.png", fake)
+    _save(root / "real/desaturated.png", astronaut)
+    _save(root / "fake/desaturated_x.png", np.asarray(Image.fromarray(fake).convert("L")))
+    # an ordinary tall photo (704x1600) with an unshifted colour edit, saved as JPEG: not misaligned
+    tall = cv2.resize(grace_hopper, (704, 1600), interpolation=cv2.INTER_CUBIC)
+    _save(root / "real/tall.png", tall)
+    tall_fake = tall.astype(np.int16)
+    tall_fake[700:800, 250:450] += (30, -10, -10)
+    (root / "fake/tall_lips.jpg").write_bytes(_jpeg(np.clip(tall_fake, 0, 255).astype(np.uint8), 85))
     # identical bytes and identical pixels in different bytes
     _save(root / "real/same.png", astronaut)
     (root / "fake/same_copy.png").write_bytes((root / "real/same.png").read_bytes())
@@ -105,7 +113,7 @@ def test_a_good_pair_loads_with_bytes_unchanged(layout, results):
         ("fake/empty_x.jpg", "unreadable", "fake/empty_x.jpg: empty file"),
         ("fake/text_x.png", "unreadable", "fake/text_x.png: not an image"),
         ("fake/small_x.png", "size_mismatch", "real is 512x512, fake is 256x256"),
-        ("fake/gray_x.png", "color_mismatch", "real is greyscale, fake is colour"),
+        ("fake/desaturated_x.png", "color_mismatch", "real is colour, fake is greyscale"),
         ("fake/same_copy.png", "identical", "byte-for-byte copy"),
         ("fake/same_recompressed.png", "identical", "decoded pixels are identical"),
         ("fake/other_x.png", "not_same_photo", "phase-correlation response"),
@@ -120,6 +128,22 @@ def test_each_problem_becomes_a_reject(results, fake, reason, detail):
     assert reject.reason == reason
     assert detail in reject.detail
     assert reject.fake == fake and reject.pair_id
+
+
+def test_colour_added_to_a_greyscale_photo_is_an_edit(results):
+    colourised = results["fake/gray_lips.png"]
+    assert isinstance(colourised, LoadedPair), colourised
+    assert colourised.grayscale and not is_grayscale(colourised.fake)
+
+
+def test_an_unshifted_edit_of_a_tall_photo_is_not_misaligned(results):
+    assert isinstance(results["fake/tall_lips.jpg"], LoadedPair), results["fake/tall_lips.jpg"]
+    real, fake = results["fake/tall_lips.jpg"].real, results["fake/tall_lips.jpg"].fake
+    (dx, dy), _ = alignment(real, fake)
+    assert max(abs(dx), abs(dy)) < 0.1
+    assert alignment(real, real)[0] == pytest.approx((0.0, 0.0), abs=1e-6)  # no half-pixel bias of odd DFT sizes
+    (dx, dy), _ = alignment(real, np.roll(fake, 1, axis=0))
+    assert abs(dx) < 0.1 and abs(dy - 1) < 0.1  # a one-pixel shift of a large photo is still seen
 
 
 def test_resize_policy_resizes_the_fake_losslessly(layout):
@@ -148,9 +172,9 @@ def test_load_pairs_never_raises_and_passes_source_rejects(layout):
     finally:
         (layout / "real/orphan.png").unlink()
     rejects = [r for r in out if isinstance(r, Reject)]
-    assert sum(isinstance(r, LoadedPair) for r in out) == 1
+    assert sum(isinstance(r, LoadedPair) for r in out) == 3  # good, gray_lips, tall_lips
     assert count_reasons(rejects)["unpaired_real"] == 1
-    assert len(out) == 13
+    assert len(out) == 15
 
 
 def test_fakes_of_one_real_share_its_decoding_and_face(layout, tmp_path):
