@@ -73,9 +73,9 @@ def add_progress_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars (they are off anyway when stderr is not a terminal)")
 
 
-def progress_enabled(no_progress: bool) -> bool | None:
-    """tqdm's ``disable`` convention turned around: False with ``--no-progress``, else None (on only on a terminal)."""
-    return False if no_progress else None
+def bars_disabled(no_progress: bool) -> bool | None:
+    """tqdm's ``disable``: True with ``--no-progress``, else None (bars only when stderr is a terminal)."""
+    return True if no_progress else None
 
 
 def configure_progress(no_progress: bool = False) -> bool:

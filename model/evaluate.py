@@ -67,7 +67,7 @@ def load_rows(dataset: str, configs: str, split: str, tasks: Sequence[str] | Non
     return list(ds.select(kept))
 
 
-def model_predictions(model_path: str, rows: list[dict], *, batch_size: int, max_new_tokens: int, progress: bool | None = None) -> tuple[dict[str, Prediction], dict]:
+def model_predictions(model_path: str, rows: list[dict], *, batch_size: int, max_new_tokens: int, disable_bars: bool | None = None) -> tuple[dict[str, Prediction], dict]:
     """The checkpoint's answer to every row it can read, and how it went: rows/s and the rows it could not answer.
 
     A row the model cannot take (an unreadable image, a mask of the wrong size) is listed with its
@@ -84,7 +84,7 @@ def model_predictions(model_path: str, rows: list[dict], *, batch_size: int, max
             predictions[row["id"]] = Prediction(row["id"], result.text, result.mask_rles())
 
     start = time.perf_counter()
-    with tqdm(total=len(rows), desc="generate", unit="row", disable=progress) as bar:
+    with tqdm(total=len(rows), desc="generate", unit="row", disable=disable_bars) as bar:
         for first in range(0, len(rows), batch_size):
             chunk = rows[first : first + batch_size]
             try:
@@ -196,7 +196,7 @@ def _evaluate_into(out: Path, args: argparse.Namespace, rows: list[dict]) -> dic
         predictions, file_problems = read_predictions(args.predictions)
         system = Path(args.predictions).stem
     else:
-        predictions, speed = model_predictions(args.model, rows, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, progress=cli.progress_enabled(args.no_progress))
+        predictions, speed = model_predictions(args.model, rows, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, disable_bars=cli.bars_disabled(args.no_progress))
         write_predictions(out / "predictions.jsonl", predictions.values())
         system = Path(args.model).name or "model"
     concepts = ConceptCache()

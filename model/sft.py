@@ -259,10 +259,10 @@ def training_output(output_dir: str | Path, *, resuming: bool, overwrite: bool =
     try:
         yield
     except BaseException as error:
-        saved = sorted(out.glob("checkpoint-*"), key=lambda c: int(c.name.split("-")[-1]) if c.name.split("-")[-1].isdigit() else -1)
-        if saved:
+        last = get_last_checkpoint(str(out)) if out.is_dir() else None
+        if last:
             shutil.rmtree(old, ignore_errors=True)
-            kept = f"{saved[-1]} kept (go on with --resume-from-checkpoint latest)"
+            kept = f"{last} kept (go on with --resume-from-checkpoint latest)"
         else:
             if not resuming:
                 shutil.rmtree(out, ignore_errors=True)

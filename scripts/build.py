@@ -97,7 +97,7 @@ def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> B
         max_shard_size=args.max_shard_size,
         license=args.license,
         num_proc=args.num_proc,
-        progress=cli.progress_enabled(args.no_progress),
+        progress=False if args.no_progress else None,
         overwrite=args.overwrite,
         allow_empty=args.allow_empty,
     )

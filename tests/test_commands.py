@@ -212,3 +212,28 @@ def _children(pid: int) -> list[int]:
         if int(fields[1]) == pid and fields[0] != "Z":
             found.append(int(stat.parent.name))
     return found
+
+
+def test_an_interrupted_training_run_keeps_its_checkpoints_or_the_earlier_model(tmp_path):
+    from fifa_data.outputs import Interrupted, OutputRefused
+    from model.modeling import CONFIG_FILE
+    from model.sft import training_output
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / CONFIG_FILE).write_text("{}")  # an earlier FiFa model
+    before = files_of(out)
+    with pytest.raises(Interrupted, match="unchanged"), training_output(out, resuming=False):
+        (out / "half-written").mkdir(parents=True)  # the new run, interrupted before its first checkpoint
+        raise KeyboardInterrupt
+    assert files_of(out) == before and not (tmp_path / ".run.old").exists()
+    with pytest.raises(Interrupted, match="checkpoint-5 kept"), training_output(out, resuming=False):
+        (out / "checkpoint-5").mkdir(parents=True)
+        (out / "checkpoint-5" / CONFIG_FILE).write_text("{}")
+        raise KeyboardInterrupt
+    assert (out / "checkpoint-5").is_dir() and not (out / CONFIG_FILE).exists()
+    with training_output(out, resuming=True):  # a resumed run keeps its folder
+        (out / CONFIG_FILE).write_text("{}")
+    assert {f"checkpoint-5/{CONFIG_FILE}", CONFIG_FILE} <= set(files_of(out))
+    with pytest.raises(OutputRefused, match="--output-dir"), training_output(tmp_path, resuming=False):
+        pass  # tmp_path holds other files
