@@ -33,6 +33,11 @@ CONFIGS: tuple[str, ...] = ("fict", "pairs", *TASKS, *MIXES)
 VERSIONS: dict[str, datasets.Version] = {name: datasets.Version("1.0.0") for name in CONFIGS}
 # 1.1.0: task rows carry `query_mask`, the queried concept's mask (region input of rdet / rexp / rseg).
 VERSIONS.update({name: datasets.Version("1.1.0") for name in (*TASKS, *MIXES)})
+# 1.1.0 (pairs) / 1.2.0 (tasks): validation keeps pairs it wrongly rejected (a half-pixel alignment
+# bias, colour added to a greyscale photo, close three-quarter faces), and evidence never loses a
+# flagged concept to subsampling.
+VERSIONS["pairs"] = datasets.Version("1.1.0")
+VERSIONS.update({name: datasets.Version("1.2.0") for name in (*TASKS, *MIXES)})
 
 DESCRIPTIONS: dict[str, str] = {
     "fict": "the Facial Image Concept Tree: every concept with its parent, level, description and synonyms",

@@ -84,12 +84,15 @@ def analyze_face(image: np.ndarray) -> Face:
 def _candidates(image: np.ndarray):
     """Face boxes ``((x0, y0, x1, y1), score)`` in photo pixels, one list per search round.
 
-    The first round runs the detector on a copy downscaled to ``DETECT_SIDE``; later rounds scan
+    The first round runs the full-range detector on a copy downscaled to ``DETECT_SIDE``, the
+    second the short-range one (close three-quarter faces, which the first misses); later rounds scan
     overlapping tiles of the full-resolution photo, halving the tile size each round, which finds
     faces down to about 2 % of the photo's width (a face in a full-body or group photo).
     """
     small, scale = _downscale(image, DETECT_SIDE)
     yield _suppress([(tuple(v / scale for v in box), s) for box, s in _detect(small)])
+    # The full-range model misses some close, turned faces that the short-range one finds.
+    yield _suppress([(tuple(v / scale for v in box), s) for box, s in _detect(small, _near_detector)])
     tile = max(image.shape[:2]) // 2
     while tile >= MIN_TILE_SIDE:
         yield _suppress(_detect_tiles(image, tile))
@@ -121,9 +124,9 @@ def _downscale(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
-def _detect(image: np.ndarray) -> list[tuple[tuple[float, float, float, float], float]]:
+def _detect(image: np.ndarray, detector: Callable[[], _Graph] | None = None) -> list[tuple[tuple[float, float, float, float], float]]:
     with _LOCK:
-        result = _detector().process(image)
+        result = (detector or _detector)().process(image)
     height, width = image.shape[:2]
     boxes = []
     for det in result.detections or ():
@@ -229,6 +232,11 @@ class _Graph:
 @functools.cache
 def _detector() -> _Graph:
     return _Graph(lambda: _solutions().face_detection.FaceDetection(model_selection=1, min_detection_confidence=MIN_DETECTION_SCORE))
+
+
+@functools.cache
+def _near_detector() -> _Graph:
+    return _Graph(lambda: _solutions().face_detection.FaceDetection(model_selection=0, min_detection_confidence=MIN_DETECTION_SCORE))
 
 
 @functools.cache

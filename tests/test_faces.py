@@ -80,3 +80,13 @@ def test_exif_rotated_and_grayscale_photos(tmp_path, astronaut):
     gray = io.BytesIO()
     Image.fromarray(astronaut).convert("L").save(gray, format="PNG")
     assert analyze_face(load_rgb(gray.getvalue())).num_faces == 1
+
+
+def test_a_close_three_quarter_face_is_found_by_the_short_range_detector():
+    from fifa_data.sample_pairs import _real_view
+
+    real, _ = _real_view("camera", "face")  # the cameraman's turned face, close up at 512 px
+    face = analyze_face(real.image)
+    assert face.num_faces == 1 and face.landmarks.shape == (478, 3)
+    x0, y0, x1, y1 = face.box
+    assert 0.25 < (x1 - x0) / real.image.shape[1] < 0.7  # the face, not a false alarm
