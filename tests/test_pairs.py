@@ -12,6 +12,7 @@ from fifa_data.pairs import (
     ManifestPairs,
     PairRef,
     PairSource,
+    SourceError,
     make_pair_id,
     open_source,
 )
@@ -89,7 +90,7 @@ def test_ambiguous_real(tmp_path, astronaut):
 
 def test_folder_layout_needs_both_folders(tmp_path):
     (tmp_path / "real").mkdir()
-    with pytest.raises(FileNotFoundError, match="fake/"):
+    with pytest.raises(SourceError, match="fake/"):
         FolderPairs(tmp_path).scan()
 
 
@@ -200,9 +201,9 @@ def test_a_new_layout_is_one_small_class(tmp_path, astronaut):
 
 
 def test_open_source_dispatch(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(SourceError, match="no such file or folder"):
         open_source(tmp_path / "nope")
-    with pytest.raises(ValueError, match="neither a manifest"):
+    with pytest.raises(SourceError, match="neither a manifest"):
         open_source(tmp_path)
     (tmp_path / "real").mkdir()
     (tmp_path / "fake").mkdir()
