@@ -70,7 +70,7 @@ def write_sample_pairs(
     views: tuple[str, ...] = VIEWS,
     manipulations: tuple[str, ...] = MANIPULATIONS,
 ) -> SampleSummary:
-    """Write `n` simulated pairs (cycling photo x view x manipulation) under `out`; see module docstring."""
+    """Write `n` simulated pairs (cycling photo x view x manipulation, past the edits that do not apply) under `out`."""
     unknown = set(views) - set(VIEWS)
     if unknown:
         raise ValueError(f"unknown view(s) {', '.join(sorted(unknown))}; known: {', '.join(VIEWS)}")
@@ -90,7 +90,9 @@ def write_sample_pairs(
 
     combos = [(real, manipulation) for real in reals for manipulation in manipulations]
     rows = []
-    for k in range(n):
+    for k in range(n + len(combos)):  # an edit that does not apply to a photo makes room for the next one
+        if len(rows) == n:
+            break
         real, manipulation = combos[k % len(combos)]
         rng = np.random.default_rng([seed, k])
         face, concepts = analysed[real.path]
