@@ -10,7 +10,6 @@ Writes ``DIR/<name>_concepts.png`` (every visible atomic FICT concept, numbered,
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile

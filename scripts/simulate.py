@@ -9,7 +9,6 @@ Writes ``OUT/real/<view>/<photo>.*``, ``OUT/fake/<view>/<photo>_<manipulation>_<
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import Counter
 from pathlib import Path

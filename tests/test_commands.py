@@ -4,7 +4,6 @@ a folder FiFa did not write is never replaced, and Ctrl-C or SIGTERM ends a buil
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
