@@ -129,13 +129,12 @@ class _Parser(cli.OneLineErrors, HfArgumentParser):
 def parse_args(argv: list[str] | None = None) -> tuple[FiFaArguments, SFTConfig]:
     """FiFa's flags and ``SFTConfig``'s; ``--help`` shows FiFa's and the common trainer ones, ``--help-all`` every one."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    fifa_names = [f.name for f in fields(FiFaArguments)]
-    if "--help-all" in argv:
-        _Parser((FiFaArguments, SFTConfig)).print_help()
-        raise SystemExit(0)
-    parser = _Parser((FiFaArguments, SFTConfig), visible=(*fifa_names, *COMMON_TRAINER_OPTIONS))
+    show_all = "--help-all" in argv
+    visible = None if show_all else (*(f.name for f in fields(FiFaArguments)), *COMMON_TRAINER_OPTIONS)
+    parser = _Parser((FiFaArguments, SFTConfig), visible=visible)
     parser.description = __doc__.split("\n\n")[0]
-    parser.epilog = "These are FiFa's options and the trainer's most common ones; --help-all lists every SFTConfig / TrainingArguments option."
+    if not show_all:
+        parser.epilog = "These are FiFa's options and the trainer's most common ones; --help-all lists every SFTConfig / TrainingArguments option."
     on_gpu = torch.cuda.is_available()
     parser.set_defaults(
         output_dir="fifa-mllm",
@@ -153,6 +152,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[FiFaArguments, SFTConfig]
         save_steps=500,
         report_to="none",
     )
+    if show_all:
+        parser.print_help()
+        raise SystemExit(0)
     fifa, config, unknown = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
