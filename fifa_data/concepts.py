@@ -6,7 +6,9 @@ construction and a parent's mask is the union of its children's. Sources, in pai
 1. *Around the face* (hair zones, upper forehead, temples beyond the mesh, ears, neck, body,
    background): the selfie-segmentation person map, a skin colour model fitted to the subject's
    own cheeks and forehead, and position in the eye frame (see ``mesh_regions``). This layer is
-   computed at the person map's resolution and upsampled.
+   computed at the person map's resolution and upsampled. In a photo of several people only the
+   subject's share of the person map (`faces.face_territories`) is the subject; other people are
+   background, as FICT defines it ("everything that is not the person").
 2. *The face oval*: every mesh triangle painted at full resolution with its concept from
    ``mesh_regions.triangle_concepts()``.
 3. *The openings*: the eye openings split into iris (from the iris landmarks), pupil (0.4 of the
@@ -24,7 +26,7 @@ import numpy as np
 
 from . import masks as masklib
 from . import mesh_regions as regions
-from .faces import Face, analyze_face
+from .faces import Face, analyze_face, face_territories
 from .fict import FICT, load_fict
 
 PUPIL_TO_IRIS = 0.4
@@ -46,6 +48,7 @@ class ConceptMasks:
     num_faces: int
     face_box: tuple[float, float, float, float]
     uncovered_face_share: float
+    subject: int = 0  # which of the photo's faces (largest first) the concepts describe
 
     def mask(self, concept_id: str) -> np.ndarray:
         """Boolean HxW mask of any concept; a parent's is the union of its atomic descendants."""
@@ -136,6 +139,7 @@ def concept_masks(image: np.ndarray, face: Face | None = None, fict: FICT | None
         fict=fict,
         num_faces=face.num_faces,
         face_box=face.box,
+        subject=face.subject,
         uncovered_face_share=_uncovered_share(labels, points, face_ids),
     )
 
@@ -251,6 +255,8 @@ def _surroundings(image: np.ndarray, face: Face, index: dict[str, int]) -> np.nd
     au = np.abs(u)
     is_left = u >= 0
     is_person = person > 0.5
+    if face.num_faces > 1:
+        is_person &= face_territories(person.shape, face.boxes, scale) == face.subject
 
     hair = _head_hair(ycc, is_person & ~skin, v)
     # Each rule names a central concept or a sided template, resolved per pixel by a lookup.

@@ -1,14 +1,17 @@
 """Face analysis with the models that ship inside the ``mediapipe==0.10.14`` wheel.
 
-One call, :func:`analyze_face`, finds the faces in an RGB photo, keeps the largest, and returns
-its 478-point face mesh (468 mesh points + 10 iris points, ``refine_landmarks=True``) in the
-photo's pixel coordinates, plus a person-vs-background probability map from the selfie
-segmentation model. Detection runs on a downscaled copy (and, if that finds nothing, on
-overlapping tiles, for small faces in big photos); the mesh runs on a crop around the face.
+One call, :func:`analyze_face`, finds the faces in an RGB photo, makes the largest the subject, and
+returns its 478-point face mesh (468 mesh points + 10 iris points, ``refine_landmarks=True``) in the
+photo's pixel coordinates, the boxes of every face found, plus a person-vs-background probability
+map from the selfie segmentation model. Detection runs on a downscaled copy (and, if that finds
+nothing, on overlapping tiles, for small faces in big photos); the mesh runs on a crop around each
+face. In a photo of several people, `Face.with_subject` picks another face as the subject, and
+`face_territories` tells which person's body each pixel of the person map belongs to.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import threading
@@ -32,32 +35,58 @@ MESH_SIDE = 512  # long side of the face crop given to the mesh model
 MIN_DETECTION_SCORE = 0.5
 MIN_TILE_SIDE = 256  # smallest tile of the fallback scan for small faces
 CROP_MARGIN = 0.6  # crop = detection box grown by this share of its size on every side
+PERSON_CROP = (2.0, 1.0, 4.0)  # a person's crop in a group photo: face heights to each side, above, below
 
 
 class NoFaceError(ValueError):
     """The photo contains no face that the detector and the face mesh agree on."""
 
 
+Box = tuple[float, float, float, float]
+
+
 @dataclass(frozen=True)
+class DetectedFace:
+    """One face the detector and the mesh agree on: its box, detection score and mesh."""
+
+    box: Box
+    score: float
+    landmarks: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
 class Face:
-    """The largest face of a photo.
+    """The subject of a photo (by default its largest face) and the other faces found.
 
     ``landmarks`` is (478, 3) float32: x and y in pixels of the photo, z the mesh's relative
     depth in the same pixel scale (smaller is nearer the camera). ``person`` is the
     person probability in [0, 1] at a working resolution of at most ``SEGMENT_SIDE`` pixels on
-    the long side, covering the whole photo.
+    the long side, covering the whole photo, for every person in it. ``faces`` holds every face
+    found, largest first; ``subject`` is the index of the one `landmarks` and `box` describe.
     """
 
     landmarks: np.ndarray
-    box: tuple[float, float, float, float]
+    box: Box
     score: float
     num_faces: int
     image_size: tuple[int, int]
     person: np.ndarray
+    faces: tuple[DetectedFace, ...] = ()
+    subject: int = 0
+
+    @property
+    def boxes(self) -> list[Box]:
+        """The box of every face found, largest first (the subject's at index `subject`)."""
+        return [f.box for f in self.faces] or [self.box]
+
+    def with_subject(self, index: int) -> Face:
+        """The same analysis with face ``index`` of `faces` as the subject."""
+        chosen = self.faces[index]
+        return dataclasses.replace(self, landmarks=chosen.landmarks, box=chosen.box, score=chosen.score, subject=index)
 
 
 def analyze_face(image: np.ndarray) -> Face:
-    """Detect faces in an RGB uint8 photo and analyse the largest one.
+    """Detect faces in an RGB uint8 photo and analyse them, the largest as the subject.
 
     A detection counts as a face only if the face mesh fits it, which discards the detector's
     false alarms. Raises :class:`NoFaceError` when there is no face.
@@ -65,20 +94,70 @@ def analyze_face(image: np.ndarray) -> Face:
     image = _check_rgb(image)
     height, width = image.shape[:2]
     for candidates in _candidates(image):
-        faces = [(box, score, mesh) for box, score in candidates if (mesh := _mesh(image, box)) is not None]
+        faces = [DetectedFace(box, score, mesh) for box, score in candidates if (mesh := _mesh(image, box)) is not None]
         if faces:
             break
     else:
         raise NoFaceError(f"no face found in the {width}x{height} image")
-    box, score, landmarks = max(faces, key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]))
+    faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+    largest = faces[0]
     return Face(
-        landmarks=landmarks,
-        box=box,
-        score=score,
+        landmarks=largest.landmarks,
+        box=largest.box,
+        score=largest.score,
         num_faces=len(faces),
         image_size=(height, width),
-        person=person_probability(image),
+        person=_people(image, [f.box for f in faces]),
+        faces=tuple(faces),
     )
+
+
+def _people(image: np.ndarray, boxes: list[Box]) -> np.ndarray:
+    """The person map of a photo; with several faces, each person is segmented again in a crop.
+
+    The selfie model segments the one near person it expects: in a group photo it misses some
+    people altogether. Each face's crop (`PERSON_CROP` face heights around it, mostly below)
+    is segmented on its own, and the maps are merged by their maximum.
+    """
+    person = person_probability(image)
+    if len(boxes) < 2:
+        return person
+    scale = person.shape[1] / image.shape[1]
+    for x0, y0, x1, y1 in boxes:
+        size = y1 - y0
+        (left, top, right, bottom) = (int(max(0, c)) for c in (
+            (x0 + x1) / 2 - PERSON_CROP[0] * size, y0 - PERSON_CROP[1] * size,
+            (x0 + x1) / 2 + PERSON_CROP[0] * size, y1 + PERSON_CROP[2] * size))
+        right, bottom = min(right, image.shape[1]), min(bottom, image.shape[0])
+        l, t, r, b = (round(v * scale) for v in (left, top, right, bottom))
+        if r - l < 2 or b - t < 2:
+            continue
+        crop = person_probability(image[top:bottom, left:right])
+        window = person[t:b, l:r]
+        np.maximum(window, cv2.resize(crop, (r - l, b - t), interpolation=cv2.INTER_LINEAR), out=window)
+    return person
+
+
+def face_territories(shape: tuple[int, int], boxes: list[Box], scale: float = 1.0) -> np.ndarray:
+    """For every pixel of an image of ``shape`` (H, W), the index of the face whose person it belongs to.
+
+    The nearest face's, where a person's body hangs below the face, so vertical distance counts half
+    below a face's centre. Distances are in pixels, not in face sizes: a near, large face would
+    otherwise claim the shoulders and the hands of a smaller one beside it. ``scale`` maps the
+    photo's pixels (where `boxes` are) to this image's.
+    """
+    height, width = shape
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    best = np.full(shape, np.inf, np.float32)
+    owner = np.zeros(shape, np.int32)
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        dx = xs - (x0 + x1) / 2 * scale
+        dy = ys - (y0 + y1) / 2 * scale
+        cost = np.hypot(dx, np.where(dy > 0, dy * 0.5, dy))
+        closer = cost < best
+        best[closer], owner[closer] = cost[closer], i
+    return owner
+
 
 
 def _candidates(image: np.ndarray):

@@ -156,3 +156,20 @@ def test_8000_pixel_photo(astronaut):
     assert concepts.labels.shape == (8000, 8000)
     assert concepts.uncovered_face_share < 0.02
     assert grown_mib < 2048, f"peak memory grew by {grown_mib:.0f} MiB"
+
+
+def test_other_people_are_in_none_of_the_subjects_concepts(astronaut, grace_hopper):
+    """Two portraits side by side: each face in turn is the subject, and the other portrait's
+    person pixels are background to it, never its hair, neck or body."""
+    two = np.concatenate([astronaut, grace_hopper[:512]], axis=1)
+    face = analyze_face(two)
+    assert face.num_faces == 2
+    for subject in range(2):
+        chosen = face.with_subject(subject)
+        concepts = concept_masks(two, chosen)
+        assert concepts.num_faces == 2 and concepts.subject == subject
+        theirs = slice(512, None) if chosen.box[0] < 512 else slice(0, 512)
+        person = ~concepts.mask("background")
+        assert person[:, theirs].mean() < 0.01, (subject, person[:, theirs].mean())
+        ours = slice(0, 512) if theirs.start else slice(512, None)
+        assert person[:, ours].mean() > 0.3  # the subject's own person is still labelled

@@ -119,7 +119,6 @@ def test_a_good_pair_loads_with_bytes_unchanged(layout, results):
         ("fake/other_x.png", "not_same_photo", "phase-correlation response"),
         ("fake/shift_x.png", "misaligned", "shifted by (+3.00"),
         ("fake/coffee_x.png", "no_face", "real/coffee.png: no face"),
-        ("fake/two_x.png", "multiple_faces", "real/two.png: 2 faces"),
     ],
 )
 def test_each_problem_becomes_a_reject(results, fake, reason, detail):
@@ -158,11 +157,33 @@ def test_resize_policy_resizes_the_fake_losslessly(layout):
         ValidationConfig(resize="stretch")
 
 
-def test_several_faces_can_be_allowed(layout):
+def test_two_faces_with_one_edited_keep_the_edited_face(layout, results, astronaut, grace_hopper):
+    """Two portraits side by side, the edit on the astronaut's (left) face: the pair is kept, with
+    the astronaut as the subject, and the count of faces recorded."""
+    loaded = results["fake/two_x.png"]
+    assert isinstance(loaded, LoadedPair), loaded
+    face = loaded.face
+    assert face.num_faces == 2 and len(face.boxes) == 2
+    x0, y0, x1, y1 = face.box
+    assert x1 <= 512 and x0 < 230 < x1  # the astronaut, whose chin the edited patch lies on
+    # the same photo with the other portrait edited makes that one the subject
+    two = np.concatenate([astronaut, grace_hopper[:512]], axis=1)
+    other = two.astype(np.int16)
+    other[300:330, 512 + 220 : 512 + 280] += (40, 10, 10)
+    _save(layout / "fake/two_y.png", np.clip(other, 0, 255).astype(np.uint8))
+    try:
+        ref = next(p for p in FolderPairs(layout).scan()[0] if p.fake_path == "fake/two_y.png")
+        chosen = load_pair(ref)
+    finally:
+        (layout / "fake/two_y.png").unlink()
+    assert isinstance(chosen, LoadedPair) and chosen.face.box[0] >= 512 and chosen.face.subject != face.subject
+
+
+def test_several_faces_can_be_refused(layout):
     pairs, _ = FolderPairs(layout).scan()
     ref = next(p for p in pairs if p.fake_path == "fake/two_x.png")
-    loaded = load_pair(ref, ValidationConfig(allow_multiple_faces=True))
-    assert isinstance(loaded, LoadedPair) and loaded.face.num_faces == 2
+    reject = load_pair(ref, ValidationConfig(allow_multiple_faces=False))
+    assert isinstance(reject, Reject) and reject.reason == "multiple_faces" and "real/two.png: 2 faces" in reject.detail
 
 
 def test_load_pairs_never_raises_and_passes_source_rejects(layout):
@@ -172,7 +193,7 @@ def test_load_pairs_never_raises_and_passes_source_rejects(layout):
     finally:
         (layout / "real/orphan.png").unlink()
     rejects = [r for r in out if isinstance(r, Reject)]
-    assert sum(isinstance(r, LoadedPair) for r in out) == 3  # good, gray_lips, tall_lips
+    assert sum(isinstance(r, LoadedPair) for r in out) == 4  # good, gray_lips, tall_lips, two_x
     assert count_reasons(rejects)["unpaired_real"] == 1
     assert len(out) == 15
 
@@ -186,12 +207,12 @@ def test_fakes_of_one_real_share_its_decoding_and_face(layout, tmp_path):
     refs = [r for r in refs if r.real_path in ("real/good.png", "real/two.png")]
     loaded = list(load_pairs(refs))
     good = [p for p in loaded if isinstance(p, LoadedPair)]
-    assert [p.ref.fake_path for p in good] == ["fake/good_again.jpg", "fake/good_lips.jpg"]
+    assert [p.ref.fake_path for p in good] == ["fake/good_again.jpg", "fake/good_lips.jpg", "fake/two_x.png"]
     assert good[0].real is good[1].real and good[0].face is good[1].face  # decoded and analysed once
     assert not good[0].real.flags.writeable  # shared, so nobody may edit it in place
     alone = load_pair(refs[1])
     assert np.array_equal(alone.real, good[1].real) and np.array_equal(alone.face.landmarks, good[1].face.landmarks)
-    assert [r.reason for r in loaded if isinstance(r, Reject)] == ["multiple_faces"]  # the next real is its own
+    assert good[2].face.num_faces == 2  # the next real is its own
 
 
 def test_grayscale_and_alignment_measures(astronaut):

@@ -192,7 +192,7 @@ def annotate(
     """Annotate a stream of loaded pairs; rejects pass through, new ones are added."""
     writer = writer or TemplateWriter(seed=config.seed)
     counts = counts if counts is not None else GuardCounts()
-    cache: dict[str, ConceptMasks] = {}
+    cache: dict[str, dict[int, ConceptMasks]] = {}
     seen_reals: set[str] = set()
     batch: list[Measured] = []
     for pair in pairs:
@@ -202,11 +202,15 @@ def annotate(
         key = f"{pair.ref.root}\0{pair.ref.real_path}"
         if key not in cache:
             cache.clear()  # sources list a real image's fakes together; one entry keeps memory flat
-            cache[key] = concept_masks(pair.real, pair.face)
+            cache[key] = {}
+        by_subject = cache[key]  # in a group photo, each fake's subject is the face it edits
+        if pair.face.subject not in by_subject:
+            by_subject[pair.face.subject] = concept_masks(pair.real, pair.face)
+        concepts = by_subject[pair.face.subject]
         if key not in seen_reals:
             seen_reals.add(key)
-            yield real_image(pair, cache[key])
-        measured = measure(pair, cache[key], config)
+            yield real_image(pair, concepts)
+        measured = measure(pair, concepts, config)
         if isinstance(measured, Reject):
             yield measured
             continue

@@ -166,11 +166,12 @@ def encode_fake(fake: np.ndarray, grey: bool, rng: np.random.Generator) -> tuple
     return encode_image(image, "JPEG", quality=quality), ".jpg", f"jpeg{quality}"
 
 
-def write_source(job: Job, root: Path) -> tuple[dict[str, dict], ConceptMasks | None, list[dict]]:
+def write_source(job: Job, root: Path) -> tuple[dict[str, dict], list[dict]]:
     """Write the real photo, its fakes and ``pairs.csv`` under `root`.
 
-    Returns the truth of each written pair by pair id, the concept masks the simulator used, and
-    the records of what could not be simulated (no face at this size, edit not applicable).
+    Returns the truth of each written pair by pair id (with the concept masks of the face the
+    simulator edited), and the records of what could not be simulated (no face at this size, edit
+    not applicable).
     """
     grey = bool(job.photo["grayscale"])
     real = resized(load_rgb(job.path), job.size)
@@ -185,13 +186,17 @@ def write_source(job: Job, root: Path) -> tuple[dict[str, dict], ConceptMasks | 
     try:
         face = analyze_face(real)
     except NoFaceError as exc:
-        return {}, None, [{**base, "manipulation": None, "skipped": f"no face for the simulator: {exc}"}]
-    concepts = concept_masks(real, face)
+        return {}, [{**base, "manipulation": None, "skipped": f"no face for the simulator: {exc}"}]
+    by_subject: dict[int, ConceptMasks] = {}
     truths, skipped, rows = {}, [], []
     for m, manipulation in enumerate(MANIPULATIONS):
         rng = np.random.default_rng([job.seed, job.index, job.size, m])
+        subject = (job.index + m) % face.num_faces  # in a group photo, the edits go to every face in turn
+        if subject not in by_subject:
+            by_subject[subject] = concept_masks(real, face.with_subject(subject))
+        concepts = by_subject[subject]
         try:
-            edit = simulate_edit(real, manipulation, rng, face=face, concepts=concepts)
+            edit = simulate_edit(real, manipulation, rng, face=face.with_subject(subject), concepts=concepts)
         except EditNotApplicable as exc:
             skipped.append({**base, "manipulation": manipulation, "skipped": str(exc)})
             continue
@@ -203,10 +208,10 @@ def write_source(job: Job, root: Path) -> tuple[dict[str, dict], ConceptMasks | 
                      "split": "test", "params": json.dumps({**edit.params, "encoding": encoding}, sort_keys=True),
                      "edit_mask": json.dumps(edit_mask)})
         truths[make_pair_id(real_path, fake_path)] = {**base, "manipulation": manipulation, "encoding": encoding,
-                                                      "truth": edit.mask}
+                                                      "subject": subject, "truth": edit.mask, "concepts": concepts}
     schema = dict.fromkeys(("real", "fake", "manipulation", "source_id", "split", "params", "edit_mask"), pl.String)
     pl.DataFrame(rows, schema=schema).write_csv(root / "pairs.csv")
-    return truths, concepts, skipped
+    return truths, skipped
 
 
 @dataclass(frozen=True)
@@ -279,12 +284,16 @@ def loose_region(fict, concept_id: str) -> str | None:
     return next((r for r in LOOSE_REGIONS if r in ids), None)
 
 
-def score(truth: dict, result: AnnotatedImage | Reject | Crash | None, concepts: ConceptMasks, config: AnnotatorConfig) -> dict:
-    """One valid pair's scores against its truth (module docstring)."""
-    mask = truth.pop("truth")
+def score(truth: dict, result: AnnotatedImage | Reject | Crash | None, config: AnnotatorConfig) -> dict:
+    """One valid pair's scores against its truth (module docstring).
+
+    The truth concepts are read off the edited face's concept masks, so choosing the wrong face in
+    a group photo costs recall; a correct choice gives the annotator's own masks.
+    """
+    mask, concepts = truth.pop("truth"), truth.pop("concepts")
     record = {**truth, "truth_share": float(mask.mean())}
     if isinstance(result, AnnotatedImage):
-        concepts = result.concept_masks
+        record["chosen_subject"] = result.concept_masks.subject
     truth_concepts = set(decide(mask, concepts, config.decision).manipulated_atomic)
     record["truth_concepts"] = sorted(truth_concepts)
     if not isinstance(result, AnnotatedImage):
@@ -302,7 +311,7 @@ def score(truth: dict, result: AnnotatedImage | Reject | Crash | None, concepts:
         for c in result.explanation.concepts
         for f in stated_facts(result.evidence.get(c), config.evidence)
     ]
-    fict = concepts.fict
+    fict, concepts = concepts.fict, result.concept_masks  # what the text names lies on the annotator's subject
     named = dict.fromkeys([*result.explanation.concepts, *finder_for(fict).find(result.explanation.plain())])
     record["named"] = []
     for concept_id in named:
@@ -322,7 +331,7 @@ def run_job(job: Job) -> list[dict]:
     config = AnnotatorConfig()
     with tempfile.TemporaryDirectory(prefix="fifa-faith-") as tmp:
         root = Path(tmp)
-        truths, concepts, records = write_source(job, root)
+        truths, records = write_source(job, root)
         if not truths:
             return records
         results: dict[str, tuple] = {}
@@ -330,7 +339,7 @@ def run_job(job: Job) -> list[dict]:
             results[pair_id] = (item, rows, error)
         for pair_id, truth in truths.items():
             item, rows, error = results.get(pair_id, (None, 0, None))
-            records.append({**score(truth, item, concepts, config), "rows": rows, "row_error": error})
+            records.append({**score(truth, item, config), "rows": rows, "row_error": error})
     return records
 
 
@@ -363,6 +372,7 @@ def metrics(records: list[dict]) -> dict:
         "background_body_outside": sum(c["outside"] for c in loose),
         "rejects": dict(Counter(r["reason"] for r in pairs if not r["accepted"]).most_common()),
         "row_errors": sum(r["row_error"] is not None for r in pairs),
+        "wrong_face": sum(r.get("chosen_subject", r.get("subject")) != r.get("subject") for r in pairs),
         "not_applicable": sum(1 for r in records if "skipped" in r),
     }
 
@@ -387,7 +397,8 @@ def row(label: str, m: dict) -> str:
 
 def reasons(m: dict) -> str:
     counted = ", ".join(f"{k} {v}" for k, v in m["rejects"].items()) or "none"
-    return f"  rejected: {counted}; not applicable: {m['not_applicable']}; row errors: {m['row_errors']}"
+    return (f"  rejected: {counted}; not applicable: {m['not_applicable']}; row errors: {m['row_errors']}; "
+            f"another face than the edited one annotated: {m['wrong_face']}")
 
 
 def table(title: str, groups: list[tuple[str, list[dict]]], total: list[dict]) -> dict:
