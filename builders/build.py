@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from fifa_data.annotate.guard import GuardCounts
+from fifa_data.annotate.reliability import Reliability
 from fifa_data.outputs import staged_output
 from fifa_data.pairs import PairRef, make_pair_id, open_source
 from fifa_data.rejects import Reject
@@ -210,7 +211,7 @@ def merge_builds(parts: Sequence[str | Path], out: str | Path, *, overwrite: boo
         }
         for key in ("pairs_in", "accepted"):
             merged[key] = sum(s[key] for s in stats)
-        for key in ("rejected", "guard", "manipulations", "concepts"):
+        for key in ("rejected", "image_level_only", "reliability", "guard", "manipulations", "concepts"):
             total: Counter = Counter()
             for s in stats:
                 total.update(s[key])
@@ -322,6 +323,8 @@ def _annotate(refs, splits, settings, options: BuildOptions, store_dir: Path, re
     store = WorkStore(store_dir)
     guard = GuardCounts()
     accepted = 0
+    image_level: Counter = Counter()
+    reliability = Reliability()
     manipulations: Counter = Counter()
     concepts: Counter = Counter()
     results = annotate_units(units, settings, options.num_proc)
@@ -331,12 +334,16 @@ def _annotate(refs, splits, settings, options: BuildOptions, store_dir: Path, re
             rejects += result.rejects
             guard.merge(result.guard)
             accepted += result.accepted
+            image_level.update(result.image_level)
+            reliability.merge(result.reliability)
             manipulations.update(result.manipulations)
             concepts.update(result.concepts)
             bar.update(len(unit.refs))
     store.close()
     return {
         "accepted": accepted,
+        "image_level_only": dict(sorted(image_level.items())),
+        "reliability": reliability.to_dict(),
         "guard": guard.to_dict(),
         "manipulations": dict(sorted(manipulations.items())),
         "concepts": dict(sorted(concepts.items())),

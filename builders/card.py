@@ -18,6 +18,7 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
 
+from fifa_data.annotate.reliability import Reliability
 from fifa_data.fict import load_fict
 from fifa_data.images import load_rgb
 from fifa_data.samples import CREDITS
@@ -174,12 +175,19 @@ def _fict_summary() -> str:
 def _statistics(stats: dict) -> str:
     parts = [
         f"**Pairs.** {stats['pairs_in']:,} pairs in, {stats['accepted']:,} annotated, "
+        f"{sum((stats.get('image_level_only') or {}).values()):,} kept for det and cls only, "
         f"{sum(stats['rejected'].values()):,} rejected (every reject is a row of `rejects.parquet`).",
         "",
         "| reason | pairs |",
         "|---|---:|",
         *[f"| {reason} | {n:,} |" for reason, n in sorted(stats["rejected"].items(), key=lambda kv: -kv[1])],
     ]
+    image_level = stats.get("image_level_only") or {}
+    if image_level:
+        why = ", ".join(f"{n:,} {reason}" for reason, n in sorted(image_level.items()))
+        parts += ["", f"**Fakes kept for det and cls only.** {sum(image_level.values()):,} fakes whose edit could not be "
+                  f"localised ({why}) are still fakes: they have rows in `det` and `cls`, and no mask or text."]
+    parts += _reliability(stats.get("reliability") or {})
     if stats["manipulations"]:
         parts += ["", "**Manipulation types** (annotated fakes):", "", "| manipulation | fakes |", "|---|---:|"]
         parts += [f"| {m} | {n:,} |" for m, n in sorted(stats["manipulations"].items(), key=lambda kv: (-kv[1], kv[0]))]
@@ -197,11 +205,43 @@ def _statistics(stats: dict) -> str:
         "annotated pair: every task row embeds its image file, and `datasets` stores image bytes plain so that the "
         "Hub's chunk deduplication keeps each repeated image once.",
         "",
-        f"**Consistency guard.** {guard['texts']:,} explanations checked: {guard['clean']:,} clean, "
-        f"{guard['repaired']:,} repaired, {guard['rejected']:,} replaced; {guard['hallucinations']:,} hallucinated "
-        f"concepts removed, {guard['missing']:,} missing concepts filled in, {guard['writer_failures']:,} writer failures.",
+        f"**Text–decision consistency** (the guard compares every text with the annotator's own decisions; "
+        f"agreement with the truth is the reliability section's). {guard['texts']:,} explanations checked: "
+        f"{guard['clean']:,} clean, {guard['repaired']:,} repaired, {guard['rejected']:,} replaced; "
+        f"{guard['inconsistent']:,} mentions of concepts the decisions do not flag removed, {guard['missing']:,} "
+        f"missing concepts filled in, {guard['writer_failures']:,} writer failures.",
     ]
     return "\n".join(parts)
+
+
+def _reliability(totals: dict) -> list[str]:
+    """The card's "Annotation reliability" section: the annotations against the true edit masks."""
+    if not totals.get("pairs"):
+        return []
+    figures = Reliability(**totals).figures()
+
+    def cell(value: float | None, percent: bool = False) -> str:
+        return "-" if value is None else f"{100 * value:.1f} %" if percent else f"{value:.3f}"
+
+    return [
+        "",
+        "### Annotation reliability",
+        "",
+        f"Measured on this build: {figures['pairs']:,} pairs whose manifest gives the true edit mask (`edit_mask`), "
+        "scored against that mask and against what each manipulation type really does "
+        "(`fifa_data.annotate.reliability`; a pair that is rejected or kept for det and cls only scores 0 IoU).",
+        "",
+        "| figure | value |",
+        "|---|---:|",
+        f"| pairs localised (mask and text) | {cell(figures['localised'], True)} |",
+        f"| artifact-mask mIoU against the edit | {cell(figures['miou'])} |",
+        f"| concept precision / recall | {cell(figures['concept_precision'])} / {cell(figures['concept_recall'])} |",
+        f"| fact precision (stated facts true of the edit) | {cell(figures['fact_precision'])} |",
+        f"| geometry stated about colour or texture edits | {figures['geometry_on_paint']:,} |",
+        f"| named concepts lying outside the edit | {cell(figures['named_outside'], True)} |",
+        f"| background or body concepts named (outside the edit) | {figures['background_body_named']:,} "
+        f"({figures['background_body_outside']:,}) |",
+    ]
 
 
 def _provenance(stats: dict) -> str:

@@ -60,6 +60,8 @@ EVIDENCE = {
     "rise": Value("float64"),
     "inward": Value("float64"),
     "scale": Value("float64"),
+    "motion_explained": Value("float64"),
+    "flow_noise": Value("float64"),
     "facts": List(FACT),
 }
 

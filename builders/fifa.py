@@ -38,6 +38,12 @@ VERSIONS.update({name: datasets.Version("1.1.0") for name in (*TASKS, *MIXES)})
 # flagged concept to subsampling.
 VERSIONS["pairs"] = datasets.Version("1.1.0")
 VERSIONS.update({name: datasets.Version("1.2.0") for name in (*TASKS, *MIXES)})
+# 1.2.0 (pairs) / 1.3.0 (tasks): a photo of several people keeps the edited face as the subject, the
+# others being background; the artifact mask is read near the subject only; geometry is stated only
+# for a flow that explains the change (evidence gains `motion_explained` and `flow_noise`); a fake
+# whose edit cannot be localised is kept for det and cls.
+VERSIONS["pairs"] = datasets.Version("1.2.0")
+VERSIONS.update({name: datasets.Version("1.3.0") for name in (*TASKS, *MIXES)})
 
 DESCRIPTIONS: dict[str, str] = {
     "fict": "the Facial Image Concept Tree: every concept with its parent, level, description and synonyms",

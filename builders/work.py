@@ -10,6 +10,7 @@ consumed in plan order, so the store's bytes do not depend on ``num_proc``.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import signal
 import threading
@@ -21,8 +22,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from fifa_data import masks as masklib
 from fifa_data.annotate.guard import GuardCounts
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate
+from fifa_data.annotate.reliability import Reliability, score_pair
 from fifa_data.annotate.writers import WriterSpec
 from fifa_data.pairs import PairRef
 from fifa_data.rejects import Reject
@@ -66,8 +69,13 @@ class UnitResult:
     rejects: list[Reject] = field(default_factory=list)
     guard: GuardCounts = field(default_factory=GuardCounts)
     accepted: int = 0
+    image_level: Counter = field(default_factory=Counter)  # fakes kept for det and cls only, by why
     manipulations: Counter = field(default_factory=Counter)
     concepts: Counter = field(default_factory=Counter)
+    reliability: Reliability = field(default_factory=Reliability)  # pairs whose manifest gives the edit mask
+
+
+TRUTH_COLUMN = "edit_mask"  # a manifest column with each pair's true edit mask (JSON COCO RLE), as the simulator writes it
 
 
 def plan_units(refs: Sequence[PairRef], splits: dict[str, str], chunk: int = 16) -> list[WorkUnit]:
@@ -92,6 +100,8 @@ def annotate_unit(unit: WorkUnit, settings: AnnotateSettings, writer) -> UnitRes
     for img in stream:
         if isinstance(img, Reject):
             result.rejects.append(img)
+            if img.pair_id in by_id:
+                _score(result, None, by_id[img.pair_id], real, settings)
             continue
         if img.label == "real":
             real = img
@@ -102,12 +112,26 @@ def annotate_unit(unit: WorkUnit, settings: AnnotateSettings, writer) -> UnitRes
         for task, task_rows_ in rows.items():
             result.rows[task].extend(task_rows_)
         if img.label == "fake":
+            _score(result, img, by_id[img.pair_id], real, settings)
+        if img.label == "fake" and img.unlocalised:
+            result.image_level[img.unlocalised.reason] += 1
+        elif img.label == "fake":
             result.accepted += 1
             result.manipulations[img.manipulation or "unknown"] += 1
             result.concepts.update(img.decisions.manipulated)
             if settings.with_pairs:
                 result.rows["pairs"].append(pair_row(img, real.image, by_id[img.pair_id], settings.annotator.evidence))
     return result
+
+
+def _score(result: UnitResult, fake: AnnotatedImage | None, ref: PairRef, real: AnnotatedImage | None, settings: AnnotateSettings) -> None:
+    """Add a pair to the unit's reliability figures when its manifest gives the true edit mask."""
+    truth = ref.extra.get(TRUTH_COLUMN)
+    if not truth:
+        return
+    concepts = fake.concept_masks if fake is not None else real.concept_masks if real is not None else None
+    annotator = settings.annotator
+    result.reliability.add(score_pair(fake, masklib.decode(json.loads(truth)), ref.manipulation, concepts, annotator.decision, annotator.evidence))
 
 
 def annotate_units(units: Sequence[WorkUnit], settings: AnnotateSettings, num_proc: int = 1) -> Iterator[UnitResult]:

@@ -59,6 +59,14 @@ class ConceptMasks:
         wanted[[self._index[c] for c in self.fict.atomic_descendants(concept_id)]] = True
         return wanted
 
+    def near_subject(self, reach: float) -> np.ndarray:
+        """Boolean HxW mask of the subject (every pixel not labelled background) and of what lies
+        within ``reach`` pixels of it: the part of the photo FiFa annotates."""
+        background = self._lookup("background")[self.labels].astype(np.uint8)
+        if not background.all():
+            return cv2.distanceTransform(background, cv2.DIST_L2, 3) <= reach
+        return np.zeros(self.labels.shape, bool)
+
     def box(self, concept_id: str) -> list[float] | None:
         """Tight box ``[x0, y0, x1, y1]`` of a concept (x1, y1 exclusive); None if not visible."""
         boxes = self._atomic_boxes[[self._index[c] for c in self.fict.atomic_descendants(concept_id)]]

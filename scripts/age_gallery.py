@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         for example in examples:
             f.write(json.dumps(example) + "\n")
     missing = [m for m in MANIPULATIONS if m not in done]
-    print(f"wrote {len(done)} AGE pictures to {out}/ (guard: {counts.hallucinations} hallucinations in {counts.texts} texts)")
+    print(f"wrote {len(done)} AGE pictures to {out}/ (guard: {counts.inconsistent} text-decision inconsistencies in {counts.texts} texts)")
     if missing:
         print(f"no usable pair for: {', '.join(missing)}", file=sys.stderr)
     return 0

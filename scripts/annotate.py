@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, n in summary["rows"].items():
         print(f"  rows {n:7d}  {key}")
     guard = counts.to_dict()
-    print(f"  guard: {guard['texts']} texts, {guard['hallucinations']} hallucinated concepts, {guard['missing']} missing, "
+    print(f"  guard: {guard['texts']} texts, {guard['inconsistent']} concepts the decisions do not flag, {guard['missing']} missing, "
           f"{guard['repaired']} repaired, {guard['rejected']} rejected, {guard['writer_failures']} writer failures")
     print(f"wrote {out}/rows.jsonl, annotations.jsonl, rejects.jsonl, age/ ({rendered} pictures)")
     if not summary["accepted"]:

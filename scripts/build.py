@@ -29,6 +29,7 @@ from builders.work import AnnotateSettings  # noqa: E402
 from fifa_data import cli  # noqa: E402
 from fifa_data.annotate.decide import DecisionConfig  # noqa: E402
 from fifa_data.annotate.pipeline import AnnotatorConfig  # noqa: E402
+from fifa_data.annotate.reliability import Reliability  # noqa: E402
 from fifa_data.artifacts import MODES  # noqa: E402
 from fifa_data.validation import RESIZE_POLICIES, ValidationConfig  # noqa: E402
 
@@ -108,15 +109,25 @@ def print_summary(report: BuildReport) -> None:
     s = report.stats
     print(f"\nFiFa → {report.out}/  fingerprint {s['fingerprint'][:16]}")
     rejected = sum(s["rejected"].values())
-    print(f"  pairs in {s['pairs_in']:,}   accepted {s['accepted']:,}   rejected {rejected:,} (rejects.parquet)")
+    image_level = s.get("image_level_only") or {}
+    print(f"  pairs in {s['pairs_in']:,}   accepted {s['accepted']:,}   det/cls only {sum(image_level.values()):,}   "
+          f"rejected {rejected:,} (rejects.parquet)")
     for reason, n in sorted(s["rejected"].items(), key=lambda kv: -kv[1]):
         print(f"    {n:7,}  {reason}")
+    for reason, n in sorted(image_level.items(), key=lambda kv: -kv[1]):
+        print(f"    {n:7,}  {reason} (kept for det and cls)")
+    reliability = Reliability(**s["reliability"]).figures() if s.get("reliability", {}).get("pairs") else None
+    if reliability:
+        cell = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+        print(f"  reliability against the true edit masks ({reliability['pairs']:,} pairs): mIoU {cell(reliability['miou'])}, "
+              f"concept P/R {cell(reliability['concept_precision'])}/{cell(reliability['concept_recall'])}, "
+              f"fact P {cell(reliability['fact_precision'])}, geometry on colour/texture edits {reliability['geometry_on_paint']}")
     print(f"  {'rows':10} {'version':>8} " + " ".join(f"{split:>11}" for split in SPLITS))
     for config, version in s["versions"].items():
         rows = s["rows"].get(config, {})
         print(f"  {config:10} {version:>8} " + " ".join(f"{rows[split]:11,}" if split in rows else f"{'-':>11}" for split in SPLITS))
     g = s["guard"]
-    print(f"  guard: {g['texts']:,} texts, {g['hallucinations']:,} hallucinations caught, {g['missing']:,} missing filled in, "
+    print(f"  guard: {g['texts']:,} texts, {g['inconsistent']:,} text-decision inconsistencies removed, {g['missing']:,} missing filled in, "
           f"{g['repaired']:,} repaired, {g['rejected']:,} replaced, {g['writer_failures']:,} writer failures")
     per_pair = s["disk_bytes"] / max(s["accepted"], 1)
     print(f"  on disk: {s['disk_bytes'] / 1e6:,.1f} MB of parquet, {per_pair / 1e6:,.2f} MB per annotated pair")

@@ -31,7 +31,7 @@ def test_annotate_writes_rows_annotations_and_pictures(pairs, tmp_path):
     assert main([str(pairs), "--out", str(out), "--render", "2"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["accepted"] + sum(summary["rejected"].values()) == 4
-    assert summary["guard"]["hallucinations"] == 0
+    assert summary["guard"]["inconsistent"] == 0
     rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
     assert {r["task"] for r in rows} == set(TASKS)
     assert all("bytes" not in r["image"] for r in rows)

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 from fifa_data.annotate.decide import decide
-from fifa_data.annotate.evidence import colour_name, measure_evidence
+from fifa_data.annotate.evidence import EvidenceConfig, colour_name, measure_evidence
+from fifa_data.artifacts import artifact_mask
 from fifa_data.concepts import concept_masks
 from fifa_data.faces import analyze_face
+from fifa_data.simulate import simulate_edit
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +129,34 @@ def test_the_subsample_keeps_every_concept_the_artifact_touches():
     assert len(sy) <= 4000 + 3
     every = subsample(ys[:100], xs[:100], labels, 4000)
     assert len(every[0]) == 100  # small artifacts are measured whole
+
+
+@pytest.mark.parametrize("manipulation", ["lip_color", "eyebrow", "hair_color", "glasses"])
+def test_a_colour_edit_states_no_geometry(astronaut, face_and_concepts, manipulation):
+    """A repaint moves nothing: the flow it fools is not a warp (it explains none of the change)."""
+    face, concepts = face_and_concepts
+    edit = simulate_edit(astronaut, manipulation, np.random.default_rng(1), face=face, concepts=concepts)
+    fake = _jpeg(edit.fake, 85)
+    decisions = decide(artifact_mask(astronaut, fake).mask, concepts)
+    evidence = measure_evidence(astronaut, fake, decisions, face.landmarks)
+    assert evidence, manipulation
+    stated = [(c, f.direction) for c, e in evidence.items() for f in e.facts() if f.kind == "geometry"]
+    assert stated == [], stated
+
+
+def test_a_warp_is_stated_as_geometry_and_not_as_colour(astronaut, face_and_concepts):
+    face, concepts = face_and_concepts
+    edit = simulate_edit(astronaut, "face_slim", np.random.default_rng(1), face=face, concepts=concepts)
+    fake = _jpeg(edit.fake, 90)
+    decisions = decide(artifact_mask(astronaut, fake).mask, concepts)
+    evidence = measure_evidence(astronaut, fake, decisions, face.landmarks)
+    facts = [f for e in evidence.values() for f in e.facts()]
+    assert any(f.kind == "geometry" for f in facts)
+    moved = [e for e in evidence.values() if e.moved(EvidenceConfig()) and e.motion_explained >= EvidenceConfig().motion_only]
+    assert moved and all(f.kind in ("geometry", "seam") for e in moved for f in e.facts())
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    ok, data = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return np.ascontiguousarray(cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1])

@@ -66,7 +66,7 @@ def test_template_writer_is_deterministic_and_varied(lips_and_brow):
     for k in range(40):
         one = WriterInput(f"pair-{k}", FICT, item.requested, item.evidence)
         counts.add(guard(writer.write(one), one, manipulated))
-    assert counts.hallucinations == 0 and counts.clean == 40
+    assert counts.inconsistent == 0 and counts.clean == 40
 
 
 def test_guard_drops_a_hallucinated_sentence_and_fills_a_missing_concept(lips_and_brow):
@@ -100,7 +100,7 @@ def test_guard_rejects_a_useless_text_for_the_fallback(lips_and_brow):
     result = guard(useless, item, manipulated, fallback=TemplateWriter())
     counts.add(result)
     assert result.action == "rejected" and result.explanation.concepts == item.requested
-    assert counts.to_dict()["rejected"] == 1 and counts.hallucinations == 1 and counts.missing == 2
+    assert counts.to_dict()["rejected"] == 1 and counts.inconsistent == 1 and counts.missing == 2
 
 
 def test_guard_refuses_a_concept_grounded_twice(lips_and_brow):

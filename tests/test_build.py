@@ -228,7 +228,8 @@ def test_every_pair_is_accepted_or_counted_as_rejected(source, messy_source, tmp
     stats = report.stats
     rejects = pq.read_table(tmp_path / "fifa" / "rejects.parquet").to_pylist()
     assert stats["pairs_in"] == PAIRS + 4  # three messy fakes and the lonely real image
-    assert stats["pairs_in"] == stats["accepted"] + len(rejects) == stats["accepted"] + sum(stats["rejected"].values())
+    kept = stats["accepted"] + sum(stats["image_level_only"].values())  # fakes without a mask are kept for det and cls
+    assert stats["pairs_in"] == kept + len(rejects) == kept + sum(stats["rejected"].values())
     reasons = {r["reason"] for r in rejects}
     assert {"unreadable", "size_mismatch", "unpaired_real"} <= reasons
     assert all(r["detail"] for r in rejects)
@@ -270,7 +271,7 @@ def test_cli_build_loads_by_name_in_a_fresh_process(source, tmp_path):
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "pairs in 6" in result.stdout and "hallucinations caught" in result.stdout and "time:" in result.stdout
+    assert "pairs in 6" in result.stdout and "text-decision inconsistencies removed" in result.stdout and "time:" in result.stdout
     check = (
         "from datasets import load_dataset\n"
         "age = load_dataset('fifa', 'age')\n"

@@ -246,7 +246,7 @@ def test_hallucinated_region_is_repaired_by_the_guard(api, fake_png):
     assert result.explanation.concepts == ("lips",)
     counts = GuardCounts()
     counts.add(result)
-    assert counts.hallucinations == 1 and counts.repaired == 1
+    assert counts.inconsistent == 1 and counts.repaired == 1
 
 
 def test_cache_hit_makes_no_request(api, fake_png, tmp_path, monkeypatch):
@@ -356,7 +356,7 @@ def test_annotate_cli_with_llm_writer_counts_hallucinations_and_caches(api, tmp_
     texts = summary["guard"]["texts"]
     assert texts == summary["accepted"] >= 1 and api.count == texts
     assert summary["writer"] == "llm:test-model"
-    assert summary["guard"]["hallucinations"] == texts  # the earlobe, every time
+    assert summary["guard"]["inconsistent"] == texts  # the earlobe, every time
     assert summary["guard"]["clean"] == 0
     rows = [json.loads(line) for line in (tmp_path / "out" / "rows.jsonl").read_text().splitlines()]
     assert all("earlobe" not in r["messages"][1]["content"][0]["text"] for r in rows)
@@ -383,7 +383,7 @@ def test_build_with_llm_writer_in_two_processes_shares_the_cache(api, tmp_path):
     stats = json.loads((tmp_path / "fifa" / "build.json").read_text())
     texts = stats["guard"]["texts"]
     assert texts == stats["accepted"] >= 2 and api.count == texts
-    assert stats["guard"]["hallucinations"] == texts  # the earlobe, every time, caught in the workers
+    assert stats["guard"]["inconsistent"] == texts  # the earlobe, every time, caught in the workers
     assert stats["parameters"]["writer"] == {"kind": "llm", "seed": 0, "base_url": api.url, "model": "test-model", "send_real": False}
     pairs_rows = [r for f in sorted((tmp_path / "fifa" / "pairs").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
     assert {r["writer"] for r in pairs_rows} == {"llm:test-model"}

@@ -3,5 +3,6 @@
 Stages, one module each: ``decide`` (which FICT concepts the artifact mask marks as edited),
 ``evidence`` (what the edit did to each, measured from pixels), ``writers`` and ``llm`` (text
 from those facts), ``guard`` (text checked against the decisions), ``pipeline`` (all of it over
-a pair source). ``explanation`` holds the text type the writers share.
+a pair source). ``explanation`` holds the text type the writers share; ``reliability`` scores
+the annotations against a known truth (an edit mask), which the guard cannot.
 """

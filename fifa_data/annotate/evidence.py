@@ -14,7 +14,12 @@ For every manipulated concept the measurements are taken inside its concept-arti
   distance); reported as the mean displacement, how far the points rose, moved towards the face
   centre, and the log2 change of their spread (enlarged / shrunk), all in eye distances. The
   mesh run again on the fake is no use here: its landmarks jitter by about 1 % of the eye distance
-  between two near-identical photos, as much as a slimming warp moves them;
+  between two near-identical photos, as much as a slimming warp moves them. Flow also "moves"
+  pixels whose colour changed, so two checks stand between a flow and a stated warp:
+  *motion_explained*, the share of the grey-level difference that warping the fake back by the
+  flow removes (a warp: most of it; a repaint: little), and *flow_noise*, the flow's 90th
+  percentile on the untouched pixels of the same window, which the landmarks' mean displacement
+  must clearly exceed;
 * **seam**: log2 ratio of Laplacian energy on the inner border band of the artifact mask (a
   pasted or blended edit leaves a sharper ring), re-encode corrected like texture;
 * **share**: the share of the concept the artifact covers.
@@ -54,6 +59,9 @@ class EvidenceConfig:
     shift: float = 0.008  # rise or inward move, in eye distances, stated as raised / pulled in
     min_landmarks: int = 3
     flow_unit_px: float = 32.0
+    motion_explained: float = 0.4  # share of the difference the flow must explain before a warp is stated
+    motion_only: float = 0.6  # a warp that explains this share of the difference changed no colour or texture
+    flow_noise: float = 2.0  # the landmarks' displacement must be this many times the flow noise
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,10 +100,24 @@ class Evidence:
     rise: float | None
     inward: float | None
     scale: float | None
+    motion_explained: float | None = None
+    flow_noise: float | None = None
+
+    def moved(self, config: EvidenceConfig) -> bool:
+        """Whether the flow is a warp: it explains the difference and stands above its own noise."""
+        if self.motion_explained is None or self.motion_explained < config.motion_explained:
+            return False
+        if self.displacement is not None and self.flow_noise is not None:
+            return self.displacement >= config.flow_noise * self.flow_noise
+        return True
 
     def facts(self, config: EvidenceConfig = EvidenceConfig()) -> list[Fact]:
-        """The stated facts, strongest kind first."""
+        """The stated facts, strongest kind first. Where the motion explains nearly all of the
+        difference, the colour and texture readings are that motion's side effect: only the
+        geometry is stated."""
         facts: list[Fact] = []
+        if self.moved(config) and self.motion_explained >= config.motion_only:
+            return self._geometry_facts(config, config.scale) + self._seam_facts(config)
         shift = math.hypot(self.delta_a, self.delta_b)
         if shift >= config.colour_shift:
             directions = [
@@ -117,10 +139,20 @@ class Evidence:
         if abs(self.texture) >= config.texture:
             name = "sharper" if self.texture > 0 else "smoother"
             facts.append(Fact("texture", name, _strength(abs(self.texture), config.texture), self.texture))
-        # A colour or lightness change breaks the flow's brightness constancy: it then takes a
-        # clearly larger size change before one is stated.
-        recoloured = any(f.kind in ("colour", "lightness") for f in facts)
-        size_threshold = config.scale * (2.5 if recoloured else 1.0)
+        if self.moved(config):
+            # A colour or lightness change breaks the flow's brightness constancy: it then takes a
+            # clearly larger size change before one is stated.
+            recoloured = any(f.kind in ("colour", "lightness") for f in facts)
+            facts += self._geometry_facts(config, config.scale * (2.5 if recoloured else 1.0))
+        return facts + self._seam_facts(config)
+
+    def _seam_facts(self, config: EvidenceConfig) -> list[Fact]:
+        if self.seam is not None and self.seam >= config.seam:
+            return [Fact("seam", "visible seam", _strength(self.seam, config.seam), self.seam)]
+        return []
+
+    def _geometry_facts(self, config: EvidenceConfig, size_threshold: float) -> list[Fact]:
+        facts = []
         if self.scale is not None and abs(self.scale) >= size_threshold:
             name = "enlarged" if self.scale > 0 else "shrunk"
             facts.append(Fact("geometry", name, _strength(abs(self.scale), size_threshold), self.scale))
@@ -130,8 +162,6 @@ class Evidence:
         if self.inward is not None and abs(self.inward) >= config.shift:
             name = "pulled inward" if self.inward > 0 else "pushed outward"
             facts.append(Fact("geometry", name, _strength(abs(self.inward), config.shift), self.inward))
-        if self.seam is not None and self.seam >= config.seam:
-            facts.append(Fact("seam", "visible seam", _strength(self.seam, config.seam), self.seam))
         return facts
 
     def to_dict(self, config: EvidenceConfig = EvidenceConfig()) -> dict:
@@ -200,8 +230,9 @@ def measure_evidence(
     columns["x"], columns["y"], columns["one"] = xs.astype(np.float64), ys.astype(np.float64), np.ones(len(ys))
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
     unit = float(np.linalg.norm(points[IRIS_CENTRES[0]] - points[IRIS_CENTRES[1]])) if len(points) > max(IRIS_CENTRES) else 0.0
-    motion = _motion(grey_real, grey_fake, points, unit, (y0, y1, x0, x1), ys, xs, config.flow_unit_px)
+    motion = _motion(grey_real, grey_fake, artifact, points, unit, (y0, y1, x0, x1), ys, xs, config.flow_unit_px)
     columns["div"], columns["div_n"] = motion.divergence, motion.sampled.astype(np.float64)
+    columns["moved_before"], columns["moved_after"] = motion.before, motion.after
     names = list(columns)
     sums = np.stack([np.bincount(ids, weights=columns[k], minlength=n) for k in names], axis=1)
     h, w = labels.shape
@@ -242,6 +273,8 @@ def measure_evidence(
             ),
             landmarks=int(selected.sum()),
             **geometry,
+            motion_explained=1.0 - total["moved_after"] / total["moved_before"] if total["moved_before"] > 0 else None,
+            flow_noise=motion.noise / unit if motion.noise is not None and unit > 0 else None,
         )
     return out
 
@@ -328,11 +361,15 @@ class _Motion:
     flow: np.ndarray  # (N, 2) displacement in pixels
     sampled: np.ndarray  # (K,) bool: artifact pixel inside the flow window
     divergence: np.ndarray  # (K,) relative area change at each artifact pixel
+    before: np.ndarray  # (K,) |real - fake| grey level at each sampled artifact pixel
+    after: np.ndarray  # (K,) the same once the fake is warped back by the flow
+    noise: float | None  # 90th percentile of the flow on the window's untouched pixels, photo pixels
 
 
-def _motion(real, fake, points, unit, box, ys, xs, unit_px) -> _Motion:
+def _motion(real, fake, artifact, points, unit, box, ys, xs, unit_px) -> _Motion:
     """Dense DIS flow on the face part of the artifact's box, at about ``unit_px`` px per eye distance."""
-    none = _Motion(np.zeros(len(points), bool), np.zeros((len(points), 2)), np.zeros(len(ys), bool), np.zeros(len(ys)))
+    zeros = np.zeros(len(ys))
+    none = _Motion(np.zeros(len(points), bool), np.zeros((len(points), 2)), np.zeros(len(ys), bool), zeros, zeros, zeros, None)
     if unit <= 0 or len(points) == 0:
         return none
     pad = 0.3 * unit
@@ -366,9 +403,18 @@ def _motion(real, fake, points, unit, box, ys, xs, unit_px) -> _Motion:
     flow = np.zeros((len(points), 2))
     flow[tracked] = field[v, u] / np.array([sx, sy])
     sampled, u, v = lookup(xs.astype(np.float64), ys.astype(np.float64))
-    div = np.zeros(len(ys))
+    div, before, after = np.zeros(len(ys)), np.zeros(len(ys)), np.zeros(len(ys))
     div[sampled] = divergence[v, u]
-    return _Motion(tracked, flow, sampled, div)
+    # Warping the fake back by the flow undoes a warp, not a repaint.
+    grid_x, grid_y = np.meshgrid(np.arange(size[0], dtype=np.float32), np.arange(size[1], dtype=np.float32))
+    back = cv2.remap(grey[1], grid_x + field[..., 0], grid_y + field[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    real_grey = grey[0].astype(np.float32)
+    before[sampled] = np.abs(real_grey - grey[1])[v, u]
+    after[sampled] = np.abs(real_grey - back)[v, u]
+    untouched = cv2.resize((~artifact[y0:y1, x0:x1]).view(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    magnitude = np.hypot(field[..., 0] / sx, field[..., 1] / sy)[untouched]
+    noise = float(np.quantile(magnitude, 0.9)) if magnitude.size >= 64 else None
+    return _Motion(tracked, flow, sampled, div, before, after, noise)
 
 
 def _widen(start: int, stop: int, length: int, limit: int) -> tuple[int, int]:

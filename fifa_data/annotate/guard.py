@@ -10,10 +10,12 @@ singular/plural and centre/center variants) and checks:
   (:data:`~fifa_data.annotate.decide.TOO_BROAD`) may always be named;
 * every requested concept must be grounded, once; the summary must not be empty.
 
-A sentence that breaks the first two rules is a *hallucination* and is dropped; a requested
+A sentence that breaks the first two rules is *inconsistent* with the decisions and is dropped; a requested
 concept left out is *missing* and is filled in from the fallback writer (the template writer).
 An explanation with nothing usable left is *rejected* and replaced by the fallback's whole
-text. :class:`GuardCounts` adds this up for a build's report.
+text. :class:`GuardCounts` adds this up for a build's report. These are figures of text–decision
+consistency: they compare the text with the annotator's own decisions, not with the truth (which
+:mod:`.reliability` measures where the truth is known).
 """
 
 from __future__ import annotations
@@ -110,14 +112,14 @@ class GuardCounts:
     clean: int = 0
     repaired: int = 0
     rejected: int = 0
-    hallucinations: int = 0  # concepts named that are not manipulated, summed over texts
+    inconsistent: int = 0  # concepts named that the decisions do not flag, summed over texts
     missing: int = 0  # requested concepts left out, summed over texts
     writer_failures: int = 0  # texts the writer could not deliver (replaced by the fallback writer)
 
     def add(self, result: GuardResult) -> None:
         self.texts += 1
         setattr(self, result.action, getattr(self, result.action) + 1)
-        self.hallucinations += len(result.hallucinated)
+        self.inconsistent += len(result.hallucinated)
         self.missing += len(result.missing)
 
     def merge(self, other: GuardCounts) -> None:

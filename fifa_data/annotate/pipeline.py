@@ -20,7 +20,7 @@ import numpy as np
 from PIL.Image import Image as PILImage
 
 from .. import masks as masklib
-from ..artifacts import artifact_mask
+from ..artifacts import artifact_mask, within
 from ..concepts import ConceptMasks, concept_masks
 from ..images import load_rgb
 from ..rejects import Reject
@@ -33,6 +33,9 @@ from .guard import GuardCounts, Writer, finder_for, guard
 from .writers import TemplateWriter
 
 
+MIN_REACH = 16.0  # pixels: JPEG's 8x8 blocks and 2x chroma subsampling spread a sharp edit this far
+
+
 @dataclass(frozen=True)
 class AnnotatorConfig:
     """Every parameter of the annotation; recorded in the dataset card."""
@@ -42,6 +45,8 @@ class AnnotatorConfig:
     decision: DecisionConfig = DecisionConfig()
     evidence: EvidenceConfig = EvidenceConfig()
     max_grounded: int = 8  # an explanation grounds at most this many concepts, the largest edits
+    keep_unlocalised: bool = True  # a fake without a usable mask is kept for det and cls instead of rejected
+    subject_reach: float | None = 0.25  # the mask is read within this many face heights of the subject (None: everywhere)
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -51,6 +56,8 @@ class AnnotatorConfig:
             "decision": self.decision.to_dict(),
             "evidence": self.evidence.to_dict(),
             "max_grounded": self.max_grounded,
+            "keep_unlocalised": self.keep_unlocalised,
+            "subject_reach": self.subject_reach,
             "seed": self.seed,
         }
 
@@ -77,6 +84,7 @@ class AnnotatedImage:
     masks: dict[str, dict] = field(default_factory=dict)
     boxes: dict[str, list[float]] = field(default_factory=dict)
     mask_params: dict = field(default_factory=dict)
+    unlocalised: Reject | None = None  # a fake whose edit could not be localised, and why: det and cls only
 
     @property
     def image_id(self) -> str:
@@ -113,6 +121,9 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     params: dict = {"mode": "given"}
     if artifact is None:
         result = artifact_mask(pair.real, pair.fake, mode=config.mask_mode, **config.mask_params)
+        if config.subject_reach is not None:
+            face_height = concepts.face_box[3] - concepts.face_box[1]
+            result = within(result, concepts.near_subject(max(MIN_REACH, config.subject_reach * face_height)))
         artifact, params = result.mask, {"mode": result.mode, **result.params}
     if not artifact.any():
         return Reject("empty_artifact_mask", f"{ref.fake_path}: no difference above the noise floor", ref.pair_id, ref.real_path, ref.fake_path)
@@ -155,6 +166,16 @@ def finish(measured: Measured, explanation: Explanation) -> AnnotatedImage:
         boxes=boxes,
         mask_params=measured.artifact_params,
     )
+
+
+UNLOCALISED = ("empty_artifact_mask", "no_concept_manipulated")  # the rejects a fake survives for det and cls
+
+
+def image_level(pair: LoadedPair, concepts: ConceptMasks, why: Reject) -> AnnotatedImage:
+    """A fake whose edit could not be localised: still a fake, for the image-level tasks only."""
+    ref = pair.ref
+    return AnnotatedImage("fake", pair.fake_bytes, ref.fake_path, pair.fake.shape[:2], ref.source_id, ref.pair_id,
+                          ref.manipulation, concepts, unlocalised=why)
 
 
 def real_image(pair: LoadedPair, concepts: ConceptMasks) -> AnnotatedImage:
@@ -212,7 +233,8 @@ def annotate(
             yield real_image(pair, concepts)
         measured = measure(pair, concepts, config)
         if isinstance(measured, Reject):
-            yield measured
+            keep = config.keep_unlocalised and measured.reason in UNLOCALISED
+            yield image_level(pair, concepts, measured) if keep else measured
             continue
         batch.append(measured)
         if len(batch) >= batch_size:

@@ -31,6 +31,7 @@ _ADVERBS = {
 }
 
 # Clauses per fact; {adv} is a degree adverb, {be}/{look}/{have}/{show} agree with the subject.
+MAX_CLAUSES = 3  # a sentence states at most this many clauses (a colour clause may hold two directions)
 _CLAUSES = {
     ("colour",): (
         "{be} {adv} {dir} than in an untouched photo",
@@ -145,8 +146,7 @@ class TemplateWriter:
     def _sentence(self, concept: Concept, evidence: Evidence | None, rng: np.random.Generator) -> str:
         name = concept_words(concept, rng, self.synonym_rate)
         plural = _is_plural(name)
-        facts = evidence.facts(self.config) if evidence is not None else []
-        grouped = _group(facts)[:3]
+        grouped = _group(evidence.facts(self.config))[:MAX_CLAUSES] if evidence is not None else []
         recoloured = evidence is not None and evidence.colour_after != evidence.colour_before
         after = evidence.colour_after if recoloured else None
         clauses = [_clause(group, plural, rng, after) for group in grouped] or [_fill(_pick(rng, _FALLBACK), plural, rng, None)]
@@ -189,6 +189,13 @@ def _head(name: str) -> str:
 def _is_plural(name: str) -> bool:
     head = _head(name.lower())
     return head in _PLURAL_ENDINGS or (head.endswith("s") and not head.endswith(("ss", "is", "us")))
+
+
+def stated_facts(evidence: Evidence | None, config: EvidenceConfig = EvidenceConfig()) -> list[Fact]:
+    """The facts the template writer states about a concept: those of its first `MAX_CLAUSES` clauses."""
+    if evidence is None:
+        return []
+    return [fact for group in _group(evidence.facts(config))[:MAX_CLAUSES] for fact in group]
 
 
 def _group(facts: list[Fact]) -> list[list[Fact]]:

@@ -13,7 +13,7 @@ import numpy as np
 from ..annotate.guard import ConceptFinder, finder_for
 from ..annotate.pipeline import AnnotatedImage
 from .generators import GENERATORS, TaskConfig
-from .schema import COLUMNS, TASKS, answer_of, make_row, question_of
+from .schema import COLUMNS, IMAGE_LEVEL_TASKS, TASKS, answer_of, make_row, question_of
 from .validate import RowError, validate_row
 
 __all__ = ["COLUMNS", "TASKS", "RowError", "TaskConfig", "answer_of", "make_row", "question_of", "task_rows", "validate_row"]
@@ -30,7 +30,8 @@ def task_rows(
     """Rows of each task for one image, validated; the same image and seed give the same rows.
 
     ``real_repeats`` is the number of fakes of a real image (det and cls repeat it that many
-    times, capped at ``config.max_real_repeats``); it is ignored for fakes.
+    times, capped at ``config.max_real_repeats``); it is ignored for fakes. A fake whose edit
+    could not be localised (``img.unlocalised``) gets rows of the image-level tasks only.
     """
     unknown = set(tasks) - set(TASKS)
     if unknown:
@@ -40,6 +41,9 @@ def task_rows(
     repeats = min(max(real_repeats, 1), config.max_real_repeats) if img.label == "real" else 1
     out: dict[str, list[dict]] = {}
     for task in tasks:
+        if img.unlocalised and task not in IMAGE_LEVEL_TASKS:
+            out[task] = []  # no mask, no text: the fake serves det and cls only
+            continue
         rng = np.random.default_rng([seed, _stable_int(f"{task}\0{img.image_id}")])
         generate = GENERATORS[task]
         rows = generate(img, rng, config, repeats) if task in ("det", "cls") else generate(img, rng, config)

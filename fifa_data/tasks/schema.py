@@ -34,6 +34,7 @@ SEG_TASKS = ("loc", "age", "rseg")
 BOX_QUERY_TASKS = ("bdet", "bexp")
 REGION_TASKS = ("rdet", "rexp", "rseg")
 CLOSED_TASKS = ("det", "cls", "rdet", "bdet")
+IMAGE_LEVEL_TASKS = ("det", "cls")  # the tasks a fake whose edit could not be localised still serves
 
 COLUMNS: tuple[str, ...] = (
     "id",

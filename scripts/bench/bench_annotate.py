@@ -7,7 +7,7 @@ Simulates ``--pairs`` FaceApp-like pairs (face views of the bundled photos), sca
 mesh: concept decisions + evidence, template writing + consistency guard + mask encoding, and
 all eleven tasks' rows with their validation. The face mesh, the concept label map and the
 artifact mask are computed first and not timed (they are the pairs bench's business). Targets:
-at most 20 ms per 1024 x 1024 pair, and 0 hallucinations from the template writer.
+at most 20 ms per 1024 x 1024 pair, and 0 text-decision inconsistencies from the template writer.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def main() -> None:
         print(f"{name:20s} {values.mean():8.1f} {np.median(values):8.1f} {np.percentile(values, 90):8.1f}")
     print(f"rows: {rows} ({rows / max(len(total), 1):.1f} per pair)")
     c = counts.to_dict()
-    print(f"guard: {c['texts']} texts, {c['hallucinations']} hallucinated concepts, {c['missing']} missing, "
+    print(f"guard: {c['texts']} texts, {c['inconsistent']} text-decision inconsistencies, {c['missing']} missing, "
           f"{c['repaired']} repaired, {c['rejected']} rejected")
 
 

@@ -13,23 +13,14 @@ greyscale fakes), plus a ``pairs.csv`` manifest with the truth: the edit's ``par
 ``edit_mask`` (as `fifa_data.sample_pairs` writes them). Then it runs what a build runs on those
 files: `pairs.open_source` → `validation.load_pairs` → `annotate.pipeline.annotate` (default
 configs, template writer) → `tasks.task_rows`, and scores every pair the simulator made (a
-*valid pair*: the build should keep it) against the truth:
-
-- **accepted**: share of valid pairs that come out annotated; the others are counted by reject
-  reason;
-- **mIoU**: IoU of the annotator's artifact mask with the true edit mask, a rejected pair scoring 0;
-- **concept P / R**: the atomic concepts the annotator flags against the truth concepts, which
-  are `annotate.decide` applied to the true edit mask on the same concept label map (micro
-  averages; a rejected pair flags nothing, so it lowers recall);
-- **fact P**: every fact the explanation states (`Evidence.facts` of each grounded concept, as
-  many clauses as the template writer writes; classified from those structures, not from the
-  text) checked against what the edit really does (`TRUE_FACTS`: a colour edit displaces
-  nothing, a warp changes no colour, a smoothing adds no detail); **geo!** counts geometry
-  statements on colour and texture edits, which must be zero;
-- **outside**: share of the concepts the text names (its grounded phrases plus any other
-  concept name the guard's `ConceptFinder` finds in it) whose own mask has less than
-  `OUTSIDE_SHARE` of its pixels inside the true edit; **bg/body** counts named background and
-  body concepts, and after the slash how many of them lie outside the edit.
+*valid pair*: the build should keep it) against the truth with `fifa_data.annotate.reliability`,
+the same scoring a build applies to a manifest's ``edit_mask`` (see that module for each figure):
+**kept** (not dropped: localised, or kept for det and cls only, counted as
+``image_level:<reason>``), **loc** (localised: a mask and a text; the others are counted by reason), **mIoU**, **concept P / R**,
+**fact P** and **geo!** (geometry stated about colour and texture edits, which must be zero),
+**outside** and **bg/body** (named background and body concepts, and after the slash how many of
+them lie outside the edit). In a group photo the edits go to every face in turn, and the bench
+counts pairs annotated on another face than the edited one.
 
 Prints one table per manipulation type (rows by size), then an overall table (rows by type,
 size, fake encoding and kind of photo) with the reject reasons, and the issue's targets. The
@@ -61,11 +52,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fetch_photos import default_cache, read_index  # noqa: E402
 
 from fifa_data import masks as masklib  # noqa: E402
-from fifa_data.annotate.decide import decide  # noqa: E402
-from fifa_data.annotate.evidence import Evidence, EvidenceConfig, Fact  # noqa: E402
-from fifa_data.annotate.guard import finder_for  # noqa: E402
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate  # noqa: E402
-from fifa_data.annotate.writers import _group  # noqa: E402  (how the template writer groups facts into clauses)
+from fifa_data.annotate.reliability import TRUE_FACTS, Reliability, score_pair  # noqa: E402
 from fifa_data.concepts import ConceptMasks, concept_masks  # noqa: E402
 from fifa_data.faces import NoFaceError, analyze_face  # noqa: E402
 from fifa_data.images import encode_image, load_rgb  # noqa: E402
@@ -78,29 +66,8 @@ from fifa_data.validation import load_pairs  # noqa: E402
 DEFAULT_SIZES = (256, 512, 1024, 2048)
 JPEG_QUALITY = (75, 95)
 PNG_SHARE = 0.2
-CLAUSES = 3  # facts grouped into at most this many clauses per sentence, as TemplateWriter._sentence
-OUTSIDE_SHARE = 0.05  # a named concept with less of its area inside the true edit lies outside it
-LOOSE_REGIONS = ("background", "body")
 
-WARPS = frozenset({"smile", "eye_enlarge", "face_slim"})
-# What each simulated edit really does, as the `Fact` kinds that can be true of it, each with the
-# directions that are false for it (the rest are true). Warps move pixels and change no colour,
-# leave no blending seam and add no texture; the painted edits displace nothing.
-_ANY: frozenset[str] = frozenset()
-TRUE_FACTS: dict[str, dict[str, frozenset[str]]] = {
-    "lip_color": {"colour": _ANY, "lightness": _ANY, "seam": _ANY},  # lipstick keeps the lip texture
-    "hair_color": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY},  # dye rescales strand contrast
-    "eyebrow": {"colour": _ANY, "lightness": frozenset({"lighter"}), "texture": _ANY, "seam": _ANY},
-    "beard": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY},
-    "glasses": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY},
-    "ageing": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY},
-    "skin_smooth": {"lightness": frozenset({"darker"}), "texture": frozenset({"sharper"}), "seam": _ANY},
-    "smile": {"geometry": frozenset({"lowered"})},
-    "eye_enlarge": {"geometry": frozenset({"shrunk"})},
-    "face_slim": {"geometry": frozenset({"enlarged", "pushed outward"})},
-}
 assert set(TRUE_FACTS) == set(MANIPULATIONS)
-
 TARGETS = "accepted >= 98 %; mIoU >= 0.75 overall and >= 0.6 per type; concept P >= 0.9, R >= 0.85; " \
           "fact P >= 0.97 with geo! = 0; background/body named only where edited"
 
@@ -265,61 +232,25 @@ def rows_of(item: AnnotatedImage, seed: int) -> tuple[int, str | None]:
         return 0, f"{type(exc).__name__}: {exc}"
 
 
-def stated_facts(evidence: Evidence | None, config: EvidenceConfig) -> list[Fact]:
-    """The facts the template writer states about one concept: its first `CLAUSES` fact groups."""
-    if evidence is None:
-        return []
-    return [fact for group in _group(evidence.facts(config))[:CLAUSES] for fact in group]
-
-
-def fact_is_true(manipulation: str, fact: Fact) -> bool:
-    """Whether a stated fact agrees with what the edit really does (`TRUE_FACTS`)."""
-    false_directions = TRUE_FACTS[manipulation].get(fact.kind)
-    return false_directions is not None and fact.direction not in false_directions
-
-
-def loose_region(fict, concept_id: str) -> str | None:
-    """``background`` or ``body`` when the concept is that region or inside it."""
-    ids = {concept_id, *(a.id for a in fict.ancestors(concept_id))}
-    return next((r for r in LOOSE_REGIONS if r in ids), None)
-
-
 def score(truth: dict, result: AnnotatedImage | Reject | Crash | None, config: AnnotatorConfig) -> dict:
-    """One valid pair's scores against its truth (module docstring).
+    """One valid pair's record (`reliability.score_pair`, as a build scores it), with the bench's extras.
 
     The truth concepts are read off the edited face's concept masks, so choosing the wrong face in
-    a group photo costs recall; a correct choice gives the annotator's own masks.
+    a group photo costs recall.
     """
     mask, concepts = truth.pop("truth"), truth.pop("concepts")
-    record = {**truth, "truth_share": float(mask.mean())}
-    if isinstance(result, AnnotatedImage):
-        record["chosen_subject"] = result.concept_masks.subject
-    truth_concepts = set(decide(mask, concepts, config.decision).manipulated_atomic)
-    record["truth_concepts"] = sorted(truth_concepts)
-    if not isinstance(result, AnnotatedImage):
-        reason = result.reason if result is not None else "lost"
-        detail = result.detail if result is not None else "the build returned nothing for this pair"
-        return {**record, "accepted": False, "reason": reason, "detail": detail, "iou": 0.0, "artifact_share": 0.0,
-                "predicted_concepts": [], "facts": [], "named": []}
-    decisions = result.decisions
-    record.update(accepted=True, reason=None, detail=None, iou=masklib.iou(decisions.artifact, mask),
-                  artifact_share=float(decisions.artifact.mean()),
-                  predicted_concepts=sorted(decisions.manipulated_atomic))
-    manipulation = truth["manipulation"]
-    record["facts"] = [
-        {"concept": c, "kind": f.kind, "direction": f.direction, "true": fact_is_true(manipulation, f)}
-        for c in result.explanation.concepts
-        for f in stated_facts(result.evidence.get(c), config.evidence)
-    ]
-    fict, concepts = concepts.fict, result.concept_masks  # what the text names lies on the annotator's subject
-    named = dict.fromkeys([*result.explanation.concepts, *finder_for(fict).find(result.explanation.plain())])
-    record["named"] = []
-    for concept_id in named:
-        region = concepts.mask(concept_id)
-        area = int(region.sum())
-        inside = int(np.count_nonzero(region & mask))
-        record["named"].append({"concept": concept_id, "inside_share": inside / area if area else 0.0,
-                                "outside": inside < OUTSIDE_SHARE * area, "region": loose_region(fict, concept_id)})
+    fake = result if isinstance(result, AnnotatedImage) else None
+    record = {**truth, **score_pair(fake, mask, truth["manipulation"], concepts, config.decision, config.evidence)}
+    if fake is not None:
+        record["chosen_subject"] = fake.concept_masks.subject
+        record["accepted"], record["reason"], record["detail"] = fake.unlocalised is None, None, None
+        if fake.unlocalised is not None:
+            record["reason"] = f"image_level:{fake.unlocalised.reason}"
+            record["detail"] = fake.unlocalised.detail
+        return record
+    record["accepted"] = False
+    record["reason"] = result.reason if result is not None else "lost"
+    record["detail"] = result.detail if result is not None else "the build returned nothing for this pair"
     return record
 
 
@@ -349,29 +280,18 @@ def run_job(job: Job) -> list[dict]:
 def metrics(records: list[dict]) -> dict:
     """The bench's figures over some valid pairs (records with a ``skipped`` key are not pairs)."""
     pairs = [r for r in records if "skipped" not in r]
-    n = len(pairs)
-    tp = sum(len(set(r["predicted_concepts"]) & set(r["truth_concepts"])) for r in pairs)
-    predicted = sum(len(r["predicted_concepts"]) for r in pairs)
-    actual = sum(len(r["truth_concepts"]) for r in pairs)
-    facts = [f for r in pairs for f in r["facts"]]
-    geometry_wrong = sum(f["kind"] == "geometry" for r in pairs if r["manipulation"] not in WARPS for f in r["facts"])
-    named = [c for r in pairs for c in r["named"]]
-    loose = [c for c in named if c["region"]]
+    totals = Reliability()
+    for r in pairs:
+        totals.add(r)
+    figures = totals.figures()
     return {
-        "pairs": n,
-        "accepted": sum(r["accepted"] for r in pairs) / n if n else None,
-        "miou": float(np.mean([r["iou"] for r in pairs])) if n else None,
-        "concept_precision": tp / predicted if predicted else None,
-        "concept_recall": tp / actual if actual else None,
-        "facts": len(facts),
-        "fact_precision": sum(f["true"] for f in facts) / len(facts) if facts else None,
-        "geometry_on_colour_texture": geometry_wrong,
-        "named": len(named),
-        "named_outside": sum(c["outside"] for c in named) / len(named) if named else None,
-        "background_body_named": len(loose),
-        "background_body_outside": sum(c["outside"] for c in loose),
+        **figures,
+        "accepted": figures["localised"],
+        "kept": sum(r["accepted"] or str(r["reason"]).startswith("image_level") for r in pairs) / len(pairs) if pairs else None,
+        "facts": totals.facts,
+        "named": totals.named,
         "rejects": dict(Counter(r["reason"] for r in pairs if not r["accepted"]).most_common()),
-        "row_errors": sum(r["row_error"] is not None for r in pairs),
+        "row_errors": sum(r.get("row_error") is not None for r in pairs),
         "wrong_face": sum(r.get("chosen_subject", r.get("subject")) != r.get("subject") for r in pairs),
         "not_applicable": sum(1 for r in records if "skipped" in r),
     }
@@ -383,15 +303,15 @@ def _cell(value: float | None, percent: bool = False) -> str:
     return f"{100 * value:.1f}" if percent else f"{value:.3f}"
 
 
-HEADER = f"{'':<16}{'pairs':>6}{'acc %':>7}{'mIoU':>7}{'con P':>7}{'con R':>7}{'facts':>7}{'fact P':>8}" \
+HEADER = f"{'':<16}{'pairs':>6}{'kept %':>7}{'loc %':>7}{'mIoU':>7}{'con P':>7}{'con R':>7}{'facts':>7}{'fact P':>8}" \
          f"{'geo!':>6}{'named':>7}{'outside %':>10}{'bg/body':>9}"
 
 
 def row(label: str, m: dict) -> str:
     loose = f"{m['background_body_named']}/{m['background_body_outside']}"
-    return (f"{label:<16}{m['pairs']:>6}{_cell(m['accepted'], True):>7}{_cell(m['miou']):>7}"
+    return (f"{label:<16}{m['pairs']:>6}{_cell(m['kept'], True):>7}{_cell(m['accepted'], True):>7}{_cell(m['miou']):>7}"
             f"{_cell(m['concept_precision']):>7}{_cell(m['concept_recall']):>7}{m['facts']:>7}"
-            f"{_cell(m['fact_precision']):>8}{m['geometry_on_colour_texture']:>6}{m['named']:>7}"
+            f"{_cell(m['fact_precision']):>8}{m['geometry_on_paint']:>6}{m['named']:>7}"
             f"{_cell(m['named_outside'], True):>10}{loose:>9}")
 
 

@@ -1,0 +1,182 @@
+"""Annotation reliability: the annotator's output against the truth, where the truth is known.
+
+A pair's truth is its edit mask (the sample source and ``scripts/simulate.py`` write it to the
+manifest's ``edit_mask`` column) and what its manipulation type really does (`TRUE_FACTS`). The
+guard (:mod:`.guard`) only checks the text against the annotator's own decisions; these figures
+check the decisions and the text against what happened:
+
+- **localised**: share of the pairs that come out with a mask and a text (a rejected pair, or a
+  fake kept for det and cls only, is not);
+- **mIoU**: IoU of the artifact mask with the edit mask, a pair that is not localised scoring 0;
+- **concept P / R**: the atomic concepts flagged against the *truth concepts*, which are
+  `decide` applied to the edit mask on the same concept masks (micro averages; a pair that is not
+  localised flags nothing, so it lowers recall);
+- **fact P**: every fact the text states (`writers.stated_facts`) checked against `TRUE_FACTS`:
+  a colour edit displaces nothing, a warp changes no colour, a smoothing adds no detail;
+  ``geometry_on_paint`` counts geometry stated about edits that move nothing;
+- **outside**: concepts the text names whose own mask has less than `OUTSIDE_SHARE` of its pixels
+  inside the edit; ``loose_named``/``loose_outside`` count the background and body ones.
+
+`score_pair` gives one pair's record (the faithfulness bench keeps them); `Reliability` adds
+records up into totals that sum across workers and slices, and `figures` turns totals into the
+shares above.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .. import masks as masklib
+from ..concepts import ConceptMasks
+from ..fict import FICT
+from .decide import DecisionConfig, decide
+from .evidence import EvidenceConfig, Fact
+from .guard import finder_for
+from .pipeline import AnnotatedImage
+from .writers import stated_facts
+
+OUTSIDE_SHARE = 0.05  # a named concept with less of its area inside the edit lies outside it
+LOOSE_REGIONS = ("background", "body")
+WARPS = frozenset({"smile", "eye_enlarge", "face_slim"})
+
+# What each known manipulation type really does, as the `Fact` kinds that can be true of it, each
+# with the directions that are false for it (the rest are true). Warps move pixels and change no
+# colour, leave no blending seam and add no texture; the painted edits displace nothing.
+_ANY: frozenset[str] = frozenset()
+TRUE_FACTS: dict[str, dict[str, frozenset[str]]] = {
+    "lip_color": {"colour": _ANY, "lightness": _ANY, "seam": _ANY},  # lipstick keeps the lip texture
+    "hair_color": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY},  # dye rescales strand contrast
+    "eyebrow": {"colour": _ANY, "lightness": frozenset({"lighter"}), "texture": _ANY, "seam": _ANY},
+    "beard": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY},
+    "glasses": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY},
+    "ageing": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY},
+    "skin_smooth": {"lightness": frozenset({"darker"}), "texture": frozenset({"sharper"}), "seam": _ANY},
+    "smile": {"geometry": frozenset({"lowered"})},
+    "eye_enlarge": {"geometry": frozenset({"shrunk"})},
+    "face_slim": {"geometry": frozenset({"enlarged", "pushed outward"})},
+}
+
+
+def fact_is_true(manipulation: str | None, fact: Fact) -> bool | None:
+    """Whether a stated fact agrees with what the edit does; None for an unknown manipulation type."""
+    truth = TRUE_FACTS.get(manipulation or "")
+    if truth is None:
+        return None
+    false_directions = truth.get(fact.kind)
+    return false_directions is not None and fact.direction not in false_directions
+
+
+def loose_region(fict: FICT, concept_id: str) -> str | None:
+    """``background`` or ``body`` when the concept is that region or inside it."""
+    ids = {concept_id, *(a.id for a in fict.ancestors(concept_id))}
+    return next((r for r in LOOSE_REGIONS if r in ids), None)
+
+
+def truth_concepts(edit: np.ndarray, concepts: ConceptMasks, config: DecisionConfig = DecisionConfig()) -> set[str]:
+    """The atomic concepts the decision rule flags when given the true edit mask."""
+    return set(decide(edit, concepts, config).manipulated_atomic)
+
+
+def score_pair(
+    img: AnnotatedImage | None,
+    edit: np.ndarray,
+    manipulation: str | None,
+    concepts: ConceptMasks | None,
+    decision: DecisionConfig = DecisionConfig(),
+    evidence: EvidenceConfig = EvidenceConfig(),
+) -> dict:
+    """One pair's record against its edit mask. ``img`` is the annotated fake (None when rejected);
+    ``concepts`` the concept masks of the edited face (None when unknown: no truth concepts)."""
+    record: dict = {"manipulation": manipulation, "truth_share": float(edit.mean())}
+    truth = truth_concepts(edit, concepts, decision) if concepts is not None else set()
+    record["truth_concepts"] = sorted(truth)
+    if img is None or img.unlocalised is not None:
+        return {**record, "localised": False, "iou": 0.0, "artifact_share": 0.0, "predicted_concepts": [], "facts": [], "named": []}
+    decisions = img.decisions
+    record.update(localised=True, iou=masklib.iou(decisions.artifact, edit), artifact_share=float(decisions.artifact.mean()),
+                  predicted_concepts=sorted(decisions.manipulated_atomic))
+    record["facts"] = [
+        {"concept": c, "kind": f.kind, "direction": f.direction, "true": fact_is_true(manipulation, f)}
+        for c in img.explanation.concepts
+        for f in stated_facts(img.evidence.get(c), evidence)
+    ]
+    own = img.concept_masks  # what the text names lies on the annotator's subject
+    fict = own.fict
+    named = dict.fromkeys([*img.explanation.concepts, *finder_for(fict).find(img.explanation.plain())])
+    record["named"] = []
+    for concept_id in named:
+        region = own.mask(concept_id)
+        area = int(region.sum())
+        inside = int(np.count_nonzero(region & edit))
+        record["named"].append({"concept": concept_id, "inside_share": inside / area if area else 0.0,
+                                "outside": inside < OUTSIDE_SHARE * area, "region": loose_region(fict, concept_id)})
+    return record
+
+
+@dataclass
+class Reliability:
+    """Totals of `score_pair` records; they add up across workers and slices."""
+
+    pairs: int = 0
+    localised: int = 0
+    iou_sum: float = 0.0
+    concepts_true: int = 0  # flagged and in the truth concepts
+    concepts_flagged: int = 0
+    concepts_truth: int = 0
+    facts: int = 0
+    facts_true: int = 0
+    facts_unknown: int = 0  # facts about a manipulation type whose truth is not known
+    geometry_on_paint: int = 0
+    named: int = 0
+    named_outside: int = 0
+    loose_named: int = 0
+    loose_outside: int = 0
+
+    def add(self, record: dict) -> None:
+        self.pairs += 1
+        self.localised += record["localised"]
+        self.iou_sum += record["iou"]
+        flagged, truth = set(record["predicted_concepts"]), set(record["truth_concepts"])
+        self.concepts_true += len(flagged & truth)
+        self.concepts_flagged += len(flagged)
+        self.concepts_truth += len(truth)  # a pair that is not localised flags nothing: its truth counts as missed
+        for fact in record["facts"]:
+            if fact["true"] is None:
+                self.facts_unknown += 1
+                continue
+            self.facts += 1
+            self.facts_true += fact["true"]
+            self.geometry_on_paint += fact["kind"] == "geometry" and record["manipulation"] not in WARPS
+        for named in record["named"]:
+            self.named += 1
+            self.named_outside += named["outside"]
+            self.loose_named += named["region"] is not None
+            self.loose_outside += named["region"] is not None and named["outside"]
+
+    def merge(self, other: Reliability | dict) -> None:
+        for key, value in (other if isinstance(other, dict) else asdict(other)).items():
+            setattr(self, key, getattr(self, key) + value)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def figures(self) -> dict:
+        """The shares of the module docstring (None where there is nothing to divide by)."""
+
+        def share(a: float, b: float) -> float | None:
+            return a / b if b else None
+
+        return {
+            "pairs": self.pairs,
+            "localised": share(self.localised, self.pairs),
+            "miou": share(self.iou_sum, self.pairs),
+            "concept_precision": share(self.concepts_true, self.concepts_flagged),
+            "concept_recall": share(self.concepts_true, self.concepts_truth),
+            "fact_precision": share(self.facts_true, self.facts),
+            "geometry_on_paint": self.geometry_on_paint,
+            "named_outside": share(self.named_outside, self.named),
+            "background_body_named": self.loose_named,
+            "background_body_outside": self.loose_outside,
+        }
