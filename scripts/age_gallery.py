@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             write_sample_pairs(tmp, ATTEMPTS * len(todo), args.seed, photos=(photo,), views=("face",), manipulations=todo)
             refs, _ = open_source(tmp).scan()
             for img in annotate(load_pairs(refs), counts=counts):
-                if isinstance(img, Reject) or img.label != "fake" or img.manipulation in done:
+                if isinstance(img, Reject) or img.label != "fake" or img.unlocalised or img.manipulation in done:
                     continue
                 done.add(img.manipulation)
                 title = f"{img.manipulation} ({photo}): {img.explanation.writer} writer"

@@ -9,7 +9,7 @@
 manifest). Writes into ``OUT/``:
 
 * ``rows.jsonl``: every task row (DESIGN §4 schema) with the image bytes replaced by the path;
-* ``annotations.jsonl``: per fake, the artifact mask (RLE) and its parameters, the decisions,
+* ``annotations.jsonl``: per localised fake, the artifact mask (RLE) and its parameters, the decisions,
   the evidence, the explanation and what the consistency guard did;
 * ``rejects.jsonl``: every pair left out, with its reason;
 * ``age/<pair_id>.png``: the AGE answer drawn over the image (first ``--render`` fakes);
@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     with staged_output(args.out, SUMMARY_FILE, overwrite=args.overwrite) as out:
         summary, counts, rendered = _annotate_into(out, args, refs, rejects, writer, config)
     out = Path(args.out)
-    print(f"{summary['accepted']} fakes annotated, {sum(summary['rejected'].values())} rejected, {summary['seconds']} s")
+    print(f"{summary['accepted']} fakes annotated, {sum(summary['image_level_only'].values())} kept for det and cls only, "
+          f"{sum(summary['rejected'].values())} rejected, {summary['seconds']} s")
     for reason, n in summary["rejected"].items():
         print(f"  rejected {n:5d}  {reason}")
     for key, n in summary["rows"].items():
@@ -151,6 +152,7 @@ def _annotate_into(out: Path, args: argparse.Namespace, refs: list, rejects: lis
     counts = GuardCounts()
     rows_per_task: Counter = Counter()
     accepted = rendered = 0
+    image_level: Counter = Counter()
     with (
         open(out / "rows.jsonl", "w") as rows_file,
         open(out / "annotations.jsonl", "w") as annotations_file,
@@ -169,7 +171,9 @@ def _annotate_into(out: Path, args: argparse.Namespace, refs: list, rejects: lis
                 for row in rows:
                     row = dict(row, image={"path": row["image"]["path"]})
                     rows_file.write(json.dumps(row) + "\n")
-            if img.label == "fake":
+            if img.unlocalised:
+                image_level[img.unlocalised.reason] += 1  # kept for det and cls: no mask, no text
+            elif img.label == "fake":
                 accepted += 1
                 annotations_file.write(json.dumps(annotation_record(img)) + "\n")
                 if rendered < args.render:
@@ -179,6 +183,7 @@ def _annotate_into(out: Path, args: argparse.Namespace, refs: list, rejects: lis
     summary = {
         "pairs": len(refs) + sum(1 for r in rejects if r.pair_id is None),
         "accepted": accepted,
+        "image_level_only": dict(sorted(image_level.items())),
         "rejected": count_reasons(rejects),
         "rows": {f"{task}/{label}": n for (task, label), n in sorted(rows_per_task.items())},
         "guard": counts.to_dict(),

@@ -30,7 +30,7 @@ def test_annotate_writes_rows_annotations_and_pictures(pairs, tmp_path):
     out = tmp_path / "out"
     assert main([str(pairs), "--out", str(out), "--render", "2"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["accepted"] + sum(summary["rejected"].values()) == 4
+    assert summary["accepted"] + sum(summary["image_level_only"].values()) + sum(summary["rejected"].values()) == 4
     assert summary["guard"]["inconsistent"] == 0
     rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
     assert {r["task"] for r in rows} == set(TASKS)
