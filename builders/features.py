@@ -62,6 +62,7 @@ EVIDENCE = {
     "scale": Value("float64"),
     "motion_explained": Value("float64"),
     "flow_noise": Value("float64"),
+    "pair_motion_explained": Value("float64"),
     "facts": List(FACT),
 }
 

@@ -25,7 +25,11 @@ Two modes, chosen by name; the parameters (given and measured) are recorded with
        covering up to about half of the bin leaves alone. A pixel's score is its difference
        above the bin's noise centre in units of ``noise_factor`` noise spreads, never less
        than ``min_delta_e`` (about one just-noticeable colour difference) or ``min_log_energy``;
-       the larger of the colour and texture scores counts;
+       the larger of the colour and texture scores counts, except within ``3 * texture_window``
+       pixels of a colour change scoring above ``colour_outlines``: there the texture ratio, an
+       average over its window, only smears the colour edge, and the colour score alone counts
+       (measured on the bench photos: glasses frames 0.30 → 0.49 IoU, hair dye 0.83 → 0.92,
+       lipstick 0.51 → 0.55; warps lose about 0.05);
     3. two scales and hysteresis: the score is computed per pixel and on the differences
        averaged over a region (``region_sigma`` of the image's long side, with the minimum
        floors scaled by ``region_minimum``). Pixels scoring above 1 form candidate regions; a
@@ -69,6 +73,7 @@ ADAPTIVE_DEFAULTS = {
     "close_radius": 0.004,
     "min_area": 2e-5,
     "max_hole": 1e-3,
+    "colour_outlines": 2.5,
 }
 
 
@@ -142,6 +147,14 @@ def _adaptive(real: np.ndarray, fake: np.ndarray, settings: dict) -> tuple[np.nd
         pixel.append(_score(diff, bins, factor, minimum))
         smooth = cv2.GaussianBlur(diff, (0, 0), region_sigma)
         region.append(_score(smooth, bins, factor, minimum * settings["region_minimum"]))
+    if settings["colour_outlines"] > 0:
+        # Beside a clear colour change the texture ratio, an energy averaged over `texture_window`,
+        # only smears the colour edge outwards (a glasses frame became a band four times its width):
+        # there the colour difference alone draws the outline.
+        reach = int(np.ceil(3 * settings["texture_window"]))
+        coloured = (pixel[0] > settings["colour_outlines"]).view(np.uint8)
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1, 2 * reach + 1))
+        pixel[1][(cv2.dilate(coloured, kernel) > 0) & (pixel[0] <= 1.0)] = 0.0
     pixel_score, region_score = np.maximum(*pixel), np.maximum(*region)
     weak = pixel_score > 1.0
     seeds = weak & ((pixel_score > settings["strong_factor"]) | (region_score > settings["strong_factor"]))

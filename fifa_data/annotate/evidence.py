@@ -18,8 +18,13 @@ For every manipulated concept the measurements are taken inside its concept-arti
   pixels whose colour changed, so two checks stand between a flow and a stated warp:
   *motion_explained*, the share of the grey-level difference that warping the fake back by the
   flow removes (a warp: most of it; a repaint: little), and *flow_noise*, the flow's 90th
-  percentile on the untouched pixels of the same window, which the landmarks' mean displacement
-  must clearly exceed;
+  percentile on the pixels of the same window a third of an eye distance or more away from the
+  artifact, which the landmarks' mean displacement
+  must clearly exceed. The same share over all the pair's artifact pixels must also be large
+  (*pair_motion_explained*): the flow follows a beard's or a frame's new edges locally, not the
+  whole edit. Where a warp explains most of the change, the colour and texture readings are its
+  side effects and are not stated (tuned on half of the bench photos: fact precision 0.871 →
+  0.936, geometry stated about paints 19 → 3);
 * **seam**: log2 ratio of Laplacian energy on the inner border band of the artifact mask (a
   pasted or blended edit leaves a sharper ring), re-encode corrected like texture;
 * **share**: the share of the concept the artifact covers.
@@ -60,7 +65,8 @@ class EvidenceConfig:
     min_landmarks: int = 3
     flow_unit_px: float = 32.0
     motion_explained: float = 0.4  # share of the difference the flow must explain before a warp is stated
-    motion_only: float = 0.6  # a warp that explains this share of the difference changed no colour or texture
+    pair_motion_explained: float = 0.4  # ... and this share over the whole pair
+    motion_only: float = 0.4  # a warp that explains this share of the difference (concept or pair) changed no colour or texture
     flow_noise: float = 2.0  # the landmarks' displacement must be this many times the flow noise
 
     def to_dict(self) -> dict:
@@ -102,22 +108,27 @@ class Evidence:
     scale: float | None
     motion_explained: float | None = None
     flow_noise: float | None = None
+    pair_motion_explained: float | None = None  # the same share over all the pair's artifact pixels
 
     def moved(self, config: EvidenceConfig) -> bool:
         """Whether the flow is a warp: it explains the difference and stands above its own noise."""
         if self.motion_explained is None or self.motion_explained < config.motion_explained:
             return False
+        if self.pair_motion_explained is not None and self.pair_motion_explained < config.pair_motion_explained:
+            return False  # a paint whose sharp new edges the flow follows locally (beard strands, frames)
         if self.displacement is not None and self.flow_noise is not None:
             return self.displacement >= config.flow_noise * self.flow_noise
         return True
 
     def facts(self, config: EvidenceConfig = EvidenceConfig()) -> list[Fact]:
-        """The stated facts, strongest kind first. Where the motion explains nearly all of the
-        difference, the colour and texture readings are that motion's side effect: only the
-        geometry is stated."""
+        """The stated facts, strongest kind first. Where the motion explains most of the difference,
+        in this concept or over the whole pair, the colour and texture readings are that motion's
+        side effect: only the geometry is stated."""
         facts: list[Fact] = []
-        if self.moved(config) and self.motion_explained >= config.motion_only:
-            return self._geometry_facts(config, config.scale) + self._seam_facts(config)
+        warp = any(v is not None and v >= config.motion_only for v in (self.pair_motion_explained, self.motion_explained))
+        if warp:
+            geometry = self._geometry_facts(config, config.scale) if self.moved(config) else []
+            return geometry + self._seam_facts(config)
         shift = math.hypot(self.delta_a, self.delta_b)
         if shift >= config.colour_shift:
             directions = [
@@ -242,6 +253,8 @@ def measure_evidence(
     wanted = [c for c in wanted if c in membership.index]
     totals = membership.matrix[[membership.index[c] for c in wanted]] @ sums  # one row per wanted concept
 
+    before, after = float(motion.before.sum()), float(motion.after.sum())
+    pair_motion = 1.0 - after / before if before > 0 else None
     out = {}
     for concept_id, row in zip(wanted, totals):
         decision = decisions.concepts[concept_id]
@@ -274,6 +287,7 @@ def measure_evidence(
             landmarks=int(selected.sum()),
             **geometry,
             motion_explained=1.0 - total["moved_after"] / total["moved_before"] if total["moved_before"] > 0 else None,
+            pair_motion_explained=pair_motion,
             flow_noise=motion.noise / unit if motion.noise is not None and unit > 0 else None,
         )
     return out
@@ -363,7 +377,7 @@ class _Motion:
     divergence: np.ndarray  # (K,) relative area change at each artifact pixel
     before: np.ndarray  # (K,) |real - fake| grey level at each sampled artifact pixel
     after: np.ndarray  # (K,) the same once the fake is warped back by the flow
-    noise: float | None  # 90th percentile of the flow on the window's untouched pixels, photo pixels
+    noise: float | None  # 90th percentile of the flow on the window's pixels away from the artifact, photo pixels
 
 
 def _motion(real, fake, artifact, points, unit, box, ys, xs, unit_px) -> _Motion:
@@ -411,7 +425,10 @@ def _motion(real, fake, artifact, points, unit, box, ys, xs, unit_px) -> _Motion
     real_grey = grey[0].astype(np.float32)
     before[sampled] = np.abs(real_grey - grey[1])[v, u]
     after[sampled] = np.abs(real_grey - back)[v, u]
-    untouched = cv2.resize((~artifact[y0:y1, x0:x1]).view(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    # Untouched: away from the artifact by a third of an eye distance, for a warp spreads beyond its mask.
+    touched = cv2.resize(artifact[y0:y1, x0:x1].view(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+    margin = max(1, round(unit_px / 3))
+    untouched = cv2.dilate(touched, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)) == 0
     magnitude = np.hypot(field[..., 0] / sx, field[..., 1] / sy)[untouched]
     noise = float(np.quantile(magnitude, 0.9)) if magnitude.size >= 64 else None
     return _Motion(tracked, flow, sampled, div, before, after, noise)

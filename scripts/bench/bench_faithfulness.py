@@ -1,7 +1,7 @@
 """Faithfulness of the annotations against the simulator's truth, through the real build path.
 
     python scripts/bench/fetch_photos.py                 # once: public face photos into a cache
-    python scripts/bench/bench_faithfulness.py [--photos N] [--sizes 256,512,1024,2048]
+    python scripts/bench/bench_faithfulness.py [--photos N] [--half all|tune|hold] [--sizes 256,512,1024,2048]
         [--every-size] [--seed 0] [--jobs 2] [--out results.json] [--cache DIR]
 
 For every cached photo (`fetch_photos.py`: single-face photos, group photos kept whole, and
@@ -20,7 +20,13 @@ the same scoring a build applies to a manifest's ``edit_mask`` (see that module 
 **fact P** and **geo!** (geometry stated about colour and texture edits, which must be zero),
 **outside** and **bg/body** (named background and body concepts, and after the slash how many of
 them lie outside the edit). In a group photo the edits go to every face in turn, and the bench
-counts pairs annotated on another face than the edited one.
+counts pairs annotated on another face than the edited one. **vis** is the share of the true edit
+mask that the edit visibly changed (some channel by more than `simulate.CHANGE_LEVELS` levels
+before the fake was saved), and **mIoU v** the IoU against that visible part: a smoothing of an
+already soft face, or a warp of flat skin, is in the truth but changed no pixel.
+
+``--half tune`` runs the photos at even positions (in the package round-robin order), ``--half
+hold`` the others: tune thresholds on one half and report the other.
 
 Prints one table per manipulation type (rows by size), then an overall table (rows by type,
 size, fake encoding and kind of photo) with the reject reasons, and the issue's targets. The
@@ -59,7 +65,7 @@ from fifa_data.faces import NoFaceError, analyze_face  # noqa: E402
 from fifa_data.images import encode_image, load_rgb  # noqa: E402
 from fifa_data.pairs import make_pair_id, open_source  # noqa: E402
 from fifa_data.rejects import Reject  # noqa: E402
-from fifa_data.simulate import MANIPULATIONS, EditNotApplicable, simulate_edit  # noqa: E402
+from fifa_data.simulate import CHANGE_LEVELS, MANIPULATIONS, EditNotApplicable, simulate_edit  # noqa: E402
 from fifa_data.tasks import RowError, task_rows  # noqa: E402
 from fifa_data.validation import load_pairs  # noqa: E402
 
@@ -174,8 +180,10 @@ def write_source(job: Job, root: Path) -> tuple[dict[str, dict], list[dict]]:
         rows.append({"real": real_path, "fake": fake_path, "manipulation": manipulation, "source_id": stem,
                      "split": "test", "params": json.dumps({**edit.params, "encoding": encoding}, sort_keys=True),
                      "edit_mask": json.dumps(edit_mask)})
+        visible = edit.mask & (np.abs(edit.fake.astype(np.int16) - real).max(axis=2) > CHANGE_LEVELS)
         truths[make_pair_id(real_path, fake_path)] = {**base, "manipulation": manipulation, "encoding": encoding,
-                                                      "subject": subject, "truth": edit.mask, "concepts": concepts}
+                                                      "subject": subject, "truth": edit.mask, "concepts": concepts,
+                                                      "visible": visible}
     schema = dict.fromkeys(("real", "fake", "manipulation", "source_id", "split", "params", "edit_mask"), pl.String)
     pl.DataFrame(rows, schema=schema).write_csv(root / "pairs.csv")
     return truths, skipped
@@ -238,9 +246,11 @@ def score(truth: dict, result: AnnotatedImage | Reject | Crash | None, config: A
     The truth concepts are read off the edited face's concept masks, so choosing the wrong face in
     a group photo costs recall.
     """
-    mask, concepts = truth.pop("truth"), truth.pop("concepts")
+    mask, concepts, visible = truth.pop("truth"), truth.pop("concepts"), truth.pop("visible")
     fake = result if isinstance(result, AnnotatedImage) else None
     record = {**truth, **score_pair(fake, mask, truth["manipulation"], concepts, config.decision, config.evidence)}
+    record["visible_share"] = float(visible.sum() / max(mask.sum(), 1))
+    record["iou_visible"] = masklib.iou(fake.decisions.artifact, visible) if fake is not None and fake.unlocalised is None else 0.0
     if fake is not None:
         record["chosen_subject"] = fake.concept_masks.subject
         record["accepted"], record["reason"], record["detail"] = fake.unlocalised is None, None, None
@@ -287,6 +297,8 @@ def metrics(records: list[dict]) -> dict:
     return {
         **figures,
         "accepted": figures["localised"],
+        "miou_visible": float(np.mean([r["iou_visible"] for r in pairs])) if pairs else None,
+        "visible_share": float(np.mean([r["visible_share"] for r in pairs])) if pairs else None,
         "kept": sum(r["accepted"] or str(r["reason"]).startswith("image_level") for r in pairs) / len(pairs) if pairs else None,
         "facts": totals.facts,
         "named": totals.named,
@@ -303,13 +315,13 @@ def _cell(value: float | None, percent: bool = False) -> str:
     return f"{100 * value:.1f}" if percent else f"{value:.3f}"
 
 
-HEADER = f"{'':<16}{'pairs':>6}{'kept %':>7}{'loc %':>7}{'mIoU':>7}{'con P':>7}{'con R':>7}{'facts':>7}{'fact P':>8}" \
+HEADER = f"{'':<16}{'pairs':>6}{'kept %':>7}{'loc %':>7}{'mIoU':>7}{'vis':>6}{'mIoU v':>7}{'con P':>7}{'con R':>7}{'facts':>7}{'fact P':>8}" \
          f"{'geo!':>6}{'named':>7}{'outside %':>10}{'bg/body':>9}"
 
 
 def row(label: str, m: dict) -> str:
     loose = f"{m['background_body_named']}/{m['background_body_outside']}"
-    return (f"{label:<16}{m['pairs']:>6}{_cell(m['kept'], True):>7}{_cell(m['accepted'], True):>7}{_cell(m['miou']):>7}"
+    return (f"{label:<16}{m['pairs']:>6}{_cell(m['kept'], True):>7}{_cell(m['accepted'], True):>7}{_cell(m['miou']):>7}{_cell(m['visible_share']):>6}{_cell(m['miou_visible']):>7}"
             f"{_cell(m['concept_precision']):>7}{_cell(m['concept_recall']):>7}{m['facts']:>7}"
             f"{_cell(m['fact_precision']):>8}{m['geometry_on_paint']:>6}{m['named']:>7}"
             f"{_cell(m['named_outside'], True):>10}{loose:>9}")
@@ -375,6 +387,8 @@ def report(records: list[dict], sizes: tuple[int, ...]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=int, default=None, help="use the first N cached photos (default: all)")
+    parser.add_argument("--half", choices=("all", "tune", "hold"), default="all",
+                        help="every photo, or the tuning half (even positions in package round-robin order) or the held-out half")
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="long sides in px, comma-separated")
     parser.add_argument("--every-size", action="store_true", help="run every photo at every size (the full setting)")
     parser.add_argument("--seed", type=int, default=0)
@@ -383,7 +397,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="write the figures and every pair's scores as JSON")
     args = parser.parse_args()
     sizes = tuple(int(s) for s in args.sizes.split(","))
-    photos = spread(read_index(args.cache), args.photos)
+    photos = spread(read_index(args.cache), None)
+    if args.half != "all":  # the photos in spread order alternate between a tuning half and a held-out one
+        photos = [p for i, p in enumerate(photos) if (i % 2 == 0) == (args.half == "tune")]
+    photos = photos[: args.photos] if args.photos else photos
     jobs = plan(photos, args.cache, sizes, args.every_size, args.seed)
     print(f"{len(photos)} photos, {len(jobs)} photo sizes x {len(MANIPULATIONS)} manipulations, {args.jobs} processes")
     start = time.perf_counter()
@@ -397,7 +414,7 @@ def main() -> None:
     summary = report(records, sizes)
     print(f"{time.perf_counter() - start:.0f} s")
     if args.out:
-        options = {"photos": len(photos), "sizes": sizes, "every_size": args.every_size, "seed": args.seed}
+        options = {"photos": len(photos), "half": args.half, "sizes": sizes, "every_size": args.every_size, "seed": args.seed}
         args.out.write_text(json.dumps({"options": options, "summary": summary, "pairs": records}, indent=1))
         print(f"wrote {args.out}")
 
