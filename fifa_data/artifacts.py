@@ -28,8 +28,10 @@ Two modes, chosen by name; the parameters (given and measured) are recorded with
        the larger of the colour and texture scores counts, except within ``3 * texture_window``
        pixels of a colour change scoring above ``colour_outlines``: there the texture ratio, an
        average over its window, only smears the colour edge, and the colour score alone counts
-       (measured on the bench photos: glasses frames 0.30 → 0.49 IoU, hair dye 0.83 → 0.92,
-       lipstick 0.51 → 0.55; warps lose about 0.05);
+       (tuned on half of the faithfulness bench's photos: glasses frames 0.30 → 0.49 IoU, hair
+       dye 0.83 → 0.92, lipstick 0.51 → 0.55; on the other half mIoU 0.433 → 0.478; warps, whose
+       texture change sits beside their colour edges, lose 0.02 there and up to 0.13 on the
+       bundled portraits; ``colour_outlines=0`` turns it off);
     3. two scales and hysteresis: the score is computed per pixel and on the differences
        averaged over a region (``region_sigma`` of the image's long side, with the minimum
        floors scaled by ``region_minimum``). Pixels scoring above 1 form candidate regions; a

@@ -89,7 +89,11 @@ def test_adaptive_masks_find_simulated_edits_better_than_paper_masks(loaded):
             per_mode[mode].append(masklib.iou(artifact_mask(pair.real, pair.fake, mode).mask, truth))
     means = {m: {mode: float(np.mean(v)) for mode, v in s.items()} for m, s in scores.items()}
     wins = sum(s["adaptive"] > s["paper"] for s in means.values())
-    assert wins >= 7, means
+    # 6 of 10: with colour outlines (artifacts.colour_outlines) the two warps of these portraits fall
+    # just below the paper rule's 5 %, a trade the held-out faithfulness bench measured as a net gain
+    assert wins >= 6, means
+    for manipulation in ("lip_color", "hair_color", "eye_enlarge", "eyebrow", "beard", "ageing"):
+        assert means[manipulation]["adaptive"] > means[manipulation]["paper"], means
     assert np.mean([s["adaptive"] for s in means.values()]) > np.mean([s["paper"] for s in means.values()]) + 0.1
     for manipulation in ("lip_color", "hair_color", "beard"):
         assert means[manipulation]["adaptive"] > 0.5, means
