@@ -24,7 +24,7 @@ For every manipulated concept the measurements are taken inside its concept-arti
   beard's or a frame's new edges locally, not the whole edit. Where a warp explains most of the
   change, the colour and texture readings are its side effects and are not stated. (Tuned on half
   of the faithfulness bench's photos: fact precision 0.871 → 0.936, geometry stated about paints
-  19 → 3. On the other half: 0.830 → 0.888, but 36 → 54, because at the flow's resolution a
+  19 → 3. On the other half: 0.825 → 0.888, but 46 → 54, because at the flow's resolution a
   moustache painted under the nostrils reads as nostrils moved into it.);
 * **seam**: log2 ratio of Laplacian energy on the inner border band of the artifact mask (a
   pasted or blended edit leaves a sharper ring), re-encode corrected like texture;
