@@ -10,7 +10,6 @@ consumed in plan order, so the store's bytes do not depend on ``num_proc``.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import signal
 import threading
@@ -22,7 +21,6 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from fifa_data import masks as masklib
 from fifa_data.annotate.guard import GuardCounts
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate
 from fifa_data.annotate.reliability import Reliability, score_pair
@@ -75,9 +73,6 @@ class UnitResult:
     reliability: Reliability = field(default_factory=Reliability)  # pairs whose manifest gives the edit mask
 
 
-TRUTH_COLUMN = "edit_mask"  # a manifest column with each pair's true edit mask (JSON COCO RLE), as the simulator writes it
-
-
 def plan_units(refs: Sequence[PairRef], splits: dict[str, str], chunk: int = 16) -> list[WorkUnit]:
     """Group pairs by real image (in order of first appearance) and cut each group into chunks."""
     groups: dict[tuple[str, str], list[PairRef]] = {}
@@ -126,12 +121,12 @@ def annotate_unit(unit: WorkUnit, settings: AnnotateSettings, writer) -> UnitRes
 
 def _score(result: UnitResult, fake: AnnotatedImage | None, ref: PairRef, real: AnnotatedImage | None, settings: AnnotateSettings) -> None:
     """Add a pair to the unit's reliability figures when its manifest gives the true edit mask."""
-    truth = ref.extra.get(TRUTH_COLUMN)
-    if not truth:
+    truth = ref.edit_mask
+    if truth is None:
         return
     concepts = fake.concept_masks if fake is not None else real.concept_masks if real is not None else None
     annotator = settings.annotator
-    result.reliability.add(score_pair(fake, masklib.decode(json.loads(truth)), ref.manipulation, concepts, annotator.decision, annotator.evidence))
+    result.reliability.add(score_pair(fake, truth, ref.manipulation, concepts, annotator.decision, annotator.evidence))
 
 
 def annotate_units(units: Sequence[WorkUnit], settings: AnnotateSettings, num_proc: int = 1) -> Iterator[UnitResult]:

@@ -62,10 +62,15 @@ class ConceptMasks:
     def near_subject(self, reach: float) -> np.ndarray:
         """Boolean HxW mask of the subject (every pixel not labelled background) and of what lies
         within ``reach`` pixels of it: the part of the photo FiFa annotates."""
-        background = self._lookup("background")[self.labels].astype(np.uint8)
-        if not background.all():
-            return cv2.distanceTransform(background, cv2.DIST_L2, 3) <= reach
-        return np.zeros(self.labels.shape, bool)
+        return self._distance_to_subject <= reach
+
+    @functools.cached_property
+    def _distance_to_subject(self) -> np.ndarray:
+        """Pixels from each pixel to the subject, computed once for all the fakes of a photo."""
+        background = self.mask("background").view(np.uint8)
+        if background.all():
+            return np.full(self.labels.shape, np.inf, np.float32)
+        return cv2.distanceTransform(background, cv2.DIST_L2, 3)
 
     def box(self, concept_id: str) -> list[float] | None:
         """Tight box ``[x0, y0, x1, y1]`` of a concept (x1, y1 exclusive); None if not visible."""

@@ -14,7 +14,9 @@ counter (``_2``, ``-07``) removed::
 
 **Manifest** (`ManifestPairs`): a CSV or parquet file with columns ``real`` and ``fake`` (paths
 relative to the manifest's folder) and optional ``manipulation`` and ``source_id``; any other
-column travels along in `PairRef.extra` as text. A folder holding ``pairs.parquet`` or
+column travels along in `PairRef.extra` as text. One of them has a meaning: ``edit_mask``
+(`EDIT_MASK_COLUMN`, a JSON COCO RLE), the pair's true edit mask, as the simulator writes it;
+builds score their annotations against it. A folder holding ``pairs.parquet`` or
 ``pairs.csv`` is read as that manifest (`open_source`).
 
 Paths must stay inside the source folder: absolute paths, ``..`` and symlinks that resolve
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import json
 import os
 import re
 from collections import defaultdict
@@ -37,8 +40,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 import polars as pl
 
+from . import masks as masklib
 from .rejects import Reject
 
 
@@ -49,6 +54,7 @@ class SourceError(ValueError):
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
 MANIFEST_NAMES = ("pairs.parquet", "pairs.csv")
 MANIFEST_COLUMNS = ("real", "fake", "manipulation", "source_id")
+EDIT_MASK_COLUMN = "edit_mask"  # the true edit mask of a pair (JSON COCO RLE), where the manifest knows it
 
 _SEPARATORS = "_-."
 _COUNTER = re.compile(r"[_-]\d+$")
@@ -84,6 +90,12 @@ class PairRef:
     @property
     def fake_file(self) -> Path:
         return self.root / self.fake_path
+
+    @property
+    def edit_mask(self) -> np.ndarray | None:
+        """The pair's true edit mask from the manifest's `EDIT_MASK_COLUMN`; None when not given."""
+        rle = self.extra.get(EDIT_MASK_COLUMN)
+        return masklib.decode(json.loads(rle)) if rle else None
 
 
 def make_pair_id(real_path: str, fake_path: str) -> str:

@@ -31,6 +31,7 @@ from .concepts import concept_masks
 from .faces import NoFaceError, analyze_face
 from .images import encode_image, load_rgb
 from .masks import encode
+from .pairs import EDIT_MASK_COLUMN
 from .simulate import MANIPULATIONS, simulate_edit
 from .validation import is_grayscale
 
@@ -116,10 +117,10 @@ def write_sample_pairs(
                 "source_id": real.source_id,
                 "split": SPLITS[real.source_id],
                 "params": json.dumps({**edit.params, "encoding": encoding}, sort_keys=True),
-                "edit_mask": json.dumps(encode(edit.mask)),
+                EDIT_MASK_COLUMN: json.dumps(encode(edit.mask)),
             }
         )
-    schema = dict.fromkeys(("real", "fake", "manipulation", "source_id", "split", "params", "edit_mask"), pl.String)
+    schema = dict.fromkeys(("real", "fake", "manipulation", "source_id", "split", "params", EDIT_MASK_COLUMN), pl.String)
     pl.DataFrame(rows, schema=schema).write_csv(out / "pairs.csv")
     return SampleSummary(out, len(rows), [r.path for r in reals], skipped)
 

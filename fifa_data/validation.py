@@ -162,9 +162,9 @@ def edited_face(real: np.ndarray, fake: np.ndarray, face: Face) -> int:
     change = np.maximum(change - np.median(change), 0.0) ** 2
     owner = face_territories(change.shape, face.boxes, scale)
     near = np.zeros(change.shape, bool)
+    ys, xs = np.ogrid[: change.shape[0], : change.shape[1]]
     for i, (x0, y0, x1, y1) in enumerate(face.boxes):
         cx, cy, reach = (x0 + x1) / 2 * scale, (y0 + y1) / 2 * scale, 2 * (y1 - y0) * scale
-        ys, xs = np.ogrid[: change.shape[0], : change.shape[1]]
         near |= (owner == i) & ((xs - cx) ** 2 + (ys - cy) ** 2 <= reach**2)
     mass = np.bincount(owner[near], weights=change[near], minlength=len(face.boxes))
     return int(np.argmax(mass))

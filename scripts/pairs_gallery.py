@@ -62,7 +62,7 @@ def main() -> None:
     fig, axes = plt.subplots(len(MANIPULATIONS), len(COLUMNS), figsize=(2.3 * len(COLUMNS), 2.4 * len(MANIPULATIONS)))
     for row, manipulation in enumerate(MANIPULATIONS):
         pair = pairs[manipulation]
-        truth = masklib.decode(json.loads(pair.ref.extra["edit_mask"]))
+        truth = pair.ref.edit_mask
         masks = {"ground truth": truth}
         for mode in ("adaptive", "paper"):
             masks[mode] = artifact_mask(pair.real, pair.fake, mode).mask

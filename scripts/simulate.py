@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fifa_data import cli, samples
 from fifa_data.outputs import staged_output
+from fifa_data.pairs import EDIT_MASK_COLUMN
 from fifa_data.sample_pairs import VIEWS, write_sample_pairs
 from fifa_data.simulate import MANIPULATIONS
 
@@ -25,7 +26,7 @@ def is_simulation(folder: Path) -> bool:
     if not manifest.is_file():
         return False
     with open(manifest, encoding="utf-8", errors="replace") as f:
-        return "edit_mask" in f.readline().strip().split(",")
+        return EDIT_MASK_COLUMN in f.readline().strip().split(",")
 
 
 @cli.command

@@ -63,7 +63,7 @@ from fifa_data.annotate.reliability import TRUE_FACTS, Reliability, score_pair  
 from fifa_data.concepts import ConceptMasks, concept_masks  # noqa: E402
 from fifa_data.faces import NoFaceError, analyze_face  # noqa: E402
 from fifa_data.images import encode_image, load_rgb  # noqa: E402
-from fifa_data.pairs import make_pair_id, open_source  # noqa: E402
+from fifa_data.pairs import EDIT_MASK_COLUMN, make_pair_id, open_source  # noqa: E402
 from fifa_data.rejects import Reject  # noqa: E402
 from fifa_data.simulate import CHANGE_LEVELS, MANIPULATIONS, EditNotApplicable, simulate_edit  # noqa: E402
 from fifa_data.tasks import RowError, task_rows  # noqa: E402
@@ -179,12 +179,12 @@ def write_source(job: Job, root: Path) -> tuple[dict[str, dict], list[dict]]:
         edit_mask = masklib.encode(edit.mask)
         rows.append({"real": real_path, "fake": fake_path, "manipulation": manipulation, "source_id": stem,
                      "split": "test", "params": json.dumps({**edit.params, "encoding": encoding}, sort_keys=True),
-                     "edit_mask": json.dumps(edit_mask)})
+                     EDIT_MASK_COLUMN: json.dumps(edit_mask)})
         visible = edit.mask & (np.abs(edit.fake.astype(np.int16) - real).max(axis=2) > CHANGE_LEVELS)
         truths[make_pair_id(real_path, fake_path)] = {**base, "manipulation": manipulation, "encoding": encoding,
                                                       "subject": subject, "truth": edit.mask, "concepts": concepts,
                                                       "visible": visible}
-    schema = dict.fromkeys(("real", "fake", "manipulation", "source_id", "split", "params", "edit_mask"), pl.String)
+    schema = dict.fromkeys(("real", "fake", "manipulation", "source_id", "split", "params", EDIT_MASK_COLUMN), pl.String)
     pl.DataFrame(rows, schema=schema).write_csv(root / "pairs.csv")
     return truths, skipped
 

@@ -84,7 +84,7 @@ def bench_mask_quality(per_combo: int, seed: int) -> None:
             if isinstance(item, Reject):
                 rejects.append(item)
                 continue
-            truth = masklib.decode(json.loads(item.ref.extra["edit_mask"]))
+            truth = item.ref.edit_mask
             manipulation = item.ref.manipulation
             shares[manipulation]["truth"].append(truth.mean())
             for mode in MODES:
