@@ -211,10 +211,10 @@ def merge_builds(parts: Sequence[str | Path], out: str | Path, *, overwrite: boo
         }
         for key in ("pairs_in", "accepted"):
             merged[key] = sum(s[key] for s in stats)
-        for key in ("rejected", "image_level_only", "reliability", "guard", "manipulations", "concepts"):
+        for key in ("rejected", "image_level_only", "reliability", "guard", "manipulations", "mask_modes", "concepts"):
             total: Counter = Counter()
             for s in stats:
-                total.update(s[key])
+                total.update(s.get(key) or {})
             merged[key] = dict(sorted(total.items()))
         merged.update(_file_stats(staging, configs))
         merged["fingerprint"] = fingerprint(staging)
@@ -326,6 +326,7 @@ def _annotate(refs, splits, settings, options: BuildOptions, store_dir: Path, re
     image_level: Counter = Counter()
     reliability = Reliability()
     manipulations: Counter = Counter()
+    mask_modes: Counter = Counter()
     concepts: Counter = Counter()
     results = annotate_units(units, settings, options.num_proc)
     with tqdm(total=len(refs), desc="annotate", unit="pair", disable=_bars_off(options)) as bar, closing(results):
@@ -337,6 +338,7 @@ def _annotate(refs, splits, settings, options: BuildOptions, store_dir: Path, re
             image_level.update(result.image_level)
             reliability.merge(result.reliability)
             manipulations.update(result.manipulations)
+            mask_modes.update(result.mask_modes)
             concepts.update(result.concepts)
             bar.update(len(unit.refs))
     store.close()
@@ -346,6 +348,7 @@ def _annotate(refs, splits, settings, options: BuildOptions, store_dir: Path, re
         "reliability": reliability.to_dict(),
         "guard": guard.to_dict(),
         "manipulations": dict(sorted(manipulations.items())),
+        "mask_modes": dict(sorted(mask_modes.items())),
         "concepts": dict(sorted(concepts.items())),
     }
 

@@ -187,7 +187,7 @@ def _statistics(stats: dict) -> str:
         why = ", ".join(f"{n:,} {reason}" for reason, n in sorted(image_level.items()))
         parts += ["", f"**Fakes kept for det and cls only.** {sum(image_level.values()):,} fakes whose edit could not be "
                   f"localised ({why}) are still fakes: they have rows in `det` and `cls`, and no mask or text."]
-    parts += _reliability(stats.get("reliability") or {})
+    parts += _reliability(stats.get("reliability") or {}, (stats.get("mask_modes") or {}).get("given", 0))
     if stats["manipulations"]:
         parts += ["", "**Manipulation types** (annotated fakes):", "", "| manipulation | fakes |", "|---|---:|"]
         parts += [f"| {m} | {n:,} |" for m, n in sorted(stats["manipulations"].items(), key=lambda kv: (-kv[1], kv[0]))]
@@ -214,7 +214,7 @@ def _statistics(stats: dict) -> str:
     return "\n".join(parts)
 
 
-def _reliability(totals: dict) -> list[str]:
+def _reliability(totals: dict, given: int = 0) -> list[str]:
     """The card's "Annotation reliability" section: the annotations against the true edit masks."""
     if not totals.get("pairs"):
         return []
@@ -227,9 +227,11 @@ def _reliability(totals: dict) -> list[str]:
         "",
         "### Annotation reliability",
         "",
-        f"Measured on this build: {figures['pairs']:,} pairs whose manifest gives the true edit mask (`edit_mask`), "
-        "scored against that mask and against what each manipulation type really does "
-        "(`fifa_data.annotate.reliability`; a pair that is rejected or kept for det and cls only scores 0 IoU).",
+        f"Measured on this build: {figures['pairs']:,} pairs whose source gives the true edit mask (the simulator's "
+        "`edit_mask`, or the dataset's own `mask`), scored against that mask and against what each manipulation type "
+        "really does (`fifa_data.annotate.reliability`; a pair that is rejected or kept for det and cls only scores 0 IoU)."
+        + (" Where the given mask is also the artifact mask (mode `given`), IoU and concepts agree by construction; "
+           "`--score-given-masks` computes the masks instead and measures them against it." if given else ""),
         "",
         "| figure | value |",
         "|---|---:|",
@@ -244,6 +246,16 @@ def _reliability(totals: dict) -> list[str]:
     ]
 
 
+def _mask_modes(annotator: dict, modes: dict) -> str:
+    """How the accepted fakes' artifact masks were made: computed in the configured mode, or given by the source."""
+    computed = f"mode `{annotator['mask_mode']}`"
+    given = modes.get("given", 0)
+    if not given:
+        return computed + ("; the source's own masks (`--score-given-masks`) serve only as the truth below"
+                           if not annotator.get("use_given_masks", True) else "")
+    return f"{given:,} given by the source (its `mask` column, mode `given`), {sum(modes.values()) - given:,} computed in {computed}"
+
+
 def _provenance(stats: dict) -> str:
     p = stats["parameters"]
     annotator = p["annotator"]
@@ -254,7 +266,7 @@ def _provenance(stats: dict) -> str:
         f"- **Sources:** {sources}."
         + (f" The bundled sample source simulates {p['sample_pairs']} FaceApp-like edits of public-domain photos "
            "(`fifa_data.sample_pairs`)." if sample else ""),
-        f"- **Artifact masks:** mode `{annotator['mask_mode']}`.",
+        f"- **Artifact masks:** {_mask_modes(annotator, stats.get('mask_modes') or {})}.",
         f"- **Concept decisions:** an atomic concept is manipulated when the artifact covers at least "
         f"{decision['min_pixels']} of its pixels and either {decision['min_share']:.0%} of it or "
         f"{decision['large_pixels']:.1%} of the image; a parent when it has at least {decision['min_pixels']} artifact pixels "

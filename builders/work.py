@@ -25,10 +25,11 @@ from fifa_data.annotate.guard import GuardCounts
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate
 from fifa_data.annotate.reliability import Reliability, score_pair
 from fifa_data.annotate.writers import WriterSpec
+from fifa_data.images import ImageLoadError, load_mask_file
 from fifa_data.pairs import PairRef
 from fifa_data.rejects import Reject
 from fifa_data.tasks import TASKS, TaskConfig, task_rows
-from fifa_data.validation import ValidationConfig, load_pairs
+from fifa_data.validation import ValidationConfig, fit_mask, load_pairs
 
 from .features import PAIRS_FEATURES, TASK_FEATURES
 from .rows import pair_row
@@ -69,6 +70,7 @@ class UnitResult:
     accepted: int = 0
     image_level: Counter = field(default_factory=Counter)  # fakes kept for det and cls only, by why
     manipulations: Counter = field(default_factory=Counter)
+    mask_modes: Counter = field(default_factory=Counter)  # the accepted fakes' artifact masks: computed (the mode) or given
     concepts: Counter = field(default_factory=Counter)
     reliability: Reliability = field(default_factory=Reliability)  # pairs whose manifest gives the edit mask
 
@@ -113,6 +115,7 @@ def annotate_unit(unit: WorkUnit, settings: AnnotateSettings, writer) -> UnitRes
         elif img.label == "fake":
             result.accepted += 1
             result.manipulations[img.manipulation or "unknown"] += 1
+            result.mask_modes[img.mask_params["mode"]] += 1
             result.concepts.update(img.decisions.manipulated)
             if settings.with_pairs:
                 result.rows["pairs"].append(pair_row(img, real.image, by_id[img.pair_id], settings.annotator.evidence))
@@ -120,11 +123,19 @@ def annotate_unit(unit: WorkUnit, settings: AnnotateSettings, writer) -> UnitRes
 
 
 def _score(result: UnitResult, fake: AnnotatedImage | None, ref: PairRef, real: AnnotatedImage | None, settings: AnnotateSettings) -> None:
-    """Add a pair to the unit's reliability figures when its manifest gives the true edit mask."""
+    """Add a pair to the unit's reliability figures when its source knows the truth: the simulator's
+    edit mask, else the mask the source gives (a pair whose given mask cannot be read is a reject only)."""
     truth = ref.edit_mask
+    if truth is None and ref.mask_file is not None:
+        try:
+            truth = load_mask_file(ref.mask_file, max_pixels=settings.validation.max_pixels)
+        except ImageLoadError:
+            return
     if truth is None:
         return
     concepts = fake.concept_masks if fake is not None else real.concept_masks if real is not None else None
+    if concepts is not None:
+        truth = fit_mask(truth, concepts.labels.shape)
     annotator = settings.annotator
     result.reliability.add(score_pair(fake, truth, ref.manipulation, concepts, annotator.decision, annotator.evidence))
 

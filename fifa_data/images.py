@@ -28,9 +28,10 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageLoadError", "encode_image", "load_image_file", "load_rgb", "open_image"]
+__all__ = ["DEFAULT_MAX_PIXELS", "ImageLoadError", "encode_image", "load_image_file", "load_mask_file", "load_rgb", "open_image"]
 
 DEFAULT_MAX_PIXELS = 100_000_000
+MASK_LEVEL = 128  # a mask image's pixel at least this bright (of 255) is in the mask
 
 ImageSource = str | os.PathLike | bytes | BinaryIO | Image.Image
 
@@ -114,6 +115,17 @@ def load_image_file(
     except OSError as exc:
         raise ImageLoadError(f"{os.fsdecode(path)}: {_os_reason(exc)}") from exc
     return data, load_rgb(data, name=os.fsdecode(path), max_pixels=max_pixels)
+
+
+def load_mask_file(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A binary ``(H, W)`` mask from an image file, such as SID-Set's ``*_mask.png`` or DFFD's masks.
+
+    The file is read as any image (`load_image_file`); a pixel is in the mask when its brightest
+    channel reaches `MASK_LEVEL`, or, in a label image whose values are only 0 and 1, when it is 1.
+    """
+    _, rgb = load_image_file(path, max_pixels=max_pixels)
+    level = rgb.max(axis=2)
+    return level >= (MASK_LEVEL if level.max() > 1 else 1)
 
 
 def encode_image(image: np.ndarray | Image.Image, format: str = "PNG", **options) -> bytes:

@@ -14,10 +14,15 @@ counter (``_2``, ``-07``) removed::
 
 **Manifest** (`ManifestPairs`): a CSV or parquet file with columns ``real`` and ``fake`` (paths
 relative to the manifest's folder) and optional ``manipulation`` and ``source_id``; any other
-column travels along in `PairRef.extra` as text. One of them has a meaning: ``edit_mask``
-(`EDIT_MASK_COLUMN`, a JSON COCO RLE), the pair's true edit mask, as the simulator writes it;
-builds score their annotations against it. A folder holding ``pairs.parquet`` or
-``pairs.csv`` is read as that manifest (`open_source`).
+column travels along in `PairRef.extra` as text. Two columns give the pair's truth:
+
+- ``mask`` (`MASK_COLUMN`): the path of a mask image that the dataset ships with the fake (DFFD's
+  FaceApp masks, SID-Set's ``*_mask.png``), checked like the image paths. The build uses it as
+  the artifact mask (mode ``given``) and scores its annotations against it;
+- ``edit_mask`` (`EDIT_MASK_COLUMN`, a JSON COCO RLE): the true edit mask as the simulator writes
+  it; builds score their annotations against it.
+
+A folder holding ``pairs.parquet`` or ``pairs.csv`` is read as that manifest (`open_source`).
 
 Paths must stay inside the source folder: absolute paths, ``..`` and symlinks that resolve
 outside it are rejected (``path_escape``). Each pair gets a stable ``pair_id`` (a hash of its two
@@ -53,7 +58,8 @@ class SourceError(ValueError):
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
 MANIFEST_NAMES = ("pairs.parquet", "pairs.csv")
-MANIFEST_COLUMNS = ("real", "fake", "manipulation", "source_id")
+MANIFEST_COLUMNS = ("real", "fake", "manipulation", "source_id", "mask")
+MASK_COLUMN = "mask"  # the path of the mask image a dataset ships with a fake
 EDIT_MASK_COLUMN = "edit_mask"  # the true edit mask of a pair (JSON COCO RLE), where the manifest knows it
 
 _SEPARATORS = "_-."
@@ -69,6 +75,7 @@ class Candidate:
     manipulation: str | None = None
     source_id: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    mask: str | None = None  # the given artifact mask's path, when the layout has one
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,7 @@ class PairRef:
     root: Path
     manipulation: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    mask_path: str | None = None  # the given artifact mask (`MASK_COLUMN`), relative to `root`
 
     @property
     def real_file(self) -> Path:
@@ -90,6 +98,10 @@ class PairRef:
     @property
     def fake_file(self) -> Path:
         return self.root / self.fake_path
+
+    @property
+    def mask_file(self) -> Path | None:
+        return self.root / self.mask_path if self.mask_path else None
 
     @property
     def edit_mask(self) -> np.ndarray | None:
@@ -139,7 +151,7 @@ class PairSource(abc.ABC):
         def reject(reason: str, detail: str) -> Reject:
             return Reject(reason, detail, pair_id=pair_id, real=c.real, fake=c.fake)
 
-        for path in (c.real, c.fake):
+        for path in (c.real, c.fake, *([c.mask] if c.mask else [])):
             problem = path_problem(self.root, path)
             if problem is not None:
                 return reject(*problem)
@@ -154,6 +166,7 @@ class PairSource(abc.ABC):
             root=self.root,
             manipulation=c.manipulation or None,
             extra=dict(c.extra),
+            mask_path=c.mask,
         )
 
 
@@ -250,7 +263,7 @@ def _manipulation(fake_stem: str, real_stem: str) -> str | None:
 
 
 class ManifestPairs(PairSource):
-    """A CSV or parquet manifest with ``real``, ``fake`` [, ``manipulation``, ``source_id``, ...]."""
+    """A CSV or parquet manifest with ``real``, ``fake`` [, ``manipulation``, ``source_id``, ``mask``, ...]."""
 
     def __init__(self, manifest: str | os.PathLike) -> None:
         self.manifest = Path(manifest)
@@ -266,7 +279,7 @@ class ManifestPairs(PairSource):
                 yield Reject("bad_manifest_row", f"{where}: empty 'real' or 'fake'", real=real, fake=fake)
                 continue
             extra = {c: str(row[c]) for c in extra_columns if row[c] is not None}
-            yield Candidate(real, fake, row.get("manipulation"), row.get("source_id"), extra)
+            yield Candidate(real, fake, row.get("manipulation"), row.get("source_id"), extra, _clean_path(row[MASK_COLUMN]))
 
     @property
     def _is_csv(self) -> bool:

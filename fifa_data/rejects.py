@@ -28,6 +28,7 @@ REASONS: dict[str, str] = {
     "not_same_photo": "the fake is not an edit of the real photo (too different everywhere)",
     "misaligned": "the fake is shifted against the real photo",
     "identical": "the real and fake pixels are identical",
+    "bad_mask": "the mask the source gives with a fake cannot be decoded or differs from the fake in size",
     "no_face": "no face was found in the real image",
     "multiple_faces": "the real image holds several faces",
     # Artifact masks (fifa_data.artifacts)

@@ -19,7 +19,9 @@ never raises because of one pair. The checks, in order:
    (``not_same_photo``; measured: an attribute edit or a JPEG re-encode gives 0.95-1.0, an
    unrelated photo about 0.01, a 4 % zoom 0.3) at a shift of at most `max_shift` pixels
    (``misaligned``);
-6. a face in the real image (``no_face``). In a photo of several people the subject is the face
+6. a given artifact mask (the manifest's ``mask`` column) decodes and has the fake's size
+   (``bad_mask``); it is resized with the fake under ``resize="fake-to-real"``;
+7. a face in the real image (``no_face``). In a photo of several people the subject is the face
    the edit lies on (`edited_face`), and the count is kept with the face; with
    ``allow_multiple_faces=False`` such a photo is rejected instead (``multiple_faces``).
 """
@@ -33,7 +35,7 @@ import cv2
 import numpy as np
 
 from .faces import Face, NoFaceError, analyze_face, face_territories
-from .images import DEFAULT_MAX_PIXELS, ImageLoadError, encode_image, load_image_file
+from .images import DEFAULT_MAX_PIXELS, ImageLoadError, encode_image, load_image_file, load_mask_file
 from .pairs import PairRef
 from .rejects import Reject
 
@@ -71,6 +73,7 @@ class LoadedPair:
     face: Face
     grayscale: bool
     fake_resized_from: tuple[int, int] | None = None  # (h, w) of the fake file before `resize`
+    given_mask: np.ndarray | None = None  # the artifact mask the source ships with the fake (`PairRef.mask_path`)
 
 
 def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig(), real_cache: dict | None = None) -> LoadedPair | Reject:
@@ -122,6 +125,16 @@ def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig(), real_
     if max(abs(shift[0]), abs(shift[1])) > config.max_shift:
         return reject("misaligned", f"fake is shifted by ({shift[0]:+.2f}, {shift[1]:+.2f}) px (x, y)")
 
+    given = None
+    if ref.mask_file is not None:
+        try:
+            given = load_mask_file(ref.mask_file, max_pixels=config.max_pixels)
+        except ImageLoadError as exc:
+            return reject("bad_mask", _relative(str(exc), ref))
+        if given.shape != (resized_from or fake.shape[:2]):
+            return reject("bad_mask", f"{ref.mask_path}: mask is {_size(given)}, the fake {ref.fake_path} is {_size(resized_from or fake)}")
+        given = fit_mask(given, fake.shape[:2])
+
     if "face" not in cache:
         try:
             cache["face"] = analyze_face(real)
@@ -134,7 +147,7 @@ def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig(), real_
         if not config.allow_multiple_faces:
             return reject("multiple_faces", f"{ref.real_path}: {face.num_faces} faces")
         face = face.with_subject(edited_face(real, fake, face))
-    return LoadedPair(ref, real_bytes, fake_bytes, real, fake, face, real_gray, resized_from)
+    return LoadedPair(ref, real_bytes, fake_bytes, real, fake, face, real_gray, resized_from, given)
 
 
 def load_pairs(refs: Iterable[PairRef | Reject], config: ValidationConfig = ValidationConfig()) -> Iterator[LoadedPair | Reject]:
@@ -168,6 +181,14 @@ def edited_face(real: np.ndarray, fake: np.ndarray, face: Face) -> int:
         near |= (owner == i) & ((xs - cx) ** 2 + (ys - cy) ** 2 <= reach**2)
     mass = np.bincount(owner[near], weights=change[near], minlength=len(face.boxes))
     return int(np.argmax(mass))
+
+
+def fit_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A boolean mask at ``shape`` (h, w): itself, or resized nearest-neighbour as its fake was."""
+    if mask.shape == tuple(shape):
+        return mask
+    h, w = shape
+    return cv2.resize(mask.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
 def is_grayscale(image: np.ndarray) -> bool:
@@ -249,8 +270,10 @@ def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
 
 
-def _size(image: np.ndarray) -> str:
-    return f"{image.shape[1]}x{image.shape[0]}"
+def _size(image: np.ndarray | tuple[int, ...]) -> str:
+    """``WxH`` of an image, or of an ``(h, w)`` shape."""
+    h, w = (image if isinstance(image, tuple) else image.shape)[:2]
+    return f"{w}x{h}"
 
 
 def _relative(message: str, ref: PairRef) -> str:

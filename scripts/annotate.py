@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pair-id", action="append", help="only this pair (repeatable)")
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     parser.add_argument("--mask-mode", choices=MODES, default="adaptive")
+    parser.add_argument("--score-given-masks", dest="use_given_masks", action="store_false", help="a manifest's `mask` column: compute the artifact masks anyway (default: use it as the artifact mask)")
     parser.add_argument("--resize", choices=RESIZE_POLICIES, default=ValidationConfig.resize, help=f"a fake of another size than its real: reject it or resize it (default: {ValidationConfig.resize})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--render", type=int, default=10, help="draw the AGE answer of the first N fakes (default: 10)")
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     config = AnnotatorConfig(
         mask_mode=args.mask_mode,
         decision=DecisionConfig(min_share=args.min_share, min_pixels=args.min_pixels),
+        use_given_masks=args.use_given_masks,
         seed=args.seed,
     )
     refs, rejects = open_source(args.pairs).scan()

@@ -43,6 +43,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
     parser.add_argument("--out", default="fifa", help="output folder (default: ./fifa)")
     parser.add_argument("--configs", nargs="+", choices=CONFIGS, default=list(CONFIGS), metavar="CONFIG", help=f"configs to build (default: all: {' '.join(CONFIGS)})")
     parser.add_argument("--mask-mode", choices=MODES, default="adaptive", help="artifact mask mode (default: adaptive)")
+    parser.add_argument("--score-given-masks", dest="use_given_masks", action="store_false", help="a manifest's `mask` column: compute the artifact masks anyway and score them against it (default: use it as the artifact mask)")
     parser.add_argument("--resize", choices=RESIZE_POLICIES, default=ValidationConfig.resize, help=f"a fake whose size differs from its real's: reject it, or resize it to the real's size (default: {ValidationConfig.resize})")
     parser.add_argument("--min-share", type=float, default=DecisionConfig.min_share, help="atomic decision: share of the concept the artifact covers")
     parser.add_argument("--min-pixels", type=int, default=DecisionConfig.min_pixels, help="atomic decision: artifact pixels in the concept")
@@ -82,6 +83,7 @@ def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> B
     annotator = AnnotatorConfig(
         mask_mode=args.mask_mode,
         decision=DecisionConfig(min_share=args.min_share, min_pixels=args.min_pixels),
+        use_given_masks=args.use_given_masks,
         seed=args.seed,
     )
     writer = writer_spec(args, parser, out.parent / f".{out.name}.llm_cache")

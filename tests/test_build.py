@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import datasets
+import numpy as np
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import DatasetCard
@@ -23,9 +25,11 @@ from builders import CONFIGS, MIXES, VERSIONS, BuildOptions, build, data_files, 
 from builders.features import FICT_FEATURES, PAIRS_FEATURES, TASK_FEATURES
 from builders.fifa import FiFaTasks
 from builders.splits import SPLITS, assign_splits, hash_split
-from builders.work import WorkStore
+from builders.work import AnnotateSettings, WorkStore
 from fake_hub import TOKEN, FakeHub, fake_hub, online  # noqa: F401 (fixtures)
 from fifa_data import masks as masklib
+from fifa_data.annotate.pipeline import AnnotatorConfig
+from fifa_data.annotate.reliability import Reliability
 from fifa_data.fict import load_fict
 from fifa_data.pairs import open_source
 from fifa_data.sample_pairs import write_sample_pairs
@@ -240,6 +244,47 @@ def test_every_pair_is_accepted_or_counted_as_rejected(source, messy_source, tmp
     ids = [i for rows in pairs.values() for i in rows["pair_id"]]
     assert len(set(ids)) == len(ids)
     assert any(s.startswith(f"{messy_source.name}/") for rows in pairs.values() for s in rows["source_id"])
+
+
+def test_given_masks_are_the_artifact_masks_or_the_truth_they_are_scored_against(source, built, tmp_path):
+    """The sample's true edit masks shipped as mask images in a `mask` column, as DFFD or SID-Set ship theirs."""
+    given = tmp_path / "given"
+    table = pl.read_csv(source / "pairs.csv", infer_schema=False)
+    masks = []
+    for row in table.iter_rows(named=True):
+        for rel in (row["real"], row["fake"]):
+            (given / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source / rel, given / rel)
+        mask = f"masks/{Path(row['fake']).stem}_mask.png"
+        (given / mask).parent.mkdir(exist_ok=True)
+        Image.fromarray(masklib.decode(json.loads(row["edit_mask"]))).save(given / mask)
+        masks.append(mask)
+    table.drop("edit_mask").with_columns(pl.Series("mask", masks)).write_csv(given / "pairs.csv")
+    truth = {r["pair_id"]: masklib.decode(json.loads(r["edit_mask"])) for r in _pair_ids(source, table)}
+
+    used = build(BuildOptions(out=tmp_path / "used", sources=(str(given),), configs=("pairs",), progress=False)).stats
+    assert used["mask_modes"] == {"given": used["accepted"]} and used["accepted"] > 0
+    rows = [r for split in _load(tmp_path / "used", "pairs").values() for r in split]
+    for row in rows:
+        assert json.loads(row["mask_params"])["mode"] == "given"
+        assert json.loads(row["mask_params"])["path"].startswith("masks/")
+        assert np.array_equal(masklib.decode(row["artifact_mask"]), truth[row["pair_id"]])
+    figures = Reliability(**used["reliability"]).figures()
+    assert figures["pairs"] == PAIRS and figures["miou"] == pytest.approx(figures["localised"])
+    card = (tmp_path / "used" / "README.md").read_text()
+    assert "given by the source (its `mask` column, mode `given`)" in card and "agree by construction" in card
+
+    settings = AnnotateSettings(annotator=AnnotatorConfig(use_given_masks=False))
+    scored = build(BuildOptions(out=tmp_path / "scored", sources=(str(given),), configs=("pairs",), settings=settings, progress=False)).stats
+    assert scored["mask_modes"] == {"adaptive": scored["accepted"]}
+    expected = json.loads((built / "build.json").read_text())["reliability"]  # the same pairs scored against edit_mask
+    assert scored["reliability"] == pytest.approx(expected)
+    assert "serve only as the truth" in (tmp_path / "scored" / "README.md").read_text()
+
+
+def _pair_ids(source: Path, table: pl.DataFrame) -> list[dict]:
+    ids = {(r.real_path, r.fake_path): r.pair_id for r in open_source(source).scan()[0]}
+    return [{**row, "pair_id": ids[(row["real"], row["fake"])]} for row in table.iter_rows(named=True)]
 
 
 def test_card_has_valid_hub_metadata_and_real_numbers(built):

@@ -124,6 +124,25 @@ def test_manifest_with_optional_and_extra_columns(tmp_path, astronaut, suffix):
     assert f"pairs{suffix} row {5 if suffix == '.csv' else 4}" in row.detail
 
 
+def test_manifest_mask_column_is_a_checked_path(tmp_path, astronaut):
+    for rel in ("a.png", "a1.jpg", "a2.jpg", "a3.jpg", "a4.jpg", "masks/a1_mask.png"):
+        _write(tmp_path / rel, astronaut[::8, ::8])
+    _write(tmp_path.parent / "outside_mask.png", astronaut[::8, ::8])
+    pl.DataFrame(
+        {
+            "real": ["a.png"] * 4,
+            "fake": ["a1.jpg", "a2.jpg", "a3.jpg", "a4.jpg"],
+            "mask": ["./masks/a1_mask.png", None, "masks/missing.png", "../outside_mask.png"],
+        }
+    ).write_csv(tmp_path / "pairs.csv")
+
+    pairs, rejects = open_source(tmp_path).scan()
+    assert [(p.fake_path, p.mask_path, p.extra) for p in pairs] == [("a1.jpg", "masks/a1_mask.png", {}), ("a2.jpg", None, {})]
+    assert pairs[0].mask_file == tmp_path / "masks/a1_mask.png" and pairs[1].mask_file is None
+    assert {r.fake: r.reason for r in rejects} == {"a3.jpg": "missing_file", "a4.jpg": "path_escape"}
+    assert "masks/missing.png" in next(r.detail for r in rejects if r.fake == "a3.jpg")
+
+
 def test_manifest_without_required_columns_is_a_clear_error(tmp_path):
     manifest = tmp_path / "pairs.csv"
     manifest.write_text("original,edited\na.png,b.png\n")

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from fifa_data.pairs import FolderPairs
+from fifa_data.pairs import FolderPairs, ManifestPairs
 from fifa_data.rejects import Reject, count_reasons
 from fifa_data.validation import (
     LoadedPair,
@@ -155,6 +155,46 @@ def test_resize_policy_resizes_the_fake_losslessly(layout):
     assert stored.shape == loaded.real.shape and np.array_equal(stored, loaded.fake)
     with pytest.raises(ValueError, match="resize policy"):
         ValidationConfig(resize="stretch")
+
+
+def test_a_given_mask_loads_with_its_pair_and_a_bad_one_is_a_reject(tmp_path, astronaut):
+    """A manifest's `mask` column: 0/255 and 0/1 mask images, a wrong size, not an image, a resized fake."""
+    edited = np.zeros(astronaut.shape[:2], bool)
+    edited[170:200, 200:260] = True
+    _save(tmp_path / "real.png", astronaut)
+    (tmp_path / "fake.jpg").write_bytes(_jpeg(_edit(astronaut)))
+    _save(tmp_path / "small.png", cv2.resize(_edit(astronaut), (256, 256), interpolation=cv2.INTER_AREA))
+    _save(tmp_path / "m255.png", edited.astype(np.uint8) * 255)
+    _save(tmp_path / "m01.png", edited.astype(np.uint8))
+    _save(tmp_path / "m_small.png", edited[::2, ::2].astype(np.uint8) * 255)
+    (tmp_path / "m_text.png").write_text("not a mask")
+    rows = [("fake.jpg", "m255.png"), ("fake.jpg", "m01.png"), ("fake.jpg", "m_small.png"), ("fake.jpg", "m_text.png"), ("small.png", "m_small.png")]
+    lines = ["real,fake,mask"]
+    for i, (fake, mask) in enumerate(rows):  # each pair its own copy of the fake: a pair is its two paths
+        shutil.copy(tmp_path / fake, tmp_path / f"{i}_{fake}")
+        lines.append(f"real.png,{i}_{fake},{mask}")
+    (tmp_path / "pairs.csv").write_text("\n".join(lines) + "\n")
+    pairs, rejects = ManifestPairs(tmp_path / "pairs.csv").scan()
+    assert rejects == []
+    loaded = [load_pair(p, ValidationConfig(resize="fake-to-real")) for p in pairs]
+    for good in (loaded[0], loaded[1]):
+        assert isinstance(good, LoadedPair), good
+        assert np.array_equal(good.given_mask, edited)
+    assert isinstance(loaded[2], Reject) and loaded[2].reason == "bad_mask"
+    assert "m_small.png: mask is 256x256, the fake 2_fake.jpg is 512x512" in loaded[2].detail
+    assert isinstance(loaded[3], Reject) and loaded[3].reason == "bad_mask" and "m_text.png: not an image" in loaded[3].detail
+    resized = loaded[4]
+    assert isinstance(resized, LoadedPair) and resized.fake_resized_from == (256, 256)
+    assert resized.given_mask.shape == (512, 512) and np.array_equal(resized.given_mask[::2, ::2], edited[::2, ::2])
+    plain = load_pair(FolderPairs(_folder_of(tmp_path / "plain", astronaut)).scan()[0][0])
+    assert isinstance(plain, LoadedPair) and plain.given_mask is None
+
+
+def _folder_of(root, real: np.ndarray):
+    _save(root / "real/a.png", real)
+    (root / "fake").mkdir()
+    (root / "fake/a_x.jpg").write_bytes(_jpeg(_edit(real)))
+    return root
 
 
 def test_two_faces_with_one_edited_keep_the_edited_face(layout, results, astronaut, grace_hopper):

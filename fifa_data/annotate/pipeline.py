@@ -47,6 +47,7 @@ class AnnotatorConfig:
     max_grounded: int = 8  # an explanation grounds at most this many concepts, the largest edits
     keep_unlocalised: bool = True  # a fake without a usable mask is kept for det and cls instead of rejected
     subject_reach: float | None = 0.25  # the mask is read within this many face heights of the subject (None: everywhere)
+    use_given_masks: bool = True  # a mask the source gives (`PairRef.mask_path`) is the artifact mask; False: only its truth
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -58,6 +59,7 @@ class AnnotatorConfig:
             "max_grounded": self.max_grounded,
             "keep_unlocalised": self.keep_unlocalised,
             "subject_reach": self.subject_reach,
+            "use_given_masks": self.use_given_masks,
             "seed": self.seed,
         }
 
@@ -116,9 +118,15 @@ class Measured:
 
 
 def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = AnnotatorConfig(), artifact: np.ndarray | None = None) -> Measured | Reject:
-    """Artifact mask (unless given), decisions and evidence of one pair, or why it cannot be used."""
+    """Artifact mask, decisions and evidence of one pair, or why it cannot be used.
+
+    The artifact mask is `artifact` when passed, else the mask the source gives with the pair (see
+    `AnnotatorConfig.use_given_masks`), else computed from the pair; the first two are mode ``given``.
+    """
     ref = pair.ref
     params: dict = {"mode": "given"}
+    if artifact is None and pair.given_mask is not None and config.use_given_masks:
+        artifact, params = pair.given_mask, {"mode": "given", "path": ref.mask_path}
     if artifact is None:
         result = artifact_mask(pair.real, pair.fake, mode=config.mask_mode, **config.mask_params)
         if config.subject_reach is not None:
