@@ -84,7 +84,10 @@ PAIRS_FEATURES = Features(
         "manipulation": Value("string"),
         "artifact_mask": RLE,
         "artifact_share": Value("float64"),
-        "mask_params": Value("string"),  # JSON: the mask mode and every parameter it used
+        "mask_params": Value("string"),  # JSON: the mask mode (or "given") and every parameter it used
+        "num_faces": Value("int32"),  # faces found in the real photo
+        "subject": Value("int32"),  # which of them (an index into face_boxes, largest first) the annotation describes
+        "face_boxes": List(BOX),
         "manipulated": List(Value("string")),
         "grounded": List(Value("string")),
         "grounded_masks": List(RLE),

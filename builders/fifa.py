@@ -44,6 +44,10 @@ VERSIONS.update({name: datasets.Version("1.2.0") for name in (*TASKS, *MIXES)})
 # whose edit cannot be localised is kept for det and cls.
 VERSIONS["pairs"] = datasets.Version("1.2.0")
 VERSIONS.update({name: datasets.Version("1.3.0") for name in (*TASKS, *MIXES)})
+# 1.3.0 (pairs) / 1.4.0 (tasks): a source's own masks (a manifest's `mask` column) are the artifact
+# masks, mode "given"; pairs gain `num_faces`, `subject` and `face_boxes` (which face is annotated).
+VERSIONS["pairs"] = datasets.Version("1.3.0")
+VERSIONS.update({name: datasets.Version("1.4.0") for name in (*TASKS, *MIXES)})
 
 DESCRIPTIONS: dict[str, str] = {
     "fict": "the Facial Image Concept Tree: every concept with its parent, level, description and synonyms",

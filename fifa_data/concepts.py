@@ -49,6 +49,7 @@ class ConceptMasks:
     face_box: tuple[float, float, float, float]
     uncovered_face_share: float
     subject: int = 0  # which of the photo's faces (largest first) the concepts describe
+    face_boxes: tuple[tuple[float, float, float, float], ...] = ()  # every face's box, largest first
 
     def mask(self, concept_id: str) -> np.ndarray:
         """Boolean HxW mask of any concept; a parent's is the union of its atomic descendants."""
@@ -153,6 +154,7 @@ def concept_masks(image: np.ndarray, face: Face | None = None, fict: FICT | None
         num_faces=face.num_faces,
         face_box=face.box,
         subject=face.subject,
+        face_boxes=tuple(tuple(map(float, b)) for b in face.boxes),
         uncovered_face_share=_uncovered_share(labels, points, face_ids),
     )
 

@@ -70,8 +70,14 @@ def overlay_masks(
     alpha: float = 0.45,
     title: str | None = None,
     numbered: bool = True,
+    faces: Sequence[Sequence[float]] = (),
+    subject: int = 0,
 ) -> Image.Image:
-    """Tint each mask (array or RLE) in its colour, outline it, number it, and add a legend on the right."""
+    """Tint each mask (array or RLE) in its colour, outline it, number it, and add a legend on the right.
+
+    ``faces`` (``[x0, y0, x1, y1]`` boxes, as `faces.Face.boxes` gives them) are framed when there
+    are several: the subject's (index ``subject``) in white and tagged "subject", the others in grey.
+    """
     base = _to_rgb(image)
     if len(names) != len(masks):
         raise ValueError(f"got {len(masks)} masks but {len(names)} names")
@@ -117,6 +123,8 @@ def overlay_masks(
     draw = ImageDraw.Draw(out)
     if title:
         draw.text((pad, band // 2), title, fill="black", font=title_font, anchor="lm")
+    if len(faces) > 1:
+        _frame_faces(draw, faces, subject, scale, band, font)
     if numbered:
         stroke = max(1, size // 8)
         for number, (x, y) in labels:
@@ -131,6 +139,21 @@ def overlay_masks(
         draw.text((x + size + pad // 2 + number_w, y), str(k + 1), fill=text_color, font=font, anchor="rm")
         draw.text((x + size + pad + number_w, y), entry, fill=text_color, font=font, anchor="lm")
     return out
+
+
+def _frame_faces(draw: ImageDraw.ImageDraw, faces: Sequence[Sequence[float]], subject: int, scale: int, top: int, font) -> None:
+    """A frame around each face box; the subject's white and tagged, the others grey and numbered."""
+    width = max(2, round(font.size / 6))
+    for k, box in sorted(enumerate(faces), key=lambda kb: kb[0] == subject):  # the subject's frame on top
+        x0, y0, x1, y1 = (round(v * scale) for v in box)
+        y0, y1 = y0 + top, y1 + top
+        colour = (255, 255, 255) if k == subject else (150, 150, 150)
+        draw.rectangle([x0, y0, x1, y1], outline=(0, 0, 0), width=width + 2)
+        draw.rectangle([x0, y0, x1, y1], outline=colour, width=width)
+        tag = "subject" if k == subject else f"face {k + 1}"
+        above = y0 - width - font.size >= top
+        draw.text((x0 + width, y0 - width if above else y0 + 2 * width), tag, fill=colour, font=font,
+                  anchor="ld" if above else "lt", stroke_width=max(1, width // 2), stroke_fill=(0, 0, 0))
 
 
 def save_overlay(
@@ -356,6 +379,8 @@ def render_age(
     *,
     width: int | None = None,
     title: str | None = None,
+    faces: Sequence[Sequence[float]] = (),
+    subject: int = 0,
 ) -> Image.Image:
     """The image with mask i tinted in ``palette(n)[i]`` and, beside it, the answer in words.
 
@@ -366,7 +391,8 @@ def render_age(
     picture, or below it when the picture is more than 1.6 times as wide as tall. ``title`` (the
     question, a pair id) is written across the top. The picture is shown as ``overlay_masks`` draws
     it (at least 1024 px tall, pixels kept) unless ``width``, the width of the whole output in
-    pixels, is given; the font scales with the picture.
+    pixels, is given; the font scales with the picture. ``faces`` and ``subject`` frame the faces of a
+    group photo as in `overlay_masks`.
     """
     runs = age_segments(text)
     phrases = {index: part for part, index in runs if index is not None}
@@ -378,7 +404,7 @@ def render_age(
     h, w = base.shape[:2]
     colors = palette(len(masks))
     names = [phrases[i] or f"[SEG] {i + 1}" for i in range(len(masks))]
-    overlay = overlay_masks(base, masks, names, colors=colors, numbered=False)
+    overlay = overlay_masks(base, masks, names, colors=colors, numbered=False, faces=faces, subject=subject)
     scale = overlay.height // h
     picture = overlay.crop((0, 0, w * scale, h * scale))  # without the legend: the text says it
 

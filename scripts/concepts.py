@@ -4,7 +4,7 @@
     python scripts/concepts.py --sample astronaut --out cards/images
 
 Writes ``DIR/<name>_concepts.png`` (every visible atomic FICT concept, numbered, with a legend),
-``DIR/<name>_concepts_face.png`` (the same, close up on the face) and ``DIR/<name>_concepts.json`` (``{"image", "size": [h, w], "num_faces",
+``DIR/<name>_concepts_face.png`` (the same, close up on the face) and ``DIR/<name>_concepts.json`` (``{"image", "size": [h, w], "num_faces", "subject", "face_boxes",
 "uncovered_face_share", "fict_version", "masks": {concept_id: {"size", "counts"}}}``).
 """
 
@@ -63,7 +63,10 @@ def _write_concepts(out: Path, name: str, image, concepts, source: str) -> list[
         image,
         [concepts.mask(c) for c in visible],
         [concepts.fict[c].name for c in visible],
-        title=f"{name}: {len(visible)} of {len(concepts.fict.atomic_ids)} atomic FICT concepts visible",
+        title=f"{name}: {len(visible)} of {len(concepts.fict.atomic_ids)} atomic FICT concepts visible"
+        + (f", of face {concepts.subject + 1} of {concepts.num_faces}" if concepts.num_faces > 1 else ""),
+        faces=concepts.face_boxes,
+        subject=concepts.subject,
     )
     # A close-up of the face, where the small concepts are legible.
     x0, y0, x1, y1 = _around(concepts.face_box, concepts.labels.shape, grow=0.9)
@@ -78,6 +81,8 @@ def _write_concepts(out: Path, name: str, image, concepts, source: str) -> list[
         "image": source,
         "size": list(concepts.labels.shape),
         "num_faces": concepts.num_faces,
+        "subject": concepts.subject,
+        "face_boxes": [list(b) for b in concepts.face_boxes],
         "uncovered_face_share": round(concepts.uncovered_face_share, 6),
         "fict_version": concepts.fict.version,
         "masks": concepts.to_rle(visible),

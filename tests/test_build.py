@@ -269,6 +269,7 @@ def test_given_masks_are_the_artifact_masks_or_the_truth_they_are_scored_against
         assert json.loads(row["mask_params"])["mode"] == "given"
         assert json.loads(row["mask_params"])["path"].startswith("masks/")
         assert np.array_equal(masklib.decode(row["artifact_mask"]), truth[row["pair_id"]])
+        assert row["num_faces"] == len(row["face_boxes"]) >= 1 and 0 <= row["subject"] < row["num_faces"]
     figures = Reliability(**used["reliability"]).figures()
     assert figures["pairs"] == PAIRS and figures["miou"] == pytest.approx(figures["localised"])
     card = (tmp_path / "used" / "README.md").read_text()

@@ -168,6 +168,7 @@ def test_other_people_are_in_none_of_the_subjects_concepts(astronaut, grace_hopp
         chosen = face.with_subject(subject)
         concepts = concept_masks(two, chosen)
         assert concepts.num_faces == 2 and concepts.subject == subject
+        assert concepts.face_boxes[subject] == tuple(chosen.box) and len(concepts.face_boxes) == 2
         theirs = slice(512, None) if chosen.box[0] < 512 else slice(0, 512)
         person = ~concepts.mask("background")
         assert person[:, theirs].mean() < 0.01, (subject, person[:, theirs].mean())

@@ -206,3 +206,18 @@ def test_render_age_without_freetype(astronaut, age_masks, monkeypatch):
     assert out.mode == "RGB" and out.width > 1024
     text = _text_area(out, 1024)
     assert _has_color(text, viz.palette(2)[0]) > 50 and _has_color(text, (64, 64, 64)) > 200
+
+
+def test_faces_of_a_group_photo_are_framed_the_subject_in_white(astronaut, three):
+    faces = [(170.0, 60.0, 320.0, 200.0), (40.0, 300.0, 200.0, 480.0)]
+    plain = np.asarray(viz.overlay_masks(astronaut, *three))[:, :1024]
+    framed = np.asarray(viz.overlay_masks(astronaut, *three, faces=faces, subject=1))[:, :1024]
+    # the overlay is drawn at twice the photo's size; a frame's middle runs along each box's right edge
+    subject_edge, other_edge = framed[2 * 400, 2 * 200 - 1:2 * 200 + 2], framed[2 * 130, 2 * 320 - 1:2 * 320 + 2]
+    assert (subject_edge == 255).all(axis=1).any() and not (other_edge == 255).all(axis=1).any()
+    assert (np.abs(other_edge.astype(int) - 150) <= 1).all(axis=1).any()
+    assert np.array_equal(framed[2 * 260, 2 * 400], plain[2 * 260, 2 * 400])  # nothing else changes
+    one_face = np.asarray(viz.overlay_masks(astronaut, *three, faces=faces[:1]))[:, :1024]
+    assert np.array_equal(one_face, plain)  # a single face needs no frame
+    age = viz.render_age(astronaut, "<p>face</p> [SEG]", three[0][:1], faces=faces, subject=0)
+    assert age.size == viz.render_age(astronaut, "<p>face</p> [SEG]", three[0][:1]).size

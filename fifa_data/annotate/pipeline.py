@@ -102,7 +102,9 @@ class AnnotatedImage:
         """The AGE answer drawn beside the image, each phrase in its mask's colour."""
         text = self.explanation.grounded() if self.explanation else ""
         masks = [self.masks[c] for c in self.grounded]
-        return render_age(load_rgb(io.BytesIO(self.image), name=self.image_path), text, masks, title=title)
+        concepts = self.concept_masks
+        return render_age(load_rgb(io.BytesIO(self.image), name=self.image_path), text, masks, title=title,
+                          faces=concepts.face_boxes, subject=concepts.subject)
 
 
 @dataclass(frozen=True, eq=False)
