@@ -63,6 +63,7 @@ EVIDENCE = {
     "motion_explained": Value("float64"),
     "flow_noise": Value("float64"),
     "pair_motion_explained": Value("float64"),
+    "flow_coherence": Value("float64"),
     "facts": List(FACT),
 }
 

@@ -45,7 +45,8 @@ VERSIONS.update({name: datasets.Version("1.2.0") for name in (*TASKS, *MIXES)})
 VERSIONS["pairs"] = datasets.Version("1.2.0")
 VERSIONS.update({name: datasets.Version("1.3.0") for name in (*TASKS, *MIXES)})
 # 1.3.0 (pairs) / 1.4.0 (tasks): a source's own masks (a manifest's `mask` column) are the artifact
-# masks, mode "given"; pairs gain `num_faces`, `subject` and `face_boxes` (which face is annotated).
+# masks, mode "given"; pairs gain `num_faces`, `subject` and `face_boxes` (which face is annotated);
+# a warp is a pair-level reading (evidence gains `flow_coherence`) and states no colour, texture or seam.
 VERSIONS["pairs"] = datasets.Version("1.3.0")
 VERSIONS.update({name: datasets.Version("1.4.0") for name in (*TASKS, *MIXES)})
 

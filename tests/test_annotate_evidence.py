@@ -142,6 +142,7 @@ def test_a_colour_edit_states_no_geometry(astronaut, face_and_concepts, manipula
     assert evidence, manipulation
     stated = [(c, f.direction) for c, e in evidence.items() for f in e.facts() if f.kind == "geometry"]
     assert stated == [], stated
+    assert not any(e.warped(EvidenceConfig()) for e in evidence.values())
 
 
 def test_a_warp_is_stated_as_geometry_and_not_as_colour(astronaut, face_and_concepts):
@@ -152,8 +153,10 @@ def test_a_warp_is_stated_as_geometry_and_not_as_colour(astronaut, face_and_conc
     evidence = measure_evidence(astronaut, fake, decisions, face.landmarks)
     facts = [f for e in evidence.values() for f in e.facts()]
     assert any(f.kind == "geometry" for f in facts)
-    moved = [e for e in evidence.values() if e.moved(EvidenceConfig()) and e.motion_explained >= EvidenceConfig().motion_only]
-    assert moved and all(f.kind in ("geometry", "seam") for e in moved for f in e.facts())
+    assert all(e.warped(EvidenceConfig()) for e in evidence.values())  # a pair-level reading: a smooth flow
+    assert all(e.flow_coherence >= EvidenceConfig().flow_coherence for e in evidence.values())
+    assert all(f.kind == "geometry" for f in facts)  # resampling's colour, texture and seam readings are not stated
+    assert not any(f.direction in ("enlarged", "pushed outward") for f in facts)
 
 
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
