@@ -64,6 +64,7 @@ EVIDENCE = {
     "flow_noise": Value("float64"),
     "pair_motion_explained": Value("float64"),
     "flow_coherence": Value("float64"),
+    "warped": Value("bool"),
     "facts": List(FACT),
 }
 

@@ -14,13 +14,11 @@ For every manipulated concept the measurements are taken inside its concept-arti
   distance); reported as the mean displacement, how far the points rose, moved towards the face
   centre, and the log2 change of their spread (enlarged / shrunk), all in eye distances. The
   mesh run again on the fake is no use here: its landmarks jitter by about 1 % of the eye distance
-  between two near-identical photos, as much as a slimming warp moves them. Flow also "moves"
-  pixels whose colour changed, so a warp is stated only when the *pair* reads as one
-  (`Evidence.warped`): warping the fake back by the flow removes most of the grey-level
-  difference over all its artifact pixels (*pair_motion_explained*), or a good part of it with a
-  smooth field (*flow_coherence*: a warp's flow keeps its length when averaged locally, while the
-  flow that follows a paint's new edges, a beard's strands or a frame, points every way). A
-  concept then states its motion when the flow explains its own change (*motion_explained*) and
+  between two near-identical photos, as much as a slimming warp moves them. Whether the pair is
+  a warp at all is read once per pair, by `fifa_data.motion.pair_motion` (*warped*, with its
+  *pair_motion_explained* and *flow_coherence*), since flow also "moves" pixels whose colour
+  changed. In a warped pair, a concept states its motion when the flow explains a share of its
+  own change (*motion_explained*, grey-level difference removed by warping the fake back) and
   its landmarks moved clearly more than the flow's noise (*flow_noise*, the 90th percentile on
   the window's pixels a third of an eye distance or more from the artifact). In a warp, colour,
   texture and seam readings are resampling's side effects and are not stated; regions without
@@ -44,12 +42,11 @@ import cv2
 import numpy as np
 
 from ..fict import FICT
+from ..motion import MIN_FLOW_SIDE, NO_MOTION, PairMotion, eye_distance
 from .decide import Decisions
 
-IRIS_CENTRES = (468, 473)
 MAX_SAMPLES = 20_000  # artifact pixels per pair that enter the per-concept means
-COHERENCE_SIGMA = 2.0  # flow pixels over which `_coherence` averages
-MIN_FLOW_SIDE = 48  # pixels: the smallest image side the optical flow is run on
+MIN_SPREAD = 0.05  # eye distances: landmarks spread less than this measure no size change
 _LAPLACE_EPS = 1.0
 
 
@@ -66,10 +63,7 @@ class EvidenceConfig:
     shift: float = 0.008  # rise or inward move, in eye distances, stated as raised / pulled in
     min_landmarks: int = 3
     flow_unit_px: float = 32.0
-    pair_motion_explained: float = 0.45  # the pair is a warp when the flow explains this share of its change ...
-    coherent_motion_explained: float = 0.25  # ... or this share with a smooth flow (coherence at least `flow_coherence`)
-    flow_coherence: float = 0.99
-    motion_explained: float = 0.4  # a warp's concept must have this share explained (a smooth warp's: coherent_motion_explained)
+    motion_explained: float = 0.25  # in a warped pair, a concept states its motion when the flow explains this share of its change
     motion_only: float = 0.4  # a paint's concept whose change the flow explains this much states no colour or texture
     flow_noise: float = 2.0  # the landmarks' displacement must be this many times the flow noise
 
@@ -112,26 +106,16 @@ class Evidence:
     scale: float | None
     motion_explained: float | None = None
     flow_noise: float | None = None
-    pair_motion_explained: float | None = None  # the same share over all the pair's artifact pixels
-    flow_coherence: float | None = None  # how smooth the flow is over the pair's artifact (1: one local motion)
-
-    def warped(self, config: EvidenceConfig) -> bool:
-        """Whether the pair's edit is a warp: the flow explains most of its change, or a good part of
-        it with a smooth field. A paint's flow follows its new edges locally (beard strands, frames,
-        lip outlines) and explains less, in a field that turns from pixel to pixel."""
-        explained = self.pair_motion_explained
-        if explained is None:
-            return False
-        smooth = self.flow_coherence is not None and self.flow_coherence >= config.flow_coherence
-        return explained >= config.pair_motion_explained or (smooth and explained >= config.coherent_motion_explained)
+    pair_motion_explained: float | None = None  # the pair's reading (`motion.PairMotion`): share explained ...
+    flow_coherence: float | None = None  # ... and the flow's smoothness over the pair's artifact
+    warped: bool = False  # the pair's edit is a warp (`motion.pair_motion`)
 
     def moved(self, config: EvidenceConfig) -> bool:
-        """Whether this concept moved in a warp: the pair is warped, the flow explains the concept's
-        change, and its landmarks' displacement stands above the flow's noise."""
-        if not self.warped(config) or self.motion_explained is None or self.displacement is None:
+        """Whether this concept moved: the pair is warped, the flow explains the concept's change,
+        and its landmarks' displacement stands above the flow's noise."""
+        if not self.warped or self.motion_explained is None or self.displacement is None:
             return False  # no landmarks inside (ears, neck, hair): a mesh-less region's flow is not stated
-        smooth = self.flow_coherence is not None and self.flow_coherence >= config.flow_coherence
-        if self.motion_explained < (config.coherent_motion_explained if smooth else config.motion_explained):
+        if self.motion_explained < config.motion_explained:
             return False
         return self.flow_noise is None or self.displacement >= config.flow_noise * self.flow_noise
 
@@ -140,7 +124,7 @@ class Evidence:
         readings are side effects of resampling: only the geometry is stated. In a paint, a concept
         whose change the flow explains (`motion_only`) states its seam only."""
         facts: list[Fact] = []
-        if self.warped(config):
+        if self.warped:
             return self._geometry_facts(config, config.scale) if self.moved(config) else []
         if self.motion_explained is not None and self.motion_explained >= config.motion_only:
             return self._seam_facts(config)
@@ -219,6 +203,7 @@ def measure_evidence(
     landmarks: np.ndarray,
     concepts: tuple[str, ...] | None = None,
     config: EvidenceConfig = EvidenceConfig(),
+    motion: PairMotion = NO_MOTION,
 ) -> dict[str, Evidence]:
     """Measure every manipulated concept (or just ``concepts``) of a pair.
 
@@ -250,10 +235,10 @@ def measure_evidence(
     columns.update(texture)
     columns["x"], columns["y"], columns["one"] = xs.astype(np.float64), ys.astype(np.float64), np.ones(len(ys))
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
-    unit = float(np.linalg.norm(points[IRIS_CENTRES[0]] - points[IRIS_CENTRES[1]])) if len(points) > max(IRIS_CENTRES) else 0.0
-    motion = _motion(grey_real, grey_fake, artifact, points, unit, (y0, y1, x0, x1), ys, xs, config.flow_unit_px)
-    columns["div"], columns["div_n"] = motion.divergence, motion.sampled.astype(np.float64)
-    columns["moved_before"], columns["moved_after"] = motion.before, motion.after
+    unit = eye_distance(points)
+    flow = _motion(grey_real, grey_fake, artifact, points, unit, (y0, y1, x0, x1), ys, xs, config.flow_unit_px)
+    columns["div"], columns["div_n"] = flow.divergence, flow.sampled.astype(np.float64)
+    columns["moved_before"], columns["moved_after"] = flow.before, flow.after
     names = list(columns)
     sums = np.stack([np.bincount(ids, weights=columns[k], minlength=n) for k in names], axis=1)
     h, w = labels.shape
@@ -263,8 +248,6 @@ def measure_evidence(
     wanted = [c for c in wanted if c in membership.index]
     totals = membership.matrix[[membership.index[c] for c in wanted]] @ sums  # one row per wanted concept
 
-    before, after = float(motion.before.sum()), float(motion.after.sum())
-    pair_motion = 1.0 - after / before if before > 0 else None
     out = {}
     for concept_id, row in zip(wanted, totals):
         decision = decisions.concepts[concept_id]
@@ -272,9 +255,9 @@ def measure_evidence(
         if total["one"] == 0:
             continue
         mean = {k: total[k] / total["one"] for k in names}
-        selected = membership.matrix[membership.index[concept_id]][point_ids].astype(bool) & motion.tracked
+        selected = membership.matrix[membership.index[concept_id]][point_ids].astype(bool) & flow.tracked
         divergence = total["div"] / total["div_n"] if total["div_n"] >= 0.5 * total["one"] and total["div_n"] >= 16 else None
-        geometry = _geometry(points[selected], motion.flow[selected], centre, unit, divergence, config.min_landmarks)
+        geometry = _geometry(points[selected], flow.flow[selected], centre, unit, divergence, config.min_landmarks)
         out[concept_id] = Evidence(
             concept_id=concept_id,
             pixels=decision.artifact_pixels,
@@ -297,9 +280,10 @@ def measure_evidence(
             landmarks=int(selected.sum()),
             **geometry,
             motion_explained=1.0 - total["moved_after"] / total["moved_before"] if total["moved_before"] > 0 else None,
-            pair_motion_explained=pair_motion,
+            flow_noise=flow.noise / unit if flow.noise is not None and unit > 0 else None,
+            pair_motion_explained=motion.explained,
             flow_coherence=motion.coherence,
-            flow_noise=motion.noise / unit if motion.noise is not None and unit > 0 else None,
+            warped=motion.warped,
         )
     return out
 
@@ -389,13 +373,12 @@ class _Motion:
     before: np.ndarray  # (K,) |real - fake| grey level at each sampled artifact pixel
     after: np.ndarray  # (K,) the same once the fake is warped back by the flow
     noise: float | None  # 90th percentile of the flow on the window's pixels away from the artifact, photo pixels
-    coherence: float | None  # |smoothed flow| / smoothed |flow| over the artifact (1: a smooth field)
 
 
 def _motion(real, fake, artifact, points, unit, box, ys, xs, unit_px) -> _Motion:
     """Dense DIS flow on the face part of the artifact's box, at about ``unit_px`` px per eye distance."""
     zeros = np.zeros(len(ys))
-    none = _Motion(np.zeros(len(points), bool), np.zeros((len(points), 2)), np.zeros(len(ys), bool), zeros, zeros, zeros, None, None)
+    none = _Motion(np.zeros(len(points), bool), np.zeros((len(points), 2)), np.zeros(len(ys), bool), zeros, zeros, zeros, None)
     if unit <= 0 or len(points) == 0:
         return none
     pad = 0.3 * unit
@@ -443,24 +426,7 @@ def _motion(real, fake, artifact, points, unit, box, ys, xs, unit_px) -> _Motion
     untouched = cv2.dilate(touched, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)) == 0
     magnitude = np.hypot(field[..., 0] / sx, field[..., 1] / sy)[untouched]
     noise = float(np.quantile(magnitude, 0.9)) if magnitude.size >= 64 else None
-    return _Motion(tracked, flow, sampled, div, before, after, noise, _coherence(field, touched > 0))
-
-
-def _coherence(field: np.ndarray, where: np.ndarray) -> float | None:
-    """Length of the locally averaged flow over the average length, on the `where` pixels.
-
-    Averaged over `COHERENCE_SIGMA` flow pixels (an eighth of an eye distance at the default flow
-    resolution), a warp's smooth field keeps its length (measured: smile and face slimming 0.99 and
-    more), while the flow that follows a paint's new edges points every way (0.77-0.98).
-    """
-    if np.count_nonzero(where) < 16:
-        return None
-    length = np.hypot(field[..., 0], field[..., 1])
-    mean_length = cv2.GaussianBlur(length, (0, 0), COHERENCE_SIGMA)[where].sum()
-    if mean_length <= 0:
-        return None
-    mean_flow = cv2.GaussianBlur(field, (0, 0), COHERENCE_SIGMA)
-    return float(np.hypot(mean_flow[..., 0], mean_flow[..., 1])[where].sum() / mean_length)
+    return _Motion(tracked, flow, sampled, div, before, after, noise)
 
 
 def _widen(start: int, stop: int, length: int, limit: int) -> tuple[int, int]:
@@ -479,10 +445,16 @@ def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def _geometry(points: np.ndarray, flow: np.ndarray, centre: np.ndarray, unit: float, divergence: float | None, min_landmarks: int) -> dict:
-    """Mean landmark motion in eye distances, and the linear size change from the mean divergence."""
+    """Mean landmark motion in eye distances, and the log2 linear size change: of the landmarks'
+    spread where they span the concept, else from the mean divergence of the flow. (The divergence
+    mixes a magnified eye with the ring a bulge compresses around it; the landmarks do not.)"""
     scale = None if divergence is None else 0.5 * math.log2(max(1.0 + divergence, 1e-3))
     if len(points) < min_landmarks or unit <= 0:
         return {"displacement": None, "rise": None, "inward": None, "scale": scale}
+    spread = float(np.sqrt(((points - points.mean(axis=0)) ** 2).sum(axis=1).mean()))
+    moved = points + flow
+    if spread >= MIN_SPREAD * unit:
+        scale = math.log2(float(np.sqrt(((moved - moved.mean(axis=0)) ** 2).sum(axis=1).mean())) / spread)
     towards = centre - points
     towards /= np.linalg.norm(towards, axis=1, keepdims=True) + 1e-9
     return {

@@ -23,6 +23,7 @@ from .. import masks as masklib
 from ..artifacts import artifact_mask, within
 from ..concepts import ConceptMasks, concept_masks
 from ..images import load_rgb
+from ..motion import MotionConfig, pair_motion
 from ..rejects import Reject
 from ..validation import LoadedPair
 from ..viz import render_age
@@ -44,6 +45,7 @@ class AnnotatorConfig:
     mask_params: dict = field(default_factory=dict)
     decision: DecisionConfig = DecisionConfig()
     evidence: EvidenceConfig = EvidenceConfig()
+    motion: MotionConfig = MotionConfig()
     max_grounded: int = 8  # an explanation grounds at most this many concepts, the largest edits
     keep_unlocalised: bool = True  # a fake without a usable mask is kept for det and cls instead of rejected
     subject_reach: float | None = 0.25  # the mask is read within this many face heights of the subject (None: everywhere)
@@ -56,6 +58,7 @@ class AnnotatorConfig:
             "mask_params": dict(self.mask_params),
             "decision": self.decision.to_dict(),
             "evidence": self.evidence.to_dict(),
+            "motion": self.motion.to_dict(),
             "max_grounded": self.max_grounded,
             "keep_unlocalised": self.keep_unlocalised,
             "subject_reach": self.subject_reach,
@@ -127,21 +130,29 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     """
     ref = pair.ref
     params: dict = {"mode": "given"}
+    computed = False
     if artifact is None and pair.given_mask is not None and config.use_given_masks:
         artifact, params = pair.given_mask, {"mode": "given", "path": ref.mask_path}
     if artifact is None:
         result = artifact_mask(pair.real, pair.fake, mode=config.mask_mode, **config.mask_params)
+        near = None
         if config.subject_reach is not None:
             face_height = concepts.face_box[3] - concepts.face_box[1]
-            result = within(result, concepts.near_subject(max(MIN_REACH, config.subject_reach * face_height)))
-        artifact, params = result.mask, {"mode": result.mode, **result.params}
+            near = concepts.near_subject(max(MIN_REACH, config.subject_reach * face_height))
+            result = within(result, near)
+        artifact, params, computed = result.mask, {"mode": result.mode, **result.params}, True
+    motion = pair_motion(pair.real, pair.fake, artifact, pair.face.landmarks, config.motion)
+    if computed and motion.moved is not None:  # a warp: where it moved the head's pixels, the difference may not show
+        moved = motion.moved & ~(concepts.mask("background") | concepts.mask("body"))
+        artifact = artifact | (moved if near is None else moved & near)
+    params["motion"] = motion.to_dict()
     if not artifact.any():
         return Reject("empty_artifact_mask", f"{ref.fake_path}: no difference above the noise floor", ref.pair_id, ref.real_path, ref.fake_path)
     decisions = decide(artifact, concepts, config.decision)
     if not decisions.cover:
         detail = f"{ref.fake_path}: {int(artifact.sum())} artifact pixels, none of the concepts passes the decision thresholds"
         return Reject("no_concept_manipulated", detail, ref.pair_id, ref.real_path, ref.fake_path)
-    evidence = measure_evidence(pair.real, pair.fake, decisions, pair.face.landmarks, config=config.evidence)
+    evidence = measure_evidence(pair.real, pair.fake, decisions, pair.face.landmarks, config=config.evidence, motion=motion)
     salient = sorted(decisions.cover, key=lambda c: -decisions.concepts[c].artifact_pixels)[: config.max_grounded]
     order = tuple(sorted(salient, key=lambda c: (round(evidence[c].centroid[1]), evidence[c].centroid[0])))
     item = WriterInput(ref.pair_id, concepts.fict, order, evidence, pair.fake_bytes, pair.real_bytes, ref.manipulation)
