@@ -27,6 +27,7 @@ from fifa_data.viz import render_age
 from .features import FICT_FEATURES, PAIRS_COLUMNS_DOC, PAIRS_FEATURES, TASK_COLUMNS_DOC, TASK_FEATURES
 from .fifa import CONFIGS, DESCRIPTIONS, MIXES
 from .splits import SPLITS
+from .work import WARPED
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "cards" / "dataset_card.md"
 EXAMPLE_PICTURE = "images/age_example.png"
@@ -248,12 +249,15 @@ def _reliability(totals: dict, given: int = 0) -> list[str]:
 
 def _mask_modes(annotator: dict, modes: dict) -> str:
     """How the accepted fakes' artifact masks were made: computed in the configured mode, or given by the source."""
-    computed = f"mode `{annotator['mask_mode']}`"
+    warped = modes.get(WARPED, 0)
+    computed = f"mode `{annotator['mask_mode']}`" + (
+        f", with the pixels a warp moved added in the {warped:,} fakes read as warps (`fifa_data.motion`)" if warped else "")
     given = modes.get("given", 0)
     if not given:
         return computed + ("; the source's own masks (`--score-given-masks`) serve only as the truth below"
                            if not annotator.get("use_given_masks", True) else "")
-    return f"{given:,} given by the source (its `mask` column, mode `given`), {sum(modes.values()) - given:,} computed in {computed}"
+    total = sum(n for mode, n in modes.items() if mode != WARPED)
+    return f"{given:,} given by the source (its `mask` column, mode `given`), {total - given:,} computed in {computed}"
 
 
 def _provenance(stats: dict) -> str:

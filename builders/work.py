@@ -34,6 +34,7 @@ from fifa_data.validation import ValidationConfig, fit_mask, load_pairs
 from .features import PAIRS_FEATURES, TASK_FEATURES
 from .rows import pair_row
 
+WARPED = "warped"  # `mask_modes` key: accepted fakes read as warps, whose moved pixels joined the mask
 WORK_FEATURES = {**{task: TASK_FEATURES for task in TASKS}, "pairs": PAIRS_FEATURES}
 
 
@@ -70,7 +71,7 @@ class UnitResult:
     accepted: int = 0
     image_level: Counter = field(default_factory=Counter)  # fakes kept for det and cls only, by why
     manipulations: Counter = field(default_factory=Counter)
-    mask_modes: Counter = field(default_factory=Counter)  # the accepted fakes' artifact masks: computed (the mode) or given
+    mask_modes: Counter = field(default_factory=Counter)  # the accepted fakes' artifact masks: computed (the mode) or given, and WARPED
     concepts: Counter = field(default_factory=Counter)
     reliability: Reliability = field(default_factory=Reliability)  # pairs whose manifest gives the edit mask
 
@@ -116,6 +117,8 @@ def annotate_unit(unit: WorkUnit, settings: AnnotateSettings, writer) -> UnitRes
             result.accepted += 1
             result.manipulations[img.manipulation or "unknown"] += 1
             result.mask_modes[img.mask_params["mode"]] += 1
+            if img.mask_params["mode"] != "given" and (img.mask_params.get("motion") or {}).get("warped"):
+                result.mask_modes[WARPED] += 1
             result.concepts.update(img.decisions.manipulated)
             if settings.with_pairs:
                 result.rows["pairs"].append(pair_row(img, real.image, by_id[img.pair_id], settings.annotator.evidence))

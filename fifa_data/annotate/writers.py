@@ -101,6 +101,12 @@ _FALLBACK = (
     "{differ} faintly but measurably from the original capture",
 )
 
+_WARP_FALLBACK = (  # a concept of a warped pair whose own motion is too small to state
+    "{lie} inside the warped area",
+    "{have} been resampled by the warp around {obj}",
+    "{differ} faintly from the original where the warp reaches {obj}",
+)
+
 _EXTENT = (
     (0.85, ("All of", "The whole of", "Nearly all of")),
     (0.45, ("Most of", "Much of", "A large part of")),
@@ -149,7 +155,8 @@ class TemplateWriter:
         grouped = _group(evidence.facts(self.config))[:MAX_CLAUSES] if evidence is not None else []
         recoloured = evidence is not None and evidence.colour_after != evidence.colour_before
         after = evidence.colour_after if recoloured else None
-        clauses = [_clause(group, plural, rng, after) for group in grouped] or [_fill(_pick(rng, _FALLBACK), plural, rng, None)]
+        fallback = _WARP_FALLBACK if evidence is not None and evidence.warped else _FALLBACK
+        clauses = [_clause(group, plural, rng, after) for group in grouped] or [_fill(_pick(rng, fallback), plural, rng, None)]
         use_extent = evidence is not None and rng.random() < 0.35
         if use_extent:
             prefix = next(p for limit, p in _EXTENT if evidence.share >= limit)
@@ -241,6 +248,7 @@ def _fill(template: str, plural: bool, rng: np.random.Generator, strength: str |
         "sit": "sit" if plural else "sits",
         "carry": "carry" if plural else "carries",
         "differ": "differ" if plural else "differs",
+        "lie": "lie" if plural else "lies",
         "obj": "them" if plural else "it",
         "adv": adverb,
         "adv_adj": adjective,
