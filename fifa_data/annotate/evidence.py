@@ -24,7 +24,7 @@ For every manipulated concept the measurements are taken inside its concept-arti
   texture and seam readings are resampling's side effects and are not stated; regions without
   landmarks (ears, neck, hair) state no motion. (On the tuning half of the faithfulness bench:
   fact precision 0.923 → 0.987, geometry stated about paints 12 → 3; on the other half 0.888 →
-  0.966 and 54 → 18.);
+  0.967 and 54 → 18.);
 * **seam**: log2 ratio of Laplacian energy on the inner border band of the artifact mask (a
   pasted or blended edit leaves a sharper ring), re-encode corrected like texture;
 * **share**: the share of the concept the artifact covers.
