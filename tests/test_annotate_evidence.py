@@ -12,7 +12,7 @@ from fifa_data.artifacts import artifact_mask
 from fifa_data.concepts import concept_masks
 from fifa_data.faces import analyze_face
 from fifa_data import masks as masklib
-from fifa_data.motion import MotionConfig, pair_motion
+from fifa_data.motion import MotionConfig, one_sidedness, pair_motion
 from fifa_data.simulate import simulate_edit
 
 
@@ -156,6 +156,7 @@ def test_a_warp_is_stated_as_geometry_and_not_as_colour(astronaut, face_and_conc
     artifact = artifact_mask(astronaut, fake).mask
     motion = pair_motion(astronaut, fake, artifact, face.landmarks)
     assert motion.warped and motion.coherence >= MotionConfig().coherence  # a smooth flow that explains the change
+    assert motion.one_sided < MotionConfig().one_sided  # content moved about, not darkened or lightened
     # the flat skin the warp moved shows little difference: the flow finds it
     assert masklib.iou(artifact | motion.moved, edit.mask) > masklib.iou(artifact, edit.mask) + 0.1
     evidence = measure_evidence(astronaut, fake, decide(artifact | motion.moved, concepts), face.landmarks, motion=motion)
@@ -169,3 +170,13 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     ok, data = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     return np.ascontiguousarray(cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1])
+
+
+def test_a_shift_is_not_one_sided_and_a_darkening_is(astronaut):
+    grey = cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)
+    where = np.zeros(grey.shape, bool)
+    where[150:250, 150:300] = True
+    shifted = np.roll(grey, 3, axis=1)
+    darker = np.where(where, grey * 0.7, grey).astype(np.uint8)
+    assert one_sidedness(grey, shifted, where) < 0.3
+    assert one_sidedness(grey, darker, where) > 0.95
