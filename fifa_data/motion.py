@@ -130,12 +130,17 @@ def pair_motion(real: np.ndarray, fake: np.ndarray, artifact: np.ndarray, landma
     return PairMotion(explained, coherence, True, one_sided, moved)
 
 
+def warp_back(fake: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """`fake` sampled at each pixel plus its real → fake flow: the real image again where a warp moved it."""
+    h, w = fake.shape[:2]
+    grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(fake, grid_x + field[..., 0], grid_y + field[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 def explained_share(real: np.ndarray, fake: np.ndarray, field: np.ndarray, where: np.ndarray) -> float | None:
     """Share of the grey-level difference on the `where` pixels that warping `fake` back by
     `field` (real → fake flow, same grid) removes; None when the images agree there."""
-    h, w = real.shape[:2]
-    grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    back = cv2.remap(fake, grid_x + field[..., 0], grid_y + field[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    back = warp_back(fake, field)
     reference = real.astype(np.float32)
     before = float(np.abs(reference - fake)[where].sum())
     after = float(np.abs(reference - back)[where].sum())

@@ -26,7 +26,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from fifa_data.masks import to_mask
 
-__all__ = ["age_segments", "overlay_masks", "palette", "render_age", "save_overlay"]
+__all__ = ["age_segments", "overlay_masks", "palette", "render_age", "save_overlay", "tint"]
 
 _MIN_HEIGHT = 1024
 
@@ -154,6 +154,13 @@ def _frame_faces(draw: ImageDraw.ImageDraw, faces: Sequence[Sequence[float]], su
         above = y0 - width - font.size >= top
         draw.text((x0 + width, y0 - width if above else y0 + 2 * width), tag, fill=colour, font=font,
                   anchor="ld" if above else "lt", stroke_width=max(1, width // 2), stroke_fill=(0, 0, 0))
+
+
+def tint(image: np.ndarray, mask: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+    """`image` darkened, with `mask` painted over in `colour`: one mask per panel of a gallery."""
+    out = (image * 0.55).astype(np.uint8)
+    out[mask] = (0.35 * image[mask] + 0.65 * np.array(colour)).astype(np.uint8)
+    return out
 
 
 def save_overlay(

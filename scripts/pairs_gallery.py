@@ -27,15 +27,11 @@ from fifa_data.pairs import open_source
 from fifa_data.sample_pairs import write_sample_pairs
 from fifa_data.simulate import MANIPULATIONS
 from fifa_data.validation import LoadedPair, load_pairs
+from fifa_data.viz import tint
 
 COLUMNS = ("real", "fake", "ground truth", "adaptive", "paper")
 MASK_COLOURS = {"ground truth": (0, 200, 255), "adaptive": (255, 60, 60), "paper": (255, 190, 0)}
 
-
-def _tint(image: np.ndarray, mask: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
-    out = (image * 0.55).astype(np.uint8)
-    out[mask] = (0.35 * image[mask] + 0.65 * np.array(colour)).astype(np.uint8)
-    return out
 
 
 def _crop(pair: LoadedPair, grow: float = 0.55) -> tuple[slice, slice]:
@@ -69,7 +65,7 @@ def main() -> None:
         ys, xs = _crop(pair)
         panels = {"real": pair.real, "fake": pair.fake}
         for name, mask in masks.items():
-            panels[name] = _tint(pair.fake, mask, MASK_COLOURS[name])
+            panels[name] = tint(pair.fake, mask, MASK_COLOURS[name])
         encoding = json.loads(pair.ref.extra["params"])["encoding"]
         codec = f"JPEG q{encoding['quality']}" if encoding["format"] == "jpeg" else "PNG"
         for col, name in enumerate(COLUMNS):

@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 
 from ..fict import FICT
-from ..motion import MIN_FLOW_SIDE, NO_MOTION, PairMotion, eye_distance
+from ..motion import MIN_FLOW_SIDE, NO_MOTION, PairMotion, eye_distance, warp_back
 from .decide import Decisions
 
 MAX_SAMPLES = 20_000  # artifact pixels per pair that enter the per-concept means
@@ -416,8 +416,7 @@ def _motion(real, fake, artifact, points, unit, box, ys, xs, unit_px) -> _Motion
     div, before, after = np.zeros(len(ys)), np.zeros(len(ys)), np.zeros(len(ys))
     div[sampled] = divergence[v, u]
     # Warping the fake back by the flow undoes a warp, not a repaint.
-    grid_x, grid_y = np.meshgrid(np.arange(size[0], dtype=np.float32), np.arange(size[1], dtype=np.float32))
-    back = cv2.remap(grey[1], grid_x + field[..., 0], grid_y + field[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    back = warp_back(grey[1], field)
     real_grey = grey[0].astype(np.float32)
     before[sampled] = np.abs(real_grey - grey[1])[v, u]
     after[sampled] = np.abs(real_grey - back)[v, u]

@@ -40,18 +40,13 @@ from fifa_data.annotate.reliability import score_pair  # noqa: E402
 from fifa_data.faces import square_around  # noqa: E402
 from fifa_data.images import load_rgb  # noqa: E402
 from fifa_data.simulate import MANIPULATIONS  # noqa: E402
+from fifa_data.viz import tint  # noqa: E402
 
 BUNDLED_PACKAGES = ("scikit-image", "matplotlib")  # where the three bundled portraits come from
 COLUMNS = ("real", "fake", "true edit", "FiFa mask")
 TRUTH_COLOUR, MASK_COLOUR = (0, 200, 255), (255, 60, 60)
 TEXT_WIDTH = 118  # characters per line of the text
 
-
-def tint(image: np.ndarray, mask: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
-    """The image darkened, with `mask` painted over in `colour`."""
-    out = (image * 0.55).astype(np.uint8)
-    out[mask] = (0.35 * image[mask] + 0.65 * np.array(colour)).astype(np.uint8)
-    return out
 
 
 def gallery_photos(cache: Path) -> list[dict]:
