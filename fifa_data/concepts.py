@@ -65,6 +65,20 @@ class ConceptMasks:
         within ``reach`` pixels of it: the part of the photo FiFa annotates."""
         return self._distance_to_subject <= reach
 
+    def distance_to(self, *concept_ids: str) -> np.ndarray:
+        """Pixels from each pixel to the nearest pixel of any of `concept_ids` (0 on them; inf when none is visible)."""
+        elsewhere = (~self.members(*concept_ids)[self.labels]).view(np.uint8)
+        if elsewhere.all():
+            return np.full(self.labels.shape, np.inf, np.float32)
+        return cv2.distanceTransform(elsewhere, cv2.DIST_L2, 3)
+
+    def members(self, *concept_ids: str) -> np.ndarray:
+        """Per label value: whether it belongs to any of `concept_ids` (index it with `labels`)."""
+        wanted = np.zeros(len(self.fict.atomic_ids) + 1, dtype=bool)
+        for concept_id in concept_ids:
+            wanted |= self._lookup(concept_id)
+        return wanted
+
     @functools.cached_property
     def _distance_to_subject(self) -> np.ndarray:
         """Pixels from each pixel to the subject, computed once for all the fakes of a photo."""

@@ -57,6 +57,21 @@ def test_large_absolute_overlap_counts_on_a_big_concept():
     assert not decide(artifact, concepts, DecisionConfig(large_pixels=0.05)).concepts["background.left"].manipulated
 
 
+def test_background_counts_only_beyond_the_heads_rim():
+    """A re-encode's spread around a hair edit is no background edit; a blob away from the head is."""
+    concepts = label_map({"hair.top.crown": (slice(50, 150), slice(50, 150))})  # face box: the whole 200 px
+    artifact = np.zeros((200, 200), bool)
+    artifact[45:155, 45:155] = True  # the hair and a 5 px rim of background around it (2 100 px)
+    config = DecisionConfig(large_pixels=0.01, context_margin=0.04)  # a margin of 8 px
+    decisions = decide(artifact, concepts, config)
+    assert decisions.concepts["hair.top.crown"].manipulated
+    assert not decisions.concepts["background.left"].manipulated
+    assert decisions.concepts["background.left"].artifact_pixels == 0
+    assert decide(artifact, concepts, DecisionConfig(large_pixels=0.01, context_margin=0)).concepts["background.left"].manipulated
+    artifact[170:200, 0:30] = True  # 900 px well away from the head
+    assert decide(artifact, concepts, config).concepts["background.left"].manipulated
+
+
 def test_parent_by_children_and_cover():
     concepts = lips_map()
     artifact = np.zeros((200, 200), bool)

@@ -9,6 +9,12 @@ manipulated. The conditions (thresholds in :class:`DecisionConfig`, recorded wit
   the whole image) in absolute terms. The share condition keeps a few stray pixels on a big
   region (background, body) from counting; the absolute condition keeps a clear edit that is a
   small part of a big region (a beard on a wide jawline, a dyed tip of long hair) from being lost.
+* in a **context** region (:data:`CONTEXT`: the background and the body), only artifact pixels
+  farther than ``context_margin`` face heights from the head count. A JPEG re-encode spreads a
+  sharp edit of the hair or the jaw line over its 8x8 blocks and chroma samples into the
+  background and the collar beside it, and the head's outline in the concept masks is itself a
+  few pixels off; neither means that the wall or the shirt was edited, while a real edit of
+  them reaches beyond that band.
 * a **parent** concept is manipulated when the artifact covers at least ``min_pixels`` of it
   and either more than ``parent_child_share`` of its visible children are manipulated or the
   artifact covers at least ``parent_min_share`` of its own area. So "lips" is flagged when the
@@ -34,6 +40,8 @@ from ..concepts import ConceptMasks
 from ..fict import FICT
 
 TOO_BROAD = ("image", "face")
+CONTEXT = ("background", "body")  # the regions around the head: annotated only beyond the head's rim
+HEAD = ("hair", "face", "ear", "neck")
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class DecisionConfig:
     large_pixels: float = 0.002
     parent_child_share: float = 0.5
     parent_min_share: float = 0.6
+    context_margin: float = 0.04
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -165,6 +174,11 @@ def decide(artifact: np.ndarray, concepts: ConceptMasks, config: DecisionConfig 
     areas = concepts.label_counts
     hits = np.bincount(concepts.labels[artifact], minlength=n)
     large = config.large_pixels * artifact.size
+    if config.context_margin > 0:
+        context = concepts.members(*CONTEXT)
+        margin = config.context_margin * (concepts.face_box[3] - concepts.face_box[1])
+        beyond = artifact & (concepts.distance_to(*HEAD) > margin)
+        hits[context] = np.bincount(concepts.labels[beyond], minlength=n)[context]
 
     decisions: dict[str, ConceptDecision] = {}
     atomic_index = {c: i + 1 for i, c in enumerate(fict.atomic_ids)}

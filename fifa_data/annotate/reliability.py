@@ -31,14 +31,13 @@ import numpy as np
 from .. import masks as masklib
 from ..concepts import ConceptMasks
 from ..fict import FICT
-from .decide import DecisionConfig, decide
+from .decide import CONTEXT, DecisionConfig, decide
 from .evidence import EvidenceConfig, Fact
 from .guard import finder_for
 from .pipeline import AnnotatedImage
 from .writers import stated_facts
 
 OUTSIDE_SHARE = 0.05  # a named concept with less of its area inside the edit lies outside it
-LOOSE_REGIONS = ("background", "body")
 WARPS = frozenset({"smile", "eye_enlarge", "face_slim"})
 
 # What each known manipulation type really does, as the `Fact` kinds that can be true of it, each
@@ -71,7 +70,7 @@ def fact_is_true(manipulation: str | None, fact: Fact) -> bool | None:
 def loose_region(fict: FICT, concept_id: str) -> str | None:
     """``background`` or ``body`` when the concept is that region or inside it."""
     ids = {concept_id, *(a.id for a in fict.ancestors(concept_id))}
-    return next((r for r in LOOSE_REGIONS if r in ids), None)
+    return next((r for r in CONTEXT if r in ids), None)
 
 
 def truth_concepts(edit: np.ndarray, concepts: ConceptMasks, config: DecisionConfig = DecisionConfig()) -> set[str]:
