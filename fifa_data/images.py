@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 __all__ = ["DEFAULT_MAX_PIXELS", "ImageLoadError", "encode_image", "load_image_file", "load_mask_file", "load_rgb", "open_image"]
 
@@ -196,3 +196,27 @@ def _to_uint8(values: np.ndarray) -> np.ndarray:
     low, high = (values[finite].min(), values[finite].max()) if finite.any() else (0.0, 0.0)
     scale = 255 / (high - low) if high > low else 0.0
     return np.where(finite, np.rint((values - low) * scale), 0).astype(np.uint8)
+
+
+def resaved_like(image: np.ndarray, data: bytes) -> np.ndarray | None:
+    """`image` saved as the JPEG `data` was (its quantisation tables, chroma subsampling and mode)
+    and decoded again; None when `data` is not a JPEG whose settings Pillow can read.
+
+    Where a fake is its real photo plus a local edit, saved as JPEG, the real resaved this way
+    equals the fake bit for bit on every block the edit left alone (same encoder, same tables),
+    so their difference is the edit without the re-encoding noise.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as encoded:
+            if encoded.format != "JPEG" or not getattr(encoded, "quantization", None):
+                return None
+            settings = {"qtables": encoded.quantization, "subsampling": JpegImagePlugin.get_sampling(encoded)}
+            mode = encoded.mode
+    except _DECODE_ERRORS:
+        return None
+    if mode not in ("L", "RGB") or (mode == "L") != (settings["subsampling"] == -1):
+        return None
+    source = Image.fromarray(image).convert(mode)
+    if mode == "L":
+        settings.pop("subsampling")
+    return load_rgb(encode_image(source, "JPEG", **settings))

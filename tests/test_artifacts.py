@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from fifa_data import masks as masklib
-from fifa_data.artifacts import ADAPTIVE_DEFAULTS, MODES, artifact_mask, empty_mask
+from fifa_data.artifacts import ADAPTIVE_DEFAULTS, MODES, artifact_mask, empty_mask, resaved_reference
+from fifa_data.images import encode_image, load_rgb
 
 
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
@@ -70,6 +71,35 @@ def test_adaptive_mask_mostly_ignores_a_plain_re_encode(astronaut, grace_hopper)
         shares = {q: artifact_mask(image, _jpeg(image, q)).share for q in (95, 85, 75, 65)}
         assert shares[95] < 0.005 and shares[85] < 0.005, shares
         assert max(shares.values()) < 0.02, shares
+
+
+@pytest.mark.parametrize("quality", [75, 85])
+def test_resaved_reference_finds_a_tint_below_the_re_encode_noise(astronaut, quality):
+    """A faint tint (3 levels of a*) over the face, saved as JPEG: against the real photo it hides
+    in the re-encode's noise; against the real saved the same way only the edited blocks differ."""
+    h, w = astronaut.shape[:2]
+    yy, xx = np.mgrid[:h, :w]
+    truth = ((yy - 180) / 45) ** 2 + ((xx - 250) / 40) ** 2 <= 1
+    alpha = cv2.GaussianBlur(truth.astype(np.float32), (0, 0), 2)[..., None]
+    lab = cv2.cvtColor(astronaut, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 1] += 3
+    tinted = cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+    data = encode_image((astronaut * (1 - alpha) + tinted * alpha).round().astype(np.uint8), "JPEG", quality=quality)
+    fake = load_rgb(data)
+    reference, how = resaved_reference(astronaut, fake, data)
+    assert how["reference"] == "resaved" and how["resaved_same_share"] > 0.9
+    assert masklib.iou(artifact_mask(astronaut, fake).mask, truth) < 0.2
+    assert masklib.iou(artifact_mask(reference, fake).mask, truth) > 0.7
+
+
+def test_resaved_reference_is_the_real_unless_it_reproduces_the_fake(astronaut):
+    """A PNG fake, or a JPEG saved twice at other qualities, keeps the real photo as its reference."""
+    fake, _ = _recolour(astronaut, 0.02)
+    png = encode_image(fake)
+    assert resaved_reference(astronaut, load_rgb(png), png) == (astronaut, {"reference": "real"})
+    twice = encode_image(_jpeg(fake, 70), "JPEG", quality=90)
+    reference, how = resaved_reference(astronaut, load_rgb(twice), twice)
+    assert reference is astronaut and how["reference"] == "real" and how["resaved_same_share"] < 0.5
 
 
 def test_identical_images_give_empty_masks(astronaut):

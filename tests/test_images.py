@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from fifa_data.images import DEFAULT_MAX_PIXELS, ImageLoadError, load_image_file, load_rgb, open_image
+from fifa_data.images import DEFAULT_MAX_PIXELS, ImageLoadError, encode_image, load_image_file, load_rgb, open_image, resaved_like
 
 
 def _check_rgb(rgb: np.ndarray, height: int, width: int) -> None:
@@ -328,3 +328,26 @@ def test_unreadable_files_name_the_file_and_the_reason(tmp_path, make, reason):
     if path.is_file():
         with pytest.raises(ImageLoadError, match=f"^upload: {reason}"):
             load_rgb(path.read_bytes(), name="upload")
+
+
+@pytest.mark.parametrize("mode, subsampling", [("RGB", 2), ("RGB", 0), ("L", None)])
+def test_resaved_like_equals_the_fake_on_every_block_the_edit_left_alone(astronaut, mode, subsampling):
+    """The real saved with a JPEG fake's tables and subsampling equals the fake outside the
+    16 px macroblocks (8 px for 4:4:4 and greyscale) that a local edit touched, and one pixel of
+    chroma upsampling beyond them."""
+    real = np.asarray(Image.fromarray(astronaut).convert(mode).convert("RGB"))
+    edited = real.copy()
+    edited[200:240, 200:260] = (200, 30, 60) if mode == "RGB" else 220
+    options = {"subsampling": subsampling} if subsampling is not None else {}
+    data = encode_image(Image.fromarray(edited).convert(mode), "JPEG", quality=80, **options)
+    differs = (resaved_like(real, data) != load_rgb(data)).any(axis=2)
+    block = 16 if subsampling == 2 else 8
+    touched = np.zeros_like(differs)
+    touched[200 // block * block - 1 : -(-240 // block) * block + 1, 200 // block * block - 1 : -(-260 // block) * block + 1] = True
+    assert differs[200:240, 200:260].all()
+    assert not (differs & ~touched).any()
+
+
+def test_resaved_like_needs_a_jpeg(astronaut):
+    assert resaved_like(astronaut, encode_image(astronaut)) is None
+    assert resaved_like(astronaut, b"not an image") is None

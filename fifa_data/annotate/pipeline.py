@@ -20,7 +20,7 @@ import numpy as np
 from PIL.Image import Image as PILImage
 
 from .. import masks as masklib
-from ..artifacts import artifact_mask, within
+from ..artifacts import artifact_mask, resaved_reference, within
 from ..concepts import ConceptMasks, concept_masks
 from ..images import load_rgb
 from ..motion import MotionConfig, pair_motion
@@ -50,6 +50,7 @@ class AnnotatorConfig:
     keep_unlocalised: bool = True  # a fake without a usable mask is kept for det and cls instead of rejected
     subject_reach: float | None = 0.25  # the mask is read within this many face heights of the subject (None: everywhere)
     use_given_masks: bool = True  # a mask the source gives (`PairRef.mask_path`) is the artifact mask; False: only its truth
+    resaved_reference: bool = True  # a JPEG fake is compared with its real saved the same way (`artifacts.resaved_reference`)
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -63,6 +64,7 @@ class AnnotatorConfig:
             "keep_unlocalised": self.keep_unlocalised,
             "subject_reach": self.subject_reach,
             "use_given_masks": self.use_given_masks,
+            "resaved_reference": self.resaved_reference,
             "seed": self.seed,
         }
 
@@ -127,21 +129,26 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
 
     The artifact mask is `artifact` when passed, else the mask the source gives with the pair (see
     `AnnotatorConfig.use_given_masks`), else computed from the pair; the first two are mode ``given``.
+    Mask, motion and evidence compare the fake with its reference (`artifacts.resaved_reference`).
     """
     ref = pair.ref
-    params: dict = {"mode": "given"}
+    reference, how = (pair.real, {"reference": "real"})
+    if config.resaved_reference:
+        reference, how = resaved_reference(pair.real, pair.fake, pair.fake_bytes)
+    params: dict = {"mode": "given", **how}
     computed = False
     if artifact is None and pair.given_mask is not None and config.use_given_masks:
-        artifact, params = pair.given_mask, {"mode": "given", "path": ref.mask_path}
+        artifact, params = pair.given_mask, {"mode": "given", "path": ref.mask_path, **how}
     if artifact is None:
-        result = artifact_mask(pair.real, pair.fake, mode=config.mask_mode, **config.mask_params)
+        literal = config.mask_mode == "paper"  # the paper's rule is a difference with the real itself
+        result = artifact_mask(pair.real if literal else reference, pair.fake, mode=config.mask_mode, **config.mask_params)
         near = None
         if config.subject_reach is not None:
             face_height = concepts.face_box[3] - concepts.face_box[1]
             near = concepts.near_subject(max(MIN_REACH, config.subject_reach * face_height))
             result = within(result, near)
-        artifact, params, computed = result.mask, {"mode": result.mode, **result.params}, True
-    motion = pair_motion(pair.real, pair.fake, artifact, pair.face.landmarks, config.motion)
+        artifact, params, computed = result.mask, {"mode": result.mode, **result.params, **({} if literal else how)}, True
+    motion = pair_motion(reference, pair.fake, artifact, pair.face.landmarks, config.motion)
     if computed and motion.moved is not None:  # a warp: where it moved the head's pixels, the difference may not show
         moved = motion.moved & ~(concepts.mask("background") | concepts.mask("body"))
         artifact = artifact | (moved if near is None else moved & near)
@@ -152,7 +159,7 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     if not decisions.cover:
         detail = f"{ref.fake_path}: {int(artifact.sum())} artifact pixels, none of the concepts passes the decision thresholds"
         return Reject("no_concept_manipulated", detail, ref.pair_id, ref.real_path, ref.fake_path)
-    evidence = measure_evidence(pair.real, pair.fake, decisions, pair.face.landmarks, config=config.evidence, motion=motion)
+    evidence = measure_evidence(reference, pair.fake, decisions, pair.face.landmarks, config=config.evidence, motion=motion)
     salient = sorted(decisions.cover, key=lambda c: -decisions.concepts[c].artifact_pixels)[: config.max_grounded]
     order = tuple(sorted(salient, key=lambda c: (round(evidence[c].centroid[1]), evidence[c].centroid[0])))
     item = WriterInput(ref.pair_id, concepts.fict, order, evidence, pair.fake_bytes, pair.real_bytes, ref.manipulation)
