@@ -67,6 +67,7 @@ from .images import resaved_like
 MODES = ("adaptive", "paper")
 DEFAULT_MODE = "adaptive"
 
+JPEG_SPREAD_PX = 16.0  # a JPEG's 8x8 blocks and 2x chroma subsampling (16 px macroblocks) spread a sharp edit this far
 RESAVED_MIN_SAME = 0.5  # the resaved real is the reference when it equals the fake on this share of pixels
 PAPER_DEFAULTS = {"top_share": 0.05}
 ADAPTIVE_DEFAULTS = {

@@ -62,7 +62,7 @@ def test_background_counts_only_beyond_the_heads_rim():
     concepts = label_map({"hair.top.crown": (slice(50, 150), slice(50, 150))})  # face box: the whole 200 px
     artifact = np.zeros((200, 200), bool)
     artifact[45:155, 45:155] = True  # the hair and a 5 px rim of background around it (2 100 px)
-    config = DecisionConfig(large_pixels=0.01, context_margin=0.04)  # a margin of 8 px
+    config = DecisionConfig(large_pixels=0.01, context_margin=0.04, context_min_px=0)  # a margin of 8 px
     decisions = decide(artifact, concepts, config)
     assert decisions.concepts["hair.top.crown"].manipulated
     assert not decisions.concepts["background.left"].manipulated

@@ -10,7 +10,7 @@ manipulated. The conditions (thresholds in :class:`DecisionConfig`, recorded wit
   region (background, body) from counting; the absolute condition keeps a clear edit that is a
   small part of a big region (a beard on a wide jawline, a dyed tip of long hair) from being lost.
 * in a **context** region (:data:`CONTEXT`: the background and the body), only artifact pixels
-  farther than ``context_margin`` face heights from the head count. A JPEG re-encode spreads a
+  farther than ``context_margin`` face heights (at least ``context_min_px``) from the head count. A JPEG re-encode spreads a
   sharp edit of the hair or the jaw line over its 8x8 blocks and chroma samples into the
   background and the collar beside it, and the head's outline in the concept masks is itself a
   few pixels off; neither means that the wall or the shirt was edited, while a real edit of
@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..artifacts import JPEG_SPREAD_PX
 from ..concepts import ConceptMasks
 from ..fict import FICT
 
@@ -54,6 +55,7 @@ class DecisionConfig:
     parent_child_share: float = 0.5
     parent_min_share: float = 0.6
     context_margin: float = 0.04
+    context_min_px: float = JPEG_SPREAD_PX
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -176,7 +178,7 @@ def decide(artifact: np.ndarray, concepts: ConceptMasks, config: DecisionConfig 
     large = config.large_pixels * artifact.size
     if config.context_margin > 0:
         context = concepts.members(*CONTEXT)
-        margin = config.context_margin * (concepts.face_box[3] - concepts.face_box[1])
+        margin = max(config.context_min_px, config.context_margin * (concepts.face_box[3] - concepts.face_box[1]))
         beyond = artifact & (concepts.distance_to(*HEAD) > margin)
         hits[context] = np.bincount(concepts.labels[beyond], minlength=n)[context]
 

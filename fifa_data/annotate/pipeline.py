@@ -20,7 +20,7 @@ import numpy as np
 from PIL.Image import Image as PILImage
 
 from .. import masks as masklib
-from ..artifacts import artifact_mask, resaved_reference, within
+from ..artifacts import JPEG_SPREAD_PX, artifact_mask, resaved_reference, within
 from ..concepts import ConceptMasks, concept_masks
 from ..images import load_rgb
 from ..motion import MotionConfig, pair_motion
@@ -34,7 +34,6 @@ from .guard import GuardCounts, Writer, finder_for, guard
 from .writers import TemplateWriter
 
 
-MIN_REACH = 16.0  # pixels: JPEG's 8x8 blocks and 2x chroma subsampling spread a sharp edit this far
 
 
 @dataclass(frozen=True)
@@ -145,7 +144,7 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
         near = None
         if config.subject_reach is not None:
             face_height = concepts.face_box[3] - concepts.face_box[1]
-            near = concepts.near_subject(max(MIN_REACH, config.subject_reach * face_height))
+            near = concepts.near_subject(max(JPEG_SPREAD_PX, config.subject_reach * face_height))
             result = within(result, near)
         artifact, params, computed = result.mask, {"mode": result.mode, **result.params, **({} if literal else how)}, True
     motion = pair_motion(reference, pair.fake, artifact, pair.face.landmarks, config.motion)
