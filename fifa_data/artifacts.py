@@ -45,8 +45,9 @@ Two modes, chosen by name; the parameters (given and measured) are recorded with
        enclosed holes under ``max_hole`` filled, specks under ``min_area`` removed (both as
        shares of the image's area).
 
-Both modes compare the fake with a *reference*: the real photo, or, when the fake is a JPEG, the
-real saved as the fake was (`resaved_reference`). The second removes the re-encoding noise
+The annotator gives ``adaptive`` a *reference* to compare the fake with (``paper`` keeps the real
+photo, as the paper did): the real, or, when the fake is a JPEG, the real saved as the fake was
+(`resaved_reference`). The second removes the re-encoding noise
 itself: every 8x8 block the edit left alone is then equal in both, so what differs is the edit
 and the re-quantisation of the blocks it touched, and a faint edit (a smoothing of soft skin)
 no longer has to rise above the noise of the whole photo.

@@ -28,7 +28,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageLoadError", "encode_image", "load_image_file", "load_mask_file", "load_rgb", "open_image"]
+__all__ = ["DEFAULT_MAX_PIXELS", "ImageLoadError", "encode_image", "load_image_file", "load_mask_file", "load_rgb", "open_image", "resaved_like"]
 
 DEFAULT_MAX_PIXELS = 100_000_000
 MASK_LEVEL = 128  # a mask image's pixel at least this bright (of 255) is in the mask

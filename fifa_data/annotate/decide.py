@@ -10,11 +10,11 @@ manipulated. The conditions (thresholds in :class:`DecisionConfig`, recorded wit
   region (background, body) from counting; the absolute condition keeps a clear edit that is a
   small part of a big region (a beard on a wide jawline, a dyed tip of long hair) from being lost.
 * in a **context** region (:data:`CONTEXT`: the background and the body), only artifact pixels
-  farther than ``context_margin`` face heights (at least ``context_min_px``) from the head count. A JPEG re-encode spreads a
-  sharp edit of the hair or the jaw line over its 8x8 blocks and chroma samples into the
-  background and the collar beside it, and the head's outline in the concept masks is itself a
-  few pixels off; neither means that the wall or the shirt was edited, while a real edit of
-  them reaches beyond that band.
+  farther than ``context_margin`` face heights (at least ``context_min_px``) from the head
+  (:data:`HEAD`) count. A JPEG re-encode spreads a sharp edit of the hair or the jaw line over
+  its 8x8 blocks and chroma samples into the background and the collar beside it, and the
+  head's outline in the concept masks is itself a few pixels off; neither means that the wall
+  or the shirt was edited, while a real edit of them reaches beyond that band.
 * a **parent** concept is manipulated when the artifact covers at least ``min_pixels`` of it
   and either more than ``parent_child_share`` of its visible children are manipulated or the
   artifact covers at least ``parent_min_share`` of its own area. So "lips" is flagged when the
