@@ -92,6 +92,24 @@ def test_resaved_reference_finds_a_tint_below_the_re_encode_noise(astronaut, qua
     assert masklib.iou(artifact_mask(reference, fake).mask, truth) > 0.7
 
 
+def test_relative_floor_trims_the_requantised_blocks_around_a_thin_frame(astronaut):
+    """A thin dark ring (a glasses frame) saved as JPEG q75: against the resaved real, its blocks'
+    re-quantisation is a halo; the relative floor trims it and keeps most of the frame."""
+    ring = np.zeros(astronaut.shape[:2], np.uint8)
+    cv2.ellipse(ring, (230, 190), (30, 20), 0, 0, 360, 1, 3)
+    truth = ring > 0
+    edited = astronaut.copy()
+    edited[truth] = (20, 20, 25)
+    data = encode_image(edited, "JPEG", quality=75)
+    fake = load_rgb(data)
+    reference, _ = resaved_reference(astronaut, fake, data)
+    halo = artifact_mask(reference, fake).mask
+    trimmed = artifact_mask(reference, fake, relative_floor=0.2).mask
+    assert trimmed.sum() < 0.9 * halo.sum()
+    assert (trimmed & truth).sum() >= 0.75 * (halo & truth).sum()  # a dark frame over dark hair changed little
+    assert masklib.iou(trimmed, truth) > masklib.iou(halo, truth) + 0.03
+
+
 def test_resaved_reference_is_the_real_unless_it_reproduces_the_fake(astronaut):
     """A PNG fake, or a JPEG saved twice at other qualities, keeps the real photo as its reference."""
     fake, _ = _recolour(astronaut, 0.02)

@@ -20,7 +20,7 @@ import numpy as np
 from PIL.Image import Image as PILImage
 
 from .. import masks as masklib
-from ..artifacts import JPEG_SPREAD_PX, artifact_mask, resaved_reference, within
+from ..artifacts import JPEG_SPREAD_PX, RESAVED_PARAMS, artifact_mask, resaved_reference, within
 from ..concepts import ConceptMasks, concept_masks
 from ..images import load_rgb
 from ..motion import MotionConfig, pair_motion
@@ -140,7 +140,8 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
         artifact, params = pair.given_mask, {"mode": "given", "path": ref.mask_path, **how}
     if artifact is None:
         literal = config.mask_mode == "paper"  # the paper's rule is a difference with the real itself
-        result = artifact_mask(pair.real if literal else reference, pair.fake, mode=config.mask_mode, **config.mask_params)
+        tuned = RESAVED_PARAMS if how["reference"] == "resaved" and not literal else {}
+        result = artifact_mask(pair.real if literal else reference, pair.fake, mode=config.mask_mode, **{**tuned, **config.mask_params})
         near = None
         if config.subject_reach is not None:
             face_height = concepts.face_box[3] - concepts.face_box[1]
