@@ -27,7 +27,7 @@ from fifa_data.viz import render_age
 from .features import FICT_FEATURES, PAIRS_COLUMNS_DOC, PAIRS_FEATURES, TASK_COLUMNS_DOC, TASK_FEATURES
 from .fifa import CONFIGS, DESCRIPTIONS, MIXES
 from .splits import SPLITS
-from .work import WARPED
+from .work import RESAVED, WARPED
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "cards" / "dataset_card.md"
 EXAMPLE_PICTURE = "images/age_example.png"
@@ -249,14 +249,16 @@ def _reliability(totals: dict, given: int = 0) -> list[str]:
 
 def _mask_modes(annotator: dict, modes: dict) -> str:
     """How the accepted fakes' artifact masks were made: computed in the configured mode, or given by the source."""
-    warped = modes.get(WARPED, 0)
+    warped, resaved = modes.get(WARPED, 0), modes.get(RESAVED, 0)
     computed = f"mode `{annotator['mask_mode']}`" + (
-        f", with the pixels a warp moved added in the {warped:,} fakes read as warps (`fifa_data.motion`)" if warped else "")
+        f", with the pixels a warp moved added in the {warped:,} fakes read as warps (`fifa_data.motion`)" if warped else "") + (
+        f"; {resaved:,} JPEG fakes were compared with their real saved the same way, which leaves only the edited "
+        "blocks different (`fifa_data.artifacts.resaved_reference`)" if resaved else "")
     given = modes.get("given", 0)
     if not given:
         return computed + ("; the source's own masks (`--score-given-masks`) serve only as the truth below"
                            if not annotator.get("use_given_masks", True) else "")
-    total = sum(n for mode, n in modes.items() if mode != WARPED)
+    total = sum(n for mode, n in modes.items() if mode not in (WARPED, RESAVED))
     return f"{given:,} given by the source (its `mask` column, mode `given`), {total - given:,} computed in {computed}"
 
 

@@ -35,6 +35,7 @@ from .features import PAIRS_FEATURES, TASK_FEATURES
 from .rows import pair_row
 
 WARPED = "warped"  # `mask_modes` key: accepted fakes read as warps, whose moved pixels joined the mask
+RESAVED = "resaved"  # `mask_modes` key: accepted fakes whose mask was computed against their real saved as the fake was
 WORK_FEATURES = {**{task: TASK_FEATURES for task in TASKS}, "pairs": PAIRS_FEATURES}
 
 
@@ -119,6 +120,8 @@ def annotate_unit(unit: WorkUnit, settings: AnnotateSettings, writer) -> UnitRes
             result.mask_modes[img.mask_params["mode"]] += 1
             if img.mask_params["mode"] != "given" and (img.mask_params.get("motion") or {}).get("warped"):
                 result.mask_modes[WARPED] += 1
+            if img.mask_params["mode"] != "given" and img.mask_params.get("reference") == "resaved":
+                result.mask_modes[RESAVED] += 1
             result.concepts.update(img.decisions.manipulated)
             if settings.with_pairs:
                 result.rows["pairs"].append(pair_row(img, real.image, by_id[img.pair_id], settings.annotator.evidence))

@@ -308,6 +308,8 @@ def test_card_has_valid_hub_metadata_and_real_numbers(built):
     for config in CONFIGS:
         assert f"| `{config}` | {VERSIONS[config]} |" in text
     assert "Statistics" in text and "Limitations" in text and "Citation" in text and "licence of the sources" in text
+    resaved = stats["mask_modes"]["resaved"]  # the sample's JPEG fakes: a real plus an edit, saved by Pillow
+    assert 0 < resaved <= stats["accepted"] and f"{resaved:,} JPEG fakes were compared with their real saved the same way" in text
 
 
 def test_cli_build_loads_by_name_in_a_fresh_process(source, tmp_path):
