@@ -52,10 +52,11 @@ Two modes, chosen by name; the parameters (given and measured) are recorded with
 
 The annotator gives ``adaptive`` a *reference* to compare the fake with (``paper`` keeps the real
 photo, as the paper did): the real, or, when the fake is a JPEG, the real saved as the fake was
-(`resaved_reference`). The second removes the re-encoding noise
-itself: every 8x8 block the edit left alone is then equal in both, so what differs is the edit
-and the re-quantisation of the blocks it touched, and a faint edit (a smoothing of soft skin)
-no longer has to rise above the noise of the whole photo.
+(`resaved_reference`). The second removes the re-encoding noise itself: every 8x8 block the edit
+left alone is then equal in both, so what differs is the edit and the re-quantisation of the
+blocks it touched, and a faint edit (a smoothing of soft skin) no longer has to rise above the
+noise of the whole photo. It holds for a real plus a local edit saved once by a libjpeg encoder
+(Pillow, OpenCV); a fake resized, saved twice or by an encoder with other rounding keeps the real.
 
 Real images have empty masks by definition (`empty_mask`).
 """
