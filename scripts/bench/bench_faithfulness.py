@@ -2,14 +2,15 @@
 
     python scripts/bench/fetch_photos.py                 # once: public face photos into a cache
     python scripts/bench/bench_faithfulness.py [--photos N] [--half all|tune|hold] [--sizes 256,512,1024,2048]
-        [--every-size] [--seed 0] [--jobs 2] [--out results.json] [--cache DIR]
+        [--every-size] [--seed 0] [--resave Q] [--jobs 2] [--out results.json] [--cache DIR]
 
 For every cached photo (`fetch_photos.py`: single-face photos, group photos kept whole, and
 single-face crops cut from those) at one long side of ``--sizes`` (the photos take the sizes in
 turn; ``--every-size`` runs each photo at every size, the full setting), the bench writes the
 real photo as PNG and one fake per manipulation type of `fifa_data.simulate.simulate_edit`,
-saved as JPEG (quality drawn from 75..95) or, one time in five, PNG (greyscale photos get
-greyscale fakes), plus a ``pairs.csv`` manifest with the truth: the edit's ``params`` and its
+saved as JPEG (quality drawn from 75..95; ``--resave Q`` saves each JPEG fake a second time at
+quality Q, as an upload does, so the real resaved like the fake no longer reproduces it) or, one
+time in five, PNG (greyscale photos get greyscale fakes), plus a ``pairs.csv`` manifest with the truth: the edit's ``params`` and its
 ``edit_mask`` (as `fifa_data.sample_pairs` writes them). Then it runs what a build runs on those
 files: `pairs.open_source` → `validation.load_pairs` → `annotate.pipeline.annotate` (default
 configs, template writer) → `tasks.task_rows`, and scores every pair the simulator made (a
@@ -37,6 +38,7 @@ default (each cached photo once, sizes in turn, 2 processes) took 6 minutes on 2
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import multiprocessing
 import os
@@ -87,6 +89,7 @@ class Job:
     path: str
     size: int  # long side, px
     seed: int
+    resave: int | None = None  # quality of a second JPEG save of every JPEG fake (an upload's re-encode)
 
 
 def kind_of(photo: dict) -> str:
@@ -95,12 +98,12 @@ def kind_of(photo: dict) -> str:
     return kind + ("+grey" if photo["grayscale"] else "")
 
 
-def plan(photos: list[dict], cache: Path, sizes: tuple[int, ...], every_size: bool, seed: int) -> list[Job]:
+def plan(photos: list[dict], cache: Path, sizes: tuple[int, ...], every_size: bool, seed: int, resave: int | None = None) -> list[Job]:
     """The jobs: each photo at the next size in turn, or at every size; largest first."""
     jobs = []
     for i, photo in enumerate(photos):
         chosen = sizes if every_size else (sizes[i % len(sizes)],)
-        jobs += [Job(i, photo, str(cache / photo["file"]), size, seed) for size in chosen]
+        jobs += [Job(i, photo, str(cache / photo["file"]), size, seed, resave) for size in chosen]
     return sorted(jobs, key=lambda j: -j.size)
 
 
@@ -130,13 +133,17 @@ def resized(image: np.ndarray, side: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
 
 
-def encode_fake(fake: np.ndarray, grey: bool, rng: np.random.Generator) -> tuple[bytes, str, str]:
-    """The fake's file bytes, suffix and encoding label: JPEG of a drawn quality, or PNG."""
+def encode_fake(fake: np.ndarray, grey: bool, rng: np.random.Generator, resave: int | None = None) -> tuple[bytes, str, str]:
+    """The fake's file bytes, suffix and encoding label: JPEG of a drawn quality (saved again at
+    quality `resave` when given), or PNG."""
     image = Image.fromarray(fake).convert("L") if grey else Image.fromarray(fake)
     if rng.random() < PNG_SHARE:
         return encode_image(image, compress_level=1), ".png", "png"
     quality = int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1))
-    return encode_image(image, "JPEG", quality=quality), ".jpg", f"jpeg{quality}"
+    data = encode_image(image, "JPEG", quality=quality)
+    if resave is None:
+        return data, ".jpg", f"jpeg{quality}"
+    return encode_image(Image.open(io.BytesIO(data)), "JPEG", quality=resave), ".jpg", f"jpeg{quality}>{resave}"
 
 
 def write_source(job: Job, root: Path) -> tuple[dict[str, dict], list[dict]]:
@@ -173,7 +180,7 @@ def write_source(job: Job, root: Path) -> tuple[dict[str, dict], list[dict]]:
         except EditNotApplicable as exc:
             skipped.append({**base, "manipulation": manipulation, "skipped": str(exc)})
             continue
-        data, suffix, encoding = encode_fake(edit.fake, grey, rng)
+        data, suffix, encoding = encode_fake(edit.fake, grey, rng, job.resave)
         fake_path = f"fake/{stem}_{manipulation}_{m:02d}{suffix}"
         (root / fake_path).write_bytes(data)
         edit_mask = masklib.encode(edit.mask)
@@ -357,7 +364,8 @@ def by(records: list[dict], key) -> dict[str, list[dict]]:
 def encoding_band(r: dict) -> str:
     encoding = r.get("encoding") or ""
     if encoding.startswith("jpeg"):
-        return "jpeg 75-84" if int(encoding[4:]) < 85 else "jpeg 85-95"
+        first, _, again = encoding[4:].partition(">")
+        return ("jpeg 75-84" if int(first) < 85 else "jpeg 85-95") + (f", saved again at {again}" if again else "")
     return encoding or "-"
 
 
@@ -392,6 +400,8 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="long sides in px, comma-separated")
     parser.add_argument("--every-size", action="store_true", help="run every photo at every size (the full setting)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resave", type=int, default=None, metavar="Q",
+                        help="save every JPEG fake a second time at quality Q, as an upload does (default: saved once)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="processes (default 2)")
     parser.add_argument("--cache", type=Path, default=default_cache(), help="the photo cache of fetch_photos.py")
     parser.add_argument("--out", type=Path, default=None, help="write the figures and every pair's scores as JSON")
@@ -401,7 +411,7 @@ def main() -> None:
     if args.half != "all":  # the photos in spread order alternate between a tuning half and a held-out one
         photos = [p for i, p in enumerate(photos) if (i % 2 == 0) == (args.half == "tune")]
     photos = photos[: args.photos] if args.photos else photos
-    jobs = plan(photos, args.cache, sizes, args.every_size, args.seed)
+    jobs = plan(photos, args.cache, sizes, args.every_size, args.seed, args.resave)
     print(f"{len(photos)} photos, {len(jobs)} photo sizes x {len(MANIPULATIONS)} manipulations, {args.jobs} processes")
     start = time.perf_counter()
     records: list[dict] = []
@@ -414,7 +424,8 @@ def main() -> None:
     summary = report(records, sizes)
     print(f"{time.perf_counter() - start:.0f} s")
     if args.out:
-        options = {"photos": len(photos), "half": args.half, "sizes": sizes, "every_size": args.every_size, "seed": args.seed}
+        options = {"photos": len(photos), "half": args.half, "sizes": sizes, "every_size": args.every_size, "seed": args.seed,
+                   "resave": args.resave}
         args.out.write_text(json.dumps({"options": options, "summary": summary, "pairs": records}, indent=1))
         print(f"wrote {args.out}")
 
