@@ -118,10 +118,11 @@ def annotate_unit(unit: WorkUnit, settings: AnnotateSettings, writer) -> UnitRes
             result.accepted += 1
             result.manipulations[img.manipulation or "unknown"] += 1
             result.mask_modes[img.mask_params["mode"]] += 1
-            if img.mask_params["mode"] != "given" and (img.mask_params.get("motion") or {}).get("warped"):
-                result.mask_modes[WARPED] += 1
-            if img.mask_params["mode"] != "given" and img.mask_params.get("reference") == "resaved":
-                result.mask_modes[RESAVED] += 1
+            if img.mask_params["mode"] != "given":  # how a computed mask was made
+                if (img.mask_params.get("motion") or {}).get("warped"):
+                    result.mask_modes[WARPED] += 1
+                if img.mask_params.get("reference") == "resaved":
+                    result.mask_modes[RESAVED] += 1
             result.concepts.update(img.decisions.manipulated)
             if settings.with_pairs:
                 result.rows["pairs"].append(pair_row(img, real.image, by_id[img.pair_id], settings.annotator.evidence))

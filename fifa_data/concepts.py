@@ -30,6 +30,7 @@ from .faces import Face, analyze_face, face_territories
 from .fict import FICT, load_fict
 
 PUPIL_TO_IRIS = 0.4
+HEAD = ("hair", "face", "ear", "neck")  # the FICT regions of the head (the rest: body and background)
 SKIN_CHI2 = 11.3  # 99 % quantile of chi-square with 3 degrees of freedom
 _SHIFT = 4  # sub-pixel bits for cv2.fillPoly
 _SKIN_SAMPLES = ("cheek.left.apple", "cheek.right.apple", "forehead.center", "forehead.left", "forehead.right")
@@ -53,11 +54,13 @@ class ConceptMasks:
 
     def mask(self, concept_id: str) -> np.ndarray:
         """Boolean HxW mask of any concept; a parent's is the union of its atomic descendants."""
-        return self._lookup(concept_id)[self.labels]
+        return self.members(concept_id)[self.labels]
 
-    def _lookup(self, concept_id: str) -> np.ndarray:
+    def members(self, *concept_ids: str) -> np.ndarray:
+        """Per label value: whether it belongs to any of `concept_ids` (index it with `labels`)."""
         wanted = np.zeros(len(self.fict.atomic_ids) + 1, dtype=bool)
-        wanted[[self._index[c] for c in self.fict.atomic_descendants(concept_id)]] = True
+        for concept_id in concept_ids:
+            wanted[[self._index[c] for c in self.fict.atomic_descendants(concept_id)]] = True
         return wanted
 
     def near_subject(self, reach: float) -> np.ndarray:
@@ -65,27 +68,15 @@ class ConceptMasks:
         within ``reach`` pixels of it: the part of the photo FiFa annotates."""
         return self._distance_to_subject <= reach
 
-    def distance_to(self, *concept_ids: str) -> np.ndarray:
-        """Pixels from each pixel to the nearest pixel of any of `concept_ids` (0 on them; inf when none is visible)."""
-        elsewhere = (~self.members(*concept_ids)[self.labels]).view(np.uint8)
-        if elsewhere.all():
-            return np.full(self.labels.shape, np.inf, np.float32)
-        return cv2.distanceTransform(elsewhere, cv2.DIST_L2, 3)
-
-    def members(self, *concept_ids: str) -> np.ndarray:
-        """Per label value: whether it belongs to any of `concept_ids` (index it with `labels`)."""
-        wanted = np.zeros(len(self.fict.atomic_ids) + 1, dtype=bool)
-        for concept_id in concept_ids:
-            wanted |= self._lookup(concept_id)
-        return wanted
+    @functools.cached_property
+    def distance_to_head(self) -> np.ndarray:
+        """Pixels from each pixel to the head (`HEAD`), computed once for all the fakes of a photo."""
+        return _distance_from(~self.members(*HEAD)[self.labels])
 
     @functools.cached_property
     def _distance_to_subject(self) -> np.ndarray:
         """Pixels from each pixel to the subject, computed once for all the fakes of a photo."""
-        background = self.mask("background").view(np.uint8)
-        if background.all():
-            return np.full(self.labels.shape, np.inf, np.float32)
-        return cv2.distanceTransform(background, cv2.DIST_L2, 3)
+        return _distance_from(self.mask("background"))
 
     def box(self, concept_id: str) -> list[float] | None:
         """Tight box ``[x0, y0, x1, y1]`` of a concept (x1, y1 exclusive); None if not visible."""
@@ -133,7 +124,7 @@ class ConceptMasks:
         transposed = np.ascontiguousarray(self.labels.T)
         out = {}
         for c in concept_ids or self.visible():
-            mask = transposed == self._index[c] if self.fict[c].is_atomic else self._lookup(c)[transposed]
+            mask = transposed == self._index[c] if self.fict[c].is_atomic else self.members(c)[transposed]
             out[c] = masklib.encode(mask.T)
         return out
 
@@ -362,3 +353,10 @@ def _uncovered_share(labels: np.ndarray, points: np.ndarray, face_ids: np.ndarra
         return 0.0
     covered = face_ids[labels[y0:y1, x0:x1]] & oval
     return 1.0 - covered.sum() / total
+
+
+def _distance_from(outside: np.ndarray) -> np.ndarray:
+    """Pixels from each pixel to the nearest pixel that is not `outside` (inf when there is none)."""
+    if outside.all():
+        return np.full(outside.shape, np.inf, np.float32)
+    return cv2.distanceTransform(outside.view(np.uint8), cv2.DIST_L2, 3)

@@ -210,13 +210,10 @@ def resaved_like(image: np.ndarray, data: bytes) -> np.ndarray | None:
         with Image.open(io.BytesIO(data)) as encoded:
             if encoded.format != "JPEG" or not getattr(encoded, "quantization", None):
                 return None
-            settings = {"qtables": encoded.quantization, "subsampling": JpegImagePlugin.get_sampling(encoded)}
-            mode = encoded.mode
+            mode, qtables, subsampling = encoded.mode, encoded.quantization, JpegImagePlugin.get_sampling(encoded)
     except _DECODE_ERRORS:
         return None
-    if mode not in ("L", "RGB") or (mode == "L") != (settings["subsampling"] == -1):
+    if mode not in ("L", "RGB") or (mode == "L") != (subsampling == -1):  # -1: a single channel
         return None
-    source = Image.fromarray(image).convert(mode)
-    if mode == "L":
-        settings.pop("subsampling")
-    return load_rgb(encode_image(source, "JPEG", **settings))
+    settings = {"qtables": qtables} if mode == "L" else {"qtables": qtables, "subsampling": subsampling}
+    return load_rgb(encode_image(Image.fromarray(image).convert(mode), "JPEG", **settings))

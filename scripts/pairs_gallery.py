@@ -33,7 +33,6 @@ COLUMNS = ("real", "fake", "ground truth", "adaptive", "paper")
 MASK_COLOURS = {"ground truth": (0, 200, 255), "adaptive": (255, 60, 60), "paper": (255, 190, 0)}
 
 
-
 def _crop(pair: LoadedPair, grow: float = 0.55) -> tuple[slice, slice]:
     left, top, right, bottom = square_around(pair.face.box, pair.real.shape, grow)
     return slice(top, bottom), slice(left, right)

@@ -11,7 +11,7 @@ manipulated. The conditions (thresholds in :class:`DecisionConfig`, recorded wit
   small part of a big region (a beard on a wide jawline, a dyed tip of long hair) from being lost.
 * in a **context** region (:data:`CONTEXT`: the background and the body), only artifact pixels
   farther than ``context_margin`` face heights (at least ``context_min_px``) from the head
-  (:data:`HEAD`) count. A JPEG re-encode spreads a sharp edit of the hair or the jaw line over
+  (`concepts.HEAD`) count. A JPEG re-encode spreads a sharp edit of the hair or the jaw line over
   its 8x8 blocks and chroma samples into the background and the collar beside it, and the
   head's outline in the concept masks is itself a few pixels off; neither means that the wall
   or the shirt was edited, while a real edit of them reaches beyond that band.
@@ -41,8 +41,7 @@ from ..concepts import ConceptMasks
 from ..fict import FICT
 
 TOO_BROAD = ("image", "face")
-CONTEXT = ("background", "body")  # the regions around the head: annotated only beyond the head's rim
-HEAD = ("hair", "face", "ear", "neck")
+CONTEXT = ("background", "body")  # the regions around the head (`concepts.HEAD`): annotated only beyond its rim
 
 
 @dataclass(frozen=True)
@@ -179,7 +178,7 @@ def decide(artifact: np.ndarray, concepts: ConceptMasks, config: DecisionConfig 
     if config.context_margin > 0:
         context = concepts.members(*CONTEXT)
         margin = max(config.context_min_px, config.context_margin * (concepts.face_box[3] - concepts.face_box[1]))
-        beyond = artifact & (concepts.distance_to(*HEAD) > margin)
+        beyond = artifact & (concepts.distance_to_head > margin)
         hits[context] = np.bincount(concepts.labels[beyond], minlength=n)[context]
 
     decisions: dict[str, ConceptDecision] = {}

@@ -134,10 +134,10 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     reference, how = (pair.real, {"reference": "real"})
     if config.resaved_reference:
         reference, how = resaved_reference(pair.real, pair.fake, pair.fake_bytes)
-    params: dict = {"mode": "given", **how}
-    computed = False
+    params: dict = {"mode": "given"}
+    computed = literal = False
     if artifact is None and pair.given_mask is not None and config.use_given_masks:
-        artifact, params = pair.given_mask, {"mode": "given", "path": ref.mask_path, **how}
+        artifact, params = pair.given_mask, {"mode": "given", "path": ref.mask_path}
     if artifact is None:
         literal = config.mask_mode == "paper"  # the paper's rule is a difference with the real itself
         tuned = RESAVED_PARAMS if how["reference"] == "resaved" and not literal else {}
@@ -147,7 +147,9 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
             face_height = concepts.face_box[3] - concepts.face_box[1]
             near = concepts.near_subject(max(JPEG_SPREAD_PX, config.subject_reach * face_height))
             result = within(result, near)
-        artifact, params, computed = result.mask, {"mode": result.mode, **result.params, **({} if literal else how)}, True
+        artifact, params, computed = result.mask, {"mode": result.mode, **result.params}, True
+    if not literal:
+        params.update(how)
     motion = pair_motion(reference, pair.fake, artifact, pair.face.landmarks, config.motion)
     if computed and motion.moved is not None:  # a warp: where it moved the head's pixels, the difference may not show
         moved = motion.moved & ~(concepts.mask("background") | concepts.mask("body"))
