@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from fifa_data import masks as masklib
-from fifa_data.artifacts import ADAPTIVE_DEFAULTS, MODES, artifact_mask, empty_mask, resaved_reference
+from fifa_data.artifacts import ADAPTIVE_DEFAULTS, MODES, RESAVED_PARAMS, artifact_mask, empty_mask, resaved_reference
 from fifa_data.images import encode_image, load_rgb
 
 
@@ -108,6 +108,44 @@ def test_relative_floor_trims_the_requantised_blocks_around_a_thin_frame(astrona
     assert trimmed.sum() < 0.9 * halo.sum()
     assert (trimmed & truth).sum() >= 0.75 * (halo & truth).sum()  # a dark frame over dark hair changed little
     assert masklib.iou(trimmed, truth) > masklib.iou(halo, truth) + 0.03
+
+
+def test_faint_floor_finds_a_brightening_of_a_whole_cheek_against_the_resaved_real(astronaut):
+    """A brightening of 1.5 L* over a large patch, saved as JPEG q85: against the resaved real it
+    is the only difference, yet it stays under one just-noticeable difference; the faint floors,
+    applied away from strong changes, find it."""
+    h, w = astronaut.shape[:2]
+    yy, xx = np.mgrid[:h, :w]
+    truth = ((yy - 190) / 60) ** 2 + ((xx - 250) / 50) ** 2 <= 1
+    lab = cv2.cvtColor(astronaut.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    lab[..., 0] += 1.5 * cv2.GaussianBlur(truth.astype(np.float32), (0, 0), 2)
+    edited = np.clip(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255, 0, 255).round().astype(np.uint8)
+    data = encode_image(edited, "JPEG", quality=85)
+    fake = load_rgb(data)
+    reference, how = resaved_reference(astronaut, fake, data)
+    assert how["reference"] == "resaved"
+    without = {**RESAVED_PARAMS, "faint_delta_e": 0.0, "faint_log_energy": 0.0}
+    assert masklib.iou(artifact_mask(reference, fake, **without).mask, truth) < 0.3
+    assert masklib.iou(artifact_mask(reference, fake, **RESAVED_PARAMS).mask, truth) > 0.6
+
+
+def test_chroma_floor_keeps_a_thin_frame_to_its_lightness(astronaut):
+    """A thin dark ring saved as JPEG q75 with 4:2:0 chroma: against the resaved real, its
+    re-quantised chroma spreads as a band around it, which the chroma floor removes while the
+    frame, a change of lightness, stays."""
+    ring = np.zeros(astronaut.shape[:2], np.uint8)
+    cv2.ellipse(ring, (230, 190), (30, 20), 0, 0, 360, 1, 3)
+    truth = ring > 0
+    edited = astronaut.copy()
+    edited[truth] = (20, 20, 25)
+    data = encode_image(edited, "JPEG", quality=75)
+    fake = load_rgb(data)
+    reference, _ = resaved_reference(astronaut, fake, data)
+    banded = artifact_mask(reference, fake, **{**RESAVED_PARAMS, "chroma_floor": 0.0}).mask
+    kept = artifact_mask(reference, fake, **RESAVED_PARAMS).mask
+    assert kept.sum() < 0.8 * banded.sum()
+    assert (kept & truth).sum() >= 0.9 * (banded & truth).sum()
+    assert masklib.iou(kept, truth) > masklib.iou(banded, truth) + 0.08
 
 
 def test_resaved_reference_is_the_real_unless_it_reproduces_the_fake(astronaut):
