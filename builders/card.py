@@ -253,7 +253,7 @@ def _mask_modes(annotator: dict, modes: dict) -> str:
     computed = f"mode `{annotator['mask_mode']}`" + (
         f", with the pixels a warp moved added in the {warped:,} fakes read as warps (`fifa_data.motion`)" if warped else "") + (
         f"; {resaved:,} JPEG fakes were compared with their real saved the same way, which leaves only the edited "
-        "blocks different (`fifa_data.artifacts.resaved_reference`)" if resaved else "")
+        "blocks different (`fifa_data.images.resaved_reference`)" if resaved else "")
     given = modes.get("given", 0)
     if not given:
         return computed + ("; the source's own masks (`--score-given-masks`) serve only as the truth below"

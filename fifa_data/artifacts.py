@@ -61,7 +61,7 @@ Two modes, chosen by name; the parameters (given and measured) are recorded with
 
 The annotator gives ``adaptive`` a *reference* to compare the fake with (``paper`` keeps the real
 photo, as the paper did): the real, or, when the fake is a JPEG, the real saved as the fake was
-(`resaved_reference`). The second removes the re-encoding noise itself: every 8x8 block the edit
+(`images.resaved_reference`). The second removes the re-encoding noise itself: every 8x8 block the edit
 left alone is then equal in both, so what differs is the edit and the re-quantisation of the
 blocks it touched, and a faint edit (a smoothing of soft skin) no longer has to rise above the
 noise of the whole photo. It holds for a real plus a local edit saved once by a libjpeg encoder
@@ -78,13 +78,11 @@ import cv2
 import numpy as np
 
 from . import masks as masklib
-from .images import resaved_like
 
 MODES = ("adaptive", "paper")
 DEFAULT_MODE = "adaptive"
 
 JPEG_SPREAD_PX = 16.0  # a JPEG's 8x8 blocks and 2x chroma subsampling (16 px macroblocks) spread a sharp edit this far
-RESAVED_MIN_SAME = 0.5  # the resaved real is the reference when it equals the fake on this share of pixels
 PAPER_DEFAULTS = {"top_share": 0.05}
 ADAPTIVE_DEFAULTS = {
     "blur_sigma": 1.0,
@@ -140,23 +138,6 @@ def artifact_mask(real: np.ndarray, fake: np.ndarray, mode: str = DEFAULT_MODE, 
     make = _paper if mode == "paper" else _adaptive
     mask, measured = make(real, fake, settings)
     return ArtifactMask(mask, mode, {**settings, **measured})
-
-
-def resaved_reference(real: np.ndarray, fake: np.ndarray, fake_file: bytes) -> tuple[np.ndarray, dict]:
-    """The image to compare `fake` with: `real` saved as the JPEG `fake_file` was, when that
-    reproduces the fake on at least `RESAVED_MIN_SAME` of its pixels (the fake is its real plus a
-    local edit, saved by an encoder like Pillow's), else `real` itself; and how it was chosen.
-
-    A fake saved by another encoder, resized, or saved twice matches on few pixels and keeps the
-    real as its reference, with the noise floor of `artifact_mask` handling its re-encode.
-    """
-    resaved = resaved_like(real, fake_file)
-    if resaved is None or resaved.shape != fake.shape:
-        return real, {"reference": "real"}
-    same = float(np.mean((resaved == fake).all(axis=2)))
-    if same < RESAVED_MIN_SAME:
-        return real, {"reference": "real", "resaved_same_share": same}
-    return resaved, {"reference": "resaved", "resaved_same_share": same}
 
 
 def within(result: ArtifactMask, region: np.ndarray) -> ArtifactMask:

@@ -28,10 +28,11 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageLoadError", "encode_image", "load_image_file", "load_mask_file", "load_rgb", "open_image", "resaved_like"]
+__all__ = ["DEFAULT_MAX_PIXELS", "ImageLoadError", "encode_image", "load_image_file", "load_mask_file", "load_rgb", "open_image", "resaved_like", "resaved_reference"]
 
 DEFAULT_MAX_PIXELS = 100_000_000
 MASK_LEVEL = 128  # a mask image's pixel at least this bright (of 255) is in the mask
+RESAVED_MIN_SAME = 0.5  # the resaved real is the reference when it equals the fake on this share of pixels
 
 ImageSource = str | os.PathLike | bytes | BinaryIO | Image.Image
 
@@ -217,3 +218,20 @@ def resaved_like(image: np.ndarray, data: bytes) -> np.ndarray | None:
         return None
     settings = {"qtables": qtables} if mode == "L" else {"qtables": qtables, "subsampling": subsampling}
     return load_rgb(encode_image(Image.fromarray(image).convert(mode), "JPEG", **settings))
+
+
+def resaved_reference(real: np.ndarray, fake: np.ndarray, fake_file: bytes) -> tuple[np.ndarray, dict]:
+    """The image to compare `fake` with: `real` saved as the JPEG `fake_file` was, when that
+    reproduces the fake on at least `RESAVED_MIN_SAME` of its pixels (the fake is its real plus a
+    local edit, saved by an encoder like Pillow's), else `real` itself; and how it was chosen.
+
+    A fake saved by another encoder, resized, or saved twice matches on few pixels and keeps the
+    real as its reference (`artifacts.artifact_mask`'s noise floor then handles its re-encode).
+    """
+    resaved = resaved_like(real, fake_file)
+    if resaved is None or resaved.shape != fake.shape:
+        return real, {"reference": "real"}
+    same = float(np.mean((resaved == fake).all(axis=2)))
+    if same < RESAVED_MIN_SAME:
+        return real, {"reference": "real", "resaved_same_share": same}
+    return resaved, {"reference": "resaved", "resaved_same_share": same}

@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from .faces import Face, NoFaceError, analyze_face, face_territories
-from .images import DEFAULT_MAX_PIXELS, ImageLoadError, encode_image, load_image_file, load_mask_file
+from .images import DEFAULT_MAX_PIXELS, ImageLoadError, encode_image, load_image_file, load_mask_file, resaved_reference
 from .pairs import PairRef
 from .rejects import Reject
 
@@ -147,7 +147,7 @@ def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig(), real_
     if face.num_faces > 1:
         if not config.allow_multiple_faces:
             return reject("multiple_faces", f"{ref.real_path}: {face.num_faces} faces")
-        face = face.with_subject(edited_face(real, fake, face))
+        face = face.with_subject(edited_face(resaved_reference(real, fake, fake_bytes)[0], fake, face))
     return LoadedPair(ref, real_bytes, fake_bytes, real, fake, face, real_gray, resized_from, given)
 
 
@@ -164,7 +164,9 @@ def load_pairs(refs: Iterable[PairRef | Reject], config: ValidationConfig = Vali
 def edited_face(real: np.ndarray, fake: np.ndarray, face: Face) -> int:
     """Index (in ``face.faces``) of the face whose person holds most of the change from real to fake.
 
-    The difference (of all three channels: a hue change need not move the grey level) is measured
+    `real` is best the real saved as a JPEG fake was (`images.resaved_reference`): then nothing but
+    the edited blocks differs, and a small edit of a small face is not outweighed by the re-encode
+    noise over a larger one. The difference (of all three channels: a hue change need not move the grey level) is measured
     on copies `CHANGE_SIDE` pixels long; what exceeds the photo's median (a re-encode changes
     every pixel a little), squared, is summed over each face's territory
     (`faces.face_territories`) out to twice the face's height, so a change on the background counts

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from fifa_data import masks as masklib
-from fifa_data.artifacts import ADAPTIVE_DEFAULTS, MODES, RESAVED_PARAMS, artifact_mask, empty_mask, resaved_reference
-from fifa_data.images import encode_image, load_rgb
+from fifa_data.artifacts import ADAPTIVE_DEFAULTS, MODES, RESAVED_PARAMS, artifact_mask, empty_mask
+from fifa_data.images import encode_image, load_rgb, resaved_reference
 
 
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:

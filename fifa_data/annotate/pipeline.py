@@ -20,9 +20,9 @@ import numpy as np
 from PIL.Image import Image as PILImage
 
 from .. import masks as masklib
-from ..artifacts import JPEG_SPREAD_PX, RESAVED_PARAMS, artifact_mask, resaved_reference, within
+from ..artifacts import JPEG_SPREAD_PX, RESAVED_PARAMS, artifact_mask, within
 from ..concepts import ConceptMasks, concept_masks
-from ..images import load_rgb
+from ..images import load_rgb, resaved_reference
 from ..motion import MotionConfig, pair_motion
 from ..rejects import Reject
 from ..validation import LoadedPair
@@ -49,7 +49,7 @@ class AnnotatorConfig:
     keep_unlocalised: bool = True  # a fake without a usable mask is kept for det and cls instead of rejected
     subject_reach: float | None = 0.25  # the mask is read within this many face heights of the subject (None: everywhere)
     use_given_masks: bool = True  # a mask the source gives (`PairRef.mask_path`) is the artifact mask; False: only its truth
-    resaved_reference: bool = True  # a JPEG fake is compared with its real saved the same way (`artifacts.resaved_reference`)
+    resaved_reference: bool = True  # a JPEG fake is compared with its real saved the same way (`images.resaved_reference`)
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -128,7 +128,7 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
 
     The artifact mask is `artifact` when passed, else the mask the source gives with the pair (see
     `AnnotatorConfig.use_given_masks`), else computed from the pair; the first two are mode ``given``.
-    Mask, motion and evidence compare the fake with its reference (`artifacts.resaved_reference`).
+    Mask, motion and evidence compare the fake with its reference (`images.resaved_reference`).
     """
     ref = pair.ref
     reference, how = (pair.real, {"reference": "real"})
