@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from fifa_data.annotate.pipeline import AnnotatorConfig, annotate, measure
+from fifa_data.annotate.pipeline import RESAVED_EXACT, AnnotatorConfig, annotate, measure
+from fifa_data.artifacts import RESAVED_PARAMS
 from fifa_data.pairs import FolderPairs
 from fifa_data.rejects import Reject
 from fifa_data.simulate import simulate_edit
@@ -81,3 +82,27 @@ def test_keep_unlocalised_off_rejects_them_as_before(tmp_path, scene):
     Image.fromarray(_noisy_patch(scene, np.random.default_rng(0))).save(tmp_path / "fake/scene_patch.png")
     out = list(annotate(load_pairs(FolderPairs(tmp_path)), config=AnnotatorConfig(keep_unlocalised=False)))
     assert [r.reason for r in out if isinstance(r, Reject)] == ["empty_artifact_mask"]
+
+
+def test_the_exact_resave_settings_need_a_fake_saved_once(tmp_path, scene):
+    """A lipstick saved once as JPEG differs from its resaved real only near the subject, and the
+    mask uses the settings of an exact resave. Saved a second time at the same quality (an
+    upload), it still resaves to the fake on most pixels, but its twice-quantised blocks differ
+    all over the still life: the reference is kept, the exact-resave settings are not."""
+    lips = simulate_edit(scene, "lip_color", 0).fake
+    params = {}
+    for saves in (1, 2):
+        root = tmp_path / f"saved{saves}"
+        (root / "real").mkdir(parents=True)
+        (root / "fake").mkdir()
+        Image.fromarray(scene).save(root / "real/scene.png")
+        fake = root / "fake/scene_lips.jpg"
+        Image.fromarray(lips).save(fake, quality=85)
+        if saves == 2:
+            Image.open(fake).convert("RGB").save(fake, quality=85)
+        (item,) = [i for i in annotate(load_pairs(FolderPairs(root))) if i.label == "fake"]
+        params[saves] = item.mask_params
+    once, twice = params[1], params[2]
+    assert once["reference"] == twice["reference"] == "resaved"
+    assert once["differs_away"] == 0.0 and once["faint_delta_e"] == RESAVED_PARAMS["faint_delta_e"]
+    assert twice["differs_away"] > 4 * RESAVED_EXACT and twice["faint_delta_e"] == 0.0

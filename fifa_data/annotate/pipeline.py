@@ -36,6 +36,10 @@ from .writers import TemplateWriter
 
 
 
+RESAVED_EXACT = 0.005  # beyond the subject, a fake saved once differs from its resaved real on no more pixels than this
+RESAVED_AWAY_MIN_PX = 1024  # fewer pixels beyond the subject than this cannot tell a second save from a first
+
+
 @dataclass(frozen=True)
 class AnnotatorConfig:
     """Every parameter of the annotation; recorded in the dataset card."""
@@ -140,12 +144,16 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
         artifact, params = pair.given_mask, {"mode": "given", "path": ref.mask_path}
     if artifact is None:
         literal = config.mask_mode == "paper"  # the paper's rule is a difference with the real itself
-        tuned = RESAVED_PARAMS if how["reference"] == "resaved" and not literal else {}
-        result = artifact_mask(pair.real if literal else reference, pair.fake, mode=config.mask_mode, **{**tuned, **config.mask_params})
         near = None
         if config.subject_reach is not None:
             face_height = concepts.face_box[3] - concepts.face_box[1]
             near = concepts.near_subject(max(JPEG_SPREAD_PX, config.subject_reach * face_height))
+        tuned = {}
+        if how["reference"] == "resaved" and not literal:
+            how["differs_away"] = differs_away(reference, pair.fake, near)
+            tuned = RESAVED_PARAMS if how["differs_away"] <= RESAVED_EXACT else {}
+        result = artifact_mask(pair.real if literal else reference, pair.fake, mode=config.mask_mode, **{**tuned, **config.mask_params})
+        if near is not None:
             result = within(result, near)
         artifact, params, computed = result.mask, {"mode": result.mode, **result.params}, True
     if not literal:
@@ -166,6 +174,22 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     order = tuple(sorted(salient, key=lambda c: (round(evidence[c].centroid[1]), evidence[c].centroid[0])))
     item = WriterInput(ref.pair_id, concepts.fict, order, evidence, pair.fake_bytes, pair.real_bytes, ref.manipulation)
     return Measured(pair, concepts, params, decisions, evidence, item)
+
+
+def differs_away(reference: np.ndarray, fake: np.ndarray, near: np.ndarray | None) -> float:
+    """Share of the pixels beyond the subject (`near` is the subject's reach) where the fake
+    differs from its resaved reference; 0 when too few pixels lie beyond it to tell.
+
+    A fake saved once after a local edit differs from the resaved real only on the blocks the edit
+    touched, so beyond the subject by nothing. A JPEG real edited and saved again at its own
+    quality also resaves to the fake on most pixels, but its untouched blocks, re-quantised twice,
+    differ everywhere the photo has texture: the reference still helps, the settings that assume
+    an exact resave (`RESAVED_PARAMS`) would mark that noise.
+    """
+    away = ~near if near is not None else None
+    if away is None or np.count_nonzero(away) < RESAVED_AWAY_MIN_PX:
+        return 0.0
+    return float(np.count_nonzero((reference != fake).any(axis=2) & away) / np.count_nonzero(away))
 
 
 def finish(measured: Measured, explanation: Explanation) -> AnnotatedImage:
