@@ -45,8 +45,23 @@ def test_atomic_needs_both_pixels_and_share():
     assert decisions.concepts["lips.upper.center"].manipulated
     assert decisions.concepts["lips.upper.center"].share == pytest.approx(0.5)
     assert not decisions.concepts["lips.lower.left"].manipulated
-    tight = decide(artifact, concepts, DecisionConfig(min_pixels=150, min_share=0.15))
+    tight = decide(artifact, concepts, DecisionConfig(min_pixels=150, min_share=0.15, small_edit_pixels=0))
     assert not tight.concepts["lips.upper.center"].manipulated  # 100 px < 150 px
+
+
+def test_a_small_edit_is_decided_with_the_small_edit_floor_when_nothing_else_passes():
+    """A lipstick of 30 px on a small face passes no concept at 40 px; then the rule is applied
+    again at `small_edit_pixels`, and still needs the share. Beside a clear edit it is not."""
+    concepts = lips_map()
+    artifact = np.zeros((200, 200), bool)
+    artifact[100:103, 60:70] = True  # 30 px of the upper lip's centre: a share of 0.15
+    artifact[110:111, 80:85] = True  # 5 px of the lower lip's left part
+    small = decide(artifact, concepts)
+    assert small.manipulated_atomic == ("lips.upper.center",)
+    assert not decide(artifact, concepts, DecisionConfig(small_edit_pixels=0)).manipulated
+    artifact[5:45, 20:60] = True  # a clear edit of the forehead beside it
+    beside = decide(artifact, concepts)
+    assert "forehead.center" in beside.manipulated and "lips.upper.center" not in beside.manipulated
 
 
 def test_large_absolute_overlap_counts_on_a_big_concept():

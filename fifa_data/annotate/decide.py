@@ -9,6 +9,11 @@ manipulated. The conditions (thresholds in :class:`DecisionConfig`, recorded wit
   the whole image) in absolute terms. The share condition keeps a few stray pixels on a big
   region (background, body) from counting; the absolute condition keeps a clear edit that is a
   small part of a big region (a beard on a wide jawline, a dyed tip of long hair) from being lost.
+* a **small edit**: when no concept but the root and the face passes, the rule is applied again
+  with ``small_edit_pixels`` in place of ``min_pixels``. A lipstick or a brow pencil on a face
+  60 px tall covers fewer than 40 pixels of each lip or brow part; it is still an edit of them,
+  and the share condition still applies (faithfulness bench, tuning half: pairs localised 94.9 →
+  99.5 %, mIoU 0.728 → 0.747; the other half 93.9 → 97.5 %, 0.704 → 0.714).
 * in a **context** region (:data:`CONTEXT`: the background and the body), only artifact pixels
   farther than ``context_margin`` face heights (at least ``context_min_px``) from the head
   (`concepts.HEAD`) count. A JPEG re-encode spreads a sharp edit of the hair or the jaw line over
@@ -49,6 +54,7 @@ class DecisionConfig:
     """Thresholds of the manipulation conditions (see the module docstring)."""
 
     min_pixels: int = 40
+    small_edit_pixels: int = 10  # min_pixels when nothing passes at min_pixels (0: off)
     min_share: float = 0.15
     large_pixels: float = 0.002
     parent_child_share: float = 0.5
@@ -183,6 +189,7 @@ def decide(artifact: np.ndarray, concepts: ConceptMasks, config: DecisionConfig 
 
     decisions: dict[str, ConceptDecision] = {}
     atomic_index = {c: i + 1 for i, c in enumerate(fict.atomic_ids)}
+    min_pixels = config.min_pixels
 
     def visit(concept_id: str) -> ConceptDecision | None:
         node = fict[concept_id]
@@ -192,7 +199,7 @@ def decide(artifact: np.ndarray, concepts: ConceptMasks, config: DecisionConfig 
             if area == 0:
                 return None
             share_ok = pixels >= config.min_share * area or pixels >= large
-            decision = ConceptDecision(concept_id, pixels >= config.min_pixels and share_ok, pixels, area)
+            decision = ConceptDecision(concept_id, pixels >= min_pixels and share_ok, pixels, area)
         else:
             children = [d for d in (visit(c) for c in node.children) if d is not None]
             if not children:
@@ -200,7 +207,7 @@ def decide(artifact: np.ndarray, concepts: ConceptMasks, config: DecisionConfig 
             area = sum(d.concept_pixels for d in children)
             pixels = sum(d.artifact_pixels for d in children)
             flagged = sum(d.manipulated for d in children)
-            manipulated = pixels >= config.min_pixels and (
+            manipulated = pixels >= min_pixels and (
                 flagged > config.parent_child_share * len(children) or pixels >= config.parent_min_share * area
             )
             decision = ConceptDecision(concept_id, manipulated, pixels, area)
@@ -208,6 +215,10 @@ def decide(artifact: np.ndarray, concepts: ConceptMasks, config: DecisionConfig 
         return decision
 
     visit(fict.root.id)
+    if 0 < config.small_edit_pixels < min_pixels and not any(d.manipulated for c, d in decisions.items() if c not in TOO_BROAD):
+        min_pixels = config.small_edit_pixels
+        decisions.clear()
+        visit(fict.root.id)
     ordered = {c.id: decisions[c.id] for c in fict if c.id in decisions}
     return Decisions(config, ordered, artifact, concepts)
 
