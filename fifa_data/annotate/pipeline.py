@@ -33,9 +33,6 @@ from .explanation import Explanation, WriterInput
 from .guard import GuardCounts, Writer, finder_for, guard
 from .writers import TemplateWriter
 
-
-
-
 RESAVED_EXACT = 0.005  # beyond the subject, a fake saved once differs from its resaved real on no more pixels than this
 RESAVED_AWAY_MIN_PX = 1024  # fewer pixels beyond the subject than this cannot tell a second save from a first
 
