@@ -13,19 +13,18 @@ Each call starts the Java programs (a few seconds): to score several tasks, give
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 
+from .markup import strip
 from .quiet import native_noise_filtered
 
 METRICS: tuple[str, ...] = ("bleu4", "rouge_l", "meteor", "cider")
-_MARKUP = re.compile(r"<\s*/?\s*p\s*>|\[\s*seg\s*\]", re.IGNORECASE)
 
 
 def plain_text(text: str | None) -> str:
     """``text`` without FiFa's grounding markup and with single spaces (None counts as empty)."""
-    return " ".join(_MARKUP.sub(" ", text or "").split())
+    return " ".join(strip(text or "").split())
 
 
 @contextmanager

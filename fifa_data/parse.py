@@ -49,12 +49,12 @@ from dataclasses import asdict, dataclass, field
 
 from .annotate.guard import ConceptFinder, finder_for
 from .fict import load_fict
+from .markup import Grounding, ground, strip
 from .simulate import MANIPULATIONS
 from .tasks.schema import SEG_TASKS, TASKS
 
-__all__ = ["SEG", "ParseCounts", "ParsedAnswer", "manipulation_pattern", "parse_answer", "parse_rows", "strip_markup"]
+__all__ = ["ParseCounts", "ParsedAnswer", "manipulation_pattern", "parse_answer", "parse_rows"]
 
-SEG = "[SEG]"
 FREE_TEXT_TASKS = ("toe", "rexp", "bexp")
 Box = tuple[float, float, float, float]
 
@@ -233,63 +233,10 @@ def _kind_id(match: re.Match, manipulations: tuple[str, ...]) -> str:
     return manipulations[int(match.lastgroup[1:])]
 
 
-# --- phrases and [SEG] ------------------------------------------------------------------------
-
-_EVENT = re.compile(r"(?P<open><\s*p\s*>)|(?P<close><\s*/\s*p\s*>)|(?P<seg>\[\s*seg\s*\])", re.IGNORECASE)
+# --- phrases and [SEG] (read by `markup.ground`) ---------------------------------------------
 
 
-@dataclass
-class _Grounding:
-    phrases: list[str] = field(default_factory=list)
-    seg_phrases: list[str | None] = field(default_factory=list)
-    paired: set[int] = field(default_factory=set)
-    problems: list[str] = field(default_factory=list)
-
-
-def _clean(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _ground(text: str) -> _Grounding:
-    """Walk the ``<p>``, ``</p>`` and ``[SEG]`` tokens of ``text`` in order and pair them up."""
-    out = _Grounding()
-    open_at: int | None = None  # where the text of a phrase still open begins
-    last: tuple[int, int] | None = None  # (phrase index, end of its </p>) of a closed, unpaired phrase
-
-    def close(end: int) -> int:
-        out.phrases.append(_clean(text[open_at:end]))
-        return len(out.phrases) - 1
-
-    for m in _EVENT.finditer(text):
-        if m.lastgroup == "open":
-            if open_at is not None:
-                out.problems.append("unclosed <p>")
-                close(m.start())
-            open_at, last = m.end(), None
-        elif m.lastgroup == "close":
-            if open_at is None:
-                out.problems.append("</p> without <p>")
-                continue
-            last, open_at = (close(m.start()), m.end()), None
-        elif open_at is not None:
-            out.problems.append("unclosed <p>")
-            index, open_at = close(m.start()), None
-            out.seg_phrases.append(out.phrases[index])
-            out.paired.add(index)
-        elif last is not None and not text[last[1] : m.start()].strip():
-            out.seg_phrases.append(out.phrases[last[0]])
-            out.paired.add(last[0])
-            last = None
-        else:
-            out.seg_phrases.append(None)
-            last = None
-    if open_at is not None:
-        out.problems.append("unclosed <p>")
-        close(len(text))
-    return out
-
-
-def _grounding_problems(task: str, g: _Grounding) -> list[str]:
+def _grounding_problems(task: str, g: Grounding) -> list[str]:
     problems = list(g.problems)
     if any(not p for p in g.phrases):
         problems.append("empty <p> phrase")
@@ -298,11 +245,6 @@ def _grounding_problems(task: str, g: _Grounding) -> list[str]:
     if task in ("age", "rseg") and len(g.paired) < len(g.phrases):
         problems.append("<p> phrase without [SEG]")
     return problems
-
-
-def strip_markup(text: str) -> str:
-    """``text`` without ``<p>``, ``</p>`` and ``[SEG]`` tokens (in any of the tolerated spellings)."""
-    return _EVENT.sub(" ", text)
 
 
 # --- boxes ------------------------------------------------------------------------------------
@@ -364,14 +306,14 @@ def parse_answer(
         raise ValueError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
     text = text if isinstance(text, str) else ""
     finder = finder or finder_for(load_fict())
-    fields: dict = {"concepts": tuple(dict.fromkeys(finder.find(strip_markup(text))))}
+    fields: dict = {"concepts": tuple(dict.fromkeys(finder.find(strip(text))))}
     problems: list[str] = []
     if not text.strip() and task not in FREE_TEXT_TASKS:
         problems.append("empty answer")
     elif task in ("det", "cls", "rdet", "bdet"):
         fields["verdict"], problems = _closed_verdict(task, text, tuple(manipulations))
     elif task in SEG_TASKS:
-        g = _ground(text)
+        g = ground(text)
         fields["phrases"] = tuple(g.phrases)
         fields["phrase_concepts"] = tuple(finder.resolve(p) if p else None for p in g.phrases)
         fields["segs"] = len(g.seg_phrases)

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from fifa_data.markup import P_CLOSE, P_OPEN, SEG, canonical
 from fifa_data.masks import to_mask
 
 __all__ = ["age_segments", "overlay_masks", "palette", "render_age", "save_overlay", "tint"]
@@ -178,14 +179,15 @@ def save_overlay(
 
 # --- AGE answers ------------------------------------------------------------------------------
 
-_PHRASE = r"((?:(?!</?p>|\[SEG\]).)*?)"  # the text of one <p> phrase: no nested tag or [SEG]
+_OPEN, _CLOSE, _SEG = (re.escape(t) for t in (P_OPEN, P_CLOSE, SEG))
+_PHRASE = rf"((?:(?!{_OPEN}|{_CLOSE}|{_SEG}).)*?)"  # the text of one <p> phrase: no nested tag or [SEG]
 _AGE_TOKEN = re.compile(
-    rf"<p>{_PHRASE}</p>\s*\[SEG\]"  # <p>phrase</p> [SEG], the usual form
-    rf"|<p>{_PHRASE}\s*\[SEG\]\s*</p>"  # <p>phrase [SEG]</p>
-    r"|\[SEG\]",  # a [SEG] with no phrase
+    rf"{_OPEN}{_PHRASE}{_CLOSE}\s*{_SEG}"  # <p>phrase</p> [SEG], the usual form
+    rf"|{_OPEN}{_PHRASE}\s*{_SEG}\s*{_CLOSE}"  # <p>phrase [SEG]</p>
+    rf"|{_SEG}",  # a [SEG] with no phrase
     re.DOTALL,
 )
-_TAG = re.compile(r"</?p>")
+_TAG = re.compile(rf"{_OPEN}|{_CLOSE}")
 _TEXT_GREY = (64, 64, 64)
 
 
@@ -196,7 +198,9 @@ def age_segments(text: str) -> list[tuple[str, int | None]]:
     it, with its spaces normalised; a ``[SEG]`` without a phrase gives ``("", index)``. Plain runs
     have index None and keep their text as written, minus ``<p>``/``</p>`` tags and ``[SEG]`` tokens
     (with the spaces between a phrase and its token). Joining the runs gives the readable answer.
+    The markup may be spelled as a model writes it (``< P >``, ``[seg]``: `markup.canonical`).
     """
+    text = canonical(text)
     runs: list[tuple[str, int | None]] = []
 
     def plain(part: str) -> None:

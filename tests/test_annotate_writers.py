@@ -8,7 +8,8 @@ import pytest
 
 from fifa_data.annotate.decide import decide
 from fifa_data.annotate.evidence import measure_evidence
-from fifa_data.annotate.explanation import Explanation, WriterInput, strip_tags
+from fifa_data.annotate.explanation import Explanation, WriterInput
+from fifa_data.markup import strip
 from fifa_data.annotate.guard import ConceptFinder, GuardCounts, guard
 from fifa_data.annotate.writers import TemplateWriter
 from fifa_data.concepts import concept_masks
@@ -82,7 +83,7 @@ def test_guard_drops_a_hallucinated_sentence_and_fills_a_missing_concept(lips_an
     assert set(result.hallucinated) == {"nose", "chin"}
     assert result.missing == ("eyebrow.left",)
     assert set(result.explanation.concepts) == {"lips", "eyebrow.left"}
-    assert "nose" not in strip_tags(result.explanation.grounded()) and "chin" not in result.explanation.plain()
+    assert "nose" not in strip(result.explanation.grounded()) and "chin" not in result.explanation.plain()
 
 
 def test_guard_checks_tags_name_their_concept(lips_and_brow):

@@ -9,7 +9,8 @@ from fifa_data.annotate.explanation import WriterInput
 from fifa_data.annotate.guard import finder_for
 from fifa_data.annotate.writers import TemplateWriter, concept_words
 from fifa_data.fict import load_fict
-from fifa_data.parse import SEG, ParseCounts, ParsedAnswer, parse_answer, parse_rows
+from fifa_data.markup import SEG
+from fifa_data.parse import ParseCounts, ParsedAnswer, parse_answer, parse_rows
 from fifa_data.simulate import MANIPULATIONS
 from fifa_data.tasks.questions import ANSWERS
 from fifa_data.tasks.schema import TASKS

@@ -129,10 +129,14 @@ def break_row(row: dict, how: str) -> dict:
         text["text"] = text["text"].replace("</p> [SEG]", "</p>", 1) + " [SEG]"
     elif how == "real_with_mask":
         row["label"] = "real"
+    elif how == "loose_spelling":
+        text["text"] = text["text"].replace("<p>", "< p >", 1)
+    elif how == "unclosed_tag":
+        text["text"] = text["text"].replace("</p>", "", 1)
     return row
 
 
-@pytest.mark.parametrize("how", ["extra_seg", "wrong_concept", "mask_size", "tag_without_seg", "real_with_mask"])
+@pytest.mark.parametrize("how", ["extra_seg", "wrong_concept", "mask_size", "tag_without_seg", "real_with_mask", "loose_spelling", "unclosed_tag"])
 def test_validator_catches_broken_age_rows(annotated, how):
     img = next(x for x in images(annotated) if x.label == "fake")
     (row,) = task_rows(img, ("age",))["age"]

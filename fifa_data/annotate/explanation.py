@@ -8,20 +8,11 @@ text-only TOE answer (tags removed) and the per-region sentences of the region a
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from ..fict import FICT
+from ..markup import SEG, TAG, strip
 from .evidence import Evidence
-
-TAG = re.compile(r"<p>(.*?)</p>", re.DOTALL)
-SEG = "[SEG]"
-
-
-def strip_tags(text: str) -> str:
-    """``text`` without ``<p>``/``</p>`` tags and ``[SEG]`` tokens."""
-    text = TAG.sub(r"\1", text).replace(SEG, "").replace("<p>", "").replace("</p>", "")
-    return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
 
 
 @dataclass(frozen=True)
@@ -61,7 +52,7 @@ class Explanation:
 
     def plain(self) -> str:
         """The TOE answer: the same text without tags or ``[SEG]``."""
-        return strip_tags(f"{self.summary} {' '.join(self.sentences)}")
+        return strip(f"{self.summary} {' '.join(self.sentences)}")
 
     def sentences_about(self, concept_id: str) -> list[str]:
         """The sentences (tags removed) that ground ``concept_id``."""
@@ -69,7 +60,7 @@ class Explanation:
         for sentence in self.sentences:
             n = len(TAG.findall(sentence))
             if concept_id in self.concepts[i : i + n]:
-                out.append(strip_tags(sentence))
+                out.append(strip(sentence))
             i += n
         return out
 

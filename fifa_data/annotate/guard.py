@@ -26,8 +26,9 @@ from dataclasses import asdict, dataclass, replace
 from typing import Protocol
 
 from ..fict import FICT
+from ..markup import TAG
 from .decide import TOO_BROAD
-from .explanation import TAG, Explanation, WriterInput
+from .explanation import Explanation, WriterInput
 
 _WORD = re.compile(r"[a-z0-9']+")
 _ARTICLES = frozenset({"the", "a", "an"})

@@ -36,8 +36,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from ..fict import FICT
+from ..markup import SEG, TAG, canonical, strip
 from .evidence import Evidence
-from .explanation import TAG, Explanation, WriterInput, strip_tags
+from .explanation import Explanation, WriterInput
 from .guard import ConceptFinder
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,6 @@ only the listed facts; do not guess causes, tools or intentions. Use <p> tags fo
 MAX_RETRY_AFTER = 60.0  # seconds: the most a server's Retry-After header may make us wait
 
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-_ANY_TAG = re.compile(r"<\s*(/?)\s*p\s*>", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+", re.MULTILINE)
 # A sentence ends at . ! ? (plus closing quotes or brackets) before a space and a character that
 # is not a lower-case letter ("e.g. the lips" stays whole), or at a line break.
@@ -361,7 +361,7 @@ def parse_reply(content: str, item: WriterInput, writer: str) -> Explanation:
             summary.append(sentence)
             continue
         sentences.append(sentence)
-        concepts.extend(finder.resolve(strip_tags(p)) or "" for p in phrases)
+        concepts.extend(finder.resolve(strip(p)) or "" for p in phrases)
     return Explanation(" ".join(summary), tuple(sentences), tuple(concepts), writer)
 
 
@@ -379,9 +379,10 @@ def split_sentences(text: str) -> list[str]:
 
 
 def _normalise(content: str) -> str:
-    """Reasoning blocks, markdown emphasis and list bullets removed; ``<P >`` spelled ``<p>``."""
+    """Reasoning blocks, markdown emphasis, list bullets and ``[SEG]`` tokens (the rows add their
+    own) removed; ``<P >`` spelled ``<p>``."""
     text = _THINK.sub("", content)
-    text = _ANY_TAG.sub(lambda m: f"<{m.group(1)}p>", text)
+    text = canonical(text).replace(SEG, "")
     text = _BULLET.sub("", text).replace("**", "").replace("__", "")
     return text.strip()
 

@@ -6,10 +6,12 @@ raises :class:`RowError` (naming the row and the rule) instead of skipping the r
 * all columns of :data:`~fifa_data.tasks.schema.COLUMNS`, a known task, label real/fake, a
   fake row has a ``pair_id``;
 * ``messages`` is one user turn (one image part, one text part) and one assistant text turn;
-* the answer holds exactly as many ``[SEG]`` as ``masks``; every ``<p>phrase</p>`` is followed
-  by ``[SEG]``; in loc / age / rseg the i-th ``[SEG]`` ↔ the i-th mask ↔ the i-th concept; the
-  phrase before the i-th ``[SEG]`` names the i-th concept (age, rseg); a loc mask belongs to the
-  whole ``image``; every mask has the image's upright size and is not empty;
+* the markup is spelled as FiFa writes it (`markup.is_canonical`) and reads without problems
+  (`markup.ground`); the answer holds exactly as many ``[SEG]`` as ``masks``; every
+  ``<p>phrase</p>`` is followed by ``[SEG]``; in loc / age / rseg the i-th ``[SEG]`` ↔ the i-th
+  mask ↔ the i-th concept; the phrase before the i-th ``[SEG]`` names the i-th concept (age,
+  rseg); a loc mask belongs to the whole ``image``; every mask has the image's upright size and
+  is not empty;
 * real images never carry masks; only bdet / bexp carry one query box, inside the image;
 * closed tasks carry their canonical ``answer`` (det's equals the label; rdet / bdet yes / no);
 * breg lists one box per concept, each written in the answer text.
@@ -18,14 +20,13 @@ raises :class:`RowError` (naming the row and the rule) instead of skipping the r
 from __future__ import annotations
 
 import io
-import re
 
 from PIL import Image
 
 from .. import masks as masklib
-from ..annotate.explanation import SEG, TAG
 from ..annotate.guard import ConceptFinder, finder_for
 from ..fict import FICT
+from ..markup import ground, is_canonical
 from .schema import (
     BOX_QUERY_TASKS,
     CLOSED_TASKS,
@@ -36,7 +37,6 @@ from .schema import (
     answer_of,
 )
 
-_TAG_THEN_SEG = re.compile(r"<p>(.*?)</p>\s*\[SEG\]", re.DOTALL)
 _ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 
@@ -82,9 +82,12 @@ def validate_row(row: dict, fict: FICT, finder: ConceptFinder | None = None, siz
     check(bool(answer.strip()), "empty answer")
 
     masks, concepts = row["masks"], row["concepts"]
-    check(answer.count(SEG) == len(masks), f"{answer.count(SEG)} [SEG] tokens but {len(masks)} masks")
-    tags = TAG.findall(answer)
-    check(len(_TAG_THEN_SEG.findall(answer)) == len(tags), "a <p>phrase</p> is not followed by [SEG]")
+    check(is_canonical(answer), "the markup is not spelled <p>, </p>, [SEG]")
+    grounding = ground(answer)
+    check(not grounding.problems, f"malformed markup: {', '.join(grounding.problems)}")
+    check(len(grounding.seg_phrases) == len(masks), f"{len(grounding.seg_phrases)} [SEG] tokens but {len(masks)} masks")
+    tags = grounding.phrases
+    check(len(grounding.paired) == len(tags), "a <p>phrase</p> is not followed by [SEG]")
     check(all(c in fict for c in concepts), f"unknown concepts {[c for c in concepts if c not in fict]}")
     if masks:
         check(label == "fake", "a real image carries masks")
