@@ -23,12 +23,12 @@ import datasets
 
 from fifa_data.fict import load_fict
 from fifa_data.tasks import TASKS
+from fifa_data.tasks.schema import MIXES
 
 from .features import FICT_FEATURES, PAIRS_FEATURES, TASK_FEATURES
 from .splits import SPLITS
 from .work import read_rows
 
-MIXES: dict[str, tuple[str, ...]] = {"instruct": ("train", "validation"), "bench": ("test",)}
 CONFIGS: tuple[str, ...] = ("fict", "pairs", *TASKS, *MIXES)
 VERSIONS: dict[str, datasets.Version] = {name: datasets.Version("1.0.0") for name in CONFIGS}
 # 1.1.0: task rows carry `query_mask`, the queried concept's mask (region input of rdet / rexp / rseg).

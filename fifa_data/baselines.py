@@ -31,8 +31,7 @@ import numpy as np
 from . import masks as masklib
 from .concept_cache import ConceptCache, image_size
 from .predictions import Prediction
-from .scoring import reference_text
-from .tasks.schema import CLOSED_TASKS
+from .tasks.schema import CLOSED_TASKS, answer_of
 
 __all__ = ["BASELINES", "baseline_predictions", "baseline_tasks"]
 
@@ -77,7 +76,7 @@ def _majority(rows: list[dict]) -> dict[str, Prediction]:
     """The most frequent truth label (closed tasks) or reference text (text tasks) of each task, for all its rows."""
     most: dict[str, str] = {}
     for task in dict.fromkeys(row["task"] for row in rows):
-        values = [row["answer"] if task in CLOSED_TASKS else reference_text(row) for row in rows if row["task"] == task]
+        values = [row["answer"] if task in CLOSED_TASKS else answer_of(row) for row in rows if row["task"] == task]
         most[task] = Counter(values).most_common(1)[0][0]
     return {row["id"]: Prediction(row["id"], most[row["task"]]) for row in rows}
 

@@ -45,9 +45,9 @@ from .captions import caption_scores_many
 from .concept_cache import ConceptCache, image_size
 from .parse import ParseCounts, ParsedAnswer, parse_rows
 from .predictions import Prediction
-from .tasks.schema import CLOSED_TASKS, SEG_TASKS, TASKS
+from .tasks.schema import CLOSED_TASKS, SEG_TASKS, TASKS, answer_of
 
-__all__ = ["CAPTION_TASKS", "ConceptCache", "Scores", "reference_text", "score"]
+__all__ = ["CAPTION_TASKS", "ConceptCache", "Scores", "score"]
 
 NAN = float("nan")
 POSITIVE = {"det": "fake", "rdet": "yes", "bdet": "yes"}
@@ -95,14 +95,6 @@ class _Item:
     parsed: ParsedAnswer
     masks: list[dict | None]  # one per [SEG] of the answer, None = empty
     size: tuple[int, int] | None  # (h, w) of the image, for grounded tasks
-
-
-def reference_text(row: dict) -> str:
-    """The text of a row's assistant turn: the reference answer."""
-    for message in row["messages"]:
-        if message.get("role") == "assistant":
-            return " ".join(part["text"] for part in message["content"] if part.get("type") == "text" and part.get("text"))
-    raise ValueError(f"row {row.get('id')!r} has no assistant turn")
 
 
 def score(
@@ -304,7 +296,7 @@ def _breg(items: list[_Item], per_row: dict[str, dict], cache: ConceptCache) -> 
 def _caption_metrics(by_task: dict[str, list[_Item]]) -> dict[str, dict[str, float]]:
     """BLEU-4 / ROUGE-L / METEOR / CIDEr of every text task, in one :func:`caption_scores_many` call."""
     groups = {
-        task: ([[reference_text(it.row)] for it in items], [it.prediction.answer for it in items])
+        task: ([[answer_of(it.row)] for it in items], [it.prediction.answer for it in items])
         for task, items in by_task.items()
         if task in CAPTION_TASKS
     }

@@ -14,8 +14,8 @@ from datasets import Dataset, concatenate_datasets, interleave_datasets, load_da
 
 from fifa_data.cli import UsageError
 from fifa_data.tasks import TASKS
+from fifa_data.tasks.schema import MIXES
 
-MIXES = ("instruct", "bench")
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fifa_data.predictions import Prediction, write_predictions
-from fifa_data.scoring import reference_text
+from fifa_data.tasks.schema import answer_of
 from model.evaluate import load_rows, main, model_predictions
 from model.modeling import FiFaModel
 from model.tiny import tiny_llava
@@ -27,7 +27,7 @@ def bench_rows(small_build) -> list[dict]:
 
 def _truth_file(rows: list[dict], path: Path, extra_lines: str = "") -> Path:
     """The references themselves as a prediction file: a perfect system."""
-    write_predictions(path, [Prediction(r["id"], reference_text(r), list(r["masks"])) for r in rows])
+    write_predictions(path, [Prediction(r["id"], answer_of(r), list(r["masks"])) for r in rows])
     with open(path, "a") as f:
         f.write(extra_lines)
     return path
@@ -70,7 +70,7 @@ def test_unanswered_rows_are_scored_as_wrong_not_dropped(small_build, bench_rows
 
 @pytest.mark.slow
 def test_a_checkpoint_answers_every_row_and_its_answers_can_be_scored_again(small_build, bench_rows, tmp_path):
-    texts = [reference_text(r) for r in bench_rows] * 2
+    texts = [answer_of(r) for r in bench_rows] * 2
     base, processor = tiny_llava(texts)
     checkpoint = FiFaModel.create(base, processor, base_model="tiny-llava", mask_size=32, decoder_dim=32, decoder_heads=4).save_pretrained(tmp_path / "tiny")
     out = tmp_path / "results"

@@ -15,7 +15,8 @@ from fifa_data import masks as masklib
 from fifa_data.baselines import BASELINES, baseline_predictions, baseline_tasks
 from fifa_data.concept_cache import ConceptCache, image_key, image_size
 from fifa_data.predictions import Prediction
-from fifa_data.scoring import Scores, reference_text, score
+from fifa_data.scoring import Scores, score
+from fifa_data.tasks.schema import answer_of
 
 H, W = 4, 6  # every synthetic image is 4 x 6 pixels: 24 pixels, 4 per column
 
@@ -311,7 +312,7 @@ def test_text_tasks_without_captions_report_only_unparsed():
 
 
 def test_row_image_helpers():
-    assert reference_text(row("toe", "t", "The lips are red.")) == "The lips are red."
+    assert answer_of(row("toe", "t", "The lips are red.")) == "The lips are red."
     assert image_size(row("loc", "l", label="real")) == (H, W)
     assert image_size(row("loc", "l", masks=[cols(0)])) == (H, W)
     assert image_key(IMAGE) == image_key({"bytes": _png(H, W), "path": None})
@@ -336,7 +337,7 @@ def bench_concepts() -> ConceptCache:
 
 def _truth(rows: list[dict]) -> dict[str, Prediction]:
     """The ground truth as a system's predictions: the reference answer and the row's masks."""
-    return {r["id"]: Prediction(r["id"], reference_text(r), list(r["masks"])) for r in rows}
+    return {r["id"]: Prediction(r["id"], answer_of(r), list(r["masks"])) for r in rows}
 
 
 def _share(rows: list[dict], task: str, test) -> float:
@@ -375,7 +376,7 @@ def test_constant_baselines_on_the_real_benchmark(bench):
         labels = Counter(r["answer"] for r in bench if r["task"] == task)
         assert scores.metrics[task]["accuracy"] == pytest.approx(max(labels.values()) / labels.total()), task
     for task in ("toe", "rexp", "bexp"):
-        texts = Counter(reference_text(r) for r in bench if r["task"] == task)
+        texts = Counter(answer_of(r) for r in bench if r["task"] == task)
         answers = {p.answer for rid, p in predictions.items() if rid.startswith(task + "-")}
         assert answers == {texts.most_common(1)[0][0]}, task
 

@@ -35,6 +35,7 @@ BOX_QUERY_TASKS = ("bdet", "bexp")
 REGION_TASKS = ("rdet", "rexp", "rseg")
 CLOSED_TASKS = ("det", "cls", "rdet", "bdet")
 IMAGE_LEVEL_TASKS = ("det", "cls")  # the tasks a fake whose edit could not be localised still serves
+MIXES: dict[str, tuple[str, ...]] = {"instruct": ("train", "validation"), "bench": ("test",)}  # every task's rows of these splits
 
 COLUMNS: tuple[str, ...] = (
     "id",

@@ -38,7 +38,8 @@ import torch
 
 from fifa_data import masks as masklib
 from fifa_data.predictions import Prediction
-from fifa_data.scoring import ConceptCache, reference_text, score
+from fifa_data.scoring import ConceptCache, score
+from fifa_data.tasks.schema import answer_of
 from fifa_data.tasks import TASKS
 from model.data import texts_of
 from model.evaluate import load_rows, model_predictions
@@ -50,7 +51,7 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 def synthetic_answer(row: dict, rng: np.random.Generator) -> Prediction:
     """An answer near the row's truth: closed answers right 70 % of the time, text thinned, masks shifted, boxes jittered."""
-    text = reference_text(row)
+    text = answer_of(row)
     if row["answer"] is not None and rng.random() > 0.7:
         text = _OPPOSITE.get(row["answer"], "real") + "."
     elif row["task"] == "breg":
