@@ -40,9 +40,8 @@ from fifa_data.images import ImageLoadError, load_image_file
 from fifa_data.outputs import check_output, staged_output
 from fifa_data.parse import ParsedAnswer, parse_answer
 from fifa_data.tasks import TASKS
-from fifa_data.tasks.generators import box_text
 from fifa_data.tasks.questions import QUESTIONS
-from fifa_data.tasks.schema import BOX_QUERY_TASKS, REGION_TASKS, SEG_TASKS
+from fifa_data.tasks.schema import BOX_QUERY_TASKS, REGION_TASKS, SEG_TASKS, box_text
 from fifa_data.viz import render_age
 from model.generation import Answer, generate, load_for_inference
 from model.modeling import CONFIG_FILE, SEG, FiFaModel

@@ -31,7 +31,7 @@ from ..annotate.pipeline import AnnotatedImage
 from ..annotate.writers import concept_words
 from ..fict import FICT
 from .questions import ANSWERS, QUESTIONS
-from .schema import TASKS, make_row
+from .schema import TASKS, box_text, make_row
 
 MIN_NEGATIVE_AREA = 0.0005  # share of the image a negative concept must cover to be asked about
 
@@ -63,11 +63,6 @@ def _name(img: AnnotatedImage, concept_id: str, rng: np.random.Generator) -> str
 
 def _kind(manipulation: str) -> str:
     return manipulation.replace("_", " ").replace("color", "colour")
-
-
-def box_text(box: list[float]) -> str:
-    """A box as the questions and answers write it: ``[x0, y0, x1, y1]`` in whole pixels."""
-    return "[" + ", ".join(str(int(round(v))) for v in box) + "]"
 
 
 # --- image level ----------------------------------------------------------------------------

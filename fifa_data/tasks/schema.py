@@ -99,6 +99,11 @@ def question_of(row: dict) -> str:
     return next(part["text"] for part in row["messages"][0]["content"] if part["type"] == "text")
 
 
+def box_text(box: list[float]) -> str:
+    """A box as the questions and answers write it: ``[x0, y0, x1, y1]`` in whole pixels."""
+    return "[" + ", ".join(str(int(round(v))) for v in box) + "]"
+
+
 def answer_of(row: dict) -> str:
     """The assistant's answer text of a row."""
     return row["messages"][1]["content"][0]["text"]

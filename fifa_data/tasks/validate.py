@@ -35,6 +35,7 @@ from .schema import (
     SEG_TASKS,
     TASKS,
     answer_of,
+    box_text,
 )
 
 _ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
@@ -129,7 +130,7 @@ def validate_row(row: dict, fict: FICT, finder: ConceptFinder | None = None, siz
     if task == "breg":
         check(len(row["target_boxes"]) == len(concepts), "breg needs one target box per concept")
         for box in row["target_boxes"]:
-            check("[" + ", ".join(str(int(v)) for v in box) + "]" in answer, f"target box {box} is not in the answer")
+            check(box_text(box) in answer, f"target box {box} is not in the answer")
     else:
         check(not row["target_boxes"], f"{task} rows have no target boxes")
 
