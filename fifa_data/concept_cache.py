@@ -9,8 +9,6 @@ computes them once per distinct image, keyed by the SHA-1 of the image's file by
 from __future__ import annotations
 
 import hashlib
-import io
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -18,18 +16,9 @@ from PIL import Image
 from .concepts import ConceptMasks, concept_masks
 from .faces import NoFaceError
 from .fict import FICT, load_fict
-from .images import load_rgb
-from .tasks.validate import upright_size
+from .images import load_rgb, open_row_image, row_image_bytes, upright_size
 
 __all__ = ["ConceptCache", "image_key", "image_size"]
-
-
-def _image_bytes(image: dict) -> bytes:
-    if image.get("bytes") is not None:
-        return image["bytes"]
-    if image.get("path"):
-        return Path(image["path"]).read_bytes()
-    raise ValueError("the row's image has neither bytes nor a path")
 
 
 def image_key(image: dict | Image.Image) -> str:
@@ -38,7 +27,7 @@ def image_key(image: dict | Image.Image) -> str:
         digest = hashlib.sha1(f"{image.mode} {image.size}".encode())
         digest.update(image.tobytes())
         return "pixels:" + digest.hexdigest()
-    return hashlib.sha1(_image_bytes(image)).hexdigest()
+    return hashlib.sha1(row_image_bytes(image)).hexdigest()
 
 
 def image_size(row: dict) -> tuple[int, int]:
@@ -55,11 +44,7 @@ def image_size(row: dict) -> tuple[int, int]:
     if isinstance(image, Image.Image):
         width, height = image.size  # datasets has already turned it upright
         return height, width
-    return upright_size(_image_bytes(image))
-
-
-def _rgb(image: dict | Image.Image) -> np.ndarray:
-    return load_rgb(image if isinstance(image, Image.Image) else io.BytesIO(_image_bytes(image)))
+    return upright_size(row_image_bytes(image))
 
 
 class ConceptCache:
@@ -78,7 +63,7 @@ class ConceptCache:
         """The concept masks of ``row``'s image, or None when no face is found in it."""
         key = image_key(row["image"])
         if key not in self._masks:
-            rgb = _rgb(row["image"])
+            rgb = load_rgb(open_row_image(row["image"]))
             self._sizes[key] = rgb.shape[:2]
             self._fict = self._fict or load_fict()
             try:

@@ -28,13 +28,15 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageLoadError", "encode_image", "load_image_file", "load_mask_file", "load_rgb", "open_image", "resaved_like", "resaved_reference"]
+__all__ = ["DEFAULT_MAX_PIXELS", "ImageLoadError", "encode_image", "load_image_file", "load_mask_file", "load_rgb", "open_image", "open_row_image", "resaved_like", "resaved_reference", "row_image_bytes", "upright_size"]
 
 DEFAULT_MAX_PIXELS = 100_000_000
 MASK_LEVEL = 128  # a mask image's pixel at least this bright (of 255) is in the mask
 RESAVED_MIN_SAME = 0.5  # the resaved real is the reference when it equals the fake on this share of pixels
 
 ImageSource = str | os.PathLike | bytes | BinaryIO | Image.Image
+RowImage = dict | Image.Image  # a dataset row's image: ``{"bytes", "path"}``, or as `datasets` decodes it
+_ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 _WHITE = (255, 255, 255)
 _BAND_BYTES = 1 << 22
@@ -235,3 +237,30 @@ def resaved_reference(real: np.ndarray, fake: np.ndarray, fake_file: bytes) -> t
     if same < RESAVED_MIN_SAME:
         return real, {"reference": "real", "resaved_same_share": same}
     return resaved, {"reference": "resaved", "resaved_same_share": same}
+
+
+# --- a dataset row's image -----------------------------------------------------------------------
+
+
+def row_image_bytes(image: dict) -> bytes:
+    """The file bytes of a row's undecoded image value (``{"bytes", "path"}``)."""
+    if image.get("bytes") is not None:
+        return image["bytes"]
+    if image.get("path"):
+        return Path(image["path"]).read_bytes()
+    raise ValueError("the row's image has neither bytes nor a path")
+
+
+def open_row_image(image: RowImage) -> Image.Image:
+    """A row's image as an upright RGB PIL image, decoded or not (`open_image` of it)."""
+    return open_image(image if isinstance(image, Image.Image) else row_image_bytes(image))
+
+
+def upright_size(data: bytes) -> tuple[int, int]:
+    """(height, width) of an image file as ``datasets.Image()`` decodes it (EXIF orientation
+    applied), read from its header without decoding a pixel."""
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+        if image.getexif().get(0x0112) in _ROTATED:
+            width, height = height, width
+    return height, width

@@ -19,15 +19,14 @@ that ``max_length`` would cut between a ``[SEG]`` and its mask, raises :class:`C
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
-from PIL import Image, ImageOps
 
 from fifa_data import masks as masklib
+from fifa_data.images import open_row_image
 from fifa_data.tasks import TASKS
 from fifa_data.tasks.schema import BOX_QUERY_TASKS, REGION_TASKS, question_of
 
@@ -37,14 +36,6 @@ from .modeling import REGION, SEG, task_token
 
 class CollateError(ValueError):
     """A row cannot become training input; the message names the row and the reason."""
-
-
-def decode_image(image) -> Image.Image:
-    """An RGB PIL image from a ``datasets`` Image value: a decoded image or ``{"bytes", "path"}``."""
-    if isinstance(image, Image.Image):
-        return image if image.mode == "RGB" else image.convert("RGB")
-    with Image.open(io.BytesIO(image["bytes"])) as raw:
-        return ImageOps.exif_transpose(raw).convert("RGB")
 
 
 def soft_mask(rle: dict, size: int) -> np.ndarray:
@@ -118,7 +109,7 @@ class FiFaCollator:
         task = row["task"]
         if task not in self.tasks:
             raise CollateError(f"{name}: task {task!r} is not one of the model's tasks {list(self.tasks)}")
-        image = decode_image(row["image"])
+        image = open_row_image(row["image"])
         size = (image.height, image.width)
         factor = self._family.reduction(self.processor.image_processor, image.width, image.height)
         if factor > 1:  # a box-filter reduction first makes the processor's resize 5x cheaper

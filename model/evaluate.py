@@ -33,13 +33,14 @@ from tqdm.auto import tqdm
 
 from fifa_data import cli
 from fifa_data.baselines import BASELINES, baseline_predictions, baseline_tasks
+from fifa_data.images import open_row_image
 from fifa_data.outputs import check_output, staged_output
 from fifa_data.predictions import Prediction, read_predictions, write_predictions
 from fifa_data.scoring import ConceptCache, Scores, score
 from fifa_data.tasks import TASKS
 from fifa_data.tasks.schema import answer_of
 from fifa_data.viz import render_age
-from model.collator import CollateError, decode_image
+from model.collator import CollateError
 from model.data import check_dataset, load_split, parse_configs
 from model.modeling import CONFIG_FILE
 
@@ -141,7 +142,7 @@ def age_gallery(rows: list[dict], predictions: dict[str, Prediction], scores: Sc
     panels = []
     for kind, value, row_id in chosen:
         row, prediction = by_id[row_id], predictions.get(row_id) or Prediction(row_id, None, [])
-        image = decode_image(row["image"])
+        image = open_row_image(row["image"])
         masks = [m if m is not None else np.zeros((image.height, image.width), bool) for m in prediction.masks]
         answer = render_age(image, prediction.answer or "(no answer)", masks, width=GALLERY_WIDTH, title=f"{kind}: {row_id}, mask IoU {value:.2f}")
         truth = render_age(image, answer_of(row), row["masks"], width=GALLERY_WIDTH, title="reference")

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from transformers import DynamicCache
 
+from fifa_data.images import open_row_image
 from fifa_data.masks import encode
 
-from .collator import FiFaCollator, decode_image
+from .collator import FiFaCollator
 from .heads import masks_at
 from .modeling import FiFaModel
 
@@ -124,7 +125,7 @@ def generate(model: FiFaModel, rows: Sequence[dict], *, max_new_tokens: int = 25
         chunk = list(rows[start : start + batch_size])
         ids, logits, seg_rows = generate_ids(model, collator(chunk), max_new_tokens=max_new_tokens)
         for b, (row, token_ids) in enumerate(zip(chunk, ids)):
-            image = decode_image(row["image"])
+            image = open_row_image(row["image"])
             mine = logits[[i for i, r in enumerate(seg_rows) if r == b]]
             masks = list(masks_at(mine, (image.height, image.width))) if len(mine) else []
             text = tokenizer.decode(token_ids, skip_special_tokens=False).strip()

@@ -34,7 +34,8 @@ from fifa_data.fict import load_fict
 from fifa_data.pairs import open_source
 from fifa_data.sample_pairs import write_sample_pairs
 from fifa_data.tasks import TASKS
-from fifa_data.tasks.validate import upright_size, validate_row
+from fifa_data.images import upright_size
+from fifa_data.tasks.validate import validate_row
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS = 12

@@ -19,13 +19,11 @@ raises :class:`RowError` (naming the row and the rule) instead of skipping the r
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image
 
 from .. import masks as masklib
 from ..annotate.guard import ConceptFinder, finder_for
 from ..fict import FICT
+from ..images import upright_size
 from ..markup import ground, is_canonical
 from .schema import (
     BOX_QUERY_TASKS,
@@ -38,7 +36,6 @@ from .schema import (
     box_text,
 )
 
-_ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 
 class RowError(ValueError):
@@ -48,15 +45,6 @@ class RowError(ValueError):
         super().__init__(f"row {row.get('id', '?')!r} ({row.get('task', '?')}): {rule}")
         self.row_id = row.get("id")
         self.rule = rule
-
-
-def upright_size(image_bytes: bytes) -> tuple[int, int]:
-    """(height, width) of an image as ``datasets.Image()`` decodes it (EXIF orientation applied)."""
-    with Image.open(io.BytesIO(image_bytes)) as image:
-        width, height = image.size
-        if image.getexif().get(0x0112) in _ROTATED:
-            width, height = height, width
-    return height, width
 
 
 def validate_row(row: dict, fict: FICT, finder: ConceptFinder | None = None, size: tuple[int, int] | None = None) -> None:
