@@ -14,6 +14,11 @@ on our arrays line up with the images a dataset decodes), and the mode is conver
 - every other mode (``1``, ``L``, ``P``, ``CMYK``, ``YCbCr``, ...) uses Pillow's ``convert("RGB")``.
 
 Multi-frame files give their first frame. ICC profiles are not applied, as in ``datasets``.
+
+A dataset row's image (``{"bytes", "path"}``, or as ``datasets`` decodes it) is read here too, the
+one way the collator, the evaluation and the row validator read it: `open_row_image`,
+`row_image_bytes` and `upright_size` (its size from the file header). And the real saved the way
+a JPEG fake was, the reference the annotator compares the fake with: `resaved_reference`.
 """
 
 from __future__ import annotations

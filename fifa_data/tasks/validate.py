@@ -19,7 +19,6 @@ raises :class:`RowError` (naming the row and the rule) instead of skipping the r
 
 from __future__ import annotations
 
-
 from .. import masks as masklib
 from ..annotate.guard import ConceptFinder, finder_for
 from ..fict import FICT
