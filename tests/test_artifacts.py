@@ -92,17 +92,23 @@ def test_resaved_reference_finds_a_tint_below_the_re_encode_noise(astronaut, qua
     assert masklib.iou(artifact_mask(reference, fake).mask, truth) > 0.7
 
 
-def test_relative_floor_trims_the_requantised_blocks_around_a_thin_frame(astronaut):
-    """A thin dark ring (a glasses frame) saved as JPEG q75: against the resaved real, its blocks'
-    re-quantisation is a halo; the relative floor trims it and keeps most of the frame."""
-    ring = np.zeros(astronaut.shape[:2], np.uint8)
+def _thin_frame(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A thin dark ring (a glasses frame) drawn on `image` and saved as JPEG q75: its true mask,
+    the real resaved as the fake was, and the fake."""
+    ring = np.zeros(image.shape[:2], np.uint8)
     cv2.ellipse(ring, (230, 190), (30, 20), 0, 0, 360, 1, 3)
     truth = ring > 0
-    edited = astronaut.copy()
+    edited = image.copy()
     edited[truth] = (20, 20, 25)
     data = encode_image(edited, "JPEG", quality=75)
     fake = load_rgb(data)
-    reference, _ = resaved_reference(astronaut, fake, data)
+    return truth, resaved_reference(image, fake, data)[0], fake
+
+
+def test_relative_floor_trims_the_requantised_blocks_around_a_thin_frame(astronaut):
+    """A thin dark ring (a glasses frame) saved as JPEG q75: against the resaved real, its blocks'
+    re-quantisation is a halo; the relative floor trims it and keeps most of the frame."""
+    truth, reference, fake = _thin_frame(astronaut)
     halo = artifact_mask(reference, fake).mask
     trimmed = artifact_mask(reference, fake, relative_floor=0.2).mask
     assert trimmed.sum() < 0.9 * halo.sum()
@@ -133,14 +139,7 @@ def test_chroma_floor_keeps_a_thin_frame_to_its_lightness(astronaut):
     """A thin dark ring saved as JPEG q75 with 4:2:0 chroma: against the resaved real, its
     re-quantised chroma spreads as a band around it, which the chroma floor removes while the
     frame, a change of lightness, stays."""
-    ring = np.zeros(astronaut.shape[:2], np.uint8)
-    cv2.ellipse(ring, (230, 190), (30, 20), 0, 0, 360, 1, 3)
-    truth = ring > 0
-    edited = astronaut.copy()
-    edited[truth] = (20, 20, 25)
-    data = encode_image(edited, "JPEG", quality=75)
-    fake = load_rgb(data)
-    reference, _ = resaved_reference(astronaut, fake, data)
+    truth, reference, fake = _thin_frame(astronaut)
     banded = artifact_mask(reference, fake, **{**RESAVED_PARAMS, "chroma_floor": 0.0}).mask
     kept = artifact_mask(reference, fake, **RESAVED_PARAMS).mask
     assert kept.sum() < 0.8 * banded.sum()
