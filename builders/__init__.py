@@ -12,4 +12,18 @@
 from .build import BUILD_FILE, BuildError, BuildOptions, BuildReport, EmptyBuild, build, data_files, fingerprint, merge_builds
 from .fifa import BUILDERS, CONFIGS, MIXES, VERSIONS
 
-__all__ = ["BUILDERS", "BUILD_FILE", "BuildError", "EmptyBuild", "CONFIGS", "MIXES", "VERSIONS", "BuildOptions", "BuildReport", "build", "data_files", "fingerprint", "merge_builds"]
+__all__ = [
+    "BUILDERS",
+    "BUILD_FILE",
+    "BuildError",
+    "EmptyBuild",
+    "CONFIGS",
+    "MIXES",
+    "VERSIONS",
+    "BuildOptions",
+    "BuildReport",
+    "build",
+    "data_files",
+    "fingerprint",
+    "merge_builds",
+]

@@ -32,7 +32,7 @@ from fifa_data.annotate.reliability import Reliability
 from fifa_data.outputs import staged_output
 from fifa_data.pairs import PairRef, make_pair_id, open_source
 from fifa_data.rejects import Reject
-from fifa_data.tasks import TASKS
+from fifa_data.schema import TASKS
 
 from .card import render_card
 from .features import REJECT_FEATURES

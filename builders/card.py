@@ -279,7 +279,7 @@ def _provenance(stats: dict) -> str:
         f"and more than {decision['parent_child_share']:.0%} of its visible children are manipulated or "
         f"{decision['parent_min_share']:.0%} of it is covered.",
         f"- **Writer:** `{p['writer']['kind']}`" + (f" (`{p['writer'].get('model')}`)" if p["writer"]["kind"] == "llm" else "") + ".",
-        f"- **Versions:** " + ", ".join(f"`{c}` {v}" for c, v in stats["versions"].items()) + ".",
+        "- **Versions:** " + ", ".join(f"`{c}` {v}" for c, v in stats["versions"].items()) + ".",
         f"- **Content fingerprint** (sha256 of every parquet file's path and bytes): `{stats['fingerprint']}`.",
         "",
         "The same sources, parameters and versions give byte-identical parquet files and the same fingerprint. "

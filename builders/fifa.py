@@ -22,8 +22,7 @@ from pathlib import Path
 import datasets
 
 from fifa_data.fict import load_fict
-from fifa_data.tasks import TASKS
-from fifa_data.tasks.schema import MIXES
+from fifa_data.schema import MIXES, TASKS
 
 from .features import FICT_FEATURES, PAIRS_FEATURES, TASK_FEATURES
 from .splits import SPLITS

@@ -49,7 +49,9 @@ def assign_splits(
     for ref in refs:
         declared = (ref.extra.get("split") or "").strip() or None
         if declared is not None and declared not in SPLITS:
-            rejects.append(Reject("split_conflict", f"{ref.fake_path}: split {declared!r} is not one of {', '.join(SPLITS)}", ref.pair_id, ref.real_path, ref.fake_path))
+            rejects.append(
+                Reject("split_conflict", f"{ref.fake_path}: split {declared!r} is not one of {', '.join(SPLITS)}", ref.pair_id, ref.real_path, ref.fake_path)
+            )
             continue
         split = splits.setdefault(ref.source_id, declared or hash_split(ref.source_id, ratios))
         if declared is not None and declared != split:

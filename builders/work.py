@@ -28,7 +28,8 @@ from fifa_data.annotate.writers import WriterSpec
 from fifa_data.images import ImageLoadError, load_mask_file
 from fifa_data.pairs import PairRef
 from fifa_data.rejects import Reject
-from fifa_data.tasks import TASKS, TaskConfig, task_rows
+from fifa_data.schema import TASKS
+from fifa_data.tasks import TaskConfig, task_rows
 from fifa_data.validation import ValidationConfig, fit_mask, load_pairs
 
 from .features import PAIRS_FEATURES, TASK_FEATURES

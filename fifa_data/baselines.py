@@ -31,7 +31,7 @@ import numpy as np
 from . import masks as masklib
 from .concept_cache import ConceptCache, image_size
 from .predictions import Prediction
-from .tasks.schema import CLOSED_TASKS, answer_of
+from .schema import CLOSED_TASKS, answer_of
 
 __all__ = ["BASELINES", "baseline_predictions", "baseline_tasks"]
 

@@ -129,12 +129,13 @@ def _people(image: np.ndarray, boxes: list[Box]) -> np.ndarray:
             (x0 + x1) / 2 - PERSON_CROP[0] * size, y0 - PERSON_CROP[1] * size,
             (x0 + x1) / 2 + PERSON_CROP[0] * size, y1 + PERSON_CROP[2] * size))
         right, bottom = min(right, image.shape[1]), min(bottom, image.shape[0])
-        l, t, r, b = (round(v * scale) for v in (left, top, right, bottom))
-        if r - l < 2 or b - t < 2:
+        at_scale = [round(v * scale) for v in (left, top, right, bottom)]  # the box in `person`'s pixels
+        width, height = at_scale[2] - at_scale[0], at_scale[3] - at_scale[1]
+        if width < 2 or height < 2:
             continue
         crop = person_probability(image[top:bottom, left:right])
-        window = person[t:b, l:r]
-        np.maximum(window, cv2.resize(crop, (r - l, b - t), interpolation=cv2.INTER_LINEAR), out=window)
+        window = person[at_scale[1] : at_scale[3], at_scale[0] : at_scale[2]]
+        np.maximum(window, cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR), out=window)
     return person
 
 

@@ -11,10 +11,16 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+TOO_BROAD = ("image", "face")  # concepts too broad to name: a text that says "the face" grounds nothing
+_WORD = re.compile(r"[a-z0-9']+")
+_ARTICLES = frozenset({"the", "a", "an"})
+_VARIANTS = (("centre", "center"),)
 
 
 @dataclass(frozen=True)
@@ -213,3 +219,59 @@ def _unknown(text: str, known) -> str:
     close = difflib.get_close_matches(_normalise(text), list(known), n=3)
     hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
     return f"unknown FICT concept {text!r}{hint}"
+
+
+class ConceptFinder:
+    """Finds the FICT concepts a piece of English names."""
+
+    def __init__(self, fict: FICT):
+        self.fict = fict
+        self._index: dict[tuple[str, ...], str] = {}
+        for concept in fict:
+            for text in (concept.name, *concept.synonyms):
+                for variant in _spellings(text):
+                    self._index.setdefault(_words(variant), concept.id)
+        self._longest = max(len(k) for k in self._index)
+
+    def find(self, text: str) -> list[str]:
+        """Concept ids named in ``text``, in order of appearance (the image and face excluded)."""
+        words = _words(text)
+        found, i = [], 0
+        while i < len(words):
+            for n in range(min(self._longest, len(words) - i), 0, -1):
+                concept = self._index.get(tuple(words[i : i + n]))
+                if concept is not None:
+                    if concept not in TOO_BROAD:
+                        found.append(concept)
+                    i += n
+                    break
+            else:
+                i += 1
+        return found
+
+    def resolve(self, phrase: str) -> str | None:
+        """The one concept a grounded phrase names, or None if it names none or several."""
+        found = set(self.find(phrase))
+        return found.pop() if len(found) == 1 else None
+
+
+@functools.lru_cache(maxsize=8)
+def finder_for(fict: FICT) -> ConceptFinder:
+    """The (cached) finder of a tree: building one indexes every name and synonym."""
+    return ConceptFinder(fict)
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """Lower-case words without articles, so "the hair on the left" matches "hair on left"."""
+    return tuple(w for w in _WORD.findall(text.lower().replace("’", "'")) if w not in _ARTICLES)
+
+
+def _spellings(text: str) -> set[str]:
+    text = text.lower()
+    out = {text}
+    for a, b in _VARIANTS:
+        out |= {t.replace(a, b) for t in out} | {t.replace(b, a) for t in out}
+    words = text.split()
+    if words and words[-1].endswith("s") and len(words[-1]) > 3 and not words[-1].endswith(("ss", "is")):
+        out.add(" ".join([*words[:-1], words[-1][:-1]]))
+    return out

@@ -33,7 +33,20 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageLoadError", "encode_image", "load_image_file", "load_mask_file", "load_rgb", "open_image", "open_row_image", "resaved_like", "resaved_reference", "row_image_bytes", "upright_size"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "ImageLoadError",
+    "encode_image",
+    "load_image_file",
+    "load_mask_file",
+    "load_rgb",
+    "open_image",
+    "open_row_image",
+    "resaved_like",
+    "resaved_reference",
+    "row_image_bytes",
+    "upright_size",
+]
 
 DEFAULT_MAX_PIXELS = 100_000_000
 MASK_LEVEL = 128  # a mask image's pixel at least this bright (of 255) is in the mask

@@ -47,11 +47,9 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from .annotate.guard import ConceptFinder, finder_for
-from .fict import load_fict
+from .fict import ConceptFinder, finder_for, load_fict
 from .markup import Grounding, ground, strip
-from .simulate import MANIPULATIONS
-from .tasks.schema import SEG_TASKS, TASKS
+from .schema import MANIPULATIONS, SEG_TASKS, TASKS
 
 __all__ = ["ParseCounts", "ParsedAnswer", "manipulation_pattern", "parse_answer", "parse_rows"]
 

@@ -32,7 +32,8 @@ from .faces import NoFaceError, analyze_face
 from .images import encode_image, load_rgb
 from .masks import encode
 from .pairs import EDIT_MASK_COLUMN
-from .simulate import MANIPULATIONS, simulate_edit
+from .schema import MANIPULATIONS
+from .simulate import simulate_edit
 from .validation import is_grayscale
 
 VIEWS = ("full", "face")

@@ -45,7 +45,7 @@ from .captions import caption_scores_many
 from .concept_cache import ConceptCache, image_size
 from .parse import ParseCounts, ParsedAnswer, parse_rows
 from .predictions import Prediction
-from .tasks.schema import CLOSED_TASKS, SEG_TASKS, TASKS, answer_of
+from .schema import CLOSED_TASKS, SEG_TASKS, TASKS, answer_of
 
 __all__ = ["CAPTION_TASKS", "ConceptCache", "Scores", "score"]
 

@@ -1,7 +1,7 @@
 """FaceApp-like attribute edits of real face photos: the bundled default source of real/fake pairs.
 
 :func:`simulate_edit` takes a real RGB photo and makes one named attribute edit
-(:data:`MANIPULATIONS`) confined to the FICT regions of its face: lipstick, hair dye, a smile,
+(:data:`~fifa_data.schema.MANIPULATIONS`) confined to the FICT regions of its face: lipstick, hair dye, a smile,
 bigger eyes, a slimmer face, smoothed skin, bolder eyebrows, a beard, glasses, or ageing. It
 returns the fake, the exact ground-truth edit mask and the edit's parameters. Strength, colours
 and shapes are drawn from a :class:`numpy.random.Generator`, so one photo yields many distinct
@@ -46,21 +46,9 @@ import numpy as np
 from . import mesh_regions as regions
 from .concepts import ConceptMasks, concept_masks
 from .faces import Face, analyze_face
+from .schema import MANIPULATIONS
 
-__all__ = ["CHANGE_LEVELS", "MANIPULATIONS", "Edit", "EditNotApplicable", "simulate_edit"]
-
-MANIPULATIONS: tuple[str, ...] = (
-    "lip_color",
-    "hair_color",
-    "smile",
-    "eye_enlarge",
-    "face_slim",
-    "skin_smooth",
-    "eyebrow",
-    "beard",
-    "glasses",
-    "ageing",
-)
+__all__ = ["CHANGE_LEVELS", "Edit", "EditNotApplicable", "simulate_edit"]
 
 CHANGE_LEVELS = 2  # a pixel whose channels all change by at most this many levels is unchanged
 MIN_CHANGED_PIXELS = 10  # an edit that visibly changes fewer pixels is not applicable (e.g. tiny faces)

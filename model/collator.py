@@ -27,8 +27,7 @@ import torch
 
 from fifa_data import masks as masklib
 from fifa_data.images import open_row_image
-from fifa_data.tasks import TASKS
-from fifa_data.tasks.schema import BOX_QUERY_TASKS, REGION_TASKS, question_of
+from fifa_data.schema import BOX_QUERY_TASKS, REGION_TASKS, TASKS, question_of
 
 from .families import FAMILIES
 from .modeling import REGION, SEG, task_token

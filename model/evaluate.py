@@ -36,9 +36,8 @@ from fifa_data.baselines import BASELINES, baseline_predictions, baseline_tasks
 from fifa_data.images import open_row_image
 from fifa_data.outputs import check_output, staged_output
 from fifa_data.predictions import Prediction, read_predictions, write_predictions
+from fifa_data.schema import TASKS, answer_of
 from fifa_data.scoring import ConceptCache, Scores, score
-from fifa_data.tasks import TASKS
-from fifa_data.tasks.schema import answer_of
 from fifa_data.viz import render_age
 from model.collator import CollateError
 from model.data import check_dataset, load_split, parse_configs
@@ -68,7 +67,9 @@ def load_rows(dataset: str, configs: str, split: str, tasks: Sequence[str] | Non
     return list(ds.select(kept))
 
 
-def model_predictions(model_path: str, rows: list[dict], *, batch_size: int, max_new_tokens: int, disable_bars: bool | None = None) -> tuple[dict[str, Prediction], dict]:
+def model_predictions(
+    model_path: str, rows: list[dict], *, batch_size: int, max_new_tokens: int, disable_bars: bool | None = None
+) -> tuple[dict[str, Prediction], dict]:
     """The checkpoint's answer to every row it can read, and how it went: rows/s and the rows it could not answer.
 
     A row the model cannot take (an unreadable image, a mask of the wrong size) is listed with its
@@ -197,7 +198,9 @@ def _evaluate_into(out: Path, args: argparse.Namespace, rows: list[dict]) -> dic
         predictions, file_problems = read_predictions(args.predictions)
         system = Path(args.predictions).stem
     else:
-        predictions, speed = model_predictions(args.model, rows, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, disable_bars=cli.bars_disabled(args.no_progress))
+        predictions, speed = model_predictions(
+            args.model, rows, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, disable_bars=cli.bars_disabled(args.no_progress)
+        )
         write_predictions(out / "predictions.jsonl", predictions.values())
         system = Path(args.model).name or "model"
     concepts = ConceptCache()
@@ -218,7 +221,10 @@ def _evaluate_into(out: Path, args: argparse.Namespace, rows: list[dict]) -> dic
         "generation": speed,
     }
     table = markdown_table(system, scores, baselines)
-    header = f"# FiFa-Bench: {system}\n\n{len(rows)} rows of {args.dataset} ({args.config}, {args.split}). {scores.parse.summary()}; {scores.missing} rows had no answer.\n\n"
+    header = (
+        f"# FiFa-Bench: {system}\n\n{len(rows)} rows of {args.dataset} ({args.config}, {args.split}). "
+        f"{scores.parse.summary()}; {scores.missing} rows had no answer.\n\n"
+    )
     (out / "results.md").write_text(header + table)
     report["gallery"] = age_gallery(rows, predictions, scores, out / "age_gallery.png")
     (out / REPORT_FILE).write_text(json.dumps(report, indent=2, sort_keys=True, allow_nan=False))

@@ -39,9 +39,8 @@ from fifa_data.fict import FICT, load_fict
 from fifa_data.images import ImageLoadError, load_image_file
 from fifa_data.outputs import check_output, staged_output
 from fifa_data.parse import ParsedAnswer, parse_answer
-from fifa_data.tasks import TASKS
+from fifa_data.schema import BOX_QUERY_TASKS, REGION_TASKS, SEG_TASKS, TASKS, PlainImage, box_text, make_row
 from fifa_data.tasks.questions import QUESTIONS
-from fifa_data.tasks.schema import BOX_QUERY_TASKS, REGION_TASKS, SEG_TASKS, box_text
 from fifa_data.viz import render_age
 from model.generation import Answer, generate, load_for_inference
 from model.modeling import CONFIG_FILE, SEG, FiFaModel
@@ -175,23 +174,8 @@ def build_row(
     concept_rle: dict | None = None,
 ) -> dict:
     """One FiFa task row with the user turn only, as :func:`model.generation.generate` reads it."""
-    return {
-        "id": f"{task}-{Path(image_name).stem}-0",
-        "task": task,
-        "image": {"bytes": image_bytes, "path": image_name},
-        "messages": [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}],
-        "masks": [],
-        "concepts": [],
-        "boxes": [box] if box is not None else [],
-        "label": None,
-        "answer": None,
-        "query_concept": concept_id,
-        "query_mask": concept_rle,
-        "target_boxes": [],
-        "manipulation": None,
-        "pair_id": None,
-        "source_id": None,
-    }
+    image = PlainImage(image_bytes, image_name, Path(image_name).stem)
+    return make_row(image, task, question, None, boxes=[box] if box is not None else None, query_concept=concept_id, query_mask=concept_rle)
 
 
 # --- the answer -------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from torch import nn
 from transformers import AutoModelForImageTextToText
 
 from fifa_data.markup import P_CLOSE, P_OPEN, SEG
-from fifa_data.tasks import TASKS
+from fifa_data.schema import TASKS
 
 from .families import FAMILIES, _inner, family_of, load_processor, square_without_crop
 from .heads import MaskDecoder, RegionEncoder, mask_losses

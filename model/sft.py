@@ -63,7 +63,10 @@ class FiFaArguments:
     dice_weight: float = field(default=0.5, metadata={"help": "weight of the Dice loss of the [SEG] masks"})
     ce_reduction: str = field(
         default="row",
-        metadata={"help": "row: each answer's mean CE, then the mean over answers, so one-word verdicts are not drowned by long explanations; token: the mean over all answer tokens"},
+        metadata={
+            "help": "row: each answer's mean CE, then the mean over answers, so one-word verdicts are not drowned by long "
+            "explanations; token: the mean over all answer tokens"
+        },
     )
     mask_size: int | None = field(default=None, metadata={"help": "side of the mask grid (default 64 tiny, 128 otherwise)"})
     decoder_dim: int | None = field(default=None, metadata={"help": "mask decoder width (default 64 tiny, 256 otherwise)"})
@@ -217,7 +220,9 @@ def train(args: FiFaArguments, config: SFTConfig) -> FiFaTrainer:
     if checkpoint:
         args.model = checkpoint  # the checkpoint's own tokenizer, base and heads; the trainer state follows
     model = build_model(args, texts_of(train), dtype, config.seed)
-    collator = FiFaCollator(model.processor, model.fifa_config.family, mask_size=model.fifa_config.mask_size, tasks=model.fifa_config.tasks, max_length=config.max_length)
+    collator = FiFaCollator(
+        model.processor, model.fifa_config.family, mask_size=model.fifa_config.mask_size, tasks=model.fifa_config.tasks, max_length=config.max_length
+    )
     trainer = FiFaTrainer(
         model=model,
         args=config,

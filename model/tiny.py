@@ -168,8 +168,17 @@ def tiny_qwen2_vl(texts: Iterable[str], *, hidden: int = 64, layers: int = 2, he
     ids = tokenizer.convert_tokens_to_ids
     torch.manual_seed(seed)
     config = Qwen2VLConfig(
-        text_config=_text_config(tokenizer, hidden, layers, heads) | {"rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]}},
-        vision_config={"depth": layers, "embed_dim": hidden, "hidden_size": hidden, "num_heads": heads, "mlp_ratio": 2, "patch_size": 14, "spatial_merge_size": 2},
+        text_config=_text_config(tokenizer, hidden, layers, heads)
+        | {"rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]}},
+        vision_config={
+            "depth": layers,
+            "embed_dim": hidden,
+            "hidden_size": hidden,
+            "num_heads": heads,
+            "mlp_ratio": 2,
+            "patch_size": 14,
+            "spatial_merge_size": 2,
+        },
         image_token_id=ids("<|image_pad|>"),
         video_token_id=ids("<|video_pad|>"),
         vision_start_token_id=ids("<|vision_start|>"),

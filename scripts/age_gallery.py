@@ -23,7 +23,7 @@ from fifa_data.annotate.pipeline import annotate
 from fifa_data.pairs import open_source
 from fifa_data.rejects import Reject
 from fifa_data.sample_pairs import write_sample_pairs
-from fifa_data.simulate import MANIPULATIONS
+from fifa_data.schema import MANIPULATIONS
 from fifa_data.validation import load_pairs
 
 ATTEMPTS = 4

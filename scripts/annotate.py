@@ -28,49 +28,17 @@ from pathlib import Path
 from fifa_data import cli
 from fifa_data.annotate.decide import DecisionConfig
 from fifa_data.annotate.guard import GuardCounts
+from fifa_data.annotate.options import add_writer_arguments, writer_spec
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate
-from fifa_data.annotate.writers import WriterSpec
 from fifa_data.artifacts import MODES
 from fifa_data.outputs import check_output, staged_output
 from fifa_data.pairs import open_source
 from fifa_data.rejects import Reject, count_reasons
-from fifa_data.tasks import TASKS, task_rows
-
-SUMMARY_FILE = "summary.json"  # marks a folder as this command's output
+from fifa_data.schema import TASKS
+from fifa_data.tasks import task_rows
 from fifa_data.validation import RESIZE_POLICIES, ValidationConfig, load_pairs
 
-
-def add_writer_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``--writer`` and ``--llm-*`` options (shared with the build script)."""
-    group = parser.add_argument_group("writer")
-    group.add_argument("--writer", choices=("template", "llm"), default="template", help="explanation writer (default: template)")
-    group.add_argument("--llm-base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
-    group.add_argument("--llm-model", help="model name sent to the endpoint")
-    group.add_argument("--llm-api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
-    group.add_argument("--llm-timeout", type=float, default=60.0, help="seconds per request (default: 60)")
-    group.add_argument("--llm-retries", type=int, default=3, help="retries per request (default: 3)")
-    group.add_argument("--llm-concurrency", type=int, default=4, help="requests in flight (default: 4)")
-    group.add_argument("--llm-cache", help="reply cache folder (default: .OUT.llm_cache beside OUT, so a rerun reuses the replies)")
-    group.add_argument("--llm-send-real", action="store_true", help="send the real image too")
-
-
-def writer_spec(args: argparse.Namespace, parser: argparse.ArgumentParser, default_cache: Path) -> WriterSpec:
-    """The writer the options ask for, as a spec each process can make its writer from."""
-    if args.writer == "template":
-        return WriterSpec("template", seed=args.seed)
-    if not args.llm_base_url or not args.llm_model:
-        parser.error("--writer llm: needs --llm-base-url and --llm-model")
-    options = {
-        "base_url": args.llm_base_url,
-        "model": args.llm_model,
-        "api_key_env": args.llm_api_key_env,
-        "timeout": args.llm_timeout,
-        "retries": args.llm_retries,
-        "concurrency": args.llm_concurrency,
-        "cache_dir": str(args.llm_cache or default_cache),
-        "send_real": args.llm_send_real,
-    }
-    return WriterSpec("llm", seed=args.seed, llm=tuple(options.items()))
+SUMMARY_FILE = "summary.json"  # marks a folder as this command's output
 
 
 def annotation_record(img: AnnotatedImage) -> dict:
@@ -104,8 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pair-id", action="append", help="only this pair (repeatable)")
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     parser.add_argument("--mask-mode", choices=MODES, default="adaptive")
-    parser.add_argument("--score-given-masks", dest="use_given_masks", action="store_false", help="a manifest's `mask` column: compute the artifact masks anyway (default: use it as the artifact mask)")
-    parser.add_argument("--resize", choices=RESIZE_POLICIES, default=ValidationConfig.resize, help=f"a fake of another size than its real: reject it or resize it (default: {ValidationConfig.resize})")
+    parser.add_argument(
+        "--score-given-masks",
+        dest="use_given_masks",
+        action="store_false",
+        help="a manifest's `mask` column: compute the artifact masks anyway (default: use it as the artifact mask)",
+    )
+    parser.add_argument(
+        "--resize",
+        choices=RESIZE_POLICIES,
+        default=ValidationConfig.resize,
+        help=f"a fake of another size than its real: reject it or resize it (default: {ValidationConfig.resize})",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--render", type=int, default=10, help="draw the AGE answer of the first N fakes (default: 10)")
     parser.add_argument("--min-share", type=float, default=DecisionConfig.min_share, help="atomic decision: share of the concept")

@@ -19,19 +19,16 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the annotate script's writer options
-
-from annotate import add_writer_arguments, writer_spec  # noqa: E402
-
-from builders import CONFIGS, BuildError, BuildOptions, BuildReport, EmptyBuild, build, merge_builds  # noqa: E402
-from builders.splits import SPLITS  # noqa: E402
-from builders.work import AnnotateSettings  # noqa: E402
-from fifa_data import cli  # noqa: E402
-from fifa_data.annotate.decide import DecisionConfig  # noqa: E402
-from fifa_data.annotate.pipeline import AnnotatorConfig  # noqa: E402
-from fifa_data.annotate.reliability import Reliability  # noqa: E402
-from fifa_data.artifacts import MODES  # noqa: E402
-from fifa_data.validation import RESIZE_POLICIES, ValidationConfig  # noqa: E402
+from builders import CONFIGS, BuildError, BuildOptions, BuildReport, EmptyBuild, build, merge_builds
+from builders.splits import SPLITS
+from builders.work import AnnotateSettings
+from fifa_data import cli
+from fifa_data.annotate.decide import DecisionConfig
+from fifa_data.annotate.options import add_writer_arguments, writer_spec
+from fifa_data.annotate.pipeline import AnnotatorConfig
+from fifa_data.annotate.reliability import Reliability
+from fifa_data.artifacts import MODES
+from fifa_data.validation import RESIZE_POLICIES, ValidationConfig
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
@@ -41,16 +38,40 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
     sources.add_argument("--manifest", dest="sources", action="append", metavar="FILE", help="a pairs.csv / pairs.parquet manifest")
     sources.add_argument("--sample-pairs", type=int, default=100, help="pairs simulated for the bundled sample (default: 100)")
     parser.add_argument("--out", default="fifa", help="output folder (default: ./fifa)")
-    parser.add_argument("--configs", nargs="+", choices=CONFIGS, default=list(CONFIGS), metavar="CONFIG", help=f"configs to build (default: all: {' '.join(CONFIGS)})")
+    parser.add_argument(
+        "--configs", nargs="+", choices=CONFIGS, default=list(CONFIGS), metavar="CONFIG", help=f"configs to build (default: all: {' '.join(CONFIGS)})"
+    )
     parser.add_argument("--mask-mode", choices=MODES, default="adaptive", help="artifact mask mode (default: adaptive)")
-    parser.add_argument("--score-given-masks", dest="use_given_masks", action="store_false", help="a manifest's `mask` column: compute the artifact masks anyway and score them against it (default: use it as the artifact mask)")
-    parser.add_argument("--resize", choices=RESIZE_POLICIES, default=ValidationConfig.resize, help=f"a fake whose size differs from its real's: reject it, or resize it to the real's size (default: {ValidationConfig.resize})")
+    parser.add_argument(
+        "--score-given-masks",
+        dest="use_given_masks",
+        action="store_false",
+        help="a manifest's `mask` column: compute the artifact masks anyway and score them against it (default: use it as the artifact mask)",
+    )
+    parser.add_argument(
+        "--resize",
+        choices=RESIZE_POLICIES,
+        default=ValidationConfig.resize,
+        help=f"a fake whose size differs from its real's: reject it, or resize it to the real's size (default: {ValidationConfig.resize})",
+    )
     parser.add_argument("--min-share", type=float, default=DecisionConfig.min_share, help="atomic decision: share of the concept the artifact covers")
     parser.add_argument("--min-pixels", type=int, default=DecisionConfig.min_pixels, help="atomic decision: artifact pixels in the concept")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, help="build from the first N pairs only")
-    parser.add_argument("--split-ratios", type=float, nargs=3, default=[0.8, 0.1, 0.1], metavar=("TRAIN", "VAL", "TEST"), help="for sources that declare no split (default: 0.8 0.1 0.1)")
-    parser.add_argument("--num-proc", type=int, default=1, help="annotation processes; the output is identical for any N; with --writer llm each runs --llm-concurrency requests (default: 1)")
+    parser.add_argument(
+        "--split-ratios",
+        type=float,
+        nargs=3,
+        default=[0.8, 0.1, 0.1],
+        metavar=("TRAIN", "VAL", "TEST"),
+        help="for sources that declare no split (default: 0.8 0.1 0.1)",
+    )
+    parser.add_argument(
+        "--num-proc",
+        type=int,
+        default=1,
+        help="annotation processes; the output is identical for any N; with --writer llm each runs --llm-concurrency requests (default: 1)",
+    )
     parser.add_argument("--max-shard-size", default="500MB", help="largest parquet file (default: 500MB)")
     parser.add_argument("--num-shards", type=int, default=1, help="build only one of K slices of the sources (by source photo)")
     parser.add_argument("--shard-index", type=int, default=0, help="which slice, 0..K-1")

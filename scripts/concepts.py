@@ -4,8 +4,8 @@
     python scripts/concepts.py --sample astronaut --out cards/images
 
 Writes ``DIR/<name>_concepts.png`` (every visible atomic FICT concept, numbered, with a legend),
-``DIR/<name>_concepts_face.png`` (the same, close up on the face) and ``DIR/<name>_concepts.json`` (``{"image", "size": [h, w], "num_faces", "subject", "face_boxes",
-"uncovered_face_share", "fict_version", "masks": {concept_id: {"size", "counts"}}}``).
+``DIR/<name>_concepts_face.png`` (the same, close up on the face) and ``DIR/<name>_concepts.json``
+(``{"image", "size": [h, w], "num_faces", "subject", "face_boxes", "uncovered_face_share", "fict_version", "masks": {concept_id: {"size", "counts"}}}``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("photo", nargs="?", help="a face photo (any format Pillow reads)")
     source.add_argument("--sample", choices=sorted(samples.PHOTOS), help="a bundled public-domain photo")
-    parser.add_argument("--out", default="concepts", help="output folder, shared by many photos: only this photo's three files are replaced (default: ./concepts)")
+    parser.add_argument(
+        "--out", default="concepts", help="output folder, shared by many photos: only this photo's three files are replaced (default: ./concepts)"
+    )
     args = parser.parse_args(argv)
 
     out = Path(args.out)

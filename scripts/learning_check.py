@@ -49,7 +49,9 @@ class CheckResult:
         return self.last_loss < 0.5 * self.first_loss and learned
 
 
-def train_tiny(dataset: str, out: str, *, steps: int = 1000, limit: int = 16, learning_rate: float = 1e-3, dice_weight: float = 2.0, seed: int = 0) -> list[dict]:
+def train_tiny(
+    dataset: str, out: str, *, steps: int = 1000, limit: int = 16, learning_rate: float = 1e-3, dice_weight: float = 2.0, seed: int = 0
+) -> list[dict]:
     """Train the tiny model on the check's configs; returns the trainer's log history.
 
     The Dice weight is raised from GLaMM's 0.5: GLaMM's weights assume SAM's pretrained decoder,

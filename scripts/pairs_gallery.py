@@ -18,14 +18,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import numpy as np
 
 from fifa_data import masks as masklib
 from fifa_data.artifacts import artifact_mask
 from fifa_data.faces import square_around
 from fifa_data.pairs import open_source
 from fifa_data.sample_pairs import write_sample_pairs
-from fifa_data.simulate import MANIPULATIONS
+from fifa_data.schema import MANIPULATIONS
 from fifa_data.validation import LoadedPair, load_pairs
 from fifa_data.viz import tint
 

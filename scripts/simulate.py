@@ -17,7 +17,7 @@ from fifa_data import cli, samples
 from fifa_data.outputs import staged_output
 from fifa_data.pairs import EDIT_MASK_COLUMN
 from fifa_data.sample_pairs import VIEWS, write_sample_pairs
-from fifa_data.simulate import MANIPULATIONS
+from fifa_data.schema import MANIPULATIONS
 
 
 def is_simulation(folder: Path) -> bool:

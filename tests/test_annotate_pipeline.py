@@ -12,9 +12,9 @@ from fifa_data.annotate.pipeline import RESAVED_EXACT, AnnotatorConfig, annotate
 from fifa_data.artifacts import RESAVED_PARAMS
 from fifa_data.pairs import FolderPairs
 from fifa_data.rejects import Reject
+from fifa_data.schema import IMAGE_LEVEL_TASKS, TASKS
 from fifa_data.simulate import simulate_edit
 from fifa_data.tasks import task_rows
-from fifa_data.tasks.schema import IMAGE_LEVEL_TASKS, TASKS
 from fifa_data.validation import load_pairs
 
 

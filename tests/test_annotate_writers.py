@@ -9,12 +9,12 @@ import pytest
 from fifa_data.annotate.decide import decide
 from fifa_data.annotate.evidence import measure_evidence
 from fifa_data.annotate.explanation import Explanation, WriterInput
-from fifa_data.markup import strip
-from fifa_data.annotate.guard import ConceptFinder, GuardCounts, guard
+from fifa_data.annotate.guard import GuardCounts, guard
 from fifa_data.annotate.writers import TemplateWriter
 from fifa_data.concepts import concept_masks
 from fifa_data.faces import analyze_face
-from fifa_data.fict import load_fict
+from fifa_data.fict import ConceptFinder, load_fict
+from fifa_data.markup import strip
 
 FICT = load_fict()
 
@@ -106,7 +106,9 @@ def test_guard_rejects_a_useless_text_for_the_fallback(lips_and_brow):
 
 def test_guard_refuses_a_concept_grounded_twice(lips_and_brow):
     item, manipulated = lips_and_brow
-    twice = Explanation("Edited.", ("<p>The lips</p> look redder.", "<p>The lips</p> look glossy.", "<p>The left eyebrow</p> is darker."), ("lips", "lips", "eyebrow.left"))
+    twice = Explanation(
+        "Edited.", ("<p>The lips</p> look redder.", "<p>The lips</p> look glossy.", "<p>The left eyebrow</p> is darker."), ("lips", "lips", "eyebrow.left")
+    )
     result = guard(twice, item, manipulated, fallback=TemplateWriter())
     assert result.action == "repaired" and result.explanation.concepts == ("lips", "eyebrow.left")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import runpy
@@ -18,6 +17,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from fake_hub import TOKEN, FakeHub, fake_hub, online  # noqa: F401 (fixtures)
 from huggingface_hub import DatasetCard
 from PIL import Image
 
@@ -26,15 +26,14 @@ from builders.features import FICT_FEATURES, PAIRS_FEATURES, TASK_FEATURES
 from builders.fifa import FiFaTasks
 from builders.splits import SPLITS, assign_splits, hash_split
 from builders.work import AnnotateSettings, WorkStore
-from fake_hub import TOKEN, FakeHub, fake_hub, online  # noqa: F401 (fixtures)
 from fifa_data import masks as masklib
 from fifa_data.annotate.pipeline import AnnotatorConfig
 from fifa_data.annotate.reliability import Reliability
 from fifa_data.fict import load_fict
+from fifa_data.images import upright_size
 from fifa_data.pairs import open_source
 from fifa_data.sample_pairs import write_sample_pairs
-from fifa_data.tasks import TASKS
-from fifa_data.images import upright_size
+from fifa_data.schema import TASKS
 from fifa_data.tasks.validate import validate_row
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,7 +80,7 @@ def test_rows_decode_at_image_size_and_keep_every_invariant(built):
     fict = load_fict()
     seen_tasks = set()
     for task in TASKS:
-        for split, rows in _load(built, task).items():
+        for rows in _load(built, task).values():
             rows = rows.cast_column("image", datasets.Image(decode=False))
             for row in rows:
                 validate_row(row, fict)  # [SEG] ↔ mask ↔ concept, phrases name concepts, sizes, boxes
@@ -316,8 +315,23 @@ def test_card_has_valid_hub_metadata_and_real_numbers(built):
 def test_cli_build_loads_by_name_in_a_fresh_process(source, tmp_path):
     out = tmp_path / "fifa"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build.py"), "--pairs", str(source), "--out", str(out), "--configs", "age", "fict", "--limit", "6", "--no-progress"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "build.py"),
+            "--pairs",
+            str(source),
+            "--out",
+            str(out),
+            "--configs",
+            "age",
+            "fict",
+            "--limit",
+            "6",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "pairs in 6" in result.stdout and "text-decision inconsistencies removed" in result.stdout and "time:" in result.stdout

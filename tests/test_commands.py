@@ -81,9 +81,19 @@ BAD_INPUTS = {
     "concepts: no face": ("concepts", ["noise.png", "--out", "o"], 2, "noise.png: no face found"),
     "sft: missing dataset": ("sft", ["--dataset", "./nowhere", "--output-dir", "o"], 2, "./nowhere: no such dataset folder"),
     "sft: notes as --output-dir": ("sft", ["--dataset", "nowhere", "--output-dir", "notes"], 2, "--output-dir notes: holds files that FiFa did not write"),
-    "evaluate: missing dataset": ("evaluate", ["--predictions", "notes/results.csv", "--dataset", "./nowhere", "--out", "o"], 2, "./nowhere: no such dataset folder"),
+    "evaluate: missing dataset": (
+        "evaluate",
+        ["--predictions", "notes/results.csv", "--dataset", "./nowhere", "--out", "o"],
+        2,
+        "./nowhere: no such dataset folder",
+    ),
     "evaluate: not a checkpoint": ("evaluate", ["--model", "notes", "--out", "o"], 2, "--model notes: not a FiFa-MLLM checkpoint"),
-    "infer: notes as --out": ("infer", ["--model", "m", "--image", "noise.png", "--out", "notes"], 2, "--out notes: holds files that FiFa did not write (no answer.json)"),
+    "infer: notes as --out": (
+        "infer",
+        ["--model", "m", "--image", "noise.png", "--out", "notes"],
+        2,
+        "--out notes: holds files that FiFa did not write (no answer.json)",
+    ),
 }
 
 
@@ -150,8 +160,8 @@ def test_a_build_replaces_its_own_earlier_build_whole_and_speaks_quietly(pairs, 
 
 
 def test_infer_into_a_reused_folder_keeps_no_mask_of_the_earlier_answer(tmp_path):
-    from model.infer import write_outputs
     from model.generation import Answer
+    from model.infer import write_outputs
 
     rgb = np.zeros((32, 32, 3), np.uint8)
     row = {"task": "age", "messages": [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Why?"}]}]}

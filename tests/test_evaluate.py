@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fifa_data.predictions import Prediction, write_predictions
-from fifa_data.tasks.schema import answer_of
+from fifa_data.schema import answer_of
 from model.evaluate import load_rows, main, model_predictions
 from model.modeling import FiFaModel
 from model.tiny import tiny_llava
@@ -98,11 +98,23 @@ def test_a_checkpoint_answers_every_row_and_its_answers_can_be_scored_again(smal
 
 def test_bad_arguments_end_with_a_clear_error(small_build, tmp_path, capsys):
     missing = subprocess.run(
-        [sys.executable, str(ROOT / "model" / "evaluate.py"), "--predictions", str(tmp_path / "none.jsonl"), "--dataset", str(small_build), "--out", str(tmp_path / "r")],
+        [
+            sys.executable,
+            str(ROOT / "model" / "evaluate.py"),
+            "--predictions",
+            str(tmp_path / "none.jsonl"),
+            "--dataset",
+            str(small_build),
+            "--out",
+            str(tmp_path / "r"),
+        ],
         capture_output=True,
         check=False,
         text=True,
     )
     assert missing.returncode != 0 and "none.jsonl" in missing.stderr and "Traceback" not in missing.stderr
-    assert main(["--predictions", str(_truth_file([], tmp_path / "empty.jsonl")), "--dataset", str(small_build), "--tasks", "nope", "--out", str(tmp_path / "r")]) == 2
+    assert (
+        main(["--predictions", str(_truth_file([], tmp_path / "empty.jsonl")), "--dataset", str(small_build), "--tasks", "nope", "--out", str(tmp_path / "r")])
+        == 2
+    )
     assert "--tasks: unknown tasks" in capsys.readouterr().err and not (tmp_path / "r").exists()

@@ -6,8 +6,7 @@ import datasets
 import pytest
 import torch
 
-from fifa_data.tasks import TASKS
-from fifa_data.tasks.schema import answer_of
+from fifa_data.schema import TASKS, answer_of
 from model.collator import FiFaCollator
 from model.generation import generate, generate_ids
 from model.heads import masks_at

@@ -184,7 +184,10 @@ BAD_INPUTS = {
     "box negative": (lambda c, p, t: ["--task", "bdet", "--box=-1,0,60,100"], "outside the 512x512 image"),
     "box for age": (lambda c, p, t: ["--box", FACE_BOX], "--box is only for the box tasks bdet, bexp (got --task age)"),
     "box missing": (lambda c, p, t: ["--task", "bexp"], "--task bexp needs --box"),
-    "concept unknown": (lambda c, p, t: ["--task", "rseg", "--concept", "nosee"], "--concept 'nosee': not a FICT concept id, name or synonym; did you mean nose"),
+    "concept unknown": (
+        lambda c, p, t: ["--task", "rseg", "--concept", "nosee"],
+        "--concept 'nosee': not a FICT concept id, name or synonym; did you mean nose",
+    ),
     "concept not visible": (lambda c, p, t: ["--task", "rdet", "--concept", "hair.left.length"], "--concept 'hair.left.length': not visible in the face of"),
     "concept for age": (lambda c, p, t: ["--concept", "nose"], "--concept is only for the region tasks rdet, rexp, rseg (got --task age)"),
     "concept missing": (lambda c, p, t: ["--task", "rexp"], "--task rexp needs --concept"),

@@ -6,14 +6,12 @@ import numpy as np
 import pytest
 
 from fifa_data.annotate.explanation import WriterInput
-from fifa_data.annotate.guard import finder_for
 from fifa_data.annotate.writers import TemplateWriter, concept_words
-from fifa_data.fict import load_fict
+from fifa_data.fict import finder_for, load_fict
 from fifa_data.markup import SEG
 from fifa_data.parse import ParseCounts, ParsedAnswer, parse_answer, parse_rows
-from fifa_data.simulate import MANIPULATIONS
+from fifa_data.schema import MANIPULATIONS, TASKS
 from fifa_data.tasks.questions import ANSWERS
-from fifa_data.tasks.schema import TASKS
 
 FICT = load_fict()
 FINDER = finder_for(FICT)

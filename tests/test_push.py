@@ -13,11 +13,11 @@ from pathlib import Path
 import datasets
 import numpy as np
 import pytest
+from fake_hub import TOKEN, FakeHub, fake_hub, online  # noqa: F401 (fixtures)
 from huggingface_hub import constants
 from PIL import Image
 
 from builders.push import PushError, push_folder
-from fake_hub import TOKEN, FakeHub, fake_hub, online  # noqa: F401 (fixtures)
 
 REPO_ID = "fifa-tester/fifa-mini"
 COMMIT_MESSAGE = "Upload FiFa age config"

@@ -18,7 +18,7 @@ from fifa_data.images import load_rgb
 from fifa_data.pairs import FolderPairs, ManifestPairs, open_source
 from fifa_data.rejects import Reject
 from fifa_data.sample_pairs import write_sample_pairs
-from fifa_data.simulate import MANIPULATIONS
+from fifa_data.schema import MANIPULATIONS
 from fifa_data.validation import LoadedPair, load_pairs
 
 ROOT = Path(__file__).resolve().parents[1]

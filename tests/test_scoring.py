@@ -15,8 +15,8 @@ from fifa_data import masks as masklib
 from fifa_data.baselines import BASELINES, baseline_predictions, baseline_tasks
 from fifa_data.concept_cache import ConceptCache, image_key, image_size
 from fifa_data.predictions import Prediction
+from fifa_data.schema import answer_of
 from fifa_data.scoring import Scores, score
-from fifa_data.tasks.schema import answer_of
 
 H, W = 4, 6  # every synthetic image is 4 x 6 pixels: 24 pixels, 4 per column
 

@@ -25,7 +25,11 @@ def _argv(dataset: Path, out: Path, *extra: str) -> list[str]:
 
 def test_sft_cli_trains_logs_every_loss_term_and_saves_a_reloadable_model(small_build, tmp_path):
     out = tmp_path / "out"
-    argv = [sys.executable, str(ROOT / "model" / "sft.py"), *_argv(small_build, out, "--model", "tiny", "--configs", "age,loc,det", "--max-steps", "6", "--logging-steps", "2", "--eval-steps", "3")]
+    argv = [
+        sys.executable,
+        str(ROOT / "model" / "sft.py"),
+        *_argv(small_build, out, "--model", "tiny", "--configs", "age,loc,det", "--max-steps", "6", "--logging-steps", "2", "--eval-steps", "3"),
+    ]
     result = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "FiFa-MLLM on tiny-llava" in result.stdout and f"saved to {out}" in result.stdout
@@ -39,7 +43,9 @@ def test_sft_cli_trains_logs_every_loss_term_and_saves_a_reloadable_model(small_
 
 def test_weighted_configs_with_lora_train_and_reload(small_build, tmp_path):
     out = tmp_path / "lora"
-    trainer = train(*parse_args(_argv(small_build, out, "--configs", "rseg,bdet", "--weights", "3,1", "--lora", "true", "--max-steps", "3", "--save-strategy", "no")))
+    trainer = train(
+        *parse_args(_argv(small_build, out, "--configs", "rseg,bdet", "--weights", "3,1", "--lora", "true", "--max-steps", "3", "--save-strategy", "no"))
+    )
     assert trainer.state.global_step == 3
     reloaded = FiFaModel.from_pretrained(out)
     assert reloaded.fifa_config.lora is not None and (out / "adapter_model.safetensors").is_file()

@@ -11,13 +11,8 @@ from fifa_data import mesh_regions
 from fifa_data.concepts import ConceptMasks, concept_masks
 from fifa_data.faces import analyze_face
 from fifa_data.fict import load_fict
-from fifa_data.simulate import (
-    CHANGE_LEVELS,
-    MANIPULATIONS,
-    Edit,
-    EditNotApplicable,
-    simulate_edit,
-)
+from fifa_data.schema import MANIPULATIONS
+from fifa_data.simulate import CHANGE_LEVELS, Edit, EditNotApplicable, simulate_edit
 
 WARPS = {"smile", "eye_enlarge", "face_slim"}
 

@@ -16,9 +16,8 @@ from fifa_data.fict import load_fict
 from fifa_data.pairs import open_source
 from fifa_data.rejects import Reject
 from fifa_data.sample_pairs import write_sample_pairs
-from fifa_data.simulate import MANIPULATIONS
-from fifa_data.tasks import TASKS, RowError, task_rows, validate_row
-from fifa_data.tasks.schema import answer_of
+from fifa_data.schema import MANIPULATIONS, TASKS, answer_of
+from fifa_data.tasks import RowError, task_rows, validate_row
 
 FICT = load_fict()
 

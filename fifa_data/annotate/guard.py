@@ -1,13 +1,13 @@
 """The consistency guard: no explanation may name a region the masks do not show as edited.
 
 Every writer's output passes :func:`guard` before it becomes a dataset row. It finds every FICT
-concept the text names (:class:`ConceptFinder`: names and synonyms, longest match first, with
+concept the text names (:class:`~fifa_data.fict.ConceptFinder`: names and synonyms, longest match first, with
 singular/plural and centre/center variants) and checks:
 
 * a ``<p>`` tag must name exactly the flagged concept it stands for;
 * any other mention must name a manipulated concept or an ancestor of one ("the lips" about an
   edit of the lower lip is true, "the nose" is not); the image and the whole face
-  (:data:`~fifa_data.annotate.decide.TOO_BROAD`) may always be named;
+  (:data:`~fifa_data.fict.TOO_BROAD`) may always be named;
 * every requested concept must be grounded, once; the summary must not be empty.
 
 A sentence that breaks the first two rules is *inconsistent* with the decisions and is dropped; a requested
@@ -20,79 +20,16 @@ consistency: they compare the text with the annotator's own decisions, not with 
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import asdict, dataclass, replace
 from typing import Protocol
 
-from ..fict import FICT
+from ..fict import ConceptFinder, finder_for
 from ..markup import TAG
-from .decide import TOO_BROAD
 from .explanation import Explanation, WriterInput
-
-_WORD = re.compile(r"[a-z0-9']+")
-_ARTICLES = frozenset({"the", "a", "an"})
-_VARIANTS = (("centre", "center"),)
 
 
 class Writer(Protocol):
     def write(self, item: WriterInput) -> Explanation: ...
-
-
-class ConceptFinder:
-    """Finds the FICT concepts a piece of English names."""
-
-    def __init__(self, fict: FICT):
-        self.fict = fict
-        self._index: dict[tuple[str, ...], str] = {}
-        for concept in fict:
-            for text in (concept.name, *concept.synonyms):
-                for variant in _spellings(text):
-                    self._index.setdefault(_words(variant), concept.id)
-        self._longest = max(len(k) for k in self._index)
-
-    def find(self, text: str) -> list[str]:
-        """Concept ids named in ``text``, in order of appearance (the image and face excluded)."""
-        words = _words(text)
-        found, i = [], 0
-        while i < len(words):
-            for n in range(min(self._longest, len(words) - i), 0, -1):
-                concept = self._index.get(tuple(words[i : i + n]))
-                if concept is not None:
-                    if concept not in TOO_BROAD:
-                        found.append(concept)
-                    i += n
-                    break
-            else:
-                i += 1
-        return found
-
-    def resolve(self, phrase: str) -> str | None:
-        """The one concept a grounded phrase names, or None if it names none or several."""
-        found = set(self.find(phrase))
-        return found.pop() if len(found) == 1 else None
-
-
-@functools.lru_cache(maxsize=8)
-def finder_for(fict: FICT) -> ConceptFinder:
-    """The (cached) finder of a tree: building one indexes every name and synonym."""
-    return ConceptFinder(fict)
-
-
-def _words(text: str) -> tuple[str, ...]:
-    """Lower-case words without articles, so "the hair on the left" matches "hair on left"."""
-    return tuple(w for w in _WORD.findall(text.lower().replace("’", "'")) if w not in _ARTICLES)
-
-
-def _spellings(text: str) -> set[str]:
-    text = text.lower()
-    out = {text}
-    for a, b in _VARIANTS:
-        out |= {t.replace(a, b) for t in out} | {t.replace(b, a) for t in out}
-    words = text.split()
-    if words and words[-1].endswith("s") and len(words[-1]) > 3 and not words[-1].endswith(("ss", "is")):
-        out.add(" ".join([*words[:-1], words[-1][:-1]]))
-    return out
 
 
 @dataclass(frozen=True)

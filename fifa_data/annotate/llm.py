@@ -35,11 +35,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NoReturn
 
-from ..fict import FICT
+from ..fict import FICT, ConceptFinder
 from ..markup import SEG, TAG, canonical, strip
 from .evidence import Evidence
 from .explanation import Explanation, WriterInput
-from .guard import ConceptFinder
 
 log = logging.getLogger(__name__)
 

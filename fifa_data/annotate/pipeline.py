@@ -22,6 +22,7 @@ from PIL.Image import Image as PILImage
 from .. import masks as masklib
 from ..artifacts import JPEG_SPREAD_PX, RESAVED_PARAMS, artifact_mask, within
 from ..concepts import ConceptMasks, concept_masks
+from ..fict import finder_for
 from ..images import load_rgb, resaved_reference
 from ..motion import MotionConfig, pair_motion
 from ..rejects import Reject
@@ -30,7 +31,7 @@ from ..viz import render_age
 from .decide import DecisionConfig, Decisions, decide
 from .evidence import Evidence, EvidenceConfig, measure_evidence
 from .explanation import Explanation, WriterInput
-from .guard import GuardCounts, Writer, finder_for, guard
+from .guard import GuardCounts, Writer, guard
 from .writers import TemplateWriter
 
 RESAVED_EXACT = 0.005  # beyond the subject, a fake saved once differs from its resaved real on no more pixels than this

@@ -30,10 +30,9 @@ import numpy as np
 
 from .. import masks as masklib
 from ..concepts import ConceptMasks
-from ..fict import FICT
+from ..fict import FICT, finder_for
 from .decide import CONTEXT, DecisionConfig, decide
 from .evidence import EvidenceConfig, Fact
-from .guard import finder_for
 from .pipeline import AnnotatedImage
 from .writers import stated_facts
 

@@ -1,7 +1,7 @@
 """FiFa-11: the eleven instruction-tuning tasks, as rows of one shared schema.
 
 ``task_rows(img, ...)`` runs every task's generator (:mod:`.generators`) on one annotated image
-and validates each row (:mod:`.validate`); the schema is in :mod:`.schema`.
+and validates each row (:mod:`.validate`); the schema is in :mod:`fifa_data.schema`.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import hashlib
 
 import numpy as np
 
-from ..annotate.guard import ConceptFinder, finder_for
 from ..annotate.pipeline import AnnotatedImage
+from ..fict import ConceptFinder, finder_for
+from ..schema import COLUMNS, IMAGE_LEVEL_TASKS, TASKS, answer_of, make_row, question_of
 from .generators import GENERATORS, TaskConfig
-from .schema import COLUMNS, IMAGE_LEVEL_TASKS, TASKS, answer_of, make_row, question_of
 from .validate import RowError, validate_row
 
 __all__ = ["COLUMNS", "TASKS", "RowError", "TaskConfig", "answer_of", "make_row", "question_of", "task_rows", "validate_row"]

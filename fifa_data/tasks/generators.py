@@ -1,7 +1,7 @@
 """One row generator per FiFa-11 task (DESIGN §5), from an annotated fake or real image.
 
 Every generator takes an :class:`~fifa_data.annotate.pipeline.AnnotatedImage` and a seeded
-``numpy`` generator and returns rows in the shared schema of :mod:`fifa_data.tasks.schema`.
+``numpy`` generator and returns rows in the shared schema of :mod:`fifa_data.schema`.
 
 Sampling (:class:`TaskConfig`) and the real:fake balance:
 
@@ -30,8 +30,8 @@ import numpy as np
 from ..annotate.pipeline import AnnotatedImage
 from ..annotate.writers import concept_words
 from ..fict import FICT
+from ..schema import TASKS, box_text, make_row
 from .questions import ANSWERS, QUESTIONS
-from .schema import TASKS, box_text, make_row
 
 MIN_NEGATIVE_AREA = 0.0005  # share of the image a negative concept must cover to be asked about
 
@@ -227,7 +227,9 @@ def rseg(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> l
             masks, concepts = [img.masks[concept_id]], [concept_id]
         else:
             text, masks, concepts = _capital(_pick(rng, ANSWERS["rseg_no"]).format(concept=name)), [], []
-        rows.append(make_row(img, "rseg", question, text, masks=masks, concepts=concepts, query_concept=concept_id, query_mask=_concept_rle(img, concept_id), index=k))
+        rows.append(
+            make_row(img, "rseg", question, text, masks=masks, concepts=concepts, query_concept=concept_id, query_mask=_concept_rle(img, concept_id), index=k)
+        )
     return rows
 
 

@@ -3,7 +3,7 @@
 A violation is a bug in the annotator or a generator, never bad input, so :func:`validate_row`
 raises :class:`RowError` (naming the row and the rule) instead of skipping the row. The rules:
 
-* all columns of :data:`~fifa_data.tasks.schema.COLUMNS`, a known task, label real/fake, a
+* all columns of :data:`~fifa_data.schema.COLUMNS`, a known task, label real/fake, a
   fake row has a ``pair_id``;
 * ``messages`` is one user turn (one image part, one text part) and one assistant text turn;
 * the markup is spelled as FiFa writes it (`markup.is_canonical`) and reads without problems
@@ -20,11 +20,10 @@ raises :class:`RowError` (naming the row and the rule) instead of skipping the r
 from __future__ import annotations
 
 from .. import masks as masklib
-from ..annotate.guard import ConceptFinder, finder_for
-from ..fict import FICT
+from ..fict import FICT, ConceptFinder, finder_for
 from ..images import upright_size
 from ..markup import ground, is_canonical
-from .schema import (
+from ..schema import (
     BOX_QUERY_TASKS,
     CLOSED_TASKS,
     COLUMNS,
@@ -34,7 +33,6 @@ from .schema import (
     answer_of,
     box_text,
 )
-
 
 
 class RowError(ValueError):

@@ -36,7 +36,7 @@ from PIL import Image
 
 from builders import MIXES
 from fifa_data import masks as masklib
-from fifa_data.tasks import TASKS
+from fifa_data.schema import TASKS
 
 RSS_FLAT = 0.15  # peak RSS of the largest size may exceed the smallest's by this share
 MESH_RATIO = 3.0  # total build time / face-mesh time

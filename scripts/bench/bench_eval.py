@@ -38,9 +38,8 @@ import torch
 
 from fifa_data import masks as masklib
 from fifa_data.predictions import Prediction
+from fifa_data.schema import TASKS, answer_of
 from fifa_data.scoring import ConceptCache, score
-from fifa_data.tasks.schema import answer_of
-from fifa_data.tasks import TASKS
 from model.data import texts_of
 from model.evaluate import load_rows, model_predictions
 

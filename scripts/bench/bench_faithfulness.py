@@ -67,7 +67,8 @@ from fifa_data.faces import NoFaceError, analyze_face  # noqa: E402
 from fifa_data.images import encode_image, load_rgb  # noqa: E402
 from fifa_data.pairs import EDIT_MASK_COLUMN, make_pair_id, open_source  # noqa: E402
 from fifa_data.rejects import Reject  # noqa: E402
-from fifa_data.simulate import CHANGE_LEVELS, MANIPULATIONS, EditNotApplicable, simulate_edit  # noqa: E402
+from fifa_data.schema import MANIPULATIONS  # noqa: E402
+from fifa_data.simulate import CHANGE_LEVELS, EditNotApplicable, simulate_edit  # noqa: E402
 from fifa_data.tasks import RowError, task_rows  # noqa: E402
 from fifa_data.validation import load_pairs  # noqa: E402
 
@@ -328,10 +329,13 @@ HEADER = f"{'':<16}{'pairs':>6}{'kept %':>7}{'loc %':>7}{'mIoU':>7}{'vis':>6}{'m
 
 def row(label: str, m: dict) -> str:
     loose = f"{m['background_body_named']}/{m['background_body_outside']}"
-    return (f"{label:<16}{m['pairs']:>6}{_cell(m['kept'], True):>7}{_cell(m['accepted'], True):>7}{_cell(m['miou']):>7}{_cell(m['visible_share']):>6}{_cell(m['miou_visible']):>7}"
-            f"{_cell(m['concept_precision']):>7}{_cell(m['concept_recall']):>7}{m['facts']:>7}"
-            f"{_cell(m['fact_precision']):>8}{m['geometry_on_paint']:>6}{m['named']:>7}"
-            f"{_cell(m['named_outside'], True):>10}{loose:>9}")
+    return (
+        f"{label:<16}{m['pairs']:>6}{_cell(m['kept'], True):>7}{_cell(m['accepted'], True):>7}"
+        f"{_cell(m['miou']):>7}{_cell(m['visible_share']):>6}{_cell(m['miou_visible']):>7}"
+        f"{_cell(m['concept_precision']):>7}{_cell(m['concept_recall']):>7}{m['facts']:>7}"
+        f"{_cell(m['fact_precision']):>8}{m['geometry_on_paint']:>6}{m['named']:>7}"
+        f"{_cell(m['named_outside'], True):>10}{loose:>9}"
+    )
 
 
 def reasons(m: dict) -> str:

@@ -14,7 +14,6 @@ Prints three tables:
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -31,7 +30,8 @@ from fifa_data.faces import analyze_face
 from fifa_data.pairs import open_source
 from fifa_data.rejects import Reject, count_reasons
 from fifa_data.sample_pairs import VIEWS, write_sample_pairs
-from fifa_data.simulate import MANIPULATIONS, simulate_edit
+from fifa_data.schema import MANIPULATIONS
+from fifa_data.simulate import simulate_edit
 from fifa_data.validation import load_pairs
 
 

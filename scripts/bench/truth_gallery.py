@@ -38,12 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_faithfulness import Job, build, spread, write_source  # noqa: E402
 from fetch_photos import default_cache, read_index  # noqa: E402
 
-from fifa_data import masks as masklib  # noqa: E402
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig  # noqa: E402
 from fifa_data.annotate.reliability import score_pair  # noqa: E402
 from fifa_data.faces import square_around  # noqa: E402
 from fifa_data.images import load_rgb  # noqa: E402
-from fifa_data.simulate import MANIPULATIONS  # noqa: E402
+from fifa_data.schema import MANIPULATIONS  # noqa: E402
 from fifa_data.viz import tint  # noqa: E402
 
 BUNDLED_PACKAGES = ("scikit-image", "matplotlib")  # where the three bundled portraits come from
@@ -90,13 +89,28 @@ def annotate_type(photo: dict, cache: Path, manipulation: str, size: int, seed: 
     mask = fifa.decisions.artifact if fifa is not None else np.zeros(real.shape[:2], bool)
     why = result.unlocalised.reason if isinstance(result, AnnotatedImage) and result.unlocalised else getattr(result, "reason", None)
     return {
-        "panels": {"real": real[crop], "fake": fake[crop], "true edit": tint(fake, truth["truth"], TRUTH_COLOUR)[crop],
-                   "FiFa mask": tint(fake, mask, MASK_COLOUR)[crop]},
-        "record": {"photo": photo["file"], "shows": photo["shows"], "licence": licence_of(photo) or photo["licence"], "manipulation": manipulation, "encoding": truth["encoding"],
-                   "size": [truth["width"], truth["height"]], "iou": record["iou"], "not_localised": why,
-                   "grounded": list(fifa.grounded) if fifa else [], "truth_concepts": record["truth_concepts"],
-                   "predicted_concepts": record["predicted_concepts"], "text": fifa.explanation.plain() if fifa else "",
-                   "facts": record["facts"], "named_outside": [n["concept"] for n in record["named"] if n["outside"]]},
+        "panels": {
+            "real": real[crop],
+            "fake": fake[crop],
+            "true edit": tint(fake, truth["truth"], TRUTH_COLOUR)[crop],
+            "FiFa mask": tint(fake, mask, MASK_COLOUR)[crop],
+        },
+        "record": {
+            "photo": photo["file"],
+            "shows": photo["shows"],
+            "licence": licence_of(photo) or photo["licence"],
+            "manipulation": manipulation,
+            "encoding": truth["encoding"],
+            "size": [truth["width"], truth["height"]],
+            "iou": record["iou"],
+            "not_localised": why,
+            "grounded": list(fifa.grounded) if fifa else [],
+            "truth_concepts": record["truth_concepts"],
+            "predicted_concepts": record["predicted_concepts"],
+            "text": fifa.explanation.plain() if fifa else "",
+            "facts": record["facts"],
+            "named_outside": [n["concept"] for n in record["named"] if n["outside"]],
+        },
     }
 
 

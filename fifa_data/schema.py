@@ -1,4 +1,7 @@
-"""The one row schema that every FiFa-11 task config shares (DESIGN §4).
+"""The one row schema that every FiFa-11 task config shares (DESIGN §4), and the names it uses.
+
+A leaf of the import graph: the task rows, the builders, the trainer, inference and evaluation all
+read their task names, columns, mixes and manipulation labels here, and nothing here imports FiFa.
 
 Columns:
 
@@ -24,10 +27,8 @@ Columns:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..annotate.pipeline import AnnotatedImage
+from dataclasses import dataclass
+from typing import Protocol
 
 TASKS: tuple[str, ...] = ("det", "cls", "toe", "loc", "age", "rdet", "rexp", "rseg", "bdet", "bexp", "breg")
 SEG_TASKS = ("loc", "age", "rseg")
@@ -35,6 +36,18 @@ BOX_QUERY_TASKS = ("bdet", "bexp")
 REGION_TASKS = ("rdet", "rexp", "rseg")
 CLOSED_TASKS = ("det", "cls", "rdet", "bdet")
 IMAGE_LEVEL_TASKS = ("det", "cls")  # the tasks a fake whose edit could not be localised still serves
+MANIPULATIONS: tuple[str, ...] = (  # the manipulation labels known in advance: the simulator's edits, cls's classes
+    "lip_color",
+    "hair_color",
+    "smile",
+    "eye_enlarge",
+    "face_slim",
+    "skin_smooth",
+    "eyebrow",
+    "beard",
+    "glasses",
+    "ageing",
+)
 MIXES: dict[str, tuple[str, ...]] = {"instruct": ("train", "validation"), "bench": ("test",)}  # every task's rows of these splits
 
 COLUMNS: tuple[str, ...] = (
@@ -56,11 +69,38 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
+class RowImage(Protocol):
+    """What a row says about its image: an annotated image (`AnnotatedImage`) or a `PlainImage`."""
+
+    image: bytes
+    image_path: str
+    label: str | None
+    manipulation: str | None
+    pair_id: str | None
+    source_id: str | None
+
+    @property
+    def image_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class PlainImage:
+    """An image known only by its bytes and name, such as a photo a user asks the model about."""
+
+    image: bytes
+    image_path: str
+    image_id: str
+    label: str | None = None  # unknown: the truth is what the model is asked
+    manipulation: str | None = None
+    pair_id: str | None = None
+    source_id: str | None = None
+
+
 def make_row(
-    img: AnnotatedImage,
+    img: RowImage,
     task: str,
     question: str,
-    answer_text: str,
+    answer_text: str | None,
     *,
     masks: list[dict] | None = None,
     concepts: list[str] | None = None,
@@ -71,15 +111,16 @@ def make_row(
     target_boxes: list[list[float]] | None = None,
     index: int = 0,
 ) -> dict:
-    """One row of ``task`` about ``img`` with a single question / answer turn."""
+    """One row of ``task`` about ``img`` with a single question / answer turn (the question alone
+    when ``answer_text`` is None: a row to generate an answer for)."""
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+    if answer_text is not None:
+        messages.append({"role": "assistant", "content": [{"type": "text", "text": answer_text}]})
     return {
         "id": f"{task}-{img.image_id}-{index}",
         "task": task,
         "image": {"bytes": img.image, "path": img.image_path},
-        "messages": [
-            {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]},
-            {"role": "assistant", "content": [{"type": "text", "text": answer_text}]},
-        ],
+        "messages": messages,
         "masks": [{"size": list(m["size"]), "counts": m["counts"]} for m in masks or []],
         "concepts": list(concepts or []),
         "boxes": [list(map(float, b)) for b in boxes or []],
