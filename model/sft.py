@@ -42,7 +42,7 @@ TINY_MODELS = {"tiny": "llava", "tiny-llava": "llava", "tiny-qwen2-vl": "qwen2_v
 
 @dataclass
 class FiFaArguments:
-    """FiFa's own flags; the trainer's are ``SFTConfig``'s."""
+    """FiFa's own flags: data and model; the trainer's, the loss weights included, are `FiFaSFTConfig`'s."""
 
     model: str = field(default="tiny", metadata={"help": "tiny | tiny-qwen2-vl | Hub id or folder of a base model | a FiFa-MLLM checkpoint"})
     dataset: str = field(default="./fifa", metadata={"help": "a built FiFa folder or its Hub id"})
@@ -58,6 +58,16 @@ class FiFaArguments:
     lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA path (GLaMM: 0.05)"})
     lora_target_modules: str = field(default="q_proj,k_proj,v_proj,o_proj", metadata={"help": "LLM linear layers LoRA adapts"})
     train_vision_tower: bool | None = field(default=None, metadata={"help": "train the vision encoder too (default: only for tiny, which starts random)"})
+    mask_size: int | None = field(default=None, metadata={"help": "side of the mask grid (default 64 tiny, 128 otherwise)"})
+    decoder_dim: int | None = field(default=None, metadata={"help": "mask decoder width (default 64 tiny, 256 otherwise)"})
+    overwrite: bool = field(default=False, metadata={"help": "train into --output-dir even if it holds files that FiFa did not write"})
+    no_progress: bool = field(default=False, metadata={"help": "no progress bars (they are off anyway when stderr is not a terminal)"})
+
+
+@dataclass
+class FiFaSFTConfig(SFTConfig):
+    """``SFTConfig`` plus the weights and reduction of FiFa's loss (GLaMM's weights by default)."""
+
     ce_weight: float = field(default=1.0, metadata={"help": "weight of the language-model cross-entropy"})
     bce_weight: float = field(default=2.0, metadata={"help": "weight of the per-pixel BCE of the [SEG] masks"})
     dice_weight: float = field(default=0.5, metadata={"help": "weight of the Dice loss of the [SEG] masks"})
@@ -68,25 +78,18 @@ class FiFaArguments:
             "explanations; token: the mean over all answer tokens"
         },
     )
-    mask_size: int | None = field(default=None, metadata={"help": "side of the mask grid (default 64 tiny, 128 otherwise)"})
-    decoder_dim: int | None = field(default=None, metadata={"help": "mask decoder width (default 64 tiny, 256 otherwise)"})
-    overwrite: bool = field(default=False, metadata={"help": "train into --output-dir even if it holds files that FiFa did not write"})
-    no_progress: bool = field(default=False, metadata={"help": "no progress bars (they are off anyway when stderr is not a terminal)"})
 
 
 class FiFaTrainer(SFTTrainer):
-    """``SFTTrainer`` whose loss is CE + BCE + Dice over ``[SEG]`` masks, computed in one forward."""
+    """``SFTTrainer`` whose loss is CE + BCE + Dice over ``[SEG]`` masks, computed in one forward,
+    weighted as its `FiFaSFTConfig` says."""
 
-    def __init__(self, *args, loss_weights: tuple[float, float, float] = (1.0, 2.0, 0.5), ce_reduction: str = "row", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.loss_weights = loss_weights
-        self.ce_reduction = ce_reduction
+    args: FiFaSFTConfig
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         mode = "train" if model.training else "eval"
-        out = model(**inputs, ce_reduction=self.ce_reduction)
-        w_ce, w_bce, w_dice = self.loss_weights
-        loss = w_ce * out.ce + w_bce * out.bce + w_dice * out.dice
+        out = model(**inputs, ce_reduction=self.args.ce_reduction)
+        loss = self.args.ce_weight * out.ce + self.args.bce_weight * out.bce + self.args.dice_weight * out.dice
         for name in ("ce", "bce", "dice"):
             value = getattr(out, name).detach()
             self._metrics[mode][name].append(self.accelerator.gather_for_metrics(value.reshape(1)).mean().item())
@@ -129,12 +132,13 @@ class _Parser(cli.OneLineErrors, HfArgumentParser):
                 action.help = argparse.SUPPRESS
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[FiFaArguments, SFTConfig]:
+def parse_args(argv: list[str] | None = None) -> tuple[FiFaArguments, FiFaSFTConfig]:
     """FiFa's flags and ``SFTConfig``'s; ``--help`` shows FiFa's and the common trainer ones, ``--help-all`` every one."""
     argv = sys.argv[1:] if argv is None else list(argv)
     show_all = "--help-all" in argv
-    visible = None if show_all else (*(f.name for f in fields(FiFaArguments)), *COMMON_TRAINER_OPTIONS)
-    parser = _Parser((FiFaArguments, SFTConfig), visible=visible)
+    loss = [f.name for f in fields(FiFaSFTConfig) if f.name not in {g.name for g in fields(SFTConfig)}]
+    visible = None if show_all else (*(f.name for f in fields(FiFaArguments)), *loss, *COMMON_TRAINER_OPTIONS)
+    parser = _Parser((FiFaArguments, FiFaSFTConfig), visible=visible)
     parser.description = __doc__.split("\n\n")[0]
     if not show_all:
         parser.epilog = "These are FiFa's options and the trainer's most common ones; --help-all lists every SFTConfig / TrainingArguments option."
@@ -198,7 +202,7 @@ def _new_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, seed
     return FiFaModel.from_base(args.model, dtype=dtype, seed=seed, **heads)
 
 
-def train(args: FiFaArguments, config: SFTConfig) -> FiFaTrainer:
+def train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
     """Load the configs, build or reload the model, train, save to ``config.output_dir``; returns the trainer."""
     check_output(config.output_dir, is_fifa_run, overwrite=args.overwrite, flag="--output-dir")  # before any work
     configs, weights = parse_configs(args.configs, args.weights)
@@ -230,8 +234,6 @@ def train(args: FiFaArguments, config: SFTConfig) -> FiFaTrainer:
         train_dataset=train,
         eval_dataset=evaluation,
         processing_class=model.processor,
-        loss_weights=(args.ce_weight, args.bce_weight, args.dice_weight),
-        ce_reduction=args.ce_reduction,
     )
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())

@@ -54,17 +54,15 @@ from pathlib import Path
 import torch
 from datasets import Dataset
 from transformers import TrainerCallback
-from trl import SFTConfig
 
 from model.collator import FiFaCollator
 from model.data import load_split, parse_configs, texts_of
 from model.modeling import FiFaModel
-from model.sft import FiFaArguments, FiFaTrainer, build_model, parse_args
+from model.sft import FiFaArguments, FiFaSFTConfig, FiFaTrainer, build_model, parse_args
 from model.tiny import tiny_llava
 
 RATIO_TARGET = 10.0  # collator samples/s over training samples/s
 SAMPLE_PAIRS = 40  # pairs simulated when no --dataset is given
-LOSS_WEIGHTS = (1.0, 2.0, 0.5)  # CE, BCE, Dice: GLaMM's, the defaults of model.sft
 SIZES = {  # --size small / base: a larger random LLaVA (model.tiny.tiny_llava) and its mask grid
     "small": {"image_size": 224, "patch_size": 14, "hidden": 512, "layers": 8, "heads": 8, "mask_size": 64},
     "base": {"image_size": 336, "patch_size": 14, "hidden": 1024, "layers": 16, "heads": 16, "mask_size": 128},
@@ -131,8 +129,8 @@ def make_collator(model: FiFaModel) -> FiFaCollator:
 # -- the model --------------------------------------------------------------------------------
 
 
-def trainer_setup(args: argparse.Namespace, dataset: str, out: Path) -> tuple[FiFaArguments, SFTConfig]:
-    """``(FiFaArguments, SFTConfig)`` from `model.sft.parse_args`, set up for the bench."""
+def trainer_setup(args: argparse.Namespace, dataset: str, out: Path) -> tuple[FiFaArguments, FiFaSFTConfig]:
+    """``(FiFaArguments, FiFaSFTConfig)`` from `model.sft.parse_args`, set up for the bench."""
     cuda = args.device == "cuda"
     argv = [
         "--model", args.model, "--dataset", dataset, "--configs", args.configs, "--seed", str(args.seed),
@@ -209,12 +207,12 @@ def final_train_loss(trainer: FiFaTrainer) -> float:
     return next((h["train_loss"] for h in reversed(trainer.state.log_history) if "train_loss" in h), float("nan"))
 
 
-def bench_train(model: FiFaModel, config: SFTConfig, train: Dataset, skip: int, cuda: bool) -> dict:
+def bench_train(model: FiFaModel, config: FiFaSFTConfig, train: Dataset, skip: int, cuda: bool) -> dict:
     """Train `config.max_steps` steps; samples/s over the steps after the first `skip`, and totals."""
     clock, collator = StepClock(cuda), TimedCollator(make_collator(model))
     trainer = FiFaTrainer(
         model=model, args=config, data_collator=collator, train_dataset=train,
-        processing_class=model.processor, loss_weights=LOSS_WEIGHTS, callbacks=[clock],
+        processing_class=model.processor, callbacks=[clock],
     )  # fmt: skip
     start = time.perf_counter()
     trainer.train()
