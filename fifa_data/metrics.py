@@ -357,21 +357,19 @@ def _box(box: Box) -> np.ndarray:
 
 
 def _box_iou_matrix(preds: Sequence[Box | None], truths: Sequence[Box]) -> np.ndarray:
+    """(len(preds), len(truths)) IoUs by pycocotools on ``[x, y, w, h]`` boxes; a None box or one
+    without area has IoU 0 with everything."""
     iou = np.zeros((len(preds), len(truths)))
-    if not len(truths):
+    given = [i for i, p in enumerate(preds) if p is not None]
+    if not len(truths) or not given:
         return iou
-    gt = np.stack([_box(t) for t in truths])
-    gt_area = np.clip(gt[:, 2] - gt[:, 0], 0, None) * np.clip(gt[:, 3] - gt[:, 1], 0, None)
-    for i, p in enumerate(preds):
-        if p is None:
-            continue
-        x0, y0, x1, y1 = _box(p)
-        w = np.clip(np.minimum(x1, gt[:, 2]) - np.maximum(x0, gt[:, 0]), 0, None)
-        h = np.clip(np.minimum(y1, gt[:, 3]) - np.maximum(y0, gt[:, 1]), 0, None)
-        inter = w * h
-        union = max(x1 - x0, 0) * max(y1 - y0, 0) + gt_area - inter
-        iou[i] = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    iou[given] = coco_mask.iou(_xywh([preds[i] for i in given]), _xywh(truths), [0] * len(truths))
     return iou
+
+
+def _xywh(boxes: Sequence[Box]) -> np.ndarray:
+    corners = np.stack([_box(b) for b in boxes])
+    return np.column_stack([corners[:, :2], np.clip(corners[:, 2:] - corners[:, :2], 0, None)])
 
 
 def box_iou(a: Box | None, b: Box) -> float:
@@ -380,7 +378,7 @@ def box_iou(a: Box | None, b: Box) -> float:
     intersection = max(0, min(x1) − max(x0)) · max(0, min(y1) − max(y0)); IoU = intersection /
     (area_a + area_b − intersection). Boxes with x1 ≤ x0 or y1 ≤ y0 have no area; a zero union (two
     such boxes) gives 0.0, since an empty box is never a right answer. A None box gives 0.0.
-    Same values as pycocotools' box IoU on ``[x, y, w, h]`` boxes.
+    Computed by pycocotools on ``[x, y, w, h]`` boxes.
     """
     return float(_box_iou_matrix([a], [b])[0, 0])
 
