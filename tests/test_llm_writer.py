@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -208,6 +209,16 @@ def test_timeouts_exhaust_retries(api, fake_png):
     with pytest.raises(LLMError, match="timed out") as info:
         writer(api, timeout=0.5, retries=1).write(make_item(fake_png))
     assert api.count == 2 and info.value.attempts == 2
+
+
+def test_a_closed_port_is_a_connection_failure_retried_then_reported(fake_png):
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens on it
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    closed = LLMWriter(f"http://127.0.0.1:{port}/v1", "test-model", retries=1, backoff=0.01, timeout=5)
+    with pytest.raises(LLMError, match="connection failed") as info:
+        closed.write(make_item(fake_png))
+    assert info.value.attempts == 2
 
 
 def test_malformed_replies_are_retried_then_succeed(api, fake_png, tmp_path):

@@ -9,7 +9,8 @@ order, in which the region's name is wrapped as ``<p>name</p>``. The reply is pa
 :func:`~fifa_data.annotate.guard.guard` before it becomes a dataset row: the writer does not
 judge the text itself beyond checking that it is usable at all.
 
-Only the standard library is used (``urllib.request`` and a thread pool). Transient failures
+Requests go through ``httpx2`` (the HTTP client of ``huggingface_hub``, which the push uses
+too) from a thread pool. Transient failures
 (timeouts, connection errors, HTTP 429 and 5xx, malformed replies) are retried with exponential
 backoff; a successful, well-formed reply is cached on disk under a hash of the request, so a
 rebuild re-asks nothing. The API key is read from the environment at call time and is never
@@ -21,19 +22,18 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import http.client
 import json
 import logging
 import os
 import re
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NoReturn
+
+import httpx2
 
 from ..fict import FICT, ConceptFinder
 from ..markup import SEG, TAG, canonical, strip
@@ -124,7 +124,7 @@ class LLMWriter:
         self.max_tokens = max_tokens
         self.name = f"llm:{model}"
         self.url = base_url.rstrip("/") + "/chat/completions"
-        self._opener = urllib.request.build_opener()  # honours the *_proxy environment variables
+        self._client = httpx2.Client(timeout=timeout)  # honours the *_proxy environment variables; thread-safe
 
     def __repr__(self) -> str:
         return f"LLMWriter(base_url={_redact_url(self.base_url)!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
@@ -189,29 +189,24 @@ class LLMWriter:
 
     def _post_once(self, payload: dict) -> str:
         """One POST; the reply content, or :class:`_Retryable` / :class:`LLMError`."""
-        request = urllib.request.Request(self.url, data=json.dumps(payload).encode(), headers=self._headers(), method="POST")
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                body = response.read()
-        except urllib.error.HTTPError as err:
-            self._raise_http(err)
-        except (OSError, http.client.HTTPException) as err:  # URLError and TimeoutError are OSErrors
-            reason = getattr(err, "reason", err)
-            if isinstance(err, TimeoutError) or isinstance(reason, TimeoutError):
-                raise _Retryable(f"timed out after {self.timeout} s") from None
-            raise _Retryable(f"connection failed: {self._redact(str(reason))}") from None
-        return _extract_content(body)
+            response = self._client.post(self.url, content=json.dumps(payload).encode(), headers=self._headers())
+        except httpx2.TimeoutException:
+            raise _Retryable(f"timed out after {self.timeout} s") from None
+        except httpx2.TransportError as err:
+            raise _Retryable(f"connection failed: {self._redact(str(err))}") from None
+        if response.is_error:
+            self._raise_http(response)
+        return _extract_content(response.content)
 
-    def _raise_http(self, err: urllib.error.HTTPError) -> NoReturn:
+    def _raise_http(self, response: httpx2.Response) -> NoReturn:
         """Turn an HTTP error into :class:`_Retryable` (429, 5xx) or :class:`LLMError` (other 4xx)."""
-        try:
-            detail = err.read(500).decode("utf-8", "replace")
-        except OSError:
-            detail = ""
-        message = f"HTTP {err.code} from {_redact_url(self.url)}: {self._redact(detail).strip()[:300]}".rstrip(": ")
-        if err.code == 429 or err.code >= 500:
-            raise _Retryable(message, status=err.code, wait=_retry_after(err.headers)) from None
-        raise LLMError(f"{self.name}: {message}", status=err.code, attempts=1) from None
+        code = response.status_code
+        detail = response.content[:500].decode("utf-8", "replace")
+        message = f"HTTP {code} from {_redact_url(self.url)}: {self._redact(detail).strip()[:300]}".rstrip(": ")
+        if code == 429 or code >= 500:
+            raise _Retryable(message, status=code, wait=_retry_after(response.headers)) from None
+        raise LLMError(f"{self.name}: {message}", status=code, attempts=1) from None
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "fifa-data-llm-writer"}
