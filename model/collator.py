@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
+from torch.nn.utils.rnn import pad_sequence
 
 from fifa_data import masks as masklib
 from fifa_data.images import open_row_image
@@ -183,17 +184,10 @@ class FiFaCollator:
 
     def pad(self, encoded: list[dict]) -> dict[str, torch.Tensor]:
         """Pad the token tensors (right for training, left for generation); concatenate the rest."""
-        length = max(len(e["input_ids"]) for e in encoded)
-        left = not self.with_answers
+        side = "right" if self.with_answers else "left"
 
         def padded(values: list[torch.Tensor], fill: int) -> torch.Tensor:
-            out = torch.full((len(values), length), fill, dtype=values[0].dtype)
-            for i, v in enumerate(values):
-                if left:
-                    out[i, length - len(v) :] = v
-                else:
-                    out[i, : len(v)] = v
-            return out
+            return pad_sequence(values, batch_first=True, padding_value=fill, padding_side=side)
 
         batch = {
             "input_ids": padded([e["input_ids"] for e in encoded], self.pad_id),
