@@ -31,47 +31,62 @@ class Grounding:
 
     ``phrases`` are the texts of every ``<p>`` phrase in order (spaces normalised);
     ``seg_phrases[i]`` is the phrase of the i-th ``[SEG]`` or None; ``paired`` the indices of the
-    phrases that have a ``[SEG]``; ``problems`` the malformed markup met on the way.
+    phrases that have a ``[SEG]``; ``problems`` the malformed markup met on the way;
+    ``seg_spans[i]`` the span of ``text`` the i-th ``[SEG]`` takes with its phrase, from the
+    phrase's ``<p>`` (or the token itself, without a phrase) to the end of the ``[SEG]`` (of the
+    ``</p>`` right after it, in ``<p>phrase [SEG]</p>``).
     """
 
     phrases: list[str] = field(default_factory=list)
     seg_phrases: list[str | None] = field(default_factory=list)
     paired: set[int] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
+    seg_spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 def ground(text: str) -> Grounding:
     """Walk the ``<p>``, ``</p>`` and ``[SEG]`` tokens of ``text`` in order and pair them up."""
     out = Grounding()
     open_at: int | None = None  # where the text of a phrase still open begins
+    starts: list[int] = []  # where each phrase's <p> begins
     last: tuple[int, int] | None = None  # (phrase index, end of its </p>) of a closed, unpaired phrase
+    inside: int | None = None  # the end of a [SEG] that ended an open phrase: a </p> may follow
 
     def close(end: int) -> int:
         out.phrases.append(" ".join(text[open_at:end].split()))
         return len(out.phrases) - 1
 
+    def pair(index: int | None, seg: re.Match) -> None:
+        out.seg_phrases.append(None if index is None else out.phrases[index])
+        out.seg_spans.append((seg.start() if index is None else starts[index], seg.end()))
+        if index is not None:
+            out.paired.add(index)
+
     for m in TOKEN.finditer(text):
+        after_inside, inside = inside, None
         if m.lastgroup == "open":
             if open_at is not None:
                 out.problems.append("unclosed <p>")
                 close(m.start())
             open_at, last = m.end(), None
+            starts.append(m.start())
         elif m.lastgroup == "close":
             if open_at is None:
                 out.problems.append("</p> without <p>")
+                if after_inside is not None and not text[after_inside : m.start()].strip():
+                    out.seg_spans[-1] = (out.seg_spans[-1][0], m.end())
                 continue
             last, open_at = (close(m.start()), m.end()), None
         elif open_at is not None:
             out.problems.append("unclosed <p>")
             index, open_at = close(m.start()), None
-            out.seg_phrases.append(out.phrases[index])
-            out.paired.add(index)
+            pair(index, m)
+            inside = m.end()
         elif last is not None and not text[last[1] : m.start()].strip():
-            out.seg_phrases.append(out.phrases[last[0]])
-            out.paired.add(last[0])
+            pair(last[0], m)
             last = None
         else:
-            out.seg_phrases.append(None)
+            pair(None, m)
             last = None
     if open_at is not None:
         out.problems.append("unclosed <p>")

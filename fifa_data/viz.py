@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from fifa_data.markup import P_CLOSE, P_OPEN, SEG, canonical
+from fifa_data.markup import TOKEN, ground
 from fifa_data.masks import to_mask
 
 __all__ = ["age_segments", "overlay_masks", "palette", "render_age", "save_overlay", "tint"]
@@ -179,15 +179,6 @@ def save_overlay(
 
 # --- AGE answers ------------------------------------------------------------------------------
 
-_OPEN, _CLOSE, _SEG = (re.escape(t) for t in (P_OPEN, P_CLOSE, SEG))
-_PHRASE = rf"((?:(?!{_OPEN}|{_CLOSE}|{_SEG}).)*?)"  # the text of one <p> phrase: no nested tag or [SEG]
-_AGE_TOKEN = re.compile(
-    rf"{_OPEN}{_PHRASE}{_CLOSE}\s*{_SEG}"  # <p>phrase</p> [SEG], the usual form
-    rf"|{_OPEN}{_PHRASE}\s*{_SEG}\s*{_CLOSE}"  # <p>phrase [SEG]</p>
-    rf"|{_SEG}",  # a [SEG] with no phrase
-    re.DOTALL,
-)
-_TAG = re.compile(rf"{_OPEN}|{_CLOSE}")
 _TEXT_GREY = (64, 64, 64)
 
 
@@ -198,13 +189,12 @@ def age_segments(text: str) -> list[tuple[str, int | None]]:
     it, with its spaces normalised; a ``[SEG]`` without a phrase gives ``("", index)``. Plain runs
     have index None and keep their text as written, minus ``<p>``/``</p>`` tags and ``[SEG]`` tokens
     (with the spaces between a phrase and its token). Joining the runs gives the readable answer.
-    The markup may be spelled as a model writes it (``< P >``, ``[seg]``: `markup.canonical`).
+    The markup may be spelled as a model writes it (``< P >``, ``[seg]``), and is read by `markup.ground`.
     """
-    text = canonical(text)
     runs: list[tuple[str, int | None]] = []
 
     def plain(part: str) -> None:
-        part = _TAG.sub("", part)
+        part = TOKEN.sub("", part)
         if not part:
             return
         if runs and runs[-1][1] is None:
@@ -212,12 +202,11 @@ def age_segments(text: str) -> list[tuple[str, int | None]]:
         else:
             runs.append((part, None))
 
-    pos = 0
-    for index, match in enumerate(_AGE_TOKEN.finditer(text)):
-        plain(text[pos : match.start()])
-        phrase = match.group(1) if match.group(1) is not None else match.group(2) or ""
-        runs.append((" ".join(phrase.split()), index))
-        pos = match.end()
+    pos, grounding = 0, ground(text)
+    for index, ((start, end), phrase) in enumerate(zip(grounding.seg_spans, grounding.seg_phrases)):
+        plain(text[pos:start])
+        runs.append((phrase or "", index))
+        pos = end
     plain(text[pos:])
     return runs
 

@@ -39,3 +39,10 @@ def test_strip_leaves_readable_text_without_running_words_together():
 @pytest.mark.parametrize("text", ["<p>lips</p> [SEG]", "Sure, [SEG].", "no markup at all"])
 def test_canonical_texts_are_left_as_they_are(text):
     assert is_canonical(text) and canonical(text) == text
+
+
+def test_seg_spans_cover_each_token_with_its_phrase():
+    text = "Edited. <p>The lips</p> [SEG] look red; [SEG] and <p>the nose [SEG] </p>."
+    g = ground(text)
+    assert [text[a:b] for a, b in g.seg_spans] == ["<p>The lips</p> [SEG]", "[SEG]", "<p>the nose [SEG] </p>"]
+    assert g.seg_phrases == ["The lips", None, "the nose"]
