@@ -228,8 +228,7 @@ class WorkStore:
             self._sinks.pop(key).close()
 
 
-def read_rows(path: str | Path) -> Iterator[dict]:
-    """The rows of one work-store file, one record batch in memory at a time."""
+def read_batches(path: str | Path) -> Iterator[pa.RecordBatch]:
+    """The record batches of one work-store file, one in memory at a time."""
     with pa.OSFile(str(path), "rb") as source:
-        for batch in pa.ipc.open_stream(source):
-            yield from batch.to_pylist()
+        yield from pa.ipc.open_stream(source)
