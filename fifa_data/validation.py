@@ -75,6 +75,7 @@ class LoadedPair:
     grayscale: bool
     fake_resized_from: tuple[int, int] | None = None  # (h, w) of the fake file before `resize`
     given_mask: np.ndarray | None = None  # the artifact mask the source ships with the fake (`PairRef.mask_path`)
+    reference: tuple[np.ndarray, dict] | None = None  # `images.resaved_reference` of the pair, where validation made it
 
 
 def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig(), real_cache: dict | None = None) -> LoadedPair | Reject:
@@ -144,11 +145,13 @@ def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig(), real_
     face = cache["face"]
     if isinstance(face, NoFaceError):
         return reject("no_face", f"{ref.real_path}: {face}")
+    reference = None
     if face.num_faces > 1:
         if not config.allow_multiple_faces:
             return reject("multiple_faces", f"{ref.real_path}: {face.num_faces} faces")
-        face = face.with_subject(edited_face(resaved_reference(real, fake, fake_bytes)[0], fake, face))
-    return LoadedPair(ref, real_bytes, fake_bytes, real, fake, face, real_gray, resized_from, given)
+        reference = resaved_reference(real, fake, fake_bytes)
+        face = face.with_subject(edited_face(reference[0], fake, face))
+    return LoadedPair(ref, real_bytes, fake_bytes, real, fake, face, real_gray, resized_from, given, reference)
 
 
 def load_pairs(refs: Iterable[PairRef | Reject], config: ValidationConfig = ValidationConfig()) -> Iterator[LoadedPair | Reject]:

@@ -135,7 +135,8 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     ref = pair.ref
     reference, how = (pair.real, {"reference": "real"})
     if config.resaved_reference:
-        reference, how = resaved_reference(pair.real, pair.fake, pair.fake_bytes)
+        reference, how = pair.reference or resaved_reference(pair.real, pair.fake, pair.fake_bytes)
+        how = dict(how)
     params: dict = {"mode": "given"}
     computed = literal = False
     if artifact is None and pair.given_mask is not None and config.use_given_masks:

@@ -74,7 +74,7 @@ def main() -> None:
                     continue
                 cache[pair.ref.real_path] = (face, concept_masks(real, face))
             face, concepts = cache[pair.ref.real_path]
-            pair = replace(pair, real=real, fake=fake, face=face)
+            pair = replace(pair, real=real, fake=fake, face=face, reference=None)  # the resaved reference was of the full size
             artifact = artifact_mask(real, fake).mask
 
             t0 = time.perf_counter()
