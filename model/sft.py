@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch
+from accelerate import PartialState
 from transformers import HfArgumentParser
 from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
@@ -237,11 +238,12 @@ def train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
     )
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
-    print(f"FiFa-MLLM on {model.fifa_config.base_model}: {trainable:,} of {total:,} parameters trained; {len(train):,} training rows from {', '.join(configs)}")
+    say = print if trainer.is_world_process_zero() else (lambda *_: None)
+    say(f"FiFa-MLLM on {model.fifa_config.base_model}: {trainable:,} of {total:,} parameters trained; {len(train):,} training rows from {', '.join(configs)}")
     with training_output(config.output_dir, resuming=bool(checkpoint), overwrite=args.overwrite):
         trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model(config.output_dir)
-    print(f"saved to {config.output_dir}")
+    say(f"saved to {config.output_dir}")
     return trainer
 
 
@@ -256,24 +258,29 @@ def training_output(output_dir: str | Path, *, resuming: bool, overwrite: bool =
 
     A resumed run keeps the folder. A new run over an earlier FiFa run moves the earlier one aside
     and drops it on success. An interrupted run keeps the checkpoints it saved (``--resume-from-checkpoint
-    latest`` goes on from them); one that saved none puts the earlier folder back as it was.
+    latest`` goes on from them); one that saved none puts the earlier folder back as it was. Under
+    several processes (``accelerate launch``) the main one moves the folders, and the others wait.
     """
     out = Path(output_dir)
+    state = PartialState()
+    main = state.is_main_process
     check_output(out, is_fifa_run, overwrite=overwrite, flag="--output-dir")
     old = out.parent / f".{out.name}.old"
-    if old.exists():
+    if main and old.exists():
         shutil.rmtree(old)
-    if out.exists() and not resuming:
+    if main and out.exists() and not resuming:
         out.rename(old)
+    state.wait_for_everyone()
     try:
         yield
     except BaseException as error:
         last = get_last_checkpoint(str(out)) if out.is_dir() else None
         if last:
-            shutil.rmtree(old, ignore_errors=True)
             kept = f"{last} kept (go on with --resume-from-checkpoint latest)"
+            if main:
+                shutil.rmtree(old, ignore_errors=True)
         else:
-            if not resuming:
+            if main and not resuming:
                 shutil.rmtree(out, ignore_errors=True)
                 if old.exists():
                     old.rename(out)
@@ -281,7 +288,8 @@ def training_output(output_dir: str | Path, *, resuming: bool, overwrite: bool =
         if isinstance(error, KeyboardInterrupt):
             raise Interrupted(kept) from None
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    if main:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 @cli.command

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import runpy
 import subprocess
 import sys
@@ -90,3 +91,22 @@ def test_learning_check_beats_every_trivial_baseline(small_build, tmp_path):
         assert result.model[key] > result.best_baseline(key), (key, result)
     assert {"always-fake", "majority", "empty-mask", "whole-face"} <= set(result.baselines)
     assert (tmp_path / "learned" / "evaluation" / "results.md").is_file()
+
+
+def test_two_processes_under_accelerate_train_as_one(small_build, tmp_path):
+    """`accelerate launch` with two CPU processes (gloo): the loss terms are logged once, a
+    checkpoint is saved, and both ranks end with the same weights."""
+    out = tmp_path / "ddp"
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+              "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0"]  # fmt: skip
+    flags = _argv(small_build, out, "--model", "tiny", "--configs", "age,det", "--max-steps", "4", "--logging-steps", "1",
+                  "--save-steps", "4", "--eval-split", "none", "--use-cpu", "true")  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([*launch, str(ROOT / "tests" / "ddp_train.py"), *flags], capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    logged = [json.loads(line.replace("'", '"')) for line in result.stdout.splitlines() if line.startswith("{'loss'")]
+    assert len(logged) == 4 and all({"ce", "bce", "dice"} <= set(entry) for entry in logged)  # the main process logs, once
+    assert (out / "checkpoint-4" / "fifa_config.json").is_file() and FiFaModel.from_pretrained(out)
+    ranks = [json.loads((tmp_path / f"rank-{i}.json").read_text()) for i in range(2)]
+    assert [r["world_size"] for r in ranks] == [2, 2] and [r["steps"] for r in ranks] == [4, 4]
+    assert ranks[0]["digest"] == ranks[1]["digest"]
