@@ -3,9 +3,10 @@
 * :mod:`.features`: the `datasets.Features` of every config;
 * :mod:`.splits`: train / validation / test by source photo, and build slices;
 * :mod:`.work`: stage 1, annotating every pair once into a work store;
-* :mod:`.fifa`: the `GeneratorBasedBuilder` classes, one per config family;
+* :mod:`.fifa`: the `datasets` builder classes, one per config family;
 * :mod:`.card`: the dataset card;
 * :mod:`.build`: the whole build, atomic, and the merge of slice builds;
+* :mod:`.distributed`: the build as datatrove tasks (local, Slurm, Ray), slices then the merge;
 * :mod:`.push`: the upload to the Hub.
 """
 

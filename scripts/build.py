@@ -8,6 +8,12 @@
 Then ``load_dataset("fifa", "age")`` from this folder, or ``load_dataset("/path/to/fifa", "age")``
 from anywhere. A cluster builds slices of the same sources and merges them::
 
+    python scripts/build.py --pairs /data/pairs --executor slurm --tasks 64 --slurm-partition cpu --slurm-time 4:00:00 --out fifa
+    python scripts/build.py --pairs /data/pairs --executor local --tasks 8 --workers 4 --out fifa
+
+Each task builds one slice (datatrove; a relaunch skips the finished ones), then one merges them.
+By hand, the same slices and merge are::
+
     python scripts/build.py --pairs /data/pairs --num-shards 64 --shard-index $SLURM_ARRAY_TASK_ID --out parts/$SLURM_ARRAY_TASK_ID
     python scripts/build.py --merge parts/* --out fifa
 """
@@ -15,11 +21,14 @@ from anywhere. A cluster builds slices of the same sources and merges them::
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
 import sys
 from pathlib import Path
 
-from builders import CONFIGS, BuildError, BuildOptions, BuildReport, EmptyBuild, build, merge_builds
+from builders import BUILD_FILE, CONFIGS, BuildError, BuildOptions, BuildReport, EmptyBuild, build, merge_builds
+from builders.distributed import EXECUTORS, build_executor
 from builders.splits import SPLITS
 from builders.work import AnnotateSettings
 from fifa_data import cli
@@ -76,6 +85,15 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
     parser.add_argument("--num-shards", type=int, default=1, help="build only one of K slices of the sources (by source photo)")
     parser.add_argument("--shard-index", type=int, default=0, help="which slice, 0..K-1")
     parser.add_argument("--merge", nargs="+", metavar="DIR", help="merge slice builds into --out instead of building")
+    engine = parser.add_argument_group("distributed build (datatrove): --tasks slices, then their merge")
+    engine.add_argument("--executor", choices=EXECUTORS, help="run the build as datatrove tasks on this executor")
+    engine.add_argument("--tasks", type=int, default=1, help="slices of the sources, one task each (default: 1)")
+    engine.add_argument("--workers", type=int, default=-1, help="tasks run at once (default: all)")
+    engine.add_argument("--logging-dir", help="datatrove's logs, stats and completions (default: OUT.logs beside OUT)")
+    engine.add_argument("--slurm-partition", help="Slurm partition")
+    engine.add_argument("--slurm-time", help="Slurm time limit per task, e.g. 4:00:00")
+    engine.add_argument("--slurm-cpus-per-task", type=int, default=1, help="CPUs per Slurm task (default: 1)")
+    engine.add_argument("--slurm-mem-per-cpu-gb", type=float, default=4, help="memory per CPU in GB (default: 4)")
     parser.add_argument("--license", help="the card's licence id (default: cc0-1.0 for the bundled sample, other for your sources)")
     parser.add_argument("--allow-empty", action="store_true", help="write the dataset even when no pair is accepted (default: fail, writing nothing)")
     cli.add_output_arguments(parser)
@@ -96,6 +114,14 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
             parser.error(f"{source}: no such pair folder or manifest")
     if args.merge and args.sources:
         parser.error("--merge: takes slice builds, not --pairs or --manifest")
+    if args.executor and (args.merge or args.num_shards > 1):
+        parser.error("--executor: makes its own slices (--tasks); not with --merge or --num-shards")
+    if args.executor and args.tasks < 1:
+        parser.error("--tasks: must be at least 1")
+    if args.executor == "slurm" and not (args.slurm_partition and args.slurm_time):
+        parser.error("--executor slurm: needs --slurm-partition and --slurm-time")
+    if args.executor == "ray" and importlib.util.find_spec("ray") is None:
+        parser.error('--executor ray: needs Ray on this machine (pip install "ray[default]", then ray start --head)')
     return args, parser
 
 
@@ -165,6 +191,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.merge:
             report = merge_builds(args.merge, args.out, overwrite=args.overwrite)
+        elif args.executor:
+            slurm = {"partition": args.slurm_partition, "time": args.slurm_time, "cpus_per_task": args.slurm_cpus_per_task,
+                     "mem_per_cpu_gb": args.slurm_mem_per_cpu_gb}  # fmt: skip
+            executor = build_executor(options_from(args, parser), executor=args.executor, tasks=args.tasks, workers=args.workers,
+                                      logging_dir=args.logging_dir, slurm=slurm)  # fmt: skip
+            executor.run()
+            if args.executor == "slurm":
+                print(f"submitted {args.tasks} build tasks and their merge to Slurm; logs in {executor.logging_dir.path}")
+                return 0
+            report = BuildReport(Path(args.out), json.loads((Path(args.out) / BUILD_FILE).read_text()))
         else:
             report = build(options_from(args, parser))
     except EmptyBuild as empty:
