@@ -72,6 +72,13 @@ BAD_INPUTS = {
     "build: bad choice": ("build", ["--mask-mode", "magic"], 2, "--mask-mode: invalid choice: 'magic'"),
     "build: merge of no build": ("build", ["--merge", "notes", "--out", "o"], 2, "notes: not a FiFa build (no build.json)"),
     "build: empty source": ("build", ["--pairs", "empty", "--out", "o"], 1, "empty: no pairs found; nothing written"),
+    "build: slurm without a partition": (
+        "build",
+        ["--executor", "slurm", "--tasks", "4", "--out", "o"],
+        2,
+        "--executor slurm: needs --slurm-partition and --slurm-time",
+    ),
+    "build: executor and shards": ("build", ["--executor", "local", "--num-shards", "2", "--out", "o"], 2, "--executor: makes its own slices (--tasks)"),
     "build: every pair rejected": ("build", ["--pairs", "all_rejected", "--out", "o"], 1, "all_rejected: no pair accepted of 1 (rejected: 1 unreadable)"),
     "simulate: notes as --out": ("simulate", ["--out", "notes", "-n", "2"], 2, "--out notes: holds files that FiFa did not write"),
     "simulate: no pairs": ("simulate", ["--out", "o", "-n", "0"], 2, "-n: must be at least 1"),
