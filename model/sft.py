@@ -96,6 +96,10 @@ class FiFaTrainer(SFTTrainer):
             self._metrics[mode][name].append(self.accelerator.gather_for_metrics(value.reshape(1)).mean().item())
         return (loss, out) if return_outputs else loss
 
+    # The Trainer saves and reloads a `PreTrainedModel` or a `PeftModel`; FiFaModel is neither (a base
+    # plus heads), so these two hooks, which every backend's `save_model` and resume go through
+    # (DeepSpeed and FSDP gather the weights before `_save`), write and read FiFa's own folder layout.
+    # Loss terms go to `_metrics` as TRL's own `SFTTrainer.compute_loss` logs entropy and accuracy.
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
         if self.args.should_save:
             self.accelerator.unwrap_model(self.model).save_pretrained(output_dir or self.args.output_dir)
