@@ -8,6 +8,9 @@
 * :mod:`.build`: the whole build, atomic, and the merge of slice builds;
 * :mod:`.distributed`: the build as datatrove tasks (local, Slurm, Ray), slices then the merge;
 * :mod:`.push`: the upload to the Hub.
+
+It imports ``fifa_data`` (the annotator and the task rows run in stage 1); ``fifa_data`` and
+``model`` never import it.
 """
 
 from .build import BUILD_FILE, BuildError, BuildOptions, BuildReport, EmptyBuild, build, data_files, fingerprint, merge_builds

@@ -1,7 +1,9 @@
 """FiFa-11: the eleven instruction-tuning tasks, as rows of one shared schema.
 
 ``task_rows(img, ...)`` runs every task's generator (:mod:`.generators`) on one annotated image
-and validates each row (:mod:`.validate`); the schema is in :mod:`fifa_data.schema`.
+and validates each row (:mod:`.validate`); the schema is in :mod:`fifa_data.schema`. It imports
+the core and the annotator's output (`AnnotatedImage`, the writers' concept words); never the simulator
+or evaluation.
 """
 
 from __future__ import annotations

@@ -56,9 +56,6 @@ import numpy as np
 import polars as pl
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fetch_photos import default_cache, read_index  # noqa: E402
-
 from fifa_data import masks as masklib  # noqa: E402
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate  # noqa: E402
 from fifa_data.annotate.reliability import TRUE_FACTS, Reliability, score_pair  # noqa: E402
@@ -71,6 +68,8 @@ from fifa_data.schema import MANIPULATIONS  # noqa: E402
 from fifa_data.simulate import CHANGE_LEVELS, EditNotApplicable, simulate_edit  # noqa: E402
 from fifa_data.tasks import RowError, task_rows  # noqa: E402
 from fifa_data.validation import load_pairs  # noqa: E402
+
+from fetch_photos import default_cache, read_index  # noqa: E402
 
 DEFAULT_SIZES = (256, 512, 1024, 2048)
 JPEG_QUALITY = (75, 95)

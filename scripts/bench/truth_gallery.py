@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import textwrap
 from pathlib import Path
@@ -34,16 +33,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_faithfulness import Job, build, spread, write_source  # noqa: E402
-from fetch_photos import default_cache, read_index  # noqa: E402
-
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig  # noqa: E402
 from fifa_data.annotate.reliability import score_pair  # noqa: E402
 from fifa_data.faces import square_around  # noqa: E402
 from fifa_data.images import load_rgb  # noqa: E402
 from fifa_data.schema import MANIPULATIONS  # noqa: E402
 from fifa_data.viz import tint  # noqa: E402
+
+from bench_faithfulness import Job, build, spread, write_source  # noqa: E402
+from fetch_photos import default_cache, read_index  # noqa: E402
 
 BUNDLED_PACKAGES = ("scikit-image", "matplotlib")  # where the three bundled portraits come from
 COLUMNS = ("real", "fake", "true edit", "FiFa mask")
