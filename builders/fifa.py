@@ -112,10 +112,19 @@ class _FromWorkStore(datasets.ArrowBasedBuilder):
                 generators.append(datasets.SplitGenerator(name=split, gen_kwargs={"files": files}))
         return generators
 
-    def _generate_tables(self, files: list[Path]) -> Iterator[tuple[tuple[int, int], pa.Table]]:
-        for i, path in enumerate(files):
-            for j, batch in enumerate(read_batches(path)):
-                yield (i, j), pa.Table.from_batches([batch])
+    def _generate_tables(self, files: list[Path]) -> Iterator[tuple[int, pa.Table]]:
+        """Tables of exactly ``DEFAULT_WRITER_BATCH_SIZE`` rows (the last may be shorter): one parquet
+        row group each, whatever the sizes of the work store's batches."""
+        size, pending, key = self.DEFAULT_WRITER_BATCH_SIZE, [], 0
+        for path in files:
+            for batch in read_batches(path):
+                pending.append(batch)
+                while sum(b.num_rows for b in pending) >= size:
+                    table = pa.Table.from_batches(pending)
+                    yield key, table.slice(0, size)
+                    pending, key = table.slice(size).to_batches(), key + 1
+        if sum(b.num_rows for b in pending):
+            yield key, pa.Table.from_batches(pending)
 
 
 class FiFaTasks(_FromWorkStore):
