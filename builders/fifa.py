@@ -115,15 +115,16 @@ class _FromWorkStore(datasets.ArrowBasedBuilder):
     def _generate_tables(self, files: list[Path]) -> Iterator[tuple[int, pa.Table]]:
         """Tables of exactly ``DEFAULT_WRITER_BATCH_SIZE`` rows (the last may be shorter): one parquet
         row group each, whatever the sizes of the work store's batches."""
-        size, pending, key = self.DEFAULT_WRITER_BATCH_SIZE, [], 0
+        size, pending, rows, key = self.DEFAULT_WRITER_BATCH_SIZE, [], 0, 0
         for path in files:
             for batch in read_batches(path):
                 pending.append(batch)
-                while sum(b.num_rows for b in pending) >= size:
+                rows += batch.num_rows
+                while rows >= size:
                     table = pa.Table.from_batches(pending)
                     yield key, table.slice(0, size)
-                    pending, key = table.slice(size).to_batches(), key + 1
-        if sum(b.num_rows for b in pending):
+                    pending, rows, key = table.slice(size).to_batches(), rows - size, key + 1
+        if rows:
             yield key, pa.Table.from_batches(pending)
 
 

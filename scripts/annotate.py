@@ -26,17 +26,15 @@ from collections import Counter
 from pathlib import Path
 
 from fifa_data import cli
-from fifa_data.annotate.decide import DecisionConfig
 from fifa_data.annotate.guard import GuardCounts
-from fifa_data.annotate.options import add_writer_arguments, writer_spec
+from fifa_data.annotate.options import add_annotator_arguments, add_writer_arguments, annotator_config, validation_config, writer_spec
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate
-from fifa_data.artifacts import MODES
 from fifa_data.outputs import check_output, staged_output
 from fifa_data.pairs import open_source
 from fifa_data.rejects import Reject, count_reasons
 from fifa_data.schema import TASKS
 from fifa_data.tasks import task_rows
-from fifa_data.validation import RESIZE_POLICIES, ValidationConfig, load_pairs
+from fifa_data.validation import load_pairs
 
 SUMMARY_FILE = "summary.json"  # marks a folder as this command's output
 
@@ -71,35 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="annotate at most this many pairs")
     parser.add_argument("--pair-id", action="append", help="only this pair (repeatable)")
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
-    parser.add_argument("--mask-mode", choices=MODES, default="adaptive")
-    parser.add_argument(
-        "--score-given-masks",
-        dest="use_given_masks",
-        action="store_false",
-        help="a manifest's `mask` column: compute the artifact masks anyway (default: use it as the artifact mask)",
-    )
-    parser.add_argument(
-        "--resize",
-        choices=RESIZE_POLICIES,
-        default=ValidationConfig.resize,
-        help=f"a fake of another size than its real: reject it or resize it (default: {ValidationConfig.resize})",
-    )
-    parser.add_argument("--seed", type=int, default=0)
+    add_annotator_arguments(parser)
     parser.add_argument("--render", type=int, default=10, help="draw the AGE answer of the first N fakes (default: 10)")
-    parser.add_argument("--min-share", type=float, default=DecisionConfig.min_share, help="atomic decision: share of the concept")
-    parser.add_argument("--min-pixels", type=int, default=DecisionConfig.min_pixels, help="atomic decision: artifact pixels")
     parser.add_argument("--overwrite", action="store_true", help="replace --out even if it holds files that FiFa did not write")
     add_writer_arguments(parser)
     args = parser.parse_args(argv)
 
     check_output(args.out, SUMMARY_FILE, overwrite=args.overwrite)
     writer = writer_spec(args, parser, Path(args.out).parent / f".{Path(args.out).name}.llm_cache").make()
-    config = AnnotatorConfig(
-        mask_mode=args.mask_mode,
-        decision=DecisionConfig(min_share=args.min_share, min_pixels=args.min_pixels),
-        use_given_masks=args.use_given_masks,
-        seed=args.seed,
-    )
+    config = annotator_config(args)
     refs, rejects = open_source(args.pairs).scan()
     if args.pair_id:
         refs = [r for r in refs if r.pair_id in set(args.pair_id)]
@@ -140,7 +118,7 @@ def _annotate_into(out: Path, args: argparse.Namespace, refs: list, rejects: lis
     ):
         for reject in rejects:
             rejects_file.write(json.dumps(reject.to_row()) + "\n")
-        for img in annotate(load_pairs(refs, ValidationConfig(resize=args.resize)), writer, config, counts):
+        for img in annotate(load_pairs(refs, validation_config(args)), writer, config, counts):
             if isinstance(img, Reject):
                 rejects.append(img)
                 rejects_file.write(json.dumps(img.to_row()) + "\n")

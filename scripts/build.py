@@ -32,12 +32,8 @@ from builders.distributed import EXECUTORS, build_executor
 from builders.splits import SPLITS
 from builders.work import AnnotateSettings
 from fifa_data import cli
-from fifa_data.annotate.decide import DecisionConfig
-from fifa_data.annotate.options import add_writer_arguments, writer_spec
-from fifa_data.annotate.pipeline import AnnotatorConfig
+from fifa_data.annotate.options import add_annotator_arguments, add_writer_arguments, annotator_config, validation_config, writer_spec
 from fifa_data.annotate.reliability import Reliability
-from fifa_data.artifacts import MODES
-from fifa_data.validation import RESIZE_POLICIES, ValidationConfig
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
@@ -50,22 +46,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
     parser.add_argument(
         "--configs", nargs="+", choices=CONFIGS, default=list(CONFIGS), metavar="CONFIG", help=f"configs to build (default: all: {' '.join(CONFIGS)})"
     )
-    parser.add_argument("--mask-mode", choices=MODES, default="adaptive", help="artifact mask mode (default: adaptive)")
-    parser.add_argument(
-        "--score-given-masks",
-        dest="use_given_masks",
-        action="store_false",
-        help="a manifest's `mask` column: compute the artifact masks anyway and score them against it (default: use it as the artifact mask)",
-    )
-    parser.add_argument(
-        "--resize",
-        choices=RESIZE_POLICIES,
-        default=ValidationConfig.resize,
-        help=f"a fake whose size differs from its real's: reject it, or resize it to the real's size (default: {ValidationConfig.resize})",
-    )
-    parser.add_argument("--min-share", type=float, default=DecisionConfig.min_share, help="atomic decision: share of the concept the artifact covers")
-    parser.add_argument("--min-pixels", type=int, default=DecisionConfig.min_pixels, help="atomic decision: artifact pixels in the concept")
-    parser.add_argument("--seed", type=int, default=0)
+    add_annotator_arguments(parser)
     parser.add_argument("--limit", type=int, help="build from the first N pairs only")
     parser.add_argument(
         "--split-ratios",
@@ -127,19 +108,14 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
 
 def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> BuildOptions:
     out = Path(args.out)
-    annotator = AnnotatorConfig(
-        mask_mode=args.mask_mode,
-        decision=DecisionConfig(min_share=args.min_share, min_pixels=args.min_pixels),
-        use_given_masks=args.use_given_masks,
-        seed=args.seed,
-    )
+    annotator = annotator_config(args)
     writer = writer_spec(args, parser, out.parent / f".{out.name}.llm_cache")
     return BuildOptions(
         out=out,
         sources=tuple(args.sources),
         sample_pairs=args.sample_pairs,
         configs=tuple(args.configs),
-        settings=AnnotateSettings(annotator=annotator, validation=ValidationConfig(resize=args.resize), writer=writer),
+        settings=AnnotateSettings(annotator=annotator, validation=validation_config(args), writer=writer),
         limit=args.limit,
         split_ratios=tuple(args.split_ratios),
         num_slices=args.num_shards,

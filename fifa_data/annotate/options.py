@@ -1,12 +1,52 @@
-"""The command-line options of the explanation writers (``--writer``, ``--llm-*``), shared by
-``scripts/annotate.py`` and ``scripts/build.py``, and the writer spec they ask for."""
+"""The annotator's command-line options, shared by ``scripts/annotate.py`` and ``scripts/build.py``:
+the mask, decision and validation options with the `AnnotatorConfig` and `ValidationConfig` they
+ask for, and the explanation writers' (``--writer``, ``--llm-*``) with their writer spec."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from ..artifacts import MODES
+from ..validation import RESIZE_POLICIES, ValidationConfig
+from .decide import DecisionConfig
+from .pipeline import AnnotatorConfig
 from .writers import WriterSpec
+
+
+def add_annotator_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the artifact-mask, decision, validation and ``--seed`` options to `parser`."""
+    parser.add_argument("--mask-mode", choices=MODES, default="adaptive", help="artifact mask mode (default: adaptive)")
+    parser.add_argument(
+        "--score-given-masks",
+        dest="use_given_masks",
+        action="store_false",
+        help="a manifest's `mask` column: compute the artifact masks anyway and score them against it (default: use it as the artifact mask)",
+    )
+    parser.add_argument(
+        "--resize",
+        choices=RESIZE_POLICIES,
+        default=ValidationConfig.resize,
+        help=f"a fake whose size differs from its real's: reject it, or resize it to the real's size (default: {ValidationConfig.resize})",
+    )
+    parser.add_argument("--min-share", type=float, default=DecisionConfig.min_share, help="atomic decision: share of the concept the artifact covers")
+    parser.add_argument("--min-pixels", type=int, default=DecisionConfig.min_pixels, help="atomic decision: artifact pixels in the concept")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def annotator_config(args: argparse.Namespace) -> AnnotatorConfig:
+    """The annotator the options of `add_annotator_arguments` ask for."""
+    return AnnotatorConfig(
+        mask_mode=args.mask_mode,
+        decision=DecisionConfig(min_share=args.min_share, min_pixels=args.min_pixels),
+        use_given_masks=args.use_given_masks,
+        seed=args.seed,
+    )
+
+
+def validation_config(args: argparse.Namespace) -> ValidationConfig:
+    """The pair checks the options of `add_annotator_arguments` ask for."""
+    return ValidationConfig(resize=args.resize)
 
 
 def add_writer_arguments(parser: argparse.ArgumentParser) -> None:

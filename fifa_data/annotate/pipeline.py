@@ -185,10 +185,13 @@ def differs_away(reference: np.ndarray, fake: np.ndarray, near: np.ndarray | Non
     differ everywhere the photo has texture: the reference still helps, the settings that assume
     an exact resave (`RESAVED_PARAMS`) would mark that noise.
     """
-    away = ~near if near is not None else None
-    if away is None or np.count_nonzero(away) < RESAVED_AWAY_MIN_PX:
+    if near is None:
         return 0.0
-    return float(np.count_nonzero((reference != fake).any(axis=2) & away) / np.count_nonzero(away))
+    away = ~near
+    pixels = np.count_nonzero(away)
+    if pixels < RESAVED_AWAY_MIN_PX:
+        return 0.0
+    return float(np.count_nonzero((reference != fake).any(axis=2) & away) / pixels)
 
 
 def finish(measured: Measured, explanation: Explanation) -> AnnotatedImage:
