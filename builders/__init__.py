@@ -2,8 +2,9 @@
 
 * :mod:`.features`: the `datasets.Features` of every config;
 * :mod:`.splits`: train / validation / test by source photo, and build slices;
-* :mod:`.work`: stage 1, annotating every pair once into a work store;
-* :mod:`.fifa`: the `datasets` builder classes, one per config family;
+* :mod:`.work`: stage 1, annotating every pair once and cutting every config's rows from it;
+* :mod:`.fifa`: the configs, their versions and the tables that hold them; the ``fict`` builder;
+* :mod:`.parquet`: the ``pairs`` and ``tasks`` parquet files, each image once per row group;
 * :mod:`.card`: the dataset card;
 * :mod:`.build`: the whole build, atomic, and the merge of slice builds;
 * :mod:`.distributed`: the build as datatrove tasks (local, Slurm, Ray), slices then the merge;
@@ -14,15 +15,15 @@ It imports ``fifa_data`` (the annotator and the task rows run in stage 1); ``fif
 """
 
 from .build import BUILD_FILE, BuildError, BuildOptions, BuildReport, EmptyBuild, build, data_files, fingerprint, merge_builds
-from .fifa import BUILDERS, CONFIGS, MIXES, VERSIONS
+from .fifa import CONFIGS, MIXES, TABLES, VERSIONS
 
 __all__ = [
-    "BUILDERS",
     "BUILD_FILE",
     "BuildError",
     "EmptyBuild",
     "CONFIGS",
     "MIXES",
+    "TABLES",
     "VERSIONS",
     "BuildOptions",
     "BuildReport",

@@ -1,9 +1,11 @@
-"""Build the FiFa dataset folder: pairs → annotation (stage 1) → builders → parquet + card, atomically.
+"""Build the FiFa dataset folder: pairs → annotation (stage 1) → parquet + card, atomically.
 
-:func:`build` writes ``OUT/<config>/<split>-XXXXX-of-YYYYY.parquet`` for every config,
-``OUT/rejects.parquet``, ``OUT/build.json`` (parameters, counts, fingerprint) and ``OUT/README.md``
-(the card, whose YAML declares every config), so ``load_dataset(OUT, "age")`` works. Everything
-is written into ``.OUT.partial`` next to ``OUT`` and moved into place only when complete.
+:func:`build` writes ``OUT/<table>/<split>-XXXXX-of-YYYYY.parquet`` for the tables ``fict``,
+``pairs`` and ``tasks`` (:mod:`.fifa`), ``OUT/rejects.parquet``, ``OUT/build.json`` (parameters,
+counts, bytes, fingerprint) and ``OUT/README.md`` (the card, whose YAML declares every config), so
+``load_dataset(OUT, "age")`` works. Rows go to parquet as the annotation produces them
+(:mod:`.parquet`); everything is written into ``.OUT.partial`` next to ``OUT`` and moved into
+place only when complete.
 
 A slice build (``num_slices=K, slice_index=i``) keeps the photos whose ``source_id`` hashes to
 slice ``i`` and names each file ``<split>-{i:05d}-of-{K:05d}.parquet``; :func:`merge_builds`
@@ -25,6 +27,7 @@ from pathlib import Path
 import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
+from datasets.utils.py_utils import convert_file_size_to_int
 from tqdm.auto import tqdm
 
 from fifa_data.annotate.guard import GuardCounts
@@ -36,9 +39,10 @@ from fifa_data.schema import TASKS
 
 from .card import render_card
 from .features import REJECT_FEATURES
-from .fifa import BUILDERS, CONFIGS, MIXES, VERSIONS
+from .fifa import CONFIGS, GROUP_ROWS, MIXES, TABLES, VERSIONS, FiFaFict, table_of
+from .parquet import ImageLedger, TableWriter, stored_image_bytes
 from .splits import DEFAULT_RATIOS, SPLITS, assign_splits, slice_of
-from .work import AnnotateSettings, WorkStore, annotate_units, plan_units
+from .work import AnnotateSettings, annotate_units, plan_units
 
 SAMPLE_SOURCE = "sample"
 BUILD_FILE = "build.json"  # a dataset folder's parameters and counts; marks the folder as a FiFa build
@@ -141,15 +145,15 @@ def _build_into(staging: Path, options: BuildOptions, seconds: dict[str, float])
     settings = replace(options.settings, tasks=tasks, with_pairs="pairs" in configs)
     clock = time.perf_counter()
     pairs_in = len(refs) + len(rejects)  # later rejects are pairs among `refs`
-    counts = _annotate(refs, splits, settings, options, work / "store", rejects)
+    counts, shards, ledger = _annotate(refs, splits, settings, options, work / "tables", rejects)
     seconds["annotate"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     _write_rejects(rejects, staging / _rejects_name(options))
-    for config in tqdm(configs, desc="parquet", unit="config", disable=_bars_off(options)):
-        if config in MIXES:
-            continue  # declared in the card as the union of the task configs' files
-        _write_config(config, work, staging, options)
+    if "fict" in configs:
+        _write_fict(work, staging)
+    for (table, split), files in sorted(shards.items()):
+        _place_shards(files, staging / table, split, options)
     seconds["parquet"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -162,7 +166,7 @@ def _build_into(staging: Path, options: BuildOptions, seconds: dict[str, float])
         "pairs_in": pairs_in,
         **counts,
         "rejected": dict(sorted(Counter(r.reason for r in rejects).items())),
-        **_file_stats(staging, configs),
+        **_file_stats(staging, configs, ledger.unique),
     }
     stats["fingerprint"] = fingerprint(staging)
     (staging / BUILD_FILE).write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
@@ -193,12 +197,12 @@ def merge_builds(parts: Sequence[str | Path], out: str | Path, *, overwrite: boo
         rejects: list[pa.Table] = []
         in_slice_order = [part for _, part in sorted(zip((s["slice"][0] for s in stats), parts))]
         for part in in_slice_order:
-            for config in configs:
-                for file in sorted((part / config).glob("*.parquet")) if (part / config).is_dir() else []:
-                    (staging / config).mkdir(exist_ok=True)
-                    if config == "fict" and (staging / config / file.name).exists():
+            for table in TABLES:
+                for file in sorted((part / table).glob("*.parquet")) if (part / table).is_dir() else []:
+                    (staging / table).mkdir(exist_ok=True)
+                    if table == "fict" and (staging / table / file.name).exists():
                         continue  # every slice carries the same fict file
-                    shutil.copy2(file, staging / config / file.name)
+                    shutil.copy2(file, staging / table / file.name)
             rejects += [pq.read_table(f) for f in sorted(part.glob("rejects*.parquet"))]
         if rejects:
             pq.write_table(pa.concat_tables(rejects), staging / "rejects.parquet")
@@ -216,7 +220,8 @@ def merge_builds(parts: Sequence[str | Path], out: str | Path, *, overwrite: boo
             for s in stats:
                 total.update(s.get(key) or {})
             merged[key] = dict(sorted(total.items()))
-        merged.update(_file_stats(staging, configs))
+        # a real photo and its fakes are in one slice, so the slices' distinct images are disjoint
+        merged.update(_file_stats(staging, configs, sum(s["image_bytes"]["unique"] for s in stats)))
         merged["fingerprint"] = fingerprint(staging)
         (staging / BUILD_FILE).write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
         render_card(staging, merged, name=out.name)
@@ -238,22 +243,16 @@ def fingerprint(folder: str | Path) -> str:
 
 
 def data_files(folder: str | Path, configs: Sequence[str] = CONFIGS) -> dict[str, dict[str, list[str]]]:
-    """The parquet files of each config and split, relative to ``folder`` (mixes: their tasks' files)."""
+    """The parquet files each config reads, by split, relative to ``folder``: a task config reads the
+    ``tasks`` files (through its filter, `fifa.config_filters`), a mix those of its splits."""
     folder = Path(folder)
     files: dict[str, dict[str, list[str]]] = {}
     for config in configs:
-        if config in MIXES:
-            continue
-        for split in SPLITS:
-            found = sorted(p.relative_to(folder).as_posix() for p in (folder / config).glob(f"{split}-*.parquet"))
+        table = folder / table_of(config)
+        for split in MIXES.get(config, SPLITS):
+            found = sorted(p.relative_to(folder).as_posix() for p in table.glob(f"{split}-*.parquet"))
             if found:
                 files.setdefault(config, {})[split] = found
-    for mix, mix_splits in MIXES.items():
-        if mix in configs:
-            for split in mix_splits:
-                found = [f for task in TASKS for f in files.get(task, {}).get(split, [])]
-                if found:
-                    files.setdefault(mix, {})[split] = found
     return files
 
 
@@ -317,10 +316,21 @@ def _needed_configs(requested: Sequence[str]) -> list[str]:
     return [c for c in CONFIGS if c in wanted]
 
 
-def _annotate(refs, splits, settings, options: BuildOptions, store_dir: Path, rejects: list[Reject]) -> dict:
-    """Stage 1 into the work store; appends the new rejects and returns the counts."""
+def _annotate(
+    refs, splits, settings, options: BuildOptions, folder: Path, rejects: list[Reject]
+) -> tuple[dict, dict[tuple[str, str], list[Path]], ImageLedger]:
+    """Stage 1, its rows written to parquet shards under ``folder`` as they come; appends the new
+    rejects and returns the counts, the shards of each (table, split) and the distinct images."""
     units = plan_units(refs, splits, options.unit_size)
-    store = WorkStore(store_dir)
+    ledger = ImageLedger()
+    max_shard = convert_file_size_to_int(options.max_shard_size)
+    writers: dict[tuple[str, str], TableWriter] = {}
+
+    def writer(table: str, split: str) -> TableWriter:
+        if (table, split) not in writers:
+            writers[table, split] = TableWriter(folder / table, split, TABLES[table], group_rows=GROUP_ROWS[table], max_shard_bytes=max_shard, ledger=ledger)
+        return writers[table, split]
+
     guard = GuardCounts()
     accepted = 0
     image_level: Counter = Counter()
@@ -331,7 +341,10 @@ def _annotate(refs, splits, settings, options: BuildOptions, store_dir: Path, re
     results = annotate_units(units, settings, options.num_proc)
     with tqdm(total=len(refs), desc="annotate", unit="pair", disable=_bars_off(options)) as bar, closing(results):
         for unit, result in zip(units, results):
-            store.add_result(result)
+            for rows in result.task_rows:
+                writer("tasks", result.split).add(rows)
+            if result.pair_rows:
+                writer("pairs", result.split).add(result.pair_rows)
             rejects += result.rejects
             guard.merge(result.guard)
             accepted += result.accepted
@@ -341,8 +354,8 @@ def _annotate(refs, splits, settings, options: BuildOptions, store_dir: Path, re
             mask_modes.update(result.mask_modes)
             concepts.update(result.concepts)
             bar.update(len(unit.refs))
-    store.close()
-    return {
+    shards = {key: w.close() for key, w in writers.items()}
+    counts = {
         "accepted": accepted,
         "image_level_only": dict(sorted(image_level.items())),
         "reliability": reliability.to_dict(),
@@ -351,6 +364,7 @@ def _annotate(refs, splits, settings, options: BuildOptions, store_dir: Path, re
         "mask_modes": dict(sorted(mask_modes.items())),
         "concepts": dict(sorted(concepts.items())),
     }
+    return counts, {key: files for key, files in shards.items() if files}, ledger
 
 
 def _write_rejects(rejects: list[Reject], path: Path) -> None:
@@ -364,25 +378,29 @@ def _rejects_name(options: BuildOptions) -> str:
     return "rejects.parquet"
 
 
-def _write_config(config: str, work: Path, staging: Path, options: BuildOptions) -> None:
-    """Run the config's builder over the work store and move its parquet files into place."""
-    builder_class = BUILDERS[config]
-    builder = builder_class(config_name=config, data_dir=str(work / "store"), cache_dir=str(work / "cache"), dataset_name="fifa")
-    prepared = work / "prepared" / config
+def _write_fict(work: Path, staging: Path) -> None:
+    """The ``fict`` table, by its `datasets` builder."""
+    builder = FiFaFict(config_name="fict", cache_dir=str(work / "cache"), dataset_name="fifa")
+    prepared = work / "prepared" / "fict"
     with _quiet_datasets():
-        builder.download_and_prepare(output_dir=str(prepared), file_format="parquet", max_shard_size=options.max_shard_size)
-    target = staging / config
-    target.mkdir(parents=True, exist_ok=True)
-    for split in builder.info.splits:
-        files = sorted(prepared.glob(f"fifa-{split}*.parquet"))
-        for index, file in enumerate(files):
-            if options.num_slices > 1 and config != "fict":
-                if len(files) > 1:
-                    raise ValueError(f"{config}/{split}: slice {options.slice_index} holds more than --max-shard-size; use more slices")
-                name = f"{split}-{options.slice_index:05d}-of-{options.num_slices:05d}.parquet"
-            else:
-                name = f"{split}-{index:05d}-of-{len(files):05d}.parquet"
-            file.rename(target / name)
+        builder.download_and_prepare(output_dir=str(prepared), file_format="parquet")
+    (staging / "fict").mkdir(parents=True, exist_ok=True)
+    files = sorted(prepared.glob("fifa-train*.parquet"))
+    for index, file in enumerate(files):
+        file.rename(staging / "fict" / f"train-{index:05d}-of-{len(files):05d}.parquet")
+
+
+def _place_shards(files: list[Path], folder: Path, split: str, options: BuildOptions) -> None:
+    """Move a split's shards into ``folder`` under their published names."""
+    if options.num_slices > 1 and len(files) > 1:
+        raise ValueError(f"{folder.name}/{split}: slice {options.slice_index} holds more than --max-shard-size; use more slices")
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, file in enumerate(files):
+        if options.num_slices > 1:
+            name = f"{split}-{options.slice_index:05d}-of-{options.num_slices:05d}.parquet"
+        else:
+            name = f"{split}-{index:05d}-of-{len(files):05d}.parquet"
+        file.rename(folder / name)
 
 
 class _quiet_datasets:
@@ -400,17 +418,48 @@ class _quiet_datasets:
         datasets.logging.set_verbosity(self._level)
 
 
-def _file_stats(folder: Path, configs: Sequence[str]) -> dict:
-    """Rows and bytes of every config and split (the mixes count their tasks' files again), and the bytes on disk."""
+def _file_stats(folder: Path, configs: Sequence[str], unique_image_bytes: int) -> dict:
+    """Rows and file bytes of every config and split (a task config: its rows, and the ``tasks`` files
+    it reads; a split without rows of the task is left out), the bytes on disk, and the image bytes
+    as stored against each distinct image once."""
+    files = data_files(folder, configs)
+    task_rows = _task_rows(folder, files)
     rows: dict[str, dict[str, int]] = {}
     sizes: dict[str, dict[str, int]] = {}
-    files = data_files(folder, configs)
-    for config, by_split in files.items():
-        for split, names in by_split.items():
-            rows.setdefault(config, {})[split] = sum(pq.read_metadata(folder / n).num_rows for n in names)
-            sizes.setdefault(config, {})[split] = sum((folder / n).stat().st_size for n in names)
+    for config, by_split in list(files.items()):
+        for split, names in list(by_split.items()):
+            if config in TASKS:
+                n = task_rows[config, split]
+            elif config in MIXES:
+                n = sum(task_rows[t, split] for t in TASKS)
+            else:
+                n = sum(pq.read_metadata(folder / name).num_rows for name in names)
+            if config in TASKS and not n:
+                del by_split[split]
+                continue
+            rows.setdefault(config, {})[split] = n
+            sizes.setdefault(config, {})[split] = sum((folder / name).stat().st_size for name in names)
+        if not by_split:
+            del files[config]
     disk = sum(p.stat().st_size for p in folder.rglob("*.parquet") if "_work" not in p.relative_to(folder).parts)
-    return {"rows": rows, "bytes": sizes, "files": files, "disk_bytes": disk}
+    stored = sum(stored_image_bytes(sorted((folder / table).glob("*.parquet")), features) for table, features in TABLES.items())
+    return {
+        "rows": rows,
+        "bytes": sizes,
+        "files": files,
+        "disk_bytes": disk,
+        "image_bytes": {"stored": stored, "unique": unique_image_bytes},
+    }
+
+
+def _task_rows(folder: Path, files: dict[str, dict[str, list[str]]]) -> Counter:
+    """Rows of each (task, split) in the ``tasks`` files, from their ``task`` column."""
+    counts: Counter = Counter()
+    tables = {(split, name) for config, by_split in files.items() if table_of(config) == "tasks" for split, names in by_split.items() for name in names}
+    for split, name in tables:
+        for task, n in zip(*pq.read_table(folder / name, columns=["task"]).column("task").value_counts().flatten()):
+            counts[task.as_py(), split] += n.as_py()
+    return counts
 
 
 def _bars_off(options: BuildOptions) -> bool | None:

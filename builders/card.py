@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from string import Template
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from datasets import DatasetInfo, SplitDict, SplitInfo
 from datasets.info import DatasetInfosDict
@@ -25,7 +26,7 @@ from fifa_data.samples import CREDITS
 from fifa_data.viz import render_age
 
 from .features import FICT_FEATURES, PAIRS_COLUMNS_DOC, PAIRS_FEATURES, TASK_COLUMNS_DOC, TASK_FEATURES
-from .fifa import CONFIGS, DESCRIPTIONS, MIXES
+from .fifa import CONFIGS, DESCRIPTIONS, MIXES, config_filters
 from .splits import SPLITS
 from .work import RESAVED, WARPED
 
@@ -85,7 +86,11 @@ def card_yaml(stats: dict, sample: bool) -> str:
     infos = {}
     for config, by_split in stats["files"].items():
         patterns = [{"split": split, "path": _patterns(files)} for split, files in by_split.items()]
-        configs[config] = {"data_files": patterns, **({"default": True} if config == "instruct" else {})}
+        configs[config] = {"data_files": patterns}
+        if config_filters(config):
+            configs[config]["filters"] = config_filters(config)
+        if config == "instruct":
+            configs[config]["default"] = True
         features = {"fict": FICT_FEATURES, "pairs": PAIRS_FEATURES}.get(config, TASK_FEATURES)
         splits = SplitDict()
         for split in by_split:
@@ -114,12 +119,20 @@ def _example_age_row(folder: Path, stats: dict) -> tuple[dict | None, str | None
     """The first fake ``age`` row with the most masks among the first few, preferring train."""
     for split in SPLITS:
         for name in stats["files"].get("age", {}).get(split, []):
-            first = next(pq.ParquetFile(folder / name).iter_batches(batch_size=64), None)  # not the whole file
-            rows = first.to_pylist() if first is not None else []
-            fakes = [row for row in rows if row["label"] == "fake" and row["masks"]]
+            fakes = [row for row in _first_rows(folder / name, "age") if row["label"] == "fake" and row["masks"]]
             if fakes:
                 return max(fakes, key=lambda row: (min(len(row["masks"]), 4), -fakes.index(row))), split
     return None, None
+
+
+def _first_rows(path: Path, task: str, n: int = 64) -> list[dict]:
+    """The first ``n`` rows of ``task`` in a ``tasks`` file, read row group by row group (not the whole file)."""
+    file, rows = pq.ParquetFile(path), []
+    for group in range(file.num_row_groups):
+        rows += file.read_row_group(group).filter(pc.field("task") == task).to_pylist()
+        if len(rows) >= n:
+            break
+    return rows[:n]
 
 
 def _shortened(row: dict) -> dict:
@@ -173,6 +186,12 @@ def _fict_summary() -> str:
     )
 
 
+def _image_ratio(stats: dict) -> float:
+    """Image bytes as stored in all tables ÷ every distinct image once."""
+    images = stats["image_bytes"]
+    return images["stored"] / max(images["unique"], 1)
+
+
 def _statistics(stats: dict) -> str:
     parts = [
         f"**Pairs.** {stats['pairs_in']:,} pairs in, {stats['accepted']:,} annotated, "
@@ -203,8 +222,8 @@ def _statistics(stats: dict) -> str:
     parts += [
         "",
         f"**Size.** {stats['disk_bytes'] / 1e6:,.1f} MB of parquet, {stats['disk_bytes'] / accepted / 1e6:,.2f} MB per "
-        "annotated pair: every task row embeds its image file, and `datasets` stores image bytes plain so that the "
-        "Hub's chunk deduplication keeps each repeated image once.",
+        f"annotated pair. Every row embeds its image file; image bytes stored ÷ distinct image bytes = "
+        f"{_image_ratio(stats):.2f} (each image once in `pairs`, once in `tasks`, once more per row group it spans).",
         "",
         f"**Text–decision consistency** (the guard compares every text with the annotator's own decisions; "
         f"agreement with the truth is the reliability section's). {guard['texts']:,} explanations checked: "

@@ -1,41 +1,33 @@
-"""The FiFa dataset builders: one `datasets` builder per config family, versioned.
+"""FiFa's configs and the tables that hold them; the `datasets` builder of ``fict``.
 
-* :class:`FiFaFict`: ``fict``, the concept tree (one ``train`` split);
-* :class:`FiFaPairs`: ``pairs``, each real/fake pair with its artifact mask and annotation;
-* :class:`FiFaTasks`: the eleven FiFa-11 task configs, ``instruct`` (every task's train and
-  validation rows) and ``bench`` (every task's test rows, FiFa-Bench).
+A build writes three tables, one folder each:
 
-``pairs`` and the task configs are `datasets.ArrowBasedBuilder`s: the work store already holds
-their rows as Arrow record batches of the final features, which pass to the parquet writer as
-they are, never through Python dicts.
+* ``fict``: the Facial Image Concept Tree, by :class:`FiFaFict` (one ``train`` split);
+* ``pairs``: each real/fake pair with its artifact mask and annotation (the ``pairs`` config);
+* ``tasks``: the rows of every FiFa-11 task, ordered by image (:mod:`.parquet` stores each image
+  once per row group).
 
-datasets 5 has no loading scripts, so these run at build time (``scripts/build.py``) and users
-load the parquet they write. ``pairs`` and the task configs read the work store that stage 1
-(:mod:`builders.work`) filled; pass its folder as ``data_dir``::
-
-    builder = FiFaTasks(config_name="age", data_dir="work/", cache_dir="cache/")
-    builder.download_and_prepare(output_dir="out/age", file_format="parquet")
+Every task config is a view of ``tasks``: the card declares it as the ``tasks`` files with the
+filter ``task == <config>`` (`datasets`' parquet ``filters``), so ``load_dataset(folder, "age")``
+gives the age rows, each with its image, while the image is on disk once. ``instruct`` (every
+task's train and validation rows) and ``bench`` (every task's test rows, FiFa-Bench) are the
+``tasks`` files of their splits.
 
 A change to any config's output bumps its version in `VERSIONS`; the card shows it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-
 import datasets
-import pyarrow as pa
 
 from fifa_data.fict import load_fict
 from fifa_data.schema import MIXES, TASKS
 
 from .features import FICT_FEATURES, PAIRS_FEATURES, TASK_FEATURES
-from .splits import SPLITS
-from .work import read_batches
 
 CONFIGS: tuple[str, ...] = ("fict", "pairs", *TASKS, *MIXES)
+TABLES: dict[str, datasets.Features] = {"fict": FICT_FEATURES, "pairs": PAIRS_FEATURES, "tasks": TASK_FEATURES}
+GROUP_ROWS: dict[str, int] = {"pairs": 16, "tasks": 100}  # least rows per parquet row group: bounds a reader's batch
 VERSIONS: dict[str, datasets.Version] = {name: datasets.Version("1.0.0") for name in CONFIGS}
 # 1.1.0: task rows carry `query_mask`, the queried concept's mask (region input of rdet / rexp / rseg).
 VERSIONS.update({name: datasets.Version("1.1.0") for name in (*TASKS, *MIXES)})
@@ -55,6 +47,10 @@ VERSIONS.update({name: datasets.Version("1.3.0") for name in (*TASKS, *MIXES)})
 # a warp is a pair-level reading (evidence gains `flow_coherence`) and states no colour, texture or seam.
 VERSIONS["pairs"] = datasets.Version("1.3.0")
 VERSIONS.update({name: datasets.Version("1.4.0") for name in (*TASKS, *MIXES)})
+# 1.4.0 (pairs) / 2.0.0 (tasks): the task configs are views of one `tasks` table ordered by image,
+# and every image is stored once per row group (dictionary-encoded); the rows are unchanged.
+VERSIONS["pairs"] = datasets.Version("1.4.0")
+VERSIONS.update({name: datasets.Version("2.0.0") for name in (*TASKS, *MIXES)})
 
 DESCRIPTIONS: dict[str, str] = {
     "fict": "the Facial Image Concept Tree: every concept with its parent, level, description and synonyms",
@@ -75,83 +71,20 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 
-@dataclass
-class FiFaDatasetConfig(datasets.BuilderConfig):
-    """A FiFa dataset config; ``tasks`` are the task configs whose rows it holds (empty for fict and
-    pairs), ``splits`` the splits it may have."""
-
-    tasks: tuple[str, ...] = ()
-    splits: tuple[str, ...] = SPLITS
+def table_of(config: str) -> str:
+    """The table (folder) that holds a config's rows."""
+    return config if config in ("fict", "pairs") else "tasks"
 
 
-def _config(name: str, **kwargs) -> FiFaDatasetConfig:
-    return FiFaDatasetConfig(name=name, version=VERSIONS[name], description=DESCRIPTIONS[name], **kwargs)
-
-
-class _FromWorkStore(datasets.ArrowBasedBuilder):
-    """Split generators over the work store's ``<config>/<split>.arrow`` files; empty splits are left out."""
-
-    FEATURES: datasets.Features
-    DEFAULT_WRITER_BATCH_SIZE = 100  # rows per parquet row group: bounds the build's memory, whatever the size
-
-    def _info(self) -> datasets.DatasetInfo:
-        return datasets.DatasetInfo(description=self.config.description, features=self.FEATURES)
-
-    def _sources(self) -> tuple[str, ...]:
-        return (self.config.name,)
-
-    def _split_generators(self, dl_manager):
-        if not self.config.data_dir:
-            raise ValueError(f"config {self.config.name!r} reads a work store: pass data_dir=<folder written by builders.work>")
-        root = Path(self.config.data_dir)
-        generators = []
-        for split in self.config.splits:
-            files = [root / source / f"{split}.arrow" for source in self._sources()]
-            files = [f for f in files if f.is_file()]
-            if files:
-                generators.append(datasets.SplitGenerator(name=split, gen_kwargs={"files": files}))
-        return generators
-
-    def _generate_tables(self, files: list[Path]) -> Iterator[tuple[int, pa.Table]]:
-        """Tables of exactly ``DEFAULT_WRITER_BATCH_SIZE`` rows (the last may be shorter): one parquet
-        row group each, whatever the sizes of the work store's batches."""
-        size, pending, rows, key = self.DEFAULT_WRITER_BATCH_SIZE, [], 0, 0
-        for path in files:
-            for batch in read_batches(path):
-                pending.append(batch)
-                rows += batch.num_rows
-                while rows >= size:
-                    table = pa.Table.from_batches(pending)
-                    yield key, table.slice(0, size)
-                    pending, rows, key = table.slice(size).to_batches(), rows - size, key + 1
-        if rows:
-            yield key, pa.Table.from_batches(pending)
-
-
-class FiFaTasks(_FromWorkStore):
-    """The FiFa-11 task configs and their two mixes, all with the one shared row schema."""
-
-    FEATURES = TASK_FEATURES
-    BUILDER_CONFIGS = [_config(task, tasks=(task,)) for task in TASKS] + [
-        _config(mix, tasks=TASKS, splits=splits) for mix, splits in MIXES.items()
-    ]
-
-    def _sources(self) -> tuple[str, ...]:
-        return self.config.tasks
-
-
-class FiFaPairs(_FromWorkStore):
-    """The ``pairs`` config."""
-
-    FEATURES = PAIRS_FEATURES
-    DEFAULT_WRITER_BATCH_SIZE = 16  # a pairs row holds two images and every mask and measurement
-    BUILDER_CONFIGS = [_config("pairs")]
+def config_filters(config: str) -> list[list] | None:
+    """The parquet ``filters`` that cut a config's rows from its table (None: every row of its splits)."""
+    return [["task", "==", config]] if config in TASKS else None
 
 
 class FiFaFict(datasets.GeneratorBasedBuilder):
     """The ``fict`` config: the concept tree that ships with the package."""
 
-    BUILDER_CONFIGS = [_config("fict")]
+    BUILDER_CONFIGS = [datasets.BuilderConfig(name="fict", version=VERSIONS["fict"], description=DESCRIPTIONS["fict"])]
 
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(description=self.config.description, features=FICT_FEATURES)
@@ -162,10 +95,3 @@ class FiFaFict(datasets.GeneratorBasedBuilder):
     def _generate_examples(self):
         for row in load_fict().to_rows():
             yield row["id"], row
-
-
-BUILDERS: dict[str, type[datasets.DatasetBuilder]] = {
-    "fict": FiFaFict,
-    "pairs": FiFaPairs,
-    **{name: FiFaTasks for name in (*TASKS, *MIXES)},
-}

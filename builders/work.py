@@ -1,11 +1,11 @@
-"""Stage 1 of a build: annotate every pair once and stream its rows into a work store.
+"""Stage 1 of a build: annotate every pair once and cut the rows of every config from it.
 
 Every config is cut from the same annotation (an AGE row and a det row of a fake share its mesh,
-artifact mask, decisions and text), so the annotator runs once per pair, here, and writes the
-rows of all configs to one Arrow file per (config, split). The builders (:mod:`builders.fifa`)
-then turn those files into the published parquet. Work is planned in units of one real image and
-up to ``chunk`` of its fakes; units run in worker processes with ``num_proc > 1``, and results are
-consumed in plan order, so the store's bytes do not depend on ``num_proc``.
+artifact mask, decisions and text), so the annotator runs once per pair, here. Work is planned in
+units of one real image and up to ``chunk`` of its fakes; units run in worker processes with
+``num_proc > 1``, and results are consumed in plan order, so the build's bytes do not depend on
+``num_proc``. A unit's result holds its ``tasks`` rows image by image and its ``pairs`` rows
+(which share one real image), the groups :mod:`builders.parquet` keeps within a row group.
 """
 
 from __future__ import annotations
@@ -13,13 +13,10 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import threading
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import pyarrow as pa
 
 from fifa_data.annotate.guard import GuardCounts
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate
@@ -32,12 +29,10 @@ from fifa_data.schema import TASKS
 from fifa_data.tasks import TaskConfig, task_rows
 from fifa_data.validation import ValidationConfig, fit_mask, load_pairs
 
-from .features import PAIRS_FEATURES, TASK_FEATURES
 from .rows import pair_row
 
 WARPED = "warped"  # `mask_modes` key: accepted fakes read as warps, whose moved pixels joined the mask
 RESAVED = "resaved"  # `mask_modes` key: accepted fakes whose mask was computed against their real saved as the fake was
-WORK_FEATURES = {**{task: TASK_FEATURES for task in TASKS}, "pairs": PAIRS_FEATURES}
 
 
 @dataclass(frozen=True)
@@ -67,7 +62,8 @@ class UnitResult:
     """The rows of every config for one unit, and what happened to its pairs."""
 
     split: str
-    rows: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    task_rows: list[list[dict]] = field(default_factory=list)  # one list per image: its rows of every task, in task order
+    pair_rows: list[dict] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     guard: GuardCounts = field(default_factory=GuardCounts)
     accepted: int = 0
@@ -109,8 +105,7 @@ def annotate_unit(unit: WorkUnit, settings: AnnotateSettings, writer) -> UnitRes
                 continue
         repeats = unit.fakes_per_real if img.label == "real" else 1
         rows = task_rows(img, settings.tasks, settings.task_config, seed=settings.annotator.seed, real_repeats=repeats)
-        for task, task_rows_ in rows.items():
-            result.rows[task].extend(task_rows_)
+        result.task_rows.append([row for task in settings.tasks for row in rows[task]])
         if img.label == "fake":
             _score(result, img, by_id[img.pair_id], real, settings)
         if img.label == "fake" and img.unlocalised:
@@ -126,7 +121,7 @@ def annotate_unit(unit: WorkUnit, settings: AnnotateSettings, writer) -> UnitRes
                     result.mask_modes[RESAVED] += 1
             result.concepts.update(img.decisions.manipulated)
             if settings.with_pairs:
-                result.rows["pairs"].append(pair_row(img, real.image, by_id[img.pair_id], settings.annotator.evidence))
+                result.pair_rows.append(pair_row(img, real.image, by_id[img.pair_id], settings.annotator.evidence))
     return result
 
 
@@ -193,42 +188,3 @@ def _init_worker(settings: AnnotateSettings) -> None:
 
 def _run_in_worker(unit: WorkUnit) -> UnitResult:
     return annotate_unit(unit, _worker["settings"], _worker["writer"])
-
-
-class WorkStore:
-    """Rows of each (config, split), appended as Arrow record batches to ``root/<config>/<split>.arrow``."""
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-        self._writers: dict[tuple[str, str], pa.ipc.RecordBatchStreamWriter] = {}
-        self._sinks: dict[tuple[str, str], pa.OSFile] = {}
-
-    def add(self, config: str, split: str, rows: list[dict]) -> None:
-        if not rows:
-            return
-        key = (config, split)
-        schema = WORK_FEATURES[config].arrow_schema
-        if key not in self._writers:
-            path = self.path(config, split)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._sinks[key] = pa.OSFile(str(path), "wb")
-            self._writers[key] = pa.ipc.new_stream(self._sinks[key], schema)
-        self._writers[key].write_batch(pa.RecordBatch.from_pylist(rows, schema=schema))
-
-    def add_result(self, result: UnitResult) -> None:
-        for config in sorted(result.rows):
-            self.add(config, result.split, result.rows[config])
-
-    def path(self, config: str, split: str) -> Path:
-        return self.root / config / f"{split}.arrow"
-
-    def close(self) -> None:
-        for key in list(self._writers):
-            self._writers.pop(key).close()
-            self._sinks.pop(key).close()
-
-
-def read_batches(path: str | Path) -> Iterator[pa.RecordBatch]:
-    """The record batches of one work-store file, one in memory at a time."""
-    with pa.OSFile(str(path), "rb") as source:
-        yield from pa.ipc.open_stream(source)

@@ -155,7 +155,9 @@ def print_summary(report: BuildReport) -> None:
     print(f"  guard: {g['texts']:,} texts, {g['inconsistent']:,} text-decision inconsistencies removed, {g['missing']:,} missing filled in, "
           f"{g['repaired']:,} repaired, {g['rejected']:,} replaced, {g['writer_failures']:,} writer failures")
     per_pair = s["disk_bytes"] / max(s["accepted"], 1)
-    print(f"  on disk: {s['disk_bytes'] / 1e6:,.1f} MB of parquet, {per_pair / 1e6:,.2f} MB per annotated pair")
+    images = s["image_bytes"]
+    print(f"  on disk: {s['disk_bytes'] / 1e6:,.1f} MB of parquet, {per_pair / 1e6:,.2f} MB per annotated pair; "
+          f"image bytes stored / distinct {images['stored'] / max(images['unique'], 1):.2f}")
     if report.seconds:
         print("  time: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in report.seconds.items()))
 

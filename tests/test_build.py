@@ -15,17 +15,17 @@ from pathlib import Path
 import datasets
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from fake_hub import TOKEN, FakeHub, fake_hub, online  # noqa: F401 (fixtures)
 from huggingface_hub import DatasetCard
 from PIL import Image
 
-from builders import CONFIGS, MIXES, VERSIONS, BuildOptions, build, data_files, fingerprint, merge_builds
+from builders import CONFIGS, MIXES, VERSIONS, BuildOptions, build, fingerprint, merge_builds
 from builders.features import FICT_FEATURES, PAIRS_FEATURES, TASK_FEATURES
-from builders.fifa import FiFaTasks
 from builders.splits import SPLITS, assign_splits, hash_split
-from builders.work import AnnotateSettings, WorkStore
+from builders.work import AnnotateSettings
 from fifa_data import masks as masklib
 from fifa_data.annotate.pipeline import AnnotatorConfig
 from fifa_data.annotate.reliability import Reliability
@@ -125,22 +125,34 @@ def test_mixes_are_the_union_of_the_task_configs(built):
             assert sorted(loaded[split]["id"]) == union
 
 
-def test_mix_builder_config_reads_every_task(built, tmp_path):
-    """The ``instruct`` builder config (not only the card's file union) yields every task's rows."""
-    store = WorkStore(tmp_path / "store")
-    for task in ("age", "det"):
-        for split in ("train", "validation"):
-            for name in data_files(built)[task].get(split, []):
-                store.add(task, split, pq.read_table(built / name).to_pylist())
-    store.close()
-    builder = FiFaTasks(config_name="instruct", data_dir=str(tmp_path / "store"), cache_dir=str(tmp_path / "cache"))
-    builder.download_and_prepare()
-    mixed = builder.as_dataset()
-    assert set(mixed) == {"train", "validation"}
-    for split in mixed:
-        expected = [i for task in ("det", "age") for i in _load(built, task, split=split)["id"]]  # TASKS order
-        assert list(mixed[split]["id"]) == expected
-    assert str(builder.info.version) == str(VERSIONS["instruct"])
+def test_task_configs_are_views_of_one_tasks_table_that_stores_each_image_once_per_row_group(built):
+    """Every task config reads the ``tasks`` files through its filter; in those files no row group
+    cuts the rows of an image, and the image bytes column holds each of a row group's images once."""
+    stats = json.loads((built / "build.json").read_text())
+    files = sorted((built / "tasks").glob("*.parquet"))
+    table = pa.concat_tables(pq.read_table(f) for f in files)
+    for task in TASKS:
+        for split, rows in _load(built, task).items():
+            assert rows["id"] == [i for i, t, f in zip(table["id"].to_pylist(), table["task"].to_pylist(), _split_of(files, table)) if t == task and f == split]
+    for file in files:
+        parquet = pq.ParquetFile(file)
+        groups: dict[bytes, set[int]] = {}
+        for g in range(parquet.num_row_groups):
+            images = parquet.read_row_group(g, columns=["image"]).column("image").combine_chunks().field("bytes")
+            unique = {bytes(v.as_py()) for v in images}
+            for value in unique:
+                groups.setdefault(value, set()).add(g)
+            group = parquet.metadata.row_group(g)
+            column = next(group.column(c) for c in range(group.num_columns) if group.column(c).path_in_schema == "image.bytes")
+            assert "RLE_DICTIONARY" in column.encodings
+            assert column.total_compressed_size < sum(map(len, unique)) + 64 * len(images) + 4096  # each image once, plus its indices
+        assert all(len(g) == 1 for g in groups.values())  # an image's rows are in one row group
+    assert 1 <= stats["image_bytes"]["stored"] / stats["image_bytes"]["unique"] < 2.5  # once in tasks, once in pairs (a real once per row group)
+
+
+def _split_of(files: list[Path], table: pa.Table) -> list[str]:
+    """The split of each row of the concatenated ``tasks`` files (from each file's name)."""
+    return [f.name.split("-")[0] for f in files for _ in range(pq.read_metadata(f).num_rows)]
 
 
 def test_builds_are_byte_identical_whatever_num_proc(built, source, tmp_path):
@@ -196,7 +208,7 @@ def test_interrupted_build_keeps_the_previous_one_and_a_rerun_completes(built, s
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     partial = tmp_path / ".fifa.partial"
     deadline = time.monotonic() + 120
-    while not (partial / "_work" / "store").exists() and time.monotonic() < deadline and process.poll() is None:
+    while not (partial / "_work" / "tables").exists() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
     assert process.poll() is None, "the build finished before it could be interrupted"
     os.killpg(process.pid, signal.SIGKILL)
@@ -302,6 +314,7 @@ def test_card_has_valid_hub_metadata_and_real_numbers(built):
             assert all(list(built.glob(p)) for p in patterns), (name, entry)
         splits = {s["name"]: s["num_examples"] for s in infos[name]["splits"]}
         assert splits == stats["rows"][name]
+        assert config.get("filters") == ([["task", "==", name]] if name in TASKS else None)
     assert declared["instruct"].get("default") is True
     text = card.text
     assert stats["fingerprint"] in text and "![" in text and (built / "images" / "age_example.png").is_file()
@@ -347,7 +360,7 @@ def test_cli_build_loads_by_name_in_a_fresh_process(source, tmp_path):
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     rows, concepts, _ = loaded.stdout.split(maxsplit=2)
     assert int(rows) > 0 and int(concepts) == 154
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["age", "fict", "images"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["fict", "images", "tasks"]
 
 
 def test_push_uploads_the_build_in_one_commit(fake_hub: FakeHub, source, tmp_path, monkeypatch):

@@ -189,10 +189,10 @@ def test_an_interrupt_ends_a_two_process_build_within_seconds_and_keeps_the_old_
     command = [sys.executable, str(COMMANDS["build"]), "--out", str(out), "--sample-pairs", "100", "--num-proc", "2", "--configs", "det", "loc"]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 180
-    store = tmp_path / ".fifa.partial" / "_work" / "store"
+    tables = tmp_path / ".fifa.partial" / "_work" / "tables"
     # The pool runs (two workers and multiprocessing's resource tracker) and has handed back its first
-    # rows: the parent is past starting the workers, which it does with SIGINT ignored.
-    while (len(_children(process.pid)) < 3 or not any(store.rglob("*.arrow"))) and process.poll() is None and time.monotonic() < deadline:
+    # rows (their table's folder exists): the parent is past starting the workers, which it does with SIGINT ignored.
+    while (len(_children(process.pid)) < 3 or not (tables.is_dir() and any(tables.iterdir()))) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     workers = _children(process.pid)
     assert process.poll() is None, "the build ended before it could be interrupted"

@@ -1,0 +1,144 @@
+"""The parquet files of the ``pairs`` and ``tasks`` tables: row groups of whole images, each image stored once per row group.
+
+datasets' own parquet writer stores image bytes PLAIN, a full copy in every row. A FiFa image is
+the subject of some thirty rows (every task's questions about one face, a real photo's rows for
+each of its fakes), so these files are written as datasets would write them (the features in the
+schema metadata, snappy for every column but the images, content-defined chunking and a page
+index, so the Hub's Xet storage still deduplicates across revisions) except that every column is
+dictionary-encoded and a row group never splits the rows of one image: the image's bytes are one
+entry of the row group's dictionary page, and each row holds an index. A reader gets the same
+self-contained rows (pyarrow, and so `datasets`, decodes the dictionary).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from datasets.arrow_writer import get_parquet_column_options
+from datasets.table import embed_table_storage
+
+DICTIONARY_PAGE_LIMIT = 1 << 30  # bytes of one column chunk's dictionary: a row group's distinct images, whatever their size
+
+
+def image_columns(features: datasets.Features) -> tuple[str, ...]:
+    """The features' `datasets.Image` columns."""
+    return tuple(name for name, feature in features.items() if isinstance(feature, datasets.Image))
+
+
+@dataclass
+class ImageLedger:
+    """Every distinct image written (by content), with its size: the "unique" of stored ÷ unique image bytes."""
+
+    unique: int = 0
+    distinct: int = 0
+    _seen: set[bytes] = field(default_factory=set, repr=False)
+
+    def add(self, values: pa.Array) -> None:
+        for value in pc.unique(values).to_pylist():
+            if value is None:
+                continue
+            digest = hashlib.blake2b(value, digest_size=16).digest()
+            if digest not in self._seen:
+                self._seen.add(digest)
+                self.unique += len(value)
+                self.distinct += 1
+
+
+def stored_image_bytes(files: list[Path], features: datasets.Features) -> int:
+    """Bytes the image columns take in these parquet files, dictionary pages and indices included."""
+    leaves = {f"{name}.bytes" for name in image_columns(features)}
+    total = 0
+    for file in files:
+        metadata = pq.read_metadata(file)
+        for g in range(metadata.num_row_groups):
+            group = metadata.row_group(g)
+            total += sum(group.column(c).total_compressed_size for c in range(group.num_columns) if group.column(c).path_in_schema in leaves)
+    return total
+
+
+class TableWriter:
+    """One split of one table as parquet shards ``<folder>/<split>-SSSSS.parquet``.
+
+    `add` takes the rows of whole images (one image's rows, or a real image's pairs); they are
+    buffered until the row group holds at least ``group_rows`` rows, so no row group cuts an
+    image's rows. A shard is closed once it reaches ``max_shard_bytes``.
+    """
+
+    def __init__(
+        self,
+        folder: str | Path,
+        split: str,
+        features: datasets.Features,
+        *,
+        group_rows: int,
+        max_shard_bytes: int | None = None,
+        ledger: ImageLedger | None = None,
+    ) -> None:
+        self.folder, self.split, self.features = Path(folder), split, features
+        self.schema = features.arrow_schema
+        self.group_rows, self.max_shard_bytes, self.ledger = group_rows, max_shard_bytes, ledger
+        self.shards: list[Path] = []
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._images = image_columns(features)
+        self._options = _writer_options(features, self.schema)
+        self._pending: list[pa.RecordBatch] = []
+        self._rows = 0
+        self._sink: pa.OSFile | None = None
+        self._writer: pq.ParquetWriter | None = None
+
+    def add(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        batch = pa.RecordBatch.from_pylist(rows, schema=self.schema)
+        if self.ledger is not None:
+            for name in self._images:
+                self.ledger.add(batch.column(name).field("bytes"))
+        self._pending.append(batch)
+        self._rows += batch.num_rows
+        if self._rows >= self.group_rows:
+            self._write_group()
+
+    def close(self) -> list[Path]:
+        """Write what is buffered and close the last shard; the shards, in order."""
+        self._write_group()
+        self._close_shard()
+        return self.shards
+
+    def _write_group(self) -> None:
+        if not self._rows:
+            return
+        if self._writer is None:
+            path = self.folder / f"{self.split}-{len(self.shards):05d}.parquet"
+            self._sink = pa.OSFile(str(path), "wb")
+            self._writer = pq.ParquetWriter(self._sink, self.schema, **self._options)
+            self._writer.add_key_value_metadata({"content_defined_chunking": json.dumps(self._options["use_content_defined_chunking"])})
+            self.shards.append(path)
+        table = embed_table_storage(pa.Table.from_batches(self._pending))  # as datasets embeds: the file's name, not its path
+        self._writer.write_table(table, row_group_size=table.num_rows)
+        self._pending, self._rows = [], 0
+        if self.max_shard_bytes is not None and self._sink.tell() >= self.max_shard_bytes:
+            self._close_shard()
+
+    def _close_shard(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._sink.close()
+            self._writer = self._sink = None
+
+
+def _writer_options(features: datasets.Features, schema: pa.Schema) -> dict:
+    """datasets' per-column compression, CDC and page index, with every column dictionary-encoded."""
+    return {
+        "compression": get_parquet_column_options(features, schema)["compression"],
+        "use_dictionary": True,
+        "dictionary_pagesize_limit": DICTIONARY_PAGE_LIMIT,
+        "use_content_defined_chunking": datasets.config.DEFAULT_CDC_OPTIONS,
+        "write_page_index": True,
+    }
