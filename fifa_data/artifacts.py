@@ -177,7 +177,7 @@ def _adaptive(real: np.ndarray, fake: np.ndarray, settings: dict) -> tuple[np.nd
     long_side = max(h, w)
     lab_real, lab_fake = (_lab(x, settings["blur_sigma"]) for x in (real, fake))
     change = lab_real - lab_fake
-    chroma = np.linalg.norm(change[..., 1:], axis=2)
+    chroma = np.sqrt(change[..., 1] * change[..., 1] + change[..., 2] * change[..., 2])
     if settings["chroma_floor"] > 0:
         chroma[chroma < settings["chroma_floor"] * _max_within(chroma)] = 0.0
     colour = np.hypot(change[..., 0], chroma)
@@ -262,28 +262,45 @@ def _texture_change(real: np.ndarray, fake: np.ndarray, window: float, offset: f
 class _Bins:
     """Equal-count bins of per-pixel texture, ready for per-bin statistics and their interpolation."""
 
-    members: list[np.ndarray]  # flat pixel indices of each bin
+    order: np.ndarray  # flat pixel indices sorted by bin (stably): bin b is order[bounds[b]:bounds[b + 1]]
+    bounds: np.ndarray
     lower: np.ndarray  # per pixel: the bin centre at or below its texture (for interpolation)
     weight: np.ndarray  # per pixel: interpolation weight of the next centre up
+    keep: np.ndarray  # 1 - weight
+
+    def sorted_values(self, values: np.ndarray) -> list[np.ndarray]:
+        """The values of each bin's pixels."""
+        grouped = values.ravel()[self.order]
+        return [grouped[self.bounds[b] : self.bounds[b + 1]] for b in range(len(self.bounds) - 1)]
 
     def per_pixel(self, per_bin: np.ndarray) -> np.ndarray:
         """Per-bin values linearly interpolated by texture between bin centres (flat outside)."""
-        return per_bin[self.lower] * (1 - self.weight) + per_bin[self.lower + 1] * self.weight
+        return _lookup(per_bin[:-1], self.lower) * self.keep + _lookup(per_bin[1:], self.lower) * self.weight
+
+
+def _lookup(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``table[index]`` for a uint8 index: OpenCV's table lookup, four times numpy's gather."""
+    if index.dtype != np.uint8:
+        return table[index]
+    padded = np.zeros(256, np.float64)
+    padded[: table.size] = table
+    return cv2.LUT(index, padded)
 
 
 def _texture_bins(texture: np.ndarray, bins: int) -> _Bins:
     flat = texture.ravel()
     edges = np.quantile(flat, np.linspace(0, 1, bins + 1))
     index = np.clip(np.searchsorted(edges, flat, side="right") - 1, 0, bins - 1)
-    order = np.argsort(index, kind="stable")
-    bounds = np.searchsorted(index[order], np.arange(bins + 1))
-    members = [order[bounds[b] : bounds[b + 1]] for b in range(bins)]
+    members = [np.flatnonzero(index == b) for b in range(bins)]  # a stable sort by bin: bins are few
+    bounds = np.cumsum([0] + [m.size for m in members])
     centres = np.array([np.median(flat[m]) if m.size else edges[b] for b, m in enumerate(members)])
     centres = np.maximum.accumulate(centres)
     lower = np.clip(np.searchsorted(centres, flat, side="right") - 1, 0, bins - 2)
     gap = centres[lower + 1] - centres[lower]
     weight = np.clip((flat - centres[lower]) / np.where(gap > 0, gap, 1.0), 0.0, 1.0).astype(np.float32)
-    return _Bins(members, lower.reshape(texture.shape), weight.reshape(texture.shape))
+    weight = weight.reshape(texture.shape)
+    lower = lower.astype(np.uint8 if bins <= 256 else np.intp).reshape(texture.shape)
+    return _Bins(np.concatenate(members), bounds, lower, weight, 1 - weight)
 
 
 def _excess(diff: np.ndarray, bins: _Bins, factor: float) -> tuple[np.ndarray, np.ndarray]:
@@ -293,11 +310,11 @@ def _excess(diff: np.ndarray, bins: _Bins, factor: float) -> tuple[np.ndarray, n
     the bin leaves alone: centre = 30th percentile, spread = 30th minus 5th percentile (0.92
     standard deviations of a normal).
     """
-    flat = diff.ravel()
-    centre, spread = np.zeros(len(bins.members)), np.zeros(len(bins.members))
-    for b, members in enumerate(bins.members):
-        if members.size:
-            low, mid = np.quantile(flat[members], (0.05, 0.30))
+    groups = bins.sorted_values(diff)
+    centre, spread = np.zeros(len(groups)), np.zeros(len(groups))
+    for b, values in enumerate(groups):
+        if values.size:
+            low, mid = np.quantile(values, (0.05, 0.30))
             centre[b], spread[b] = mid, (mid - low) / 0.92
     # noise grows with texture: never let a busier bin have a lower floor than a calmer one
     centre, spread = np.maximum.accumulate(centre), np.maximum.accumulate(spread)

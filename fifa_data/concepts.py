@@ -120,13 +120,19 @@ class ConceptMasks:
 
     def to_rle(self, concept_ids: list[str] | None = None) -> dict[str, dict]:
         """COCO RLE of each concept (default: every visible atomic concept)."""
-        # COCO RLE runs down columns: masks taken from the transposed labels are already in that order.
-        transposed = np.ascontiguousarray(self.labels.T)
-        out = {}
-        for c in concept_ids or self.visible():
-            mask = transposed == self._index[c] if self.fict[c].is_atomic else self.members(c)[transposed]
-            out[c] = masklib.encode(mask.T)
-        return out
+        wanted = concept_ids or self.visible()
+        missing = [c for c in wanted if c not in self._rles]  # the fakes of one real ask for the same concepts
+        if missing:
+            # COCO RLE runs down columns: masks taken from the transposed labels are already in that order.
+            transposed = np.ascontiguousarray(self.labels.T)
+            for c in missing:
+                mask = transposed == self._index[c] if self.fict[c].is_atomic else self.members(c)[transposed]
+                self._rles[c] = masklib.encode(mask.T)
+        return {c: self._rles[c] for c in wanted}
+
+    @functools.cached_property
+    def _rles(self) -> dict[str, dict]:
+        return {}
 
     @functools.cached_property
     def _index(self) -> dict[str, int]:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import cv2
 import numpy as np
@@ -172,9 +172,9 @@ class Evidence:
 
     def to_dict(self, config: EvidenceConfig = EvidenceConfig()) -> dict:
         """Measurements and stated facts as plain values (floats rounded to 4 decimals)."""
-        row = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+        row = {f.name: (round(v, 4) if isinstance(v := getattr(self, f.name), float) else v) for f in fields(self)}  # flat: no deep asdict
         row["centroid"] = [round(v, 1) for v in self.centroid]
-        row["facts"] = [asdict(f) | {"value": round(f.value, 4)} for f in self.facts(config)]
+        row["facts"] = [{"kind": f.kind, "direction": f.direction, "strength": f.strength, "value": round(f.value, 4)} for f in self.facts(config)]
         return row
 
 
