@@ -151,7 +151,10 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
         if how["reference"] == "resaved" and not literal:
             how["differs_away"] = differs_away(reference, pair.fake, near)
             tuned = RESAVED_PARAMS if how["differs_away"] <= RESAVED_EXACT else {}
-        result = artifact_mask(pair.real if literal else reference, pair.fake, mode=config.mask_mode, **{**tuned, **config.mask_params})
+        settings = {**tuned, **config.mask_params}
+        if config.mask_mode == "adaptive":
+            settings["texture_of"] = pair.real  # the photo's own texture bins the noise, for all its fakes
+        result = artifact_mask(pair.real if literal else reference, pair.fake, mode=config.mask_mode, **settings)
         if near is not None:
             result = within(result, near)
         artifact, params, computed = result.mask, {"mode": result.mode, **result.params}, True
