@@ -71,8 +71,13 @@ def write_sample_pairs(
     photos: tuple[str, ...] = tuple(samples.PHOTOS),
     views: tuple[str, ...] = VIEWS,
     manipulations: tuple[str, ...] = MANIPULATIONS,
+    long_side: int | None = None,
 ) -> SampleSummary:
-    """Write `n` simulated pairs (cycling photo x view x manipulation, past the edits that do not apply) under `out`."""
+    """Write `n` simulated pairs (cycling photo x view x manipulation, past the edits that do not apply) under `out`.
+
+    ``long_side`` resizes every real view to that long side (Lanczos, saved as PNG) before the edits:
+    the same photos at another resolution, as the build bench measures at 512 and 1024 px.
+    """
     unknown = set(views) - set(VIEWS)
     if unknown:
         raise ValueError(f"unknown view(s) {', '.join(sorted(unknown))}; known: {', '.join(VIEWS)}")
@@ -80,7 +85,7 @@ def write_sample_pairs(
     reals, analysed, skipped = [], {}, []
     for view in views:
         for photo in photos:
-            real, data = _real_view(photo, view)
+            real, data = _real_view(photo, view, long_side)
             try:
                 face = analyze_face(real.image)
             except NoFaceError as exc:  # e.g. a small profile face, blurred by the face view's upscale
@@ -126,16 +131,20 @@ def write_sample_pairs(
     return SampleSummary(out, len(rows), [r.path for r in reals], skipped)
 
 
-def _real_view(photo: str, view: str) -> tuple[_Real, bytes]:
+def _real_view(photo: str, view: str, long_side: int | None = None) -> tuple[_Real, bytes]:
     source = samples.photo_file(photo)
     data = source.read_bytes()
     image = load_rgb(data, name=str(source))
     grayscale = is_grayscale(image)
     suffix = source.suffix.lower()
-    if view == "face":
-        crop = _face_crop(image)
+    resized = image if view == "full" else _face_crop(image)
+    if long_side is not None and max(resized.shape[:2]) != long_side:
+        scale = long_side / max(resized.shape[:2])
+        size = (round(resized.shape[1] * scale), round(resized.shape[0] * scale))
+        resized = np.asarray(Image.fromarray(resized).resize(size, Image.Resampling.LANCZOS))
+    if resized is not image:
         mode = "L" if grayscale else "RGB"
-        data, suffix = encode_image(Image.fromarray(crop).convert(mode)), ".png"
+        data, suffix = encode_image(Image.fromarray(resized).convert(mode)), ".png"
         image = load_rgb(data)
     return _Real(f"real/{view}/{photo}{suffix}", photo, image, grayscale), data
 

@@ -1,6 +1,6 @@
 """Whole-build bench: time, peak memory, multi-process speed-up and bytes on disk of `builders.build`.
 
-    OMP_NUM_THREADS=1 python scripts/bench/bench_build.py [--sizes 200 2000]
+    OMP_NUM_THREADS=1 python scripts/bench/bench_build.py [--sizes 200 2000] [--long-side 1024]
 
 For each size N, simulates N pairs from the bundled photos once (not timed), then, each in a fresh
 subprocess so that peak RSS is that process's own: builds with ``num_proc=1``; times the
@@ -11,8 +11,8 @@ folder: parquet bytes per accepted pair, RLE mask bytes against the same masks a
 image bytes as stored in every table against each distinct image once (build.json's ``image_bytes``).
 Prints one table (one column per size), then the two targets: peak RSS flat between the sizes
 (within 15 %) and total build time at most 3x the face-analysis floor.
-The bundled photos are 512-600 px (the 512 px setting of the issue); the table reports the mean
-size measured.
+The bundled photos are 512-600 px (the 512 px setting of the issue); ``--long-side 1024`` resizes
+them first (the 1024 px setting). The table reports the mean size measured.
 """
 
 from __future__ import annotations
@@ -47,11 +47,11 @@ PNG_MODE = "1"  # masks are saved as 1-bit PNG, optimize=False
 # -- children: each runs in a fresh interpreter and prints one JSON line ----------------------
 
 
-def child_simulate(source: Path, n: int, seed: int) -> dict:
+def child_simulate(source: Path, n: int, seed: int, long_side: int | None) -> dict:
     """Write `n` simulated pairs to `source` (here so the face detector's logs stay out of sight)."""
     from fifa_data.sample_pairs import write_sample_pairs
 
-    return {"pairs": write_sample_pairs(source, n, seed).pairs}
+    return {"pairs": write_sample_pairs(source, n, seed, long_side=long_side).pairs}
 
 
 def child_build(source: Path, out: Path, num_proc: int) -> dict:
@@ -105,9 +105,9 @@ def child_mesh(source: Path) -> dict:
 
 
 def run_as_child(kind: str, source: str, *rest: str) -> None:
-    """`--child simulate SOURCE N SEED | build SOURCE OUT NUM_PROC | mesh SOURCE`: print the JSON result."""
+    """`--child simulate SOURCE N SEED LONG_SIDE | build SOURCE OUT NUM_PROC | mesh SOURCE`: print the JSON result."""
     if kind == "simulate":
-        result = child_simulate(Path(source), int(rest[0]), int(rest[1]))
+        result = child_simulate(Path(source), int(rest[0]), int(rest[1]), int(rest[2]) or None)
     elif kind == "build":
         result = child_build(Path(source), Path(rest[0]), int(rest[1]))
     elif kind == "mesh":
@@ -186,10 +186,10 @@ def disk_bytes(stats: dict) -> dict:
 # -- one size --------------------------------------------------------------------------------
 
 
-def bench_size(n: int, seed: int, root: Path) -> dict:
+def bench_size(n: int, seed: int, root: Path, long_side: int | None = None) -> dict:
     """Simulate `n` pairs, build them twice and time the face mesh; every number of one table column."""
     source, out1, out2 = root / "source", root / "build-1", root / "build-2"
-    simulated = run_child("simulate", str(source), str(n), str(seed))["pairs"]
+    simulated = run_child("simulate", str(source), str(n), str(seed), str(long_side or 0))["pairs"]
     one = run_child("build", str(source), str(out1), "1")
     mesh = run_child("mesh", str(source))
     two = run_child("build", str(source), str(out2), "2")
@@ -264,7 +264,7 @@ def print_report(results: list[dict]) -> None:
     width = max(len(label) for label, _ in columns[0])
     cells = [max(len(v) for _, v in col) + 2 for col in columns]
     cells = [max(c, len(f"N={r['n']}") + 2) for c, r in zip(cells, results)]
-    print("\nbuild bench, one core per process (OMP_NUM_THREADS=1); bundled photos, 512-600 px")
+    print("\nbuild bench, one core per process (OMP_NUM_THREADS=1); bundled photos, mean size in the table")
     print(" " * width + "".join(f"{'N=' + str(r['n']):>{c}}" for r, c in zip(results, cells)))
     for i, (label, _) in enumerate(columns[0]):
         print(f"{label:<{width}}" + "".join(f"{col[i][1]:>{c}}" for col, c in zip(columns, cells)))
@@ -284,6 +284,7 @@ def print_report(results: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 2000])
+    parser.add_argument("--long-side", type=int, default=None, help="resize the bundled photos to this long side first (default: as installed, 512-600 px)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)  # KIND SOURCE [...]: see run_as_child
     args = parser.parse_args()
@@ -295,7 +296,7 @@ def main() -> None:
     for n in sorted(args.sizes):
         with tempfile.TemporaryDirectory(prefix=f"bench_build_{n}_") as tmp:
             print(f"N={n}: simulating, building (num_proc=1), face mesh, building (num_proc=2) ...", flush=True)
-            results.append(bench_size(n, args.seed, Path(tmp)))
+            results.append(bench_size(n, args.seed, Path(tmp), args.long_side))
     print_report(results)
 
 
