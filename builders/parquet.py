@@ -22,7 +22,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from datasets.arrow_writer import get_parquet_column_options
-from datasets.table import embed_table_storage
 
 DICTIONARY_PAGE_LIMIT = 1 << 30  # bytes of one column chunk's dictionary: a row group's distinct images, whatever their size
 
@@ -49,6 +48,13 @@ class ImageLedger:
                 self._seen.add(digest)
                 self.unique += len(value)
                 self.distinct += 1
+
+
+def _embedded(images: pa.StructArray) -> pa.StructArray:
+    """An image column as `datasets` embeds one (`Image.embed_storage`): its bytes, and the file's
+    name rather than its path."""
+    names = pc.replace_substring_regex(images.field("path"), pattern=r"^.*/", replacement="")
+    return pa.StructArray.from_arrays([images.field("bytes"), names], fields=list(images.type), mask=images.is_null())
 
 
 def stored_image_bytes(files: list[Path], features: datasets.Features) -> int:
@@ -97,8 +103,9 @@ class TableWriter:
         if not rows:
             return
         batch = pa.RecordBatch.from_pylist(rows, schema=self.schema)
-        if self.ledger is not None:
-            for name in self._images:
+        for name in self._images:
+            batch = batch.set_column(batch.schema.get_field_index(name), name, _embedded(batch.column(name)))
+            if self.ledger is not None:
                 self.ledger.add(batch.column(name).field("bytes"))
         self._pending.append(batch)
         self._rows += batch.num_rows
@@ -120,7 +127,7 @@ class TableWriter:
             self._writer = pq.ParquetWriter(self._sink, self.schema, **self._options)
             self._writer.add_key_value_metadata({"content_defined_chunking": json.dumps(self._options["use_content_defined_chunking"])})
             self.shards.append(path)
-        table = embed_table_storage(pa.Table.from_batches(self._pending))  # as datasets embeds: the file's name, not its path
+        table = pa.Table.from_batches(self._pending)
         self._writer.write_table(table, row_group_size=table.num_rows)
         self._pending, self._rows = [], 0
         if self.max_shard_bytes is not None and self._sink.tell() >= self.max_shard_bytes:
