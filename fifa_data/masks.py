@@ -8,6 +8,7 @@ of their first argument.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 
@@ -52,6 +53,7 @@ def _check_size(size) -> tuple[int, int]:
     return h, w
 
 
+@functools.lru_cache(maxsize=4096)  # a row's masks recur: in its other tasks' rows and in the pairs row
 def _run_total(counts: bytes) -> int | None:
     """Sum of the runs in compressed counts, read as pycocotools' rleFrString does; None if malformed."""
     # pycocotools never checks this sum, and decoding counts that fall short of h*w returns
