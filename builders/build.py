@@ -339,22 +339,24 @@ def _annotate(
     mask_modes: Counter = Counter()
     concepts: Counter = Counter()
     results = annotate_units(units, settings, options.num_proc)
-    with tqdm(total=len(refs), desc="annotate", unit="pair", disable=_bars_off(options)) as bar, closing(results):
-        for unit, result in zip(units, results):
-            for rows in result.task_rows:
-                writer("tasks", result.split).add(rows)
-            if result.pair_rows:
-                writer("pairs", result.split).add(result.pair_rows)
-            rejects += result.rejects
-            guard.merge(result.guard)
-            accepted += result.accepted
-            image_level.update(result.image_level)
-            reliability.merge(result.reliability)
-            manipulations.update(result.manipulations)
-            mask_modes.update(result.mask_modes)
-            concepts.update(result.concepts)
-            bar.update(len(unit.refs))
-    shards = {key: w.close() for key, w in writers.items()}
+    try:
+        with tqdm(total=len(refs), desc="annotate", unit="pair", disable=_bars_off(options)) as bar, closing(results):
+            for unit, result in zip(units, results):
+                for rows in result.task_rows:
+                    writer("tasks", result.split).add(rows)
+                if result.pair_rows:
+                    writer("pairs", result.split).add(result.pair_rows)
+                rejects += result.rejects
+                guard.merge(result.guard)
+                accepted += result.accepted
+                image_level.update(result.image_level)
+                reliability.merge(result.reliability)
+                manipulations.update(result.manipulations)
+                mask_modes.update(result.mask_modes)
+                concepts.update(result.concepts)
+                bar.update(len(unit.refs))
+    finally:  # also on an interrupt: no file left open in the staging folder that is about to go
+        shards = {key: w.close() for key, w in writers.items()}
     counts = {
         "accepted": accepted,
         "image_level_only": dict(sorted(image_level.items())),

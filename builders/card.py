@@ -25,8 +25,8 @@ from fifa_data.images import load_rgb
 from fifa_data.samples import CREDITS
 from fifa_data.viz import render_age
 
-from .features import FICT_FEATURES, PAIRS_COLUMNS_DOC, PAIRS_FEATURES, TASK_COLUMNS_DOC, TASK_FEATURES
-from .fifa import CONFIGS, DESCRIPTIONS, MIXES, config_filters
+from .features import PAIRS_COLUMNS_DOC, PAIRS_FEATURES, TASK_COLUMNS_DOC, TASK_FEATURES
+from .fifa import CONFIGS, DESCRIPTIONS, MIXES, TABLES, config_filters, table_of
 from .splits import SPLITS
 from .work import RESAVED, WARPED
 
@@ -91,7 +91,7 @@ def card_yaml(stats: dict, sample: bool) -> str:
             configs[config]["filters"] = config_filters(config)
         if config == "instruct":
             configs[config]["default"] = True
-        features = {"fict": FICT_FEATURES, "pairs": PAIRS_FEATURES}.get(config, TASK_FEATURES)
+        features = TABLES[table_of(config)]
         splits = SplitDict()
         for split in by_split:
             splits.add(SplitInfo(name=split, num_bytes=stats["bytes"][config][split], num_examples=stats["rows"][config][split]))
@@ -223,7 +223,7 @@ def _statistics(stats: dict) -> str:
         "",
         f"**Size.** {stats['disk_bytes'] / 1e6:,.1f} MB of parquet, {stats['disk_bytes'] / accepted / 1e6:,.2f} MB per "
         f"annotated pair. Every row embeds its image file; image bytes stored ÷ distinct image bytes = "
-        f"{_image_ratio(stats):.2f} (each image once in `pairs`, once in `tasks`, once more per row group it spans).",
+        f"{_image_ratio(stats):.2f} (an image is once in `tasks` whatever the rows that carry it, and once in `pairs`, a real photo once per row group).",
         "",
         f"**Text–decision consistency** (the guard compares every text with the annotator's own decisions; "
         f"agreement with the truth is the reliability section's). {guard['texts']:,} explanations checked: "
