@@ -317,24 +317,25 @@ def _texture_bins(texture: np.ndarray, bins: int) -> _Bins:
     flat = texture.ravel()
     sample = flat[::STATS_STRIDE]
     edges = np.quantile(sample, np.linspace(0, 1, bins + 1))
-    index = np.clip(_rank(flat, edges) - 1, 0, bins - 1)
+    index = _bin_of(flat, edges, bins - 1)
     members = [np.flatnonzero(index == b)[::STATS_STRIDE] for b in range(bins)]  # a stable sort by bin (bins are few), subsampled
     bounds = np.cumsum([0] + [m.size for m in members])
     centres = np.array([np.median(flat[m]) if m.size else edges[b] for b, m in enumerate(members)])
     centres = np.maximum.accumulate(centres)
-    lower = np.clip(_rank(flat, centres) - 1, 0, bins - 2)
+    lower = _bin_of(flat, centres, bins - 2)
     gap = (centres[1:] - centres[:-1]).astype(np.float32)
     start, step = _lookup(centres[:-1].astype(np.float32), lower), _lookup(np.where(gap > 0, gap, 1.0).astype(np.float32), lower)
     weight = np.clip((flat - start.ravel()) / step.ravel(), 0.0, 1.0).astype(np.float32).reshape(texture.shape)
     return _Bins(np.concatenate(members), bounds, lower.reshape(texture.shape), weight, 1 - weight)
 
 
-def _rank(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """How many of the (few, sorted) thresholds each value reaches, as uint8: ``searchsorted(side="right")``."""
-    rank = np.zeros(values.shape, np.uint8)
-    for threshold in thresholds:
-        rank += values >= threshold
-    return rank
+def _bin_of(values: np.ndarray, thresholds: np.ndarray, top: int) -> np.ndarray:
+    """``clip(searchsorted(thresholds, values, side="right") - 1, 0, top)`` as uint8, by one comparison
+    per (few, sorted) threshold: values below the first threshold fall in bin 0, not below it."""
+    index = np.zeros(values.shape, np.uint8)
+    for threshold in thresholds[1:]:
+        index += values >= threshold
+    return np.minimum(index, top)
 
 
 def _excess(diff: np.ndarray, bins: _Bins, factor: float) -> tuple[np.ndarray, np.ndarray]:

@@ -183,3 +183,14 @@ def test_bad_arguments(astronaut):
         artifact_mask(astronaut, astronaut, mode="paper", noise_factor=3)
     with pytest.raises(ValueError, match="one size"):
         artifact_mask(astronaut, astronaut[:100])
+
+
+def test_texture_bins_put_values_below_the_first_threshold_in_the_first_bin():
+    """The bins are read from a subsample, so some pixels lie below its lowest edge (and a bin's
+    centre): they belong to the first bin, as `searchsorted` places them, never to the last."""
+    from fifa_data.artifacts import _bin_of
+
+    thresholds = np.array([0.1, 0.2, 0.4, 0.8])
+    values = np.array([-1.0, 0.05, 0.1, 0.15, 0.2, 0.5, 0.8, 3.0], np.float32)
+    expected = np.clip(np.searchsorted(thresholds, values, side="right") - 1, 0, 2)
+    assert _bin_of(values, thresholds, 2).tolist() == expected.tolist() == [0, 0, 0, 0, 1, 2, 2, 2]
