@@ -87,8 +87,8 @@ def card_yaml(stats: dict, sample: bool) -> str:
     for config, by_split in stats["files"].items():
         patterns = [{"split": split, "path": _patterns(files)} for split, files in by_split.items()]
         configs[config] = {"data_files": patterns}
-        if config_filters(config):
-            configs[config]["filters"] = config_filters(config)
+        if (filters := config_filters(config)) is not None:
+            configs[config]["filters"] = filters
         if config == "instruct":
             configs[config]["default"] = True
         features = TABLES[table_of(config)]

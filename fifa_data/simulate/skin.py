@@ -73,31 +73,21 @@ def _skin_smooth(ctx: _Context, rng: np.random.Generator):
     return fake, _full(ctx.shape, roi, weight), params
 
 
+_FULL_BEARD = (
+    "perioral.moustache",
+    "perioral.philtrum",
+    "perioral.mentolabial",
+    "perioral.marionette",
+    "chin",
+    "jaw",
+    "cheek.left.lower",
+    "cheek.right.lower",
+)
 _BEARD_STYLES = {
     "moustache": ("perioral.moustache", "perioral.philtrum"),
     "goatee": ("perioral.moustache", "perioral.philtrum", "perioral.mentolabial", "chin"),
-    "full": (
-        "perioral.moustache",
-        "perioral.philtrum",
-        "perioral.mentolabial",
-        "perioral.marionette",
-        "chin",
-        "jaw",
-        "cheek.left.lower",
-        "cheek.right.lower",
-    ),
-    "stubble": (
-        "perioral.moustache",
-        "perioral.philtrum",
-        "perioral.mentolabial",
-        "perioral.marionette",
-        "chin",
-        "jaw",
-        "cheek.left.lower",
-        "cheek.right.lower",
-        "cheek.left.hollow",
-        "cheek.right.hollow",
-    ),
+    "full": _FULL_BEARD,
+    "stubble": (*_FULL_BEARD, "cheek.left.hollow", "cheek.right.hollow"),
 }
 
 
