@@ -7,15 +7,18 @@ counts, bytes, fingerprint) and ``OUT/README.md`` (the card, whose YAML declares
 (:mod:`.parquet`); everything is written into ``.OUT.partial`` next to ``OUT`` and moved into
 place only when complete.
 
-A slice build (``num_slices=K, slice_index=i``) keeps the photos whose ``source_id`` hashes to
-slice ``i`` and names each file ``<split>-{i:05d}-of-{K:05d}.parquet``; :func:`merge_builds`
-puts the K slice folders together (files never collide) and renders one card.
+A slice build (``num_slices=K, slice_index=i``) keeps the real photos whose ``source_id`` hashes to
+slice ``i``, names each file ``<split>-{i:05d}-of-{K:05d}[-SSSSS].parquet`` and records in
+``_order.parquet`` where each of its rows stands in the whole build. :func:`merge_builds` writes the
+K slices' rows back in that order, so the merge is byte for byte the unsliced build.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
+import multiprocessing
 import shutil
 import time
 from collections import Counter
@@ -40,12 +43,14 @@ from fifa_data.schema import TASKS
 from .card import render_card
 from .features import REJECT_FEATURES
 from .fifa import CONFIGS, GROUP_ROWS, MIXES, TABLES, VERSIONS, FiFaFict, table_of
-from .parquet import ImageLedger, TableWriter, stored_image_bytes
+from .parquet import ImageLedger, Layout, TableWriter, stored_image_bytes
 from .splits import DEFAULT_RATIOS, SPLITS, assign_splits, slice_of
-from .work import AnnotateSettings, annotate_units, plan_units
+from .work import AnnotateSettings, WorkUnit, annotate_units, plan_units
 
 SAMPLE_SOURCE = "sample"
 BUILD_FILE = "build.json"  # a dataset folder's parameters and counts; marks the folder as a FiFa build
+ORDER_FILE = "_order.parquet"  # a slice's row blocks in write order: table, split, unit (of the whole build's plan), rows, estimated bytes
+ORDER_SCHEMA = pa.schema([("table", pa.string()), ("split", pa.string()), ("unit", pa.int64()), ("rows", pa.int64()), ("bytes", pa.int64())])
 
 
 class BuildError(ValueError):
@@ -135,8 +140,10 @@ def _build_into(staging: Path, options: BuildOptions, seconds: dict[str, float])
     refs, rejects, sources = _scan(options, work)
     splits, refs, split_rejects = assign_splits(refs, options.split_ratios)
     rejects += split_rejects
+    units = plan_units(refs, splits, options.unit_size)  # the whole build's plan: a slice keeps its place in it
+    numbers = list(range(len(units)))
     if options.num_slices > 1:
-        refs = [r for r in refs if slice_of(r.source_id, options.num_slices) == options.slice_index]
+        numbers = _slice_units(units, options.num_slices, options.slice_index)
         rejects = [r for r in rejects if slice_of(_reject_key(r), options.num_slices) == options.slice_index]
     seconds["scan"] = time.perf_counter() - clock
 
@@ -144,16 +151,19 @@ def _build_into(staging: Path, options: BuildOptions, seconds: dict[str, float])
     tasks = tuple(t for t in TASKS if t in configs)
     settings = replace(options.settings, tasks=tasks, with_pairs="pairs" in configs)
     clock = time.perf_counter()
-    pairs_in = len(refs) + len(rejects)  # later rejects are pairs among `refs`
-    counts, shards, ledger = _annotate(refs, splits, settings, options, work / "tables", rejects)
+    units = {n: units[n] for n in numbers}
+    pairs_in = sum(len(u.refs) for u in units.values()) + len(rejects)  # later rejects are pairs of `units`
+    counts, shards, ledger, blocks = _annotate(units, settings, options, work / "tables", rejects)
     seconds["annotate"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    _write_rejects(rejects, staging / _rejects_name(options))
+    _write_rejects([r.to_row() for r in rejects], staging / _rejects_name(options))
     if "fict" in configs:
         _write_fict(work, staging)
     for (table, split), files in sorted(shards.items()):
-        _place_shards(files, staging / table, split, options)
+        _place_shards(files, staging / table, split, _slice(options))
+    if options.num_slices > 1:
+        pq.write_table(pa.Table.from_pylist(blocks, schema=ORDER_SCHEMA), staging / ORDER_FILE)
     seconds["parquet"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -175,8 +185,9 @@ def _build_into(staging: Path, options: BuildOptions, seconds: dict[str, float])
     return stats
 
 
-def merge_builds(parts: Sequence[str | Path], out: str | Path, *, overwrite: bool = False) -> BuildReport:
-    """Put slice builds of the same parameters together into one dataset folder with one card."""
+def merge_builds(parts: Sequence[str | Path], out: str | Path, *, overwrite: bool = False, num_proc: int = 1) -> BuildReport:
+    """Put slice builds of the same parameters together into one dataset folder with one card: the
+    bytes of the unsliced build, its shards written in ``num_proc`` processes."""
     parts = [Path(p) for p in parts]
     for part in parts:
         if not (part / BUILD_FILE).is_file():
@@ -188,24 +199,21 @@ def merge_builds(parts: Sequence[str | Path], out: str | Path, *, overwrite: boo
             raise BuildError(f"{part}: built with other parameters or versions than {parts[0]}; slices must share them")
         if s["slice"] is None or s["slice"][1] != len(parts):
             raise BuildError(f"{part}: not one of {len(parts)} slices (build.json slice = {s['slice']})")
+        if not (part / ORDER_FILE).is_file():
+            raise BuildError(f"{part}: no {ORDER_FILE}, the rows' place in the whole build (a slice of an older FiFa: build it again)")
     indices = sorted(s["slice"][0] for s in stats)
     if indices != list(range(len(parts))):
         raise BuildError(f"slices {indices} given; a merge needs each of 0..{len(parts) - 1} once")
     out = Path(out)
     with staged_output(out, BUILD_FILE, overwrite=overwrite) as staging:
         configs = list(first["versions"])
-        rejects: list[pa.Table] = []
         in_slice_order = [part for _, part in sorted(zip((s["slice"][0] for s in stats), parts))]
-        for part in in_slice_order:
-            for table in TABLES:
-                for file in sorted((part / table).glob("*.parquet")) if (part / table).is_dir() else []:
-                    (staging / table).mkdir(exist_ok=True)
-                    if table == "fict" and (staging / table / file.name).exists():
-                        continue  # every slice carries the same fict file
-                    shutil.copy2(file, staging / table / file.name)
-            rejects += [pq.read_table(f) for f in sorted(part.glob("rejects*.parquet"))]
-        if rejects:
-            pq.write_table(pa.concat_tables(rejects), staging / "rejects.parquet")
+        if "fict" in configs:  # every slice carries the same fict files
+            shutil.copytree(in_slice_order[0] / "fict", staging / "fict")
+        shards = _plan_shards(in_slice_order, convert_file_size_to_int(first["parameters"]["max_shard_size"]))
+        _run_merge_shards(shards, in_slice_order, staging, num_proc)
+        rejects = [row for part in in_slice_order for f in sorted(part.glob("rejects*.parquet")) for row in pq.read_table(f).to_pylist()]
+        _write_rejects(rejects, staging / "rejects.parquet")
         merged = {
             "versions": first["versions"],
             "parameters": first["parameters"],
@@ -228,18 +236,108 @@ def merge_builds(parts: Sequence[str | Path], out: str | Path, *, overwrite: boo
     return BuildReport(out, merged)
 
 
+@dataclass(frozen=True)
+class _Shard:
+    """One shard of a merged build: its file, and its blocks as (slice, first row in the slice's
+    rows of this table and split, rows, estimated bytes), in the whole build's order."""
+
+    table: str
+    split: str
+    name: str
+    blocks: tuple[tuple[int, int, int, int], ...]
+
+
+def _plan_shards(parts: Sequence[Path], max_shard_bytes: int) -> list[_Shard]:
+    """Every shard of the whole build, from the slices' `ORDER_FILE` alone: their blocks in plan
+    order, cut into row groups and shards by the `Layout` the build itself follows."""
+    orders = [pq.read_table(part / ORDER_FILE).to_pylist() for part in parts]
+    placed: dict[tuple[str, str], list[tuple]] = {}
+    for k, order in enumerate(orders):
+        start: Counter = Counter()
+        for seq, b in enumerate(order):
+            key = (b["table"], b["split"])
+            placed.setdefault(key, []).append((b["unit"], seq, k, start[key], b["rows"], b["bytes"]))
+            start[key] += b["rows"]
+    shards = []
+    for (table, split), blocks in sorted(placed.items()):
+        layout, cut = Layout(GROUP_ROWS[table], max_shard_bytes), [[]]
+        for _, _, k, first, rows, size in sorted(blocks):
+            cut[-1].append((k, first, rows, size))
+            if layout.add(rows, size)[1]:
+                cut.append([])
+        cut = [c for c in cut if c]
+        shards += [_Shard(table, split, f"{split}-{i:05d}-of-{len(cut):05d}.parquet", tuple(c)) for i, c in enumerate(cut)]
+    return shards
+
+
+def _write_shard(shard: _Shard, parts: Sequence[Path], staging: Path) -> None:
+    """Write one planned shard of a merge from the slices' files."""
+    features = TABLES[shard.table]
+    readers: dict[int, _SliceRows] = {}
+    writer = TableWriter(staging / shard.table, shard.split, features, group_rows=GROUP_ROWS[shard.table], name=shard.name)
+    try:
+        for k, first, rows, size in shard.blocks:
+            if k not in readers:
+                readers[k] = _SliceRows(sorted((parts[k] / shard.table).glob(f"{shard.split}-*.parquet")), features.arrow_schema)
+            writer.add_table(readers[k].rows(first, rows), size)
+    finally:
+        writer.close()
+
+
+class _SliceRows:
+    """A slice's rows of one table and split, by number, read a row group at a time."""
+
+    def __init__(self, files: Sequence[Path], schema: pa.Schema):
+        self._schema, self._groups, self._starts = schema, [], []
+        first = 0
+        for file in files:
+            metadata = pq.read_metadata(file)
+            for g in range(metadata.num_row_groups):
+                self._groups.append((file, g))
+                self._starts.append(first)
+                first += metadata.row_group(g).num_rows
+        self._cached: tuple[int, pa.Table] | None = None
+
+    def rows(self, start: int, n: int) -> pa.Table:
+        index = bisect.bisect_right(self._starts, start) - 1
+        if self._cached is None or self._cached[0] != index:
+            file, g = self._groups[index]
+            self._cached = (index, pq.ParquetFile(file).read_row_group(g).cast(self._schema))
+        offset, group = start - self._starts[index], self._cached[1]
+        if offset + n > group.num_rows:
+            raise BuildError(f"{self._groups[index][0]}: rows {start}..{start + n} span row groups; not the slice its {ORDER_FILE} describes")
+        return group.slice(offset, n)
+
+
+def _run_merge_shards(shards: Sequence[_Shard], parts: Sequence[Path], staging: Path, num_proc: int) -> None:
+    """Write the planned shards, in ``num_proc`` processes: each depends on the plan alone."""
+    if num_proc <= 1 or len(shards) <= 1:
+        for shard in shards:
+            _write_shard(shard, parts, staging)
+        return
+    with multiprocessing.get_context("spawn").Pool(min(num_proc, len(shards))) as pool:
+        jobs = [pool.apply_async(_write_shard, (shard, parts, staging)) for shard in sorted(shards, key=lambda s: -len(s.blocks))]
+        for job in jobs:
+            job.get()
+
+
 def fingerprint(folder: str | Path) -> str:
     """sha256 over every parquet file's relative path and bytes: equal fingerprints, equal data."""
     folder = Path(folder)
     digest = hashlib.sha256()
     for file in sorted(folder.rglob("*.parquet")):
-        if "_work" in file.relative_to(folder).parts:
+        if _internal(file.relative_to(folder)):
             continue
         digest.update(file.relative_to(folder).as_posix().encode() + b"\0")
         with open(file, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def _internal(path: Path) -> bool:
+    """A build's own bookkeeping (``_work/``, `ORDER_FILE`), not a published file."""
+    return any(part.startswith("_") for part in path.parts)
 
 
 def data_files(folder: str | Path, configs: Sequence[str] = CONFIGS) -> dict[str, dict[str, list[str]]]:
@@ -308,6 +406,21 @@ def _reject_key(reject: Reject) -> str:
     return reject.pair_id or reject.fake or reject.real or reject.detail
 
 
+def _slice_units(units: Sequence[WorkUnit], num_slices: int, index: int) -> list[int]:
+    """The numbers of slice ``index``'s units: a real image's units go together, to the slice of its first pair's ``source_id``."""
+    numbers, owner = [], None
+    for number, unit in enumerate(units):
+        if unit.first:
+            owner = slice_of(unit.refs[0].source_id, num_slices)
+        if owner == index:
+            numbers.append(number)
+    return numbers
+
+
+def _slice(options: BuildOptions) -> tuple[int, int] | None:
+    return (options.slice_index, options.num_slices) if options.num_slices > 1 else None
+
+
 def _needed_configs(requested: Sequence[str]) -> list[str]:
     """The requested configs in `CONFIGS` order, plus every task config a requested mix is made of."""
     wanted = set(requested)
@@ -317,12 +430,13 @@ def _needed_configs(requested: Sequence[str]) -> list[str]:
 
 
 def _annotate(
-    refs, splits, settings, options: BuildOptions, folder: Path, rejects: list[Reject]
-) -> tuple[dict, dict[tuple[str, str], list[Path]], ImageLedger]:
-    """Stage 1, its rows written to parquet shards under ``folder`` as they come; appends the new
-    rejects and returns the counts, the shards of each (table, split) and the distinct images."""
-    units = plan_units(refs, splits, options.unit_size)
+    units: dict[int, WorkUnit], settings: AnnotateSettings, options: BuildOptions, folder: Path, rejects: list[Reject]
+) -> tuple[dict, dict[tuple[str, str], list[Path]], ImageLedger, list[dict]]:
+    """Stage 1 on the units (by their number in the build's plan), its rows written to parquet shards
+    under ``folder`` as they come; appends the new rejects and returns the counts, the shards of each
+    (table, split), the distinct images and the row blocks written (`ORDER_SCHEMA`)."""
     ledger = ImageLedger()
+    blocks: list[dict] = []
     max_shard = convert_file_size_to_int(options.max_shard_size)
     writers: dict[tuple[str, str], TableWriter] = {}
 
@@ -331,6 +445,11 @@ def _annotate(
             writers[table, split] = TableWriter(folder / table, split, TABLES[table], group_rows=GROUP_ROWS[table], max_shard_bytes=max_shard, ledger=ledger)
         return writers[table, split]
 
+    def add(table: str, split: str, number: int, rows: list[dict]) -> None:
+        if rows:
+            size = writer(table, split).add(rows)
+            blocks.append({"table": table, "split": split, "unit": number, "rows": len(rows), "bytes": size})
+
     guard = GuardCounts()
     accepted = 0
     image_level: Counter = Counter()
@@ -338,14 +457,14 @@ def _annotate(
     manipulations: Counter = Counter()
     mask_modes: Counter = Counter()
     concepts: Counter = Counter()
-    results = annotate_units(units, settings, options.num_proc)
+    results = annotate_units(list(units.values()), settings, options.num_proc)
+    total = sum(len(u.refs) for u in units.values())
     try:
-        with tqdm(total=len(refs), desc="annotate", unit="pair", disable=_bars_off(options)) as bar, closing(results):
-            for unit, result in zip(units, results):
+        with tqdm(total=total, desc="annotate", unit="pair", disable=_bars_off(options)) as bar, closing(results):
+            for (number, unit), result in zip(units.items(), results):
                 for rows in result.task_rows:
-                    writer("tasks", result.split).add(rows)
-                if result.pair_rows:
-                    writer("pairs", result.split).add(result.pair_rows)
+                    add("tasks", result.split, number, rows)
+                add("pairs", result.split, number, result.pair_rows)
                 rejects += result.rejects
                 guard.merge(result.guard)
                 accepted += result.accepted
@@ -366,12 +485,13 @@ def _annotate(
         "mask_modes": dict(sorted(mask_modes.items())),
         "concepts": dict(sorted(concepts.items())),
     }
-    return counts, {key: files for key, files in shards.items() if files}, ledger
+    return counts, {key: files for key, files in shards.items() if files}, ledger, blocks
 
 
-def _write_rejects(rejects: list[Reject], path: Path) -> None:
-    table = pa.Table.from_pylist([r.to_row() for r in rejects], schema=REJECT_FEATURES.arrow_schema)
-    pq.write_table(table, path)
+def _write_rejects(rows: list[dict], path: Path) -> None:
+    """The rejects table, sorted by its columns: a build and the merge of its slices write the same file."""
+    rows = sorted(rows, key=lambda row: tuple(row[name] or "" for name in REJECT_FEATURES))
+    pq.write_table(pa.Table.from_pylist(rows, schema=REJECT_FEATURES.arrow_schema), path)
 
 
 def _rejects_name(options: BuildOptions) -> str:
@@ -392,17 +512,15 @@ def _write_fict(work: Path, staging: Path) -> None:
         file.rename(staging / "fict" / f"train-{index:05d}-of-{len(files):05d}.parquet")
 
 
-def _place_shards(files: list[Path], folder: Path, split: str, options: BuildOptions) -> None:
-    """Move a split's shards into ``folder`` under their published names."""
-    if options.num_slices > 1 and len(files) > 1:
-        raise ValueError(f"{folder.name}/{split}: slice {options.slice_index} holds more than --max-shard-size; use more slices")
+def _place_shards(files: list[Path], folder: Path, split: str, slice_: tuple[int, int] | None) -> None:
+    """Move a split's shards into ``folder`` under their published names (a slice's: of its slice)."""
     folder.mkdir(parents=True, exist_ok=True)
     for index, file in enumerate(files):
-        if options.num_slices > 1:
-            name = f"{split}-{options.slice_index:05d}-of-{options.num_slices:05d}.parquet"
+        if slice_ is None:
+            name = f"{split}-{index:05d}-of-{len(files):05d}"
         else:
-            name = f"{split}-{index:05d}-of-{len(files):05d}.parquet"
-        file.rename(folder / name)
+            name = f"{split}-{slice_[0]:05d}-of-{slice_[1]:05d}" + (f"-{index:05d}" if len(files) > 1 else "")
+        file.rename(folder / f"{name}.parquet")
 
 
 class _quiet_datasets:
@@ -443,7 +561,7 @@ def _file_stats(folder: Path, configs: Sequence[str], unique_image_bytes: int) -
             sizes.setdefault(config, {})[split] = sum((folder / name).stat().st_size for name in names)
         if not by_split:
             del files[config]
-    disk = sum(p.stat().st_size for p in folder.rglob("*.parquet") if "_work" not in p.relative_to(folder).parts)
+    disk = sum(p.stat().st_size for p in folder.rglob("*.parquet") if not _internal(p.relative_to(folder)))
     stored = sum(stored_image_bytes(sorted((folder / table).glob("*.parquet")), features) for table, features in TABLES.items())
     return {
         "rows": rows,

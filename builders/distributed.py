@@ -2,7 +2,8 @@
 
 Each task runs :func:`~builders.build.build` on one slice of today's ``source_id`` hash split
 (task ``i`` of ``N`` builds slice ``i`` into ``<parts>/<i>``); a second, dependent executor of one
-task merges the slices into the dataset folder with :func:`~builders.build.merge_builds`.
+task merges the slices into the dataset folder with :func:`~builders.build.merge_builds`, byte for
+byte the build of one process, its shards written in ``options.num_proc`` processes.
 datatrove gives each task its log (``<logs>/build/logs/task_XXXXX.log``), its stats and a
 completion marker, so a relaunch skips the slices already built and goes on with the rest.
 
@@ -47,17 +48,18 @@ class BuildSlice(PipelineStep):
 
 
 class MergeSlices(PipelineStep):
-    """Merge the ``tasks`` slice builds under ``parts`` into ``out``."""
+    """Merge the ``tasks`` slice builds under ``parts`` into ``out``, in ``num_proc`` processes."""
 
     name = "FiFa merge"
     type = "FiFa"
 
-    def __init__(self, parts: str | Path, tasks: int, out: str | Path, overwrite: bool = False):
+    def __init__(self, parts: str | Path, tasks: int, out: str | Path, overwrite: bool = False, num_proc: int = 1):
         super().__init__()
-        self.parts, self.tasks, self.out, self.overwrite = str(parts), tasks, str(out), overwrite
+        self.parts, self.tasks, self.out, self.overwrite, self.num_proc = str(parts), tasks, str(out), overwrite, num_proc
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
-        report = merge_builds([slice_folder(self.parts, i) for i in range(self.tasks)], self.out, overwrite=self.overwrite)
+        parts = [slice_folder(self.parts, i) for i in range(self.tasks)]
+        report = merge_builds(parts, self.out, overwrite=self.overwrite, num_proc=self.num_proc)
         self.stat_update("accepted", value=report.stats["accepted"])
         yield from data or ()
 
@@ -90,8 +92,8 @@ def build_executor(
     out = Path(options.out)
     parts = out.parent / f"{out.name}.parts"
     logs = Path(logging_dir) if logging_dir is not None else out.parent / f"{out.name}.logs"
-    slices = [BuildSlice(dataclasses.replace(options, num_proc=1), parts)]  # the tasks are the parallelism
-    merge = [MergeSlices(parts, tasks, out, overwrite=options.overwrite)]
+    slices = [BuildSlice(dataclasses.replace(options, num_proc=1), parts)]  # the tasks are the parallelism; num_proc is the merge's
+    merge = [MergeSlices(parts, tasks, out, overwrite=options.overwrite, num_proc=options.num_proc)]
     if executor == "local":
         first = LocalPipelineExecutor(slices, tasks=tasks, workers=workers, logging_dir=str(logs / "build"))
         return LocalPipelineExecutor(merge, tasks=1, logging_dir=str(logs / "merge"), depends=first)

@@ -69,12 +69,47 @@ def stored_image_bytes(files: list[Path], features: datasets.Features) -> int:
     return total
 
 
-class TableWriter:
-    """One split of one table as parquet shards ``<folder>/<split>-SSSSS.parquet``.
+@dataclass
+class Layout:
+    """Where a table's row groups and shards end, from each block's rows and estimated bytes alone.
 
-    `add` takes the rows of whole images (one image's rows, or a real image's pairs); they are
-    buffered until the row group holds at least ``group_rows`` rows, so no row group cuts an
-    image's rows. A shard is closed once it reaches ``max_shard_bytes``.
+    A block is the rows of whole images (`TableWriter.add`). A row group ends once it holds at least
+    ``group_rows`` rows; a shard ends with the row group that brings its estimated bytes to
+    ``max_shard_bytes``. As the cuts depend on nothing else, a merge of slices can plan every shard
+    of the whole build before writing any, and write them apart (`builders.build.merge_builds`).
+    """
+
+    group_rows: int
+    max_shard_bytes: int | None = None
+    _rows: int = 0
+    _bytes: int = 0
+
+    def add(self, rows: int, size: int) -> tuple[bool, bool]:
+        """Count a block in; whether its row group, and its shard, end after it."""
+        self._rows, self._bytes = self._rows + rows, self._bytes + size
+        if self._rows < self.group_rows:
+            return False, False
+        self._rows = 0
+        if self.max_shard_bytes is None or self._bytes < self.max_shard_bytes:
+            return True, False
+        self._bytes = 0
+        return True, True
+
+
+def block_bytes(batch: pa.RecordBatch, images: tuple[str, ...]) -> int:
+    """A block's estimated bytes in parquet: its distinct images once, its other columns in memory."""
+    size = sum(column.nbytes for name, column in zip(batch.schema.names, batch.columns) if name not in images)
+    for name in images:
+        size += pc.sum(pc.binary_length(pc.unique(batch.column(name).field("bytes")))).as_py() or 0
+    return size
+
+
+class TableWriter:
+    """One split of one table as parquet shards ``<folder>/<split>-SSSSS.parquet`` (or one named shard).
+
+    `add` takes the rows of whole images (one image's rows, or a real image's pairs) and returns
+    their estimated bytes; `Layout` ends the row groups and shards, so no row group cuts an image's
+    rows. Each block's rows and bytes are all a merge needs to lay the same rows out the same way.
     """
 
     def __init__(
@@ -86,31 +121,36 @@ class TableWriter:
         group_rows: int,
         max_shard_bytes: int | None = None,
         ledger: ImageLedger | None = None,
+        name: str | None = None,
     ) -> None:
-        self.folder, self.split, self.features = Path(folder), split, features
+        self.folder, self.split, self.features, self.name = Path(folder), split, features, name
         self.schema = features.arrow_schema
-        self.group_rows, self.max_shard_bytes, self.ledger = group_rows, max_shard_bytes, ledger
+        self.layout = Layout(group_rows, max_shard_bytes if name is None else None)
+        self.ledger = ledger
         self.shards: list[Path] = []
         self.folder.mkdir(parents=True, exist_ok=True)
         self._images = image_columns(features)
         self._options = _writer_options(features, self.schema)
         self._pending: list[pa.RecordBatch] = []
-        self._rows = 0
         self._sink: pa.OSFile | None = None
         self._writer: pq.ParquetWriter | None = None
 
-    def add(self, rows: list[dict]) -> None:
+    def add(self, rows: list[dict]) -> int:
+        """Add the rows of whole images, as dicts of the table's features; their estimated bytes."""
         if not rows:
-            return
+            return 0
         batch = pa.RecordBatch.from_pylist(rows, schema=self.schema)
         for name in self._images:
             batch = batch.set_column(batch.schema.get_field_index(name), name, _embedded(batch.column(name)))
             if self.ledger is not None:
                 self.ledger.add(batch.column(name).field("bytes"))
-        self._pending.append(batch)
-        self._rows += batch.num_rows
-        if self._rows >= self.group_rows:
-            self._write_group()
+        size = block_bytes(batch, self._images)
+        self._append([batch], batch.num_rows, size)
+        return size
+
+    def add_table(self, table: pa.Table, size: int) -> None:
+        """Add a block as read back from files of this table (images embedded), with its recorded bytes."""
+        self._append(table.cast(self.schema).to_batches(), table.num_rows, size)
 
     def close(self) -> list[Path]:
         """Write what is buffered and close the last shard; the shards, in order."""
@@ -118,20 +158,26 @@ class TableWriter:
         self._close_shard()
         return self.shards
 
+    def _append(self, batches: list[pa.RecordBatch], rows: int, size: int) -> None:
+        self._pending += batches
+        group_ends, shard_ends = self.layout.add(rows, size)
+        if group_ends:
+            self._write_group()
+        if shard_ends:
+            self._close_shard()
+
     def _write_group(self) -> None:
-        if not self._rows:
+        if not self._pending:
             return
         if self._writer is None:
-            path = self.folder / f"{self.split}-{len(self.shards):05d}.parquet"
+            path = self.folder / (self.name or f"{self.split}-{len(self.shards):05d}.parquet")
             self._sink = pa.OSFile(str(path), "wb")
             self._writer = pq.ParquetWriter(self._sink, self.schema, **self._options)
             self._writer.add_key_value_metadata({"content_defined_chunking": json.dumps(self._options["use_content_defined_chunking"])})
             self.shards.append(path)
         table = pa.Table.from_batches(self._pending)
         self._writer.write_table(table, row_group_size=table.num_rows)
-        self._pending, self._rows = [], 0
-        if self.max_shard_bytes is not None and self._sink.tell() >= self.max_shard_bytes:
-            self._close_shard()
+        self._pending = []
 
     def _close_shard(self) -> None:
         if self._writer is not None:

@@ -60,7 +60,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
         "--num-proc",
         type=int,
         default=1,
-        help="annotation processes; the output is identical for any N; with --writer llm each runs --llm-concurrency requests (default: 1)",
+        help="annotation processes (with --merge or --executor: the merge's); the output is identical for any N; "
+        "with --writer llm each runs --llm-concurrency requests (default: 1)",
     )
     parser.add_argument("--max-shard-size", default="500MB", help="largest parquet file (default: 500MB)")
     parser.add_argument("--num-shards", type=int, default=1, help="build only one of K slices of the sources (by source photo)")
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     cli.configure_progress(args.no_progress)
     try:
         if args.merge:
-            report = merge_builds(args.merge, args.out, overwrite=args.overwrite)
+            report = merge_builds(args.merge, args.out, overwrite=args.overwrite, num_proc=args.num_proc)
         elif args.executor:
             slurm = {"partition": args.slurm_partition, "time": args.slurm_time, "cpus_per_task": args.slurm_cpus_per_task,
                      "mem_per_cpu_gb": args.slurm_mem_per_cpu_gb}  # fmt: skip

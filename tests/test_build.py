@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import datasets
@@ -24,6 +25,7 @@ from PIL import Image
 
 from builders import CONFIGS, MIXES, VERSIONS, BuildOptions, build, fingerprint, merge_builds
 from builders.features import FICT_FEATURES, PAIRS_FEATURES, TASK_FEATURES
+from builders.fifa import GROUP_ROWS
 from builders.splits import SPLITS, assign_splits, hash_split
 from builders.work import AnnotateSettings
 from fifa_data import masks as masklib
@@ -163,16 +165,23 @@ def test_builds_are_byte_identical_whatever_num_proc(built, source, tmp_path):
     assert json.loads((again / "build.json").read_text())["fingerprint"] == fingerprint(built)
 
 
-def test_slices_merge_into_the_same_rows(built, source, tmp_path):
+def test_slices_merge_into_the_same_bytes(built, source, tmp_path, monkeypatch):
+    """Three slices, given in any order and cut into several shards: the merge is the unsliced build, file for file."""
+    monkeypatch.setitem(GROUP_ROWS, "tasks", 10)  # row groups of a few images, and a shard for each
+    options = BuildOptions(sources=(str(source),), max_shard_size="1KB", progress=False)
+    whole = build(replace(options, out=tmp_path / "whole")).out
     parts = []
-    for index in range(2):
+    for index in range(3):
         part = tmp_path / f"part-{index}"
-        build(BuildOptions(out=part, sources=(str(source),), num_slices=2, slice_index=index, progress=False))
+        build(replace(options, out=part, num_slices=3, slice_index=index))
         parts.append(part)
-        assert all(f.name.startswith(f"{f.name.split('-')[0]}-{index:05d}-of-00002") for f in part.glob("[!f]*/*.parquet"))
-    photos = [set(json.loads((p / "build.json").read_text())["manipulations"]) for p in parts]
-    assert photos[0] or photos[1]
-    merged = merge_builds(parts, tmp_path / "fifa")
+        assert all(f.name.startswith(f"{f.name.split('-')[0]}-{index:05d}-of-00003") for f in part.glob("[!f]*/*.parquet"))
+    assert sum(bool(json.loads((p / "build.json").read_text())["accepted"]) for p in parts) >= 2
+    assert any("-of-00003-" in f.name for p in parts for f in p.glob("tasks/*.parquet"))  # a slice of several shards
+    merged = merge_builds(list(reversed(parts)), tmp_path / "fifa", num_proc=2)
+    published = {name: data for name, data in _files(merged.out).items() if name.endswith(".parquet")}
+    assert published == {name: data for name, data in _files(whole).items() if name.endswith(".parquet")}
+    assert merged.stats["fingerprint"] == fingerprint(whole)
     for config in ("fict", "pairs", *TASKS):
         for split in SPLITS:
             key = "pair_id" if config == "pairs" else "id"
@@ -185,16 +194,16 @@ def test_slices_merge_into_the_same_rows(built, source, tmp_path):
     stats = json.loads((merged.out / "build.json").read_text())
     whole = json.loads((built / "build.json").read_text())
     assert stats["rows"] == whole["rows"] and stats["accepted"] == whole["accepted"] and stats["pairs_in"] == whole["pairs_in"]
-    assert stats["rejected"] == whole["rejected"] and stats["merged_slices"] == 2
+    assert stats["rejected"] == whole["rejected"] and stats["merged_slices"] == 3
     assert sum(len(pq.read_table(f)) for f in (merged.out).glob("rejects*.parquet")) == sum(stats["rejected"].values())
     # slices of other parameters, or a slice missing, do not merge
     other = tmp_path / "other"
-    shutil.copytree(parts[1], other)
+    shutil.copytree(parts[2], other)
     meta = json.loads((other / "build.json").read_text())
     meta["parameters"]["annotator"]["seed"] = 7
     (other / "build.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="other parameters"):
-        merge_builds([parts[0], other], tmp_path / "bad")
+        merge_builds([parts[0], parts[1], other], tmp_path / "bad")
     with pytest.raises(ValueError, match="not one of 1 slices"):
         merge_builds([parts[0]], tmp_path / "bad")
     assert not (tmp_path / "bad").exists()

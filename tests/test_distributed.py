@@ -9,7 +9,7 @@ from pathlib import Path
 import datasets
 import pytest
 
-from builders import BUILD_FILE, BuildOptions
+from builders import BUILD_FILE, BuildOptions, build
 from builders.distributed import build_executor, slice_folder
 
 pytestmark = pytest.mark.slow
@@ -19,11 +19,12 @@ def _options(out: Path) -> BuildOptions:
     return BuildOptions(out=out, sample_pairs=8, configs=("pairs", "det", "age"), progress=False)
 
 
-def test_local_executor_builds_slices_merges_them_and_skips_finished_tasks(tmp_path):
+def test_local_executor_builds_the_same_bytes_in_slices_and_skips_finished_tasks(tmp_path):
     out = tmp_path / "fifa"
     build_executor(_options(out), executor="local", tasks=2, workers=1).run()
 
     stats = json.loads((out / BUILD_FILE).read_text())
+    assert stats["fingerprint"] == build(_options(tmp_path / "whole")).stats["fingerprint"]  # the same bytes as one process
     parts = [json.loads((slice_folder(tmp_path / "fifa.parts", i) / BUILD_FILE).read_text()) for i in range(2)]
     assert stats["pairs_in"] == sum(p["pairs_in"] for p in parts) > 0  # slices by source photo: one may be empty
     rows = datasets.load_dataset(str(out), "det")

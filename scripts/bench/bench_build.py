@@ -6,7 +6,9 @@ For each size N, simulates N pairs from the bundled photos once (not timed), the
 subprocess so that peak RSS is that process's own: builds with ``num_proc=1``; times the
 face-analysis floor alone (``analyze_face``, detection + mesh + person segmentation, and
 ``concept_masks`` on the pairs' real images, N calls each, images loaded beforehand); builds again
-with ``num_proc=2`` and checks both builds have the same fingerprint. It then measures the build
+with ``num_proc=2``, and as datatrove tasks (``--executor local --tasks 4 --workers 2``), and checks
+all three builds have the same fingerprint; times the merge of those four slices alone with one and
+two processes. It then measures the build
 folder: parquet bytes per accepted pair, RLE mask bytes against the same masks as 1-bit PNG, and
 image bytes as stored in every table against each distinct image once (build.json's ``image_bytes``).
 Prints one table (one column per size), then the two targets: peak RSS flat between the sizes
@@ -40,6 +42,7 @@ from fifa_data.schema import TASKS
 RSS_FLAT = 0.15  # peak RSS of the largest size may exceed the smallest's by this share
 MESH_RATIO = 3.0  # total build time / face-analysis time
 IMAGE_RATIO = 8.0  # image bytes stored in all tables / every distinct image once
+EXECUTOR_TASKS, EXECUTOR_WORKERS = 4, 2  # the datatrove build the bench compares with one process
 MARKER = "BENCH_JSON "  # the children's result line on stdout
 PNG_MODE = "1"  # masks are saved as 1-bit PNG, optimize=False
 
@@ -66,6 +69,25 @@ def child_build(source: Path, out: Path, num_proc: int) -> dict:
         "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "children_maxrss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
     }
+
+
+def child_executor(source: Path, out: Path, tasks: int, workers: int) -> dict:
+    """Build `source` as datatrove tasks on the local executor, then time their merge alone again
+    with one and with two processes; the fingerprints and the seconds."""
+    from builders import BuildOptions, merge_builds
+    from builders.distributed import build_executor, slice_folder
+
+    options = BuildOptions(out=out, sources=(str(source),), progress=False)
+    start = time.perf_counter()
+    build_executor(options, executor="local", tasks=tasks, workers=workers).run()
+    wall = time.perf_counter() - start
+    parts = [slice_folder(out.parent / f"{out.name}.parts", i) for i in range(tasks)]
+    merges = {}
+    for num_proc in (1, 2):
+        start = time.perf_counter()
+        report = merge_builds(parts, out.parent / f"merge-{num_proc}", num_proc=num_proc)
+        merges[num_proc] = {"seconds": time.perf_counter() - start, "fingerprint": report.stats["fingerprint"]}
+    return {"seconds": wall, "fingerprint": json.loads((out / "build.json").read_text())["fingerprint"], "merges": merges}
 
 
 def child_mesh(source: Path) -> dict:
@@ -105,11 +127,14 @@ def child_mesh(source: Path) -> dict:
 
 
 def run_as_child(kind: str, source: str, *rest: str) -> None:
-    """`--child simulate SOURCE N SEED LONG_SIDE | build SOURCE OUT NUM_PROC | mesh SOURCE`: print the JSON result."""
+    """`--child simulate SOURCE N SEED LONG_SIDE | build SOURCE OUT NUM_PROC | executor SOURCE OUT TASKS WORKERS | mesh SOURCE`:
+    print the JSON result."""
     if kind == "simulate":
         result = child_simulate(Path(source), int(rest[0]), int(rest[1]), int(rest[2]) or None)
     elif kind == "build":
         result = child_build(Path(source), Path(rest[0]), int(rest[1]))
+    elif kind == "executor":
+        result = child_executor(Path(source), Path(rest[0]), int(rest[1]), int(rest[2]))
     elif kind == "mesh":
         result = child_mesh(Path(source))
     else:
@@ -193,12 +218,14 @@ def bench_size(n: int, seed: int, root: Path, long_side: int | None = None) -> d
     one = run_child("build", str(source), str(out1), "1")
     mesh = run_child("mesh", str(source))
     two = run_child("build", str(source), str(out2), "2")
+    tasks = run_child("executor", str(source), str(root / "build-tasks"), str(EXECUTOR_TASKS), str(EXECUTOR_WORKERS))
     accepted = max(one["stats"]["accepted"], 1)
     return {
         "n": n,
         "simulated": simulated,
         "one": one,
         "two": two,
+        "tasks": tasks,
         "mesh": mesh,
         "disk": {k: v / accepted for k, v in disk_bytes(one["stats"]).items()},
         "masks": mask_bytes(out1, one["stats"]),
@@ -221,7 +248,8 @@ def total_seconds(child: dict) -> float:
 
 def table_rows(r: dict) -> list[tuple[str, str]]:
     """(label, value) of every row of the table for one size."""
-    one, two, mesh, per = r["one"], r["two"], r["mesh"], r["per_pair"]
+    one, two, tasks, mesh, per = r["one"], r["two"], r["tasks"], r["mesh"], r["per_pair"]
+    fingerprints = [tasks["fingerprint"], *(m["fingerprint"] for m in tasks["merges"].values())]
     calls = max(mesh["calls"], 1)
     s1, s2 = one["seconds"], two["seconds"]
     t1, t2 = total_seconds(one), total_seconds(two)
@@ -246,6 +274,9 @@ def table_rows(r: dict) -> list[tuple[str, str]]:
         ("  speed-up total / annotate", f"{t1 / t2:.2f} / {s1['annotate'] / s2['annotate']:.2f}"),
         ("  peak RSS MiB parent / largest worker", f"{two['maxrss_kib'] / 1024:.0f} / {two['children_maxrss_kib'] / 1024:.0f}"),
         ("fingerprint num_proc 1 == 2", "yes" if one["stats"]["fingerprint"] == two["stats"]["fingerprint"] else "NO"),
+        (f"total s (--executor local --tasks {EXECUTOR_TASKS} --workers {EXECUTOR_WORKERS})", f"{tasks['seconds']:.1f}"),
+        ("  fingerprint == num_proc 1 (build / merges)", " / ".join("yes" if f == one["stats"]["fingerprint"] else "NO" for f in fingerprints)),
+        ("  merge alone ms/pair (1 / 2 processes)", " / ".join(f"{tasks['merges'][k]['seconds'] / per * 1e3:.1f}" for k in ("1", "2"))),
         ("disk bytes/pair, all configs", f"{r['disk']['total']:,.0f}"),
         ("disk bytes/pair, pairs config", f"{r['disk']['pairs']:,.0f}"),
         ("masks (distinct)", f"{masks['masks']} ({masks['distinct']})"),
@@ -295,7 +326,7 @@ def main() -> None:
     results = []
     for n in sorted(args.sizes):
         with tempfile.TemporaryDirectory(prefix=f"bench_build_{n}_") as tmp:
-            print(f"N={n}: simulating, building (num_proc=1), face mesh, building (num_proc=2) ...", flush=True)
+            print(f"N={n}: simulating, building (num_proc=1), face mesh, building (num_proc=2, then {EXECUTOR_TASKS} tasks) ...", flush=True)
             results.append(bench_size(n, args.seed, Path(tmp), args.long_side))
     print_report(results)
 
