@@ -90,6 +90,7 @@ MODES = ("adaptive", "paper")
 DEFAULT_MODE = "adaptive"
 
 STATS_STRIDE = 4  # the noise statistics read every 4th pixel: a 512 px photo still gives each bin 8,000
+REGION_STEP_SIGMAS = 2.5  # the region-scale score is computed on a grid of a step of about this share of its blur (`_region_step`)
 JPEG_SPREAD_PX = 16.0  # a JPEG's 8x8 blocks and 2x chroma subsampling (16 px macroblocks) spread a sharp edit this far
 PAPER_DEFAULTS = {"top_share": 0.05}
 ADAPTIVE_DEFAULTS = {
@@ -194,12 +195,14 @@ def _adaptive(real: np.ndarray, fake: np.ndarray, settings: dict, texture_of: np
         chroma[chroma < settings["chroma_floor"] * _max_within(chroma)] = 0.0
     colour = np.hypot(change[..., 0], chroma)
     texture_change = _texture_change(real, fake, settings["texture_window"], settings["energy_offset"])
-    bins = _noise_bins(texture_of, settings["blur_sigma"], int(settings["texture_bins"]))
+    region_sigma = settings["region_sigma"] * long_side
+    step = _region_step(region_sigma)
+    bins, region_bins = _noise_bins(texture_of, settings["blur_sigma"], int(settings["texture_bins"]), step)
 
-    factor, region_sigma = settings["noise_factor"], settings["region_sigma"] * long_side
+    factor = settings["noise_factor"]
     diffs = (colour, texture_change)
     excess = [_excess(d, bins, factor) for d in diffs]
-    excess_region = [_excess(cv2.GaussianBlur(d, (0, 0), region_sigma), bins, factor) for d in diffs]
+    excess_region = [_region_excess(d, region_sigma, step, region_bins, factor) for d in diffs]
     minimums = [settings["min_delta_e"], settings["min_log_energy"]]
     faint = [settings["faint_delta_e"], settings["faint_log_energy"]]
     pixel = [_scored(e, m) for e, m in zip(excess, minimums)]
@@ -300,25 +303,52 @@ def _lookup(table: np.ndarray, index: np.ndarray) -> np.ndarray:
     return cv2.LUT(index, padded)
 
 
-_last_bins: dict[tuple, _Bins] = {}
+_last_bins: dict[tuple, tuple[_Bins, _Bins]] = {}
 
 
-def _noise_bins(image: np.ndarray, sigma: float, bins: int) -> _Bins:
-    """`_texture_bins` of an image's texture, remembered for the last image (by content): a real
-    photo's fakes come one after another."""
-    key = (image.shape, sigma, bins, hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16).digest())
+def _noise_bins(image: np.ndarray, sigma: float, bins: int, step: int) -> tuple[_Bins, _Bins]:
+    """`_texture_bins` of an image's texture, at full size and on the grid of every `step`-th pixel
+    (`_region_excess`), remembered for the last image (by content): a real photo's fakes come one
+    after another."""
+    key = (image.shape, sigma, bins, step, hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16).digest())
     if key not in _last_bins:
         _last_bins.clear()
-        _last_bins[key] = _texture_bins(_texture(_lab(image, sigma)), bins)
+        texture = _texture(_lab(image, sigma))
+        coarse = _texture_bins(_shrink(texture, step), bins, max(1, STATS_STRIDE // (step * step))) if step > 1 else None
+        full = _texture_bins(texture, bins)
+        _last_bins[key] = (full, coarse or full)
     return _last_bins[key]
 
 
-def _texture_bins(texture: np.ndarray, bins: int) -> _Bins:
+def _region_step(sigma: float) -> int:
+    """The grid step of the region-scale score: a blur of `sigma` pixels loses nothing worth a
+    pixel's precision on a grid of about `REGION_STEP_SIGMAS` of it (1 below 5 px)."""
+    return max(1, int(sigma / REGION_STEP_SIGMAS))
+
+
+def _shrink(image: np.ndarray, step: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    return cv2.resize(image, (-(-w // step), -(-h // step)), interpolation=cv2.INTER_AREA)
+
+
+def _region_excess(diff: np.ndarray, sigma: float, step: int, bins: _Bins, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """`_excess` of the difference averaged over `sigma` pixels, computed on the grid of every
+    `step`-th pixel and interpolated back: the average is smooth at that scale, and the blur, the
+    statistics and the lookups cost a `step` squared of their full-size time."""
+    if step == 1:
+        return _excess(cv2.GaussianBlur(diff, (0, 0), sigma), bins, factor)
+    # an area average over `step` pixels is already a blur of variance step**2 / 12
+    coarse = cv2.GaussianBlur(_shrink(diff, step), (0, 0), np.sqrt(sigma * sigma - step * step / 12) / step)
+    h, w = diff.shape
+    return tuple(cv2.resize(x, (w, h), interpolation=cv2.INTER_LINEAR) for x in _excess(coarse, bins, factor))
+
+
+def _texture_bins(texture: np.ndarray, bins: int, stride: int = STATS_STRIDE) -> _Bins:
     flat = texture.ravel()
-    sample = flat[::STATS_STRIDE]
+    sample = flat[::stride]
     edges = np.quantile(sample, np.linspace(0, 1, bins + 1))
     index = _bin_of(flat, edges, bins - 1)
-    members = [np.flatnonzero(index == b)[::STATS_STRIDE] for b in range(bins)]  # a stable sort by bin (bins are few), subsampled
+    members = [np.flatnonzero(index == b)[::stride] for b in range(bins)]  # a stable sort by bin (bins are few), subsampled
     bounds = np.cumsum([0] + [m.size for m in members])
     centres = np.array([np.median(flat[m]) if m.size else edges[b] for b, m in enumerate(members)])
     centres = np.maximum.accumulate(centres)
