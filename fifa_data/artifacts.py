@@ -398,7 +398,8 @@ def _quantiles(values: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
 def _scored(excess: tuple[np.ndarray, np.ndarray], minimum: float | np.ndarray) -> np.ndarray:
     """An `_excess` in units of its noise floor, the floor never less than `minimum`."""
     above, floor = excess
-    return (above / np.maximum(floor, minimum)).astype(np.float32)
+    score = np.maximum(floor, minimum, dtype=np.float32)
+    return np.divide(above, score, out=score)
 
 
 def _fill_holes(mask: np.ndarray, max_area: int) -> np.ndarray:

@@ -16,6 +16,7 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from PIL.Image import Image as PILImage
 
@@ -194,7 +195,9 @@ def differs_away(reference: np.ndarray, fake: np.ndarray, near: np.ndarray | Non
     pixels = np.count_nonzero(away)
     if pixels < RESAVED_AWAY_MIN_PX:
         return 0.0
-    return float(np.count_nonzero((reference != fake).any(axis=2) & away) / pixels)
+    diff = cv2.absdiff(reference, fake)
+    changed = diff[..., 0] | diff[..., 1] | diff[..., 2]  # nonzero where some channel differs; numpy's any(axis=2) takes ten times as long
+    return float(np.count_nonzero(np.logical_and(changed, away)) / pixels)
 
 
 def finish(measured: Measured, explanation: Explanation) -> AnnotatedImage:
