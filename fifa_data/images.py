@@ -30,6 +30,7 @@ import warnings
 from pathlib import Path
 from typing import BinaryIO
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
@@ -240,6 +241,13 @@ def resaved_like(image: np.ndarray, data: bytes) -> np.ndarray | None:
     return load_rgb(encode_image(Image.fromarray(image).convert(mode), "JPEG", **settings))
 
 
+def differing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Nonzero where two same-size RGB uint8 images differ in some channel (HxW uint8): a tenth of
+    the time of ``(a != b).any(axis=2)``."""
+    diff = cv2.absdiff(a, b)
+    return diff[..., 0] | diff[..., 1] | diff[..., 2]
+
+
 def resaved_reference(real: np.ndarray, fake: np.ndarray, fake_file: bytes) -> tuple[np.ndarray, dict]:
     """The image to compare `fake` with: `real` saved as the JPEG `fake_file` was, when that
     reproduces the fake on at least `RESAVED_MIN_SAME` of its pixels (the fake is its real plus a
@@ -251,7 +259,8 @@ def resaved_reference(real: np.ndarray, fake: np.ndarray, fake_file: bytes) -> t
     resaved = resaved_like(real, fake_file)
     if resaved is None or resaved.shape != fake.shape:
         return real, {"reference": "real"}
-    same = float(np.mean((resaved == fake).all(axis=2)))
+    differ = differing(resaved, fake)
+    same = float((differ.size - np.count_nonzero(differ)) / differ.size)
     if same < RESAVED_MIN_SAME:
         return real, {"reference": "real", "resaved_same_share": same}
     return resaved, {"reference": "resaved", "resaved_same_share": same}
