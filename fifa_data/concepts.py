@@ -104,6 +104,14 @@ class ConceptMasks:
         boxes[~present] = 0
         return boxes
 
+    def pixels_within(self, region: np.ndarray) -> np.ndarray:
+        """Pixel count of every label value (as `label_counts`) within a boolean HxW `region`."""
+        return np.bincount(self.labels[region], minlength=len(self.fict.atomic_ids) + 1)
+
+    def count(self, concept_id: str, counts: np.ndarray | None = None) -> int:
+        """Pixels of a concept (a parent: its atomic descendants), from `label_counts` or a `pixels_within`."""
+        return int((self.label_counts if counts is None else counts)[self.members(concept_id)].sum())
+
     def areas(self) -> dict[str, int]:
         """Pixel count of every atomic concept (0 when not visible)."""
         counts = self.label_counts
@@ -123,8 +131,7 @@ class ConceptMasks:
         wanted = concept_ids or self.visible()
         missing = [c for c in wanted if c not in self._rles]  # the fakes of one real ask for the same concepts
         if missing:
-            # COCO RLE runs down columns: masks taken from the transposed labels are already in that order.
-            transposed = np.ascontiguousarray(self.labels.T)
+            transposed = self._labels_by_column
             for c in missing:
                 mask = transposed == self._index[c] if self.fict[c].is_atomic else self.members(c)[transposed]
                 self._rles[c] = masklib.encode(mask.T)
@@ -133,6 +140,11 @@ class ConceptMasks:
     @functools.cached_property
     def _rles(self) -> dict[str, dict]:
         return {}
+
+    @functools.cached_property
+    def _labels_by_column(self) -> np.ndarray:
+        """The labels transposed: COCO RLE runs down columns, and masks taken from these are already in that order."""
+        return np.ascontiguousarray(self.labels.T)
 
     @functools.cached_property
     def _index(self) -> dict[str, int]:

@@ -104,10 +104,9 @@ def score_pair(
     fict = own.fict
     named = dict.fromkeys([*img.explanation.concepts, *finder_for(fict).find(img.explanation.plain())])
     record["named"] = []
+    in_edit = own.pixels_within(edit)
     for concept_id in named:
-        region = own.mask(concept_id)
-        area = int(region.sum())
-        inside = int(np.count_nonzero(region & edit))
+        area, inside = own.count(concept_id), own.count(concept_id, in_edit)
         record["named"].append({"concept": concept_id, "inside_share": inside / area if area else 0.0,
                                 "outside": inside < OUTSIDE_SHARE * area, "region": loose_region(fict, concept_id)})
     return record
