@@ -51,6 +51,11 @@ VERSIONS.update({name: datasets.Version("1.4.0") for name in (*TASKS, *MIXES)})
 # and every image is stored once per row group (dictionary-encoded); the rows are unchanged.
 VERSIONS["pairs"] = datasets.Version("1.4.0")
 VERSIONS.update({name: datasets.Version("2.0.0") for name in (*TASKS, *MIXES)})
+# 1.5.0 (pairs) / 2.1.0 (tasks): the adaptive mask's region-scale score is read on a grid of every
+# 2nd to 8th pixel (512 to 2048 px photos), so masks move by a few pixels; row groups and shards end
+# by rows and estimated bytes (`parquet.Layout`), so the merge of slices is the one-process build.
+VERSIONS["pairs"] = datasets.Version("1.5.0")
+VERSIONS.update({name: datasets.Version("2.1.0") for name in (*TASKS, *MIXES)})
 
 DESCRIPTIONS: dict[str, str] = {
     "fict": "the Facial Image Concept Tree: every concept with its parent, level, description and synonyms",

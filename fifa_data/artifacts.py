@@ -53,7 +53,9 @@ Two modes, chosen by name; the parameters (given and measured) are recorded with
        lightness does not have);
     3. two scales and hysteresis: the score is computed per pixel and on the differences
        averaged over a region (``region_sigma`` of the image's long side, with the minimum
-       floors scaled by ``region_minimum``). Pixels scoring above 1 form candidate regions; a
+       floors scaled by ``region_minimum``; that score is read on a grid of a step of about
+       `REGION_STEP_SIGMAS` of its blur, 2 px at 512 px and 4 at 1024, and interpolated back:
+       masks 347 → 274 ms at 1024 px, faithfulness within one borderline fact or concept). Pixels scoring above 1 form candidate regions; a
        region is kept when it holds a pixel whose pixel or region score exceeds
        ``strong_factor``. So a faint edit spread over a large area (skin smoothing) is found
        through its region average, while the mask keeps the pixel-scale outline of thin edits
