@@ -250,14 +250,13 @@ class _Shard:
 def _plan_shards(parts: Sequence[Path], max_shard_bytes: int) -> list[_Shard]:
     """Every shard of the whole build, from the slices' `ORDER_FILE` alone: their blocks in plan
     order, cut into row groups and shards by the `Layout` the build itself follows."""
-    orders = [pq.read_table(part / ORDER_FILE).to_pylist() for part in parts]
     placed: dict[tuple[str, str], list[tuple]] = {}
-    for k, order in enumerate(orders):
+    for k, part in enumerate(parts):
+        order = pq.read_table(part / ORDER_FILE)
         start: Counter = Counter()
-        for seq, b in enumerate(order):
-            key = (b["table"], b["split"])
-            placed.setdefault(key, []).append((b["unit"], seq, k, start[key], b["rows"], b["bytes"]))
-            start[key] += b["rows"]
+        for seq, (table, split, unit, rows, size) in enumerate(zip(*(order.column(name).to_pylist() for name in ORDER_SCHEMA.names))):
+            placed.setdefault((table, split), []).append((unit, seq, k, start[table, split], rows, size))
+            start[table, split] += rows
     shards = []
     for (table, split), blocks in sorted(placed.items()):
         layout, cut = Layout(GROUP_ROWS[table], max_shard_bytes), [[]]
@@ -436,7 +435,7 @@ def _annotate(
     under ``folder`` as they come; appends the new rejects and returns the counts, the shards of each
     (table, split), the distinct images and the row blocks written (`ORDER_SCHEMA`)."""
     ledger = ImageLedger()
-    blocks: list[dict] = []
+    blocks: list[dict] = []  # kept by a slice build only: a whole build has no merge to tell
     max_shard = convert_file_size_to_int(options.max_shard_size)
     writers: dict[tuple[str, str], TableWriter] = {}
 
@@ -448,7 +447,8 @@ def _annotate(
     def add(table: str, split: str, number: int, rows: list[dict]) -> None:
         if rows:
             size = writer(table, split).add(rows)
-            blocks.append({"table": table, "split": split, "unit": number, "rows": len(rows), "bytes": size})
+            if options.num_slices > 1:
+                blocks.append({"table": table, "split": split, "unit": number, "rows": len(rows), "bytes": size})
 
     guard = GuardCounts()
     accepted = 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,10 +40,9 @@ class ImageLedger:
     distinct: int = 0
     _seen: set[bytes] = field(default_factory=set, repr=False)
 
-    def add(self, values: pa.Array) -> None:
-        for value in pc.unique(values).to_pylist():
-            if value is None:
-                continue
+    def add(self, values: Iterable[bytes]) -> None:
+        """Count in the images (encoded bytes) not seen before."""
+        for value in values:
             digest = hashlib.blake2b(value, digest_size=16).digest()
             if digest not in self._seen:
                 self._seen.add(digest)
@@ -96,12 +96,10 @@ class Layout:
         return True, True
 
 
-def block_bytes(batch: pa.RecordBatch, images: tuple[str, ...]) -> int:
-    """A block's estimated bytes in parquet: its distinct images once, its other columns in memory."""
-    size = sum(column.nbytes for name, column in zip(batch.schema.names, batch.columns) if name not in images)
-    for name in images:
-        size += pc.sum(pc.binary_length(pc.unique(batch.column(name).field("bytes")))).as_py() or 0
-    return size
+def distinct_images(rows: list[dict], column: str) -> set[bytes]:
+    """The distinct encoded images of one image column of some rows (the rows of one image share
+    its bytes object, whose hash Python computes once)."""
+    return {row[column]["bytes"] for row in rows if row[column] is not None and row[column].get("bytes") is not None}
 
 
 class TableWriter:
@@ -140,11 +138,14 @@ class TableWriter:
         if not rows:
             return 0
         batch = pa.RecordBatch.from_pylist(rows, schema=self.schema)
+        # a block's estimated bytes in parquet: its distinct images once, its other columns as in memory
+        size = sum(column.nbytes for name, column in zip(batch.schema.names, batch.columns) if name not in self._images)
         for name in self._images:
             batch = batch.set_column(batch.schema.get_field_index(name), name, _embedded(batch.column(name)))
+            distinct = distinct_images(rows, name)
+            size += sum(map(len, distinct))
             if self.ledger is not None:
-                self.ledger.add(batch.column(name).field("bytes"))
-        size = block_bytes(batch, self._images)
+                self.ledger.add(distinct)
         self._append([batch], batch.num_rows, size)
         return size
 
