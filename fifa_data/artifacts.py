@@ -55,8 +55,8 @@ Two modes, chosen by name; the parameters (given and measured) are recorded with
        averaged over a region (``region_sigma`` of the image's long side, with the minimum
        floors scaled by ``region_minimum``; that score is read on a grid of a step of about
        `REGION_STEP_SIGMAS` of its blur, 2 px at 512 px and 4 at 1024, and interpolated back:
-       masks 347 → 274 ms at 1024 px, faithfulness within one borderline fact or concept). Pixels scoring above 1 form candidate regions; a
-       region is kept when it holds a pixel whose pixel or region score exceeds
+       masks 347 → 274 ms at 1024 px, the faithfulness bench within one borderline fact or
+       concept). Pixels scoring above 1 form candidate regions; a region is kept when it holds a pixel whose pixel or region score exceeds
        ``strong_factor``. So a faint edit spread over a large area (skin smoothing) is found
        through its region average, while the mask keeps the pixel-scale outline of thin edits
        (a lip line, glasses frames) and isolated noise goes. (An Otsu split of the scores was
@@ -316,19 +316,20 @@ def _noise_bins(image: np.ndarray, sigma: float, bins: int, step: int) -> tuple[
     if key not in _last_bins:
         _last_bins.clear()
         texture = _texture(_lab(image, sigma))
-        coarse = _texture_bins(_shrink(texture, step), bins, max(1, STATS_STRIDE // (step * step))) if step > 1 else None
         full = _texture_bins(texture, bins)
-        _last_bins[key] = (full, coarse or full)
+        coarse = _texture_bins(_shrink(texture, step), bins, max(1, STATS_STRIDE // (step * step))) if step > 1 else full
+        _last_bins[key] = (full, coarse)
     return _last_bins[key]
 
 
 def _region_step(sigma: float) -> int:
-    """The grid step of the region-scale score: a blur of `sigma` pixels loses nothing worth a
-    pixel's precision on a grid of about `REGION_STEP_SIGMAS` of it (1 below 5 px)."""
+    """The grid step of the region-scale score: a blur of `sigma` pixels is smooth on a grid of
+    about a `REGION_STEP_SIGMAS`-th of it (1, the full grid, below 5 px)."""
     return max(1, int(sigma / REGION_STEP_SIGMAS))
 
 
 def _shrink(image: np.ndarray, step: int) -> np.ndarray:
+    """The area average of every `step` x `step` pixels (the last row and column of blocks may be partial)."""
     h, w = image.shape[:2]
     return cv2.resize(image, (-(-w // step), -(-h // step)), interpolation=cv2.INTER_AREA)
 

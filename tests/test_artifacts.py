@@ -194,3 +194,23 @@ def test_texture_bins_put_values_below_the_first_threshold_in_the_first_bin():
     values = np.array([-1.0, 0.05, 0.1, 0.15, 0.2, 0.5, 0.8, 3.0], np.float32)
     expected = np.clip(np.searchsorted(thresholds, values, side="right") - 1, 0, 2)
     assert _bin_of(values, thresholds, 2).tolist() == expected.tolist() == [0, 0, 0, 0, 1, 2, 2, 2]
+
+
+@pytest.mark.parametrize("side", [512, 1024])
+def test_region_score_on_a_coarse_grid_seeds_as_the_full_grid_does(astronaut, side):
+    """The region-scale score read on every 2nd (512 px) or 4th (1024 px) pixel and interpolated
+    back marks the same pixels as strong as on the full grid, for an edit and a JPEG re-encode."""
+    from fifa_data.artifacts import _noise_bins, _region_excess, _region_step, _scored
+
+    real = cv2.resize(astronaut, (side, side), interpolation=cv2.INTER_CUBIC)
+    fake, truth = _recolour(_jpeg(real, 85), 0.04)
+    diff = np.abs(cv2.cvtColor(real.astype(np.float32) / 255, cv2.COLOR_RGB2LAB) - cv2.cvtColor(fake.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)).sum(axis=2)
+    sigma = ADAPTIVE_DEFAULTS["region_sigma"] * side
+    step = _region_step(sigma)
+    assert step == side // 256
+    full, coarse = _noise_bins(real, 1.0, 8, step)
+    strong = [_scored(_region_excess(diff, sigma, s, b, 6.0), 1.0) > ADAPTIVE_DEFAULTS["strong_factor"] for s, b in ((1, full), (step, coarse))]
+    far = ~cv2.dilate(truth.view(np.uint8), np.ones((31, 31), np.uint8)).astype(bool)
+    for marked in strong:  # it sees the edit and next to nothing of the re-encode
+        assert marked[truth].mean() > 0.5 and marked[far].mean() < 0.001
+    assert (strong[0] != strong[1]).mean() < 0.002
