@@ -271,13 +271,12 @@ def _plan_shards(parts: Sequence[Path], max_shard_bytes: int) -> list[_Shard]:
 
 def _write_shard(shard: _Shard, parts: Sequence[Path], staging: Path) -> None:
     """Write one planned shard of a merge from the slices' files."""
-    features = TABLES[shard.table]
     readers: dict[int, _SliceRows] = {}
-    writer = TableWriter(staging / shard.table, shard.split, features, group_rows=GROUP_ROWS[shard.table], name=shard.name)
+    writer = TableWriter(staging / shard.table, shard.split, TABLES[shard.table], group_rows=GROUP_ROWS[shard.table], name=shard.name)
     try:
         for k, first, rows, size in shard.blocks:
             if k not in readers:
-                readers[k] = _SliceRows(sorted((parts[k] / shard.table).glob(f"{shard.split}-*.parquet")), features.arrow_schema)
+                readers[k] = _SliceRows(sorted((parts[k] / shard.table).glob(f"{shard.split}-*.parquet")))
             writer.add_table(readers[k].rows(first, rows), size)
     finally:
         writer.close()
@@ -286,8 +285,8 @@ def _write_shard(shard: _Shard, parts: Sequence[Path], staging: Path) -> None:
 class _SliceRows:
     """A slice's rows of one table and split, by number, read a row group at a time."""
 
-    def __init__(self, files: Sequence[Path], schema: pa.Schema):
-        self._schema, self._groups, self._starts = schema, [], []
+    def __init__(self, files: Sequence[Path]):
+        self._groups, self._starts = [], []
         first = 0
         for file in files:
             metadata = pq.read_metadata(file)
@@ -301,7 +300,7 @@ class _SliceRows:
         index = bisect.bisect_right(self._starts, start) - 1
         if self._cached is None or self._cached[0] != index:
             file, g = self._groups[index]
-            self._cached = (index, pq.ParquetFile(file).read_row_group(g).cast(self._schema))
+            self._cached = (index, pq.ParquetFile(file).read_row_group(g))  # the writer casts to its schema
         offset, group = start - self._starts[index], self._cached[1]
         if offset + n > group.num_rows:
             raise BuildError(f"{self._groups[index][0]}: rows {start}..{start + n} span row groups; not the slice its {ORDER_FILE} describes")
