@@ -255,8 +255,13 @@ def resaved_reference(real: np.ndarray, fake: np.ndarray, fake_file: bytes) -> t
 
     A fake saved by another encoder, resized, or saved twice matches on few pixels and keeps the
     real as its reference (`artifacts.artifact_mask`'s noise floor then handles its re-encode).
+    A lossless fake keeps the real, with the share of pixels on which the two are equal
+    (``real_same_share``): a local edit leaves most of them equal.
     """
     resaved = resaved_like(real, fake_file)
+    if resaved is None and real.shape == fake.shape:  # a lossless fake: the real itself may reproduce its untouched pixels
+        differ = differing(real, fake)
+        return real, {"reference": "real", "real_same_share": float((differ.size - np.count_nonzero(differ)) / differ.size)}
     if resaved is None or resaved.shape != fake.shape:
         return real, {"reference": "real"}
     differ = differing(resaved, fake)

@@ -8,8 +8,10 @@ import pytest
 from PIL import Image
 from skimage import data
 
+from fifa_data import masks as masklib
 from fifa_data.annotate.pipeline import RESAVED_EXACT, AnnotatorConfig, annotate, measure
-from fifa_data.artifacts import RESAVED_PARAMS
+from fifa_data.artifacts import ADAPTIVE_DEFAULTS, LOSSLESS_PARAMS, RESAVED_PARAMS
+from fifa_data.images import encode_image, load_rgb
 from fifa_data.pairs import FolderPairs
 from fifa_data.rejects import Reject
 from fifa_data.schema import IMAGE_LEVEL_TASKS, TASKS
@@ -106,3 +108,28 @@ def test_the_exact_resave_settings_need_a_fake_saved_once(tmp_path, scene):
     assert once["reference"] == twice["reference"] == "resaved"
     assert once["differs_away"] == 0.0 and once["faint_delta_e"] == RESAVED_PARAMS["faint_delta_e"]
     assert twice["differs_away"] > 4 * RESAVED_EXACT and twice["faint_delta_e"] == 0.0
+
+
+def test_a_lossless_fake_is_read_without_blur_against_its_real(tmp_path, scene):
+    """A lipstick saved as PNG equals its real on every other pixel: the mask uses the lossless
+    settings (no blur, low floors) and comes closer to the edit than the JPEG-noise settings do;
+    the same fake with its untouched pixels re-encoded everywhere keeps the default settings."""
+    edit = simulate_edit(scene, "lip_color", 0)
+    params, iou = {}, {}
+    noisy = load_rgb(encode_image(edit.fake, "JPEG", quality=90))
+    jpeg_settings = {k: ADAPTIVE_DEFAULTS[k] for k in LOSSLESS_PARAMS}
+    for name, fake, settings in (("exact", edit.fake, {}), ("default", edit.fake, jpeg_settings), ("noisy", noisy, {})):
+        root = tmp_path / name
+        (root / "real").mkdir(parents=True)
+        (root / "fake").mkdir()
+        Image.fromarray(scene).save(root / "real/scene.png")
+        Image.fromarray(fake).save(root / "fake/scene_lips.png")
+        (item,) = [i for i in annotate(load_pairs(FolderPairs(root)), config=AnnotatorConfig(mask_params=settings)) if i.label == "fake"]
+        params[name], iou[name] = item.mask_params, masklib.iou(item.decisions.artifact, edit.mask)
+    exact, noisy = params["exact"], params["noisy"]
+    assert exact["reference"] == noisy["reference"] == "real"
+    assert exact["real_same_share"] > 0.9 > noisy["real_same_share"]
+    assert exact["blur_sigma"] == LOSSLESS_PARAMS["blur_sigma"] and exact["min_delta_e"] == LOSSLESS_PARAMS["min_delta_e"]
+    assert noisy["blur_sigma"] == ADAPTIVE_DEFAULTS["blur_sigma"] and "differs_away" not in noisy
+    assert iou["exact"] > 0.9 > iou["default"] + 0.2
+

@@ -105,6 +105,23 @@ def _thin_frame(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return truth, resaved_reference(image, fake, data)[0], fake
 
 
+def test_extent_cleans_a_small_face_at_its_own_scale(astronaut):
+    """A small lens frame (a ring 20 px across) in a 2048 px photo: closed at a share of the
+    whole photo, the ring fills in; at a share of the extent given (three heights of a small
+    face), its open middle stays open."""
+    big = cv2.resize(astronaut, (2048, 2048), interpolation=cv2.INTER_LINEAR)
+    ring = np.zeros(big.shape[:2], np.uint8)
+    cv2.ellipse(ring, (900, 760), (10, 7), 0, 0, 360, 1, 2)
+    truth = ring > 0
+    fake = big.copy()
+    fake[truth] = (20, 20, 25)
+    whole = artifact_mask(big, fake).mask
+    scaled = artifact_mask(big, fake, extent=300.0)
+    assert whole[760, 900] and not scaled.mask[760, 900]
+    assert masklib.iou(scaled.mask, truth) > masklib.iou(whole, truth) + 0.15
+    assert scaled.params["extent"] == 300.0
+
+
 def test_relative_floor_trims_the_requantised_blocks_around_a_thin_frame(astronaut):
     """A thin dark ring (a glasses frame) saved as JPEG q75: against the resaved real, its blocks'
     re-quantisation is a halo; the relative floor trims it and keeps most of the frame."""
@@ -148,10 +165,12 @@ def test_chroma_floor_keeps_a_thin_frame_to_its_lightness(astronaut):
 
 
 def test_resaved_reference_is_the_real_unless_it_reproduces_the_fake(astronaut):
-    """A PNG fake, or a JPEG saved twice at other qualities, keeps the real photo as its reference."""
+    """A PNG fake, or a JPEG saved twice at other qualities, keeps the real photo as its reference;
+    of a PNG fake, the share of pixels equal to the real's is recorded (a local edit leaves most)."""
     fake, _ = _recolour(astronaut, 0.02)
     png = encode_image(fake)
-    assert resaved_reference(astronaut, load_rgb(png), png) == (astronaut, {"reference": "real"})
+    reference, how = resaved_reference(astronaut, load_rgb(png), png)
+    assert reference is astronaut and how["reference"] == "real" and 0.96 < how["real_same_share"] < 0.99
     twice = encode_image(_jpeg(fake, 70), "JPEG", quality=90)
     reference, how = resaved_reference(astronaut, load_rgb(twice), twice)
     assert reference is astronaut and how["reference"] == "real" and how["resaved_same_share"] < 0.5

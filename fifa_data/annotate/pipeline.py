@@ -20,10 +20,10 @@ import numpy as np
 from PIL.Image import Image as PILImage
 
 from .. import masks as masklib
-from ..artifacts import JPEG_SPREAD_PX, RESAVED_PARAMS, artifact_mask, within
+from ..artifacts import JPEG_SPREAD_PX, LOSSLESS_PARAMS, RESAVED_PARAMS, artifact_mask, within
 from ..concepts import ConceptMasks, concept_masks
 from ..fict import finder_for
-from ..images import differing, load_rgb, resaved_reference
+from ..images import RESAVED_MIN_SAME, differing, load_rgb, resaved_reference
 from ..motion import MotionConfig, pair_motion
 from ..rejects import Reject
 from ..validation import LoadedPair
@@ -35,6 +35,7 @@ from .guard import GuardCounts, Writer, guard
 from .writers import TemplateWriter
 
 RESAVED_EXACT = 0.005  # beyond the subject, a fake saved once differs from its resaved real on no more pixels than this
+MASK_EXTENT_FACES = 3.0  # the artifact mask's sizes (blur, closing, holes, specks) are shares of at most this many face heights
 RESAVED_AWAY_MIN_PX = 1024  # fewer pixels beyond the subject than this cannot tell a second save from a first
 
 
@@ -143,16 +144,19 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
         artifact, params = pair.given_mask, {"mode": "given", "path": ref.mask_path}
     if artifact is None:
         literal = config.mask_mode == "paper"  # the paper's rule is a difference with the real itself
+        face_height = concepts.face_box[3] - concepts.face_box[1]
         near = None
         if config.subject_reach is not None:
-            face_height = concepts.face_box[3] - concepts.face_box[1]
             near = concepts.near_subject(max(JPEG_SPREAD_PX, config.subject_reach * face_height))
         tuned = {}
-        if how["reference"] == "resaved" and not literal:
+        lossless = how.get("real_same_share", 0.0) >= RESAVED_MIN_SAME  # a lossless fake that equals its real on most pixels
+        if (how["reference"] == "resaved" or lossless) and not literal:
             how["differs_away"] = differs_away(reference, pair.fake, near)
-            tuned = RESAVED_PARAMS if how["differs_away"] <= RESAVED_EXACT else {}
+            if how["differs_away"] <= RESAVED_EXACT:
+                tuned = LOSSLESS_PARAMS if lossless else RESAVED_PARAMS
         settings = {**tuned, **config.mask_params}
         if config.mask_mode == "adaptive":
+            settings.setdefault("extent", MASK_EXTENT_FACES * face_height)
             settings["texture_of"] = pair.real  # the photo's own texture bins the noise, for all its fakes
         result = artifact_mask(pair.real if literal else reference, pair.fake, mode=config.mask_mode, **settings)
         if near is not None:
