@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from fifa_data import masks as masklib
+from fifa_data import motion
 from fifa_data.annotate.decide import decide
 from fifa_data.annotate.evidence import colour_name, measure_evidence
 from fifa_data.artifacts import artifact_mask
@@ -180,3 +181,23 @@ def test_a_shift_is_not_one_sided_and_a_darkening_is(astronaut):
     darker = np.where(where, grey * 0.7, grey).astype(np.uint8)
     assert one_sidedness(grey, shifted, where) < 0.3
     assert one_sidedness(grey, darker, where) > 0.95
+
+
+def test_a_small_face_is_enlarged_for_the_flow(astronaut, monkeypatch):
+    """A 256 px astronaut (22 px between the eyes): read at its own pixels, the flow misses a smile
+    and most of a face slimming's moved skin; enlarged towards `MotionConfig.unit_px`, it finds both."""
+    small = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)
+    face = analyze_face(small)
+    concepts = concept_masks(small, face)
+    readings, enlarged = {}, motion.MAX_UPSCALE
+    for upscale in (1.0, enlarged):
+        monkeypatch.setattr(motion, "MAX_UPSCALE", upscale)
+        for manipulation in ("smile", "face_slim"):
+            edit = simulate_edit(small, manipulation, np.random.default_rng(1), face=face, concepts=concepts)
+            fake = _jpeg(edit.fake, 90)
+            artifact = artifact_mask(small, fake).mask
+            read = pair_motion(small, fake, artifact, face.landmarks)
+            found = artifact | read.moved if read.warped else artifact
+            readings[upscale, manipulation] = (read.warped, masklib.iou(found, edit.mask))
+    assert not readings[1.0, "smile"][0] and readings[enlarged, "smile"][0]
+    assert readings[enlarged, "face_slim"][1] > readings[1.0, "face_slim"][1] + 0.15
