@@ -31,9 +31,9 @@ them no longer being read as warps. Measuring the flow at 128 rather than 64 px 
 distance took smile 0.53 → 0.57, eye enlargement 0.66 → 0.70 and face slimming 0.65 → 0.67 on
 the tuning half, for about 20 ms more per 1024 px pair: at 64 the half-pixel rim of a warp is
 an eighth of a flow pixel, which DIS's smoothing rounds away. For the same reason a smaller
-face is enlarged to that resolution, up to `MAX_UPSCALE` times: on the tuning half smile
-0.68 → 0.76, eye enlargement 0.74 → 0.76 and face slimming 0.76 → 0.79 (cubic interpolation), the flow of a face 30
-px between the eyes no longer being read at its own pixels.)
+face is enlarged (cubic) to that resolution, up to `MAX_UPSCALE` times: the flow of a face 30 px
+between the eyes is no longer read at its own pixels, and on the tuning half smile went from 0.68
+to 0.76, eye enlargement 0.74 → 0.76 and face slimming 0.76 → 0.79.)
 """
 
 from __future__ import annotations
