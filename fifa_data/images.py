@@ -248,6 +248,12 @@ def differing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return diff[..., 0] | diff[..., 1] | diff[..., 2]
 
 
+def same_share(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the pixels on which two same-size RGB images are equal in every channel."""
+    differ = differing(a, b)
+    return float((differ.size - np.count_nonzero(differ)) / differ.size)
+
+
 def resaved_reference(real: np.ndarray, fake: np.ndarray, fake_file: bytes) -> tuple[np.ndarray, dict]:
     """The image to compare `fake` with: `real` saved as the JPEG `fake_file` was, when that
     reproduces the fake on at least `RESAVED_MIN_SAME` of its pixels (the fake is its real plus a
@@ -260,12 +266,10 @@ def resaved_reference(real: np.ndarray, fake: np.ndarray, fake_file: bytes) -> t
     """
     resaved = resaved_like(real, fake_file)
     if resaved is None and real.shape == fake.shape:  # a lossless fake: the real itself may reproduce its untouched pixels
-        differ = differing(real, fake)
-        return real, {"reference": "real", "real_same_share": float((differ.size - np.count_nonzero(differ)) / differ.size)}
+        return real, {"reference": "real", "real_same_share": same_share(real, fake)}
     if resaved is None or resaved.shape != fake.shape:
         return real, {"reference": "real"}
-    differ = differing(resaved, fake)
-    same = float((differ.size - np.count_nonzero(differ)) / differ.size)
+    same = same_share(resaved, fake)
     if same < RESAVED_MIN_SAME:
         return real, {"reference": "real", "resaved_same_share": same}
     return resaved, {"reference": "resaved", "resaved_same_share": same}

@@ -132,4 +132,3 @@ def test_a_lossless_fake_is_read_without_blur_against_its_real(tmp_path, scene):
     assert exact["blur_sigma"] == LOSSLESS_PARAMS["blur_sigma"] and exact["min_delta_e"] == LOSSLESS_PARAMS["min_delta_e"]
     assert noisy["blur_sigma"] == ADAPTIVE_DEFAULTS["blur_sigma"] and "differs_away" not in noisy
     assert iou["exact"] > 0.9 > iou["default"] + 0.2
-

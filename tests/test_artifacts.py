@@ -92,15 +92,16 @@ def test_resaved_reference_finds_a_tint_below_the_re_encode_noise(astronaut, qua
     assert masklib.iou(artifact_mask(reference, fake).mask, truth) > 0.7
 
 
-def _thin_frame(image: np.ndarray, colour: tuple[int, int, int] = (20, 20, 25)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A thin ring (a glasses frame, dark by default) drawn on `image` and saved as JPEG q75: its
-    true mask, the real resaved as the fake was, and the fake."""
+def _thin_frame(image: np.ndarray, colour: tuple[int, int, int] = (20, 20, 25), centre: tuple[int, int] = (230, 190),
+                axes: tuple[int, int] = (30, 20), thickness: int = 3, quality: int = 75) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A thin ring (a glasses frame, dark by default) drawn on `image` and saved as JPEG (q75 by
+    default): its true mask, the real resaved as the fake was, and the fake."""
     ring = np.zeros(image.shape[:2], np.uint8)
-    cv2.ellipse(ring, (230, 190), (30, 20), 0, 0, 360, 1, 3)
+    cv2.ellipse(ring, centre, axes, 0, 0, 360, 1, thickness)
     truth = ring > 0
     edited = image.copy()
     edited[truth] = colour
-    data = encode_image(edited, "JPEG", quality=75)
+    data = encode_image(edited, "JPEG", quality=quality)
     fake = load_rgb(data)
     return truth, resaved_reference(image, fake, data)[0], fake
 
@@ -156,14 +157,8 @@ def test_colour_alone_draws_a_thin_frame(astronaut):
     """A 2 px gold frame saved as JPEG q90, against the resaved real: beside a clear colour change
     the texture ratio (an energy averaged over a few pixels) would widen the frame by a pixel on
     each side, so there the colour alone draws it."""
-    ring = np.zeros(astronaut.shape[:2], np.uint8)
-    cv2.ellipse(ring, (250, 260), (40, 26), 0, 0, 360, 1, 2)
-    truth = ring > 0
-    edited = astronaut.copy()
-    edited[truth] = (196, 160, 88)
-    data = encode_image(edited, "JPEG", quality=90)
-    fake = load_rgb(data)
-    found = artifact_mask(resaved_reference(astronaut, fake, data)[0], fake, **RESAVED_PARAMS).mask
+    truth, reference, fake = _thin_frame(astronaut, (196, 160, 88), centre=(250, 260), axes=(40, 26), thickness=2, quality=90)
+    found = artifact_mask(reference, fake, **RESAVED_PARAMS).mask
     assert found.sum() < 1.25 * truth.sum()
     assert masklib.iou(found, truth) > 0.8
 
