@@ -122,9 +122,11 @@ def load_rgb(
     rgb = np.empty((height, width, 3), np.uint8)
     # Copied in bands of rows: np.asarray(image) would briefly hold two more full-size copies.
     rows = max(1, _BAND_BYTES // (3 * width))
-    for top in range(0, height, rows):
-        bottom = min(top + rows, height)
-        rgb[top:bottom] = image.crop((0, top, width, bottom))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # Pillow 12 checks each crop too; `max_pixels` already did
+        for top in range(0, height, rows):
+            bottom = min(top + rows, height)
+            rgb[top:bottom] = image.crop((0, top, width, bottom))
     return rgb
 
 

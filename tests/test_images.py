@@ -13,6 +13,8 @@ from PIL import Image, ImageFile
 
 from fifa_data.images import DEFAULT_MAX_PIXELS, ImageLoadError, encode_image, load_image_file, load_rgb, open_image, resaved_like
 
+PILLOW_MAJOR = int(Image.__version__.split(".")[0])
+
 
 def _check_rgb(rgb: np.ndarray, height: int, width: int) -> None:
     assert rgb.shape == (height, width, 3)
@@ -52,6 +54,10 @@ def _grey(astronaut: np.ndarray) -> np.ndarray:
 def test_opaque_modes_load_as_pillow_converts_them(tmp_path, astronaut, mode, fmt):
     path = tmp_path / f"face.{fmt.lower()}"
     Image.fromarray(astronaut).convert(mode).save(path, fmt)
+    if (mode, fmt) == ("YCbCr", "TIFF") and PILLOW_MAJOR < 13:  # Pillow 12 cannot decode the YCbCr TIFF it writes
+        with pytest.raises(ImageLoadError, match=rf"^{re.escape(str(path))}: truncated or corrupt image data"):
+            load_rgb(path)
+        return
     with Image.open(path) as image:
         assert image.mode == mode
         expected = np.asarray(image.convert("RGB"))
