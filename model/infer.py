@@ -140,9 +140,14 @@ def load_model(path: str, task: str) -> FiFaModel:
         model = load_for_inference(path)
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:  # a broken or partial checkpoint
         raise InferError(f"--model {path}: cannot load the checkpoint: {err}") from None
+    check_model_task(model, path, task)
+    return model
+
+
+def check_model_task(model: FiFaModel, path: str, task: str) -> None:
+    """The checkpoint at ``path`` was trained for ``task``."""
     if task not in model.fifa_config.tasks:
         raise InferError(f"--model {path}: not trained for task {task} (its tasks: {', '.join(model.fifa_config.tasks)})")
-    return model
 
 
 # --- the question and the row -----------------------------------------------------------------
@@ -219,14 +224,14 @@ def mask_records(masks: list[np.ndarray], grounding: ParsedAnswer) -> list[dict]
     return records
 
 
-def write_outputs(out: Path, rgb: np.ndarray, row: dict, image_path: str, answer: Answer, text: str, *, overwrite: bool = False) -> dict:
-    """Write the mask PNGs, ``overlay.png`` and ``answer.json`` as the folder ``out``; returns the JSON record.
+def answer_record(row: dict, image_path: str, answer: Answer, text: str) -> dict:
+    """``answer.json``'s record: the task, question, image, answer, its FiFa-Bench parse and per mask its phrase and concept.
 
     ``text`` is :func:`grounded_text`: the answer whose ``[SEG]`` tokens match the masks one to one.
     """
     task, question = row["task"], row["messages"][0]["content"][1]["text"]
     grounding = parse_answer(task if task in SEG_TASKS else "age", text)  # [SEG] phrases in any task
-    record = {
+    return {
         "task": task,
         "question": question,
         "image": image_path,
@@ -234,6 +239,15 @@ def write_outputs(out: Path, rgb: np.ndarray, row: dict, image_path: str, answer
         "parsed": parse_answer(task, answer.text).to_dict(),
         "masks": mask_records(answer.masks, grounding),
     }
+
+
+def write_outputs(out: Path, rgb: np.ndarray, row: dict, image_path: str, answer: Answer, text: str, *, overwrite: bool = False) -> dict:
+    """Write the mask PNGs, ``overlay.png`` and ``answer.json`` as the folder ``out``; returns the JSON record.
+
+    ``text`` is :func:`grounded_text`: the answer whose ``[SEG]`` tokens match the masks one to one.
+    """
+    record = answer_record(row, image_path, answer, text)
+    question = record["question"]
     with staged_output(out, ANSWER_FILE, overwrite=overwrite) as staging:  # no mask of an earlier answer stays
         for mask, entry in zip(answer.masks, record["masks"]):
             Image.fromarray(mask.astype(np.uint8) * 255).save(staging / entry["file"])
@@ -263,25 +277,41 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def task_row(image: str, task: str, *, box: str | None = None, concept: str | None = None, question: str | None = None) -> tuple[dict, np.ndarray]:
+    """Check a question's inputs and build its task row; returns the row and the photo's RGB pixels.
+
+    ``box`` is ``x0,y0,x1,y1`` text and ``concept`` a FICT id, name or synonym, as on the command
+    line; every bad input raises :class:`InferError`. The command and FiFa Explorer both ask through here.
+    """
+    check_task_inputs(task, box, concept)
+    query_box = parse_box(box) if box is not None else None
+    fict = load_fict()
+    concept_id = resolve_concept(concept, fict) if concept is not None else None
+    image_bytes, rgb = load_photo(image)
+    if query_box is not None:
+        check_box_inside(query_box, rgb.shape[1], rgb.shape[0], box)
+    face = find_face(image, rgb)
+    concept_rle = query_mask(rgb, face, concept_id, image) if concept_id is not None else None
+    name = fict[concept_id].name if concept_id is not None else None
+    text = make_question(task, question, box=query_box, concept_name=name)
+    row = build_row(task, image_bytes, Path(image).name, text, box=query_box, concept_id=concept_id, concept_rle=concept_rle)
+    return row, rgb
+
+
+def ask_model(model: FiFaModel, row: dict, *, max_new_tokens: int = 256) -> tuple[Answer, str]:
+    """The model's answer to ``row`` and its :func:`grounded_text` (one ``[SEG]`` per mask)."""
+    result = generate(model, [row], max_new_tokens=max_new_tokens)[0]
+    return result, grounded_text(result, model)
+
+
 def prepare(args: argparse.Namespace) -> tuple[dict, np.ndarray]:
     """Check every input and build the task row; returns it and the photo's RGB pixels."""
     check_task_inputs(args.task, args.box, args.concept)
     if args.max_new_tokens < 1:
         raise InferError(f"--max-new-tokens {args.max_new_tokens}: must be at least 1")
     check_output(args.out, ANSWER_FILE, overwrite=args.overwrite)
-    box = parse_box(args.box) if args.box is not None else None
-    fict = load_fict()
-    concept_id = resolve_concept(args.concept, fict) if args.concept is not None else None
     check_model_folder(args.model)
-    image_bytes, rgb = load_photo(args.image)
-    if box is not None:
-        check_box_inside(box, rgb.shape[1], rgb.shape[0], args.box)
-    face = find_face(args.image, rgb)
-    concept_rle = query_mask(rgb, face, concept_id, args.image) if concept_id is not None else None
-    name = fict[concept_id].name if concept_id is not None else None
-    question = make_question(args.task, args.question, box=box, concept_name=name)
-    row = build_row(args.task, image_bytes, Path(args.image).name, question, box=box, concept_id=concept_id, concept_rle=concept_rle)
-    return row, rgb
+    return task_row(args.image, args.task, box=args.box, concept=args.concept, question=args.question)
 
 
 @cli.command
@@ -289,10 +319,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     row, rgb = prepare(args)
     model = load_model(args.model, args.task)
-    answer = generate(model, [row], max_new_tokens=args.max_new_tokens)[0]
+    result, grounded = ask_model(model, row, max_new_tokens=args.max_new_tokens)
     out = Path(args.out)
-    record = write_outputs(out, rgb, row, args.image, answer, grounded_text(answer, model), overwrite=args.overwrite)
-    text = " ".join(answer.text.split())
+    record = write_outputs(out, rgb, row, args.image, result, grounded, overwrite=args.overwrite)
+    text = " ".join(result.text.split())
     if not record["parsed"]["ok"]:
         problems = "; ".join(record["parsed"]["problems"])
         print(f"answer (not a well-formed {args.task} answer: {problems}): {text or '(empty)'}")
