@@ -219,7 +219,7 @@ class FolderPairs(PairSource):
                 yield Reject("ambiguous_real", f"{fake} matches {', '.join(sorted(options))}", fake=fake)
                 continue
             matched.add(options[0])
-            yield Candidate(real=options[0], fake=fake, manipulation=_manipulation(rel.stem, stem))
+            yield Candidate(real=options[0], fake=fake, manipulation=manipulation_of(rel.stem, stem))
         for real in reals:
             if real not in matched:
                 yield Reject("unpaired_real", f"{real}: no fake matches it", real=real)
@@ -257,7 +257,10 @@ def _matching_stem(stem: str, folder: str, reals: dict[tuple[str, str], list[str
     return None
 
 
-def _manipulation(fake_stem: str, real_stem: str) -> str | None:
+def manipulation_of(fake_stem: str, real_stem: str) -> str | None:
+    """The manipulation a fake's name states after its real's stem (``0001_smile_2`` of ``0001``: ``smile``), or None."""
+    if not (fake_stem.startswith(real_stem) and fake_stem[len(real_stem) : len(real_stem) + 1] in tuple(_SEPARATORS)):
+        return None
     suffix = _COUNTER.sub("", fake_stem[len(real_stem) + 1 :])
     return suffix or None
 
