@@ -1,4 +1,4 @@
-"""Upload a locally built dataset folder to a Hugging Face Hub dataset repo in one commit.
+"""Upload a locally built dataset folder (or a Space's folder) to a Hugging Face Hub repo in one commit.
 
 Every failure (offline, not logged in, bad token, no write access, Hub unreachable) becomes a
 `PushError` whose message says what to do and that the local build was kept.
@@ -28,8 +28,11 @@ def push_folder(
     token: str | None = None,
     commit_message: str,
     endpoint: str | None = None,
+    repo_type: str = "dataset",
 ) -> str:
     """Create the dataset repo `repo_id` if needed and upload every file of `folder` in one commit; return the commit URL.
+
+    ``repo_type="space"`` pushes a Gradio Space instead (`explorer.space`), its README.md the Space card.
 
     `token=None` resolves the token the usual huggingface_hub way (``HF_TOKEN``, then the
     ``hf auth login`` cache). `endpoint=None` means ``HF_ENDPOINT`` or https://huggingface.co.
@@ -42,8 +45,8 @@ def push_folder(
         raise PushError(f"Cannot push to {repo_id}: {str(path)!r} is not a folder; build the dataset first.")
     if not (path / "README.md").is_file():
         raise PushError(
-            f"Cannot push to {repo_id}: {str(path)!r} has no README.md (the dataset card that declares the configs); "
-            "rebuild the dataset."
+            f"Cannot push to {repo_id}: {str(path)!r} has no README.md (the card: a dataset's declares its configs); "
+            "rebuild it."
         )
     kept = f"the local build in {str(path)!r} was kept"
 
@@ -63,7 +66,8 @@ def push_folder(
     api = HfApi(endpoint=endpoint, token=token)
     hub = api.endpoint
     try:
-        repo_url = api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        space_sdk = "gradio" if repo_type == "space" else None
+        repo_url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, space_sdk=space_sdk)
         # create_commit, not upload_folder: upload_folder may split a large folder into several commits.
         operations = [
             CommitOperationAdd(path_in_repo=file.relative_to(path).as_posix(), path_or_fileobj=str(file))
@@ -72,7 +76,7 @@ def push_folder(
         ]
         info = api.create_commit(
             repo_id=repo_url.repo_id,
-            repo_type="dataset",
+            repo_type=repo_type,
             operations=operations,
             commit_message=commit_message,
         )

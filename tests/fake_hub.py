@@ -23,7 +23,7 @@ from huggingface_hub.utils import close_session
 
 TOKEN = "hf_fake_write_token"
 
-_REPO_ROUTE = re.compile(r"^/api/datasets/(?P<repo>[^/]+/[^/]+)(?:/(?P<action>preupload|commit)/(?P<rev>[^/]+))?$")
+_REPO_ROUTE = re.compile(r"^/api/(?P<kind>datasets|spaces)/(?P<repo>[^/]+/[^/]+)(?:/(?P<action>preupload|commit)/(?P<rev>[^/]+))?$")
 
 
 @dataclass
@@ -86,7 +86,7 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             if self.command == "POST" and path == "/api/repos/create":
                 payload = json.loads(body)
                 repo_id = f"{payload.get('organization') or 'fifa-tester'}/{payload['name']}"
-                url = f"{hub.url}/datasets/{repo_id}"
+                url = f"{hub.url}/{'spaces' if payload.get('type') == 'space' else 'datasets'}/{repo_id}"
                 with hub.lock:
                     exists = hub.repo_dir(repo_id).exists()
                     hub.created.append(payload)
@@ -119,11 +119,11 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                     },
                 )
             elif self.command == "POST" and action == "commit":
-                self._commit(repo_id, match["rev"], body)
+                self._commit(repo_id, match["rev"], body, match["kind"])
             else:
                 self._send(404, {"error": f"Fake Hub does not implement {self.command} {path}"})
 
-        def _commit(self, repo_id: str, revision: str, body: bytes) -> None:
+        def _commit(self, repo_id: str, revision: str, body: bytes, kind: str = "datasets") -> None:
             lines = [json.loads(line) for line in body.splitlines() if line.strip()]
             header = next(line["value"] for line in lines if line["key"] == "header")
             files: dict[str, bytes] = {}
@@ -151,7 +151,7 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                     }
                 )
             self._send(
-                200, {"success": True, "commitOid": oid, "commitUrl": f"{hub.url}/datasets/{repo_id}/commit/{oid}"}
+                200, {"success": True, "commitOid": oid, "commitUrl": f"{hub.url}/{kind}/{repo_id}/commit/{oid}"}
             )
 
         def do_GET(self) -> None:
