@@ -1,0 +1,164 @@
+"""The annotate tab's work: one real/fake pair through the build's own validation and annotator.
+
+`annotate_pair` copies the two files into a one-pair folder source and runs `validation.load_pairs`
+and `annotate.pipeline.annotate` on it, exactly as ``scripts/build.py`` does for every pair, so a
+pair the build would reject shows the build's reason, and an accepted one shows what the build
+would store: the artifact mask and its parameters, the decisions with their evidence, the AGE text
+and the eleven task rows. `sample_pair` gives the bundled simulated pairs of the astronaut photo.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from PIL import Image
+
+from fifa_data import masks as masklib
+from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate
+from fifa_data.artifacts import MODES
+from fifa_data.images import load_rgb
+from fifa_data.pairs import PairRef, default_source_id, make_pair_id, manipulation_of
+from fifa_data.rejects import REASONS, Reject
+from fifa_data.sample_pairs import write_sample_pairs
+from fifa_data.schema import MANIPULATIONS, TASKS
+from fifa_data.tasks import task_rows
+from fifa_data.validation import load_pairs
+from fifa_data.viz import overlay_masks
+
+from .views import grounded_html
+
+SAMPLE_PHOTO = "astronaut"
+DECISION_COLUMNS = ["concept", "name", "grounded", "share covered", "artifact px", "ΔE", "Δ lightness", "texture", "displacement px", "facts stated"]
+
+
+@dataclass
+class PairView:
+    """Everything the annotate tab shows for one pair; ``reject`` is set (and the rest empty) when the build would not keep it."""
+
+    reject: str | None = None
+    image_level_only: str | None = None  # a fake kept for det and cls only, and why
+    concepts_overlay: Image.Image | None = None
+    artifact_overlay: Image.Image | None = None
+    artifact_mask: Image.Image | None = None  # the mask itself: 255 inside
+    mask_params: dict = field(default_factory=dict)
+    decisions: list[list] = field(default_factory=list)  # rows of DECISION_COLUMNS
+    age_text: str = ""
+    age_html: str = ""
+    age_image: Image.Image | None = None
+    rows: dict[str, list[dict]] = field(default_factory=dict)  # task -> rows, image bytes replaced by the file name
+    seconds: float = 0.0
+
+
+def reject_sentence(reject: Reject) -> str:
+    """A reject in one sentence, as ``rejects.parquet`` records it: the reason, what it means, the detail."""
+    return f"rejected as {reject.reason} ({REASONS[reject.reason]}): {reject.detail}"
+
+
+def annotate_pair(real: str | Path, fake: str | Path, mode: str = "adaptive", *, manipulation: str | None = None, seed: int = 0) -> PairView:
+    """Validate and annotate one pair as the build would, in artifact-mask ``mode`` (``adaptive`` or ``paper``)."""
+    if mode not in MODES:
+        raise ValueError(f"mask mode must be one of {', '.join(MODES)}, got {mode!r}")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="fifa-explore-") as tmp:
+        ref = _one_pair_source(Path(tmp), Path(real), Path(fake), manipulation)
+        config = AnnotatorConfig(mask_mode=mode, seed=seed)
+        images = list(annotate(load_pairs([ref]), config=config))
+    view = _view(images, seed)
+    view.seconds = time.perf_counter() - started
+    return view
+
+
+def _one_pair_source(root: Path, real: Path, fake: Path, manipulation: str | None) -> PairRef:
+    """The two files as ``root/real/NAME`` and ``root/fake/NAME``: the paths a reject's detail then names.
+
+    Without ``manipulation``, a fake named as a folder source names it (``0001_smile.jpg`` of ``0001.png``) is read so.
+    """
+    manipulation = manipulation or manipulation_of(fake.stem, real.stem)
+    real_path, fake_path = f"real/{real.name}", f"fake/{fake.name}"
+    for source, relative in ((real, real_path), (fake, fake_path)):
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, root / relative)
+    return PairRef(make_pair_id(real_path, fake_path), default_source_id(real_path), real_path, fake_path, root, manipulation)
+
+
+def _view(images: list[AnnotatedImage | Reject], seed: int) -> PairView:
+    fake = images[-1]
+    if isinstance(fake, Reject):
+        return PairView(reject=reject_sentence(fake))
+    rows = {task: [_readable(r) for r in rs] for task, rs in task_rows(fake, TASKS, seed=seed).items()}
+    concepts = fake.concept_masks
+    rgb = load_rgb(io.BytesIO(fake.image), name=fake.image_path)
+    visible = concepts.visible()
+    concepts_overlay = overlay_masks(rgb, [concepts.mask(c) for c in visible], [concepts.fict[c].name for c in visible],
+                                     title=f"{len(visible)} atomic FICT concepts visible", faces=concepts.face_boxes, subject=concepts.subject)
+    if fake.unlocalised:
+        return PairView(image_level_only=reject_sentence(fake.unlocalised), concepts_overlay=concepts_overlay, rows=rows)
+    artifact = masklib.decode(fake.masks["image"])
+    mode = fake.mask_params.get("mode", "?")
+    return PairView(
+        concepts_overlay=concepts_overlay,
+        artifact_overlay=overlay_masks(rgb, [artifact], [f"artifact mask ({mode}), {artifact.mean():.2%} of the image"], title="artifact mask"),
+        artifact_mask=Image.fromarray(artifact.astype(np.uint8) * 255),
+        mask_params=fake.mask_params,
+        decisions=decision_rows(fake),
+        age_text=fake.explanation.grounded(),
+        age_html=grounded_html(fake.explanation.grounded()),
+        age_image=fake.render_age(title=f"{fake.manipulation or 'fake'} · {fake.pair_id}"),
+        rows=rows,
+    )
+
+
+def decision_rows(img: AnnotatedImage) -> list[list]:
+    """One row per manipulated concept (FICT order): its share covered, its evidence and the facts the text may state."""
+    decisions, config = img.decisions, AnnotatorConfig().evidence
+    out = []
+    for concept_id in decisions.manipulated:
+        decision, evidence = decisions.concepts[concept_id], img.evidence.get(concept_id)
+        facts = ", ".join(f"{f.kind} {f.direction} ({f.strength})" for f in evidence.facts(config)) if evidence else ""
+        out.append([
+            concept_id,
+            decisions.fict[concept_id].name,
+            "yes" if concept_id in img.grounded else "",
+            round(decision.share, 3),
+            decision.artifact_pixels,
+            round(evidence.delta_e, 2) if evidence else None,
+            round(evidence.delta_lightness, 2) if evidence else None,
+            round(evidence.texture, 3) if evidence else None,
+            round(evidence.displacement, 2) if evidence and evidence.displacement is not None else None,
+            facts,
+        ])
+    return out
+
+
+def _readable(row: dict) -> dict:
+    """A task row as JSON: the image bytes replaced by the file's name, as ``scripts/annotate.py`` writes ``rows.jsonl``."""
+    return dict(row, image={"path": row["image"]["path"]})
+
+
+@lru_cache(maxsize=1)
+def _sample_source() -> tuple[Path, pl.DataFrame]:
+    root = Path(tempfile.mkdtemp(prefix="fifa-explore-samples-"))
+    write_sample_pairs(root, n=len(MANIPULATIONS), photos=(SAMPLE_PHOTO,), views=("full",))
+    return root, pl.read_csv(root / "pairs.csv")
+
+
+def sample_manipulations() -> list[str]:
+    """The edits of the bundled sample pairs, in `schema.MANIPULATIONS` order (the simulator's ten)."""
+    return list(MANIPULATIONS)
+
+
+def sample_pair(manipulation: str) -> tuple[Path, Path]:
+    """The real and fake files of the bundled astronaut pair with ``manipulation`` (simulated once per process)."""
+    root, manifest = _sample_source()
+    match = manifest.filter(pl.col("manipulation") == manipulation)
+    if match.is_empty():
+        raise ValueError(f"no bundled sample pair for {manipulation!r}; known: {', '.join(manifest['manipulation'].unique(maintain_order=True))}")
+    return root / match["real"][0], root / match["fake"][0]
