@@ -13,10 +13,12 @@ import io
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import cv2
 import numpy as np
 import polars as pl
 from PIL import Image
@@ -24,6 +26,7 @@ from PIL import Image
 from fifa_data import masks as masklib
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate
 from fifa_data.artifacts import MODES
+from fifa_data.faces import square_around
 from fifa_data.images import load_rgb
 from fifa_data.pairs import PairRef, default_source_id, make_pair_id, manipulation_of
 from fifa_data.rejects import REASONS, Reject
@@ -36,6 +39,8 @@ from fifa_data.viz import overlay_masks
 from .views import grounded_html
 
 SAMPLE_PHOTO = "astronaut"
+CLOSE_UP_MARGIN = 0.6  # the overlays' crop: the face box grown by this share of its size on each side
+CLOSE_UP_SIDE = 1024  # ... and shrunk to at most this many pixels
 DECISION_COLUMNS = ["concept", "name", "grounded", "share covered", "artifact px", "ΔE", "Δ lightness", "texture", "displacement px", "facts stated"]
 
 
@@ -96,16 +101,19 @@ def _view(images: list[AnnotatedImage | Reject], seed: int) -> PairView:
     rows = {task: [_readable(r) for r in rs] for task, rs in task_rows(fake, TASKS, seed=seed).items()}
     concepts = fake.concept_masks
     rgb = load_rgb(io.BytesIO(fake.image), name=fake.image_path)
+    close_up = _close_up(concepts.face_box, rgb.shape)
     visible = concepts.visible()
-    concepts_overlay = overlay_masks(rgb, [concepts.mask(c) for c in visible], [concepts.fict[c].name for c in visible],
-                                     title=f"{len(visible)} atomic FICT concepts visible", faces=concepts.face_boxes, subject=concepts.subject)
+    labels = close_up(concepts.labels)
+    concepts_overlay = overlay_masks(close_up(rgb), [concepts.members(c)[labels] for c in visible], [concepts.fict[c].name for c in visible],
+                                     title=f"{len(visible)} atomic FICT concepts visible (face close-up)")
     if fake.unlocalised:
         return PairView(image_level_only=reject_sentence(fake.unlocalised), concepts_overlay=concepts_overlay, rows=rows)
     artifact = masklib.decode(fake.masks["image"])
     mode = fake.mask_params.get("mode", "?")
     return PairView(
         concepts_overlay=concepts_overlay,
-        artifact_overlay=overlay_masks(rgb, [artifact], [f"artifact mask ({mode}), {artifact.mean():.2%} of the image"], title="artifact mask"),
+        artifact_overlay=overlay_masks(close_up(rgb), [close_up(artifact)], [f"artifact mask ({mode}), {artifact.mean():.2%} of the image"],
+                                       title="artifact mask (face close-up)"),
         artifact_mask=Image.fromarray(artifact.astype(np.uint8) * 255),
         mask_params=fake.mask_params,
         decisions=decision_rows(fake),
@@ -114,6 +122,26 @@ def _view(images: list[AnnotatedImage | Reject], seed: int) -> PairView:
         age_image=fake.render_age(title=f"{fake.manipulation or 'fake'} · {fake.pair_id}"),
         rows=rows,
     )
+
+
+def _close_up(face_box, shape: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
+    """A crop around the subject's face, where small edits show, shrunk to at most `CLOSE_UP_SIDE` px for the page.
+
+    Labels and masks shrink by nearest neighbour, so every pixel keeps a label the photo had.
+    """
+    left, top, right, bottom = square_around(face_box, shape, CLOSE_UP_MARGIN)
+    scale = min(1.0, CLOSE_UP_SIDE / max(right - left, bottom - top))
+    size = (max(1, round((right - left) * scale)), max(1, round((bottom - top) * scale)))
+
+    def crop(array: np.ndarray) -> np.ndarray:
+        part = array[top:bottom, left:right]
+        if scale == 1.0:
+            return part
+        if part.dtype == np.uint8 and part.ndim == 3:
+            return cv2.resize(part, size, interpolation=cv2.INTER_AREA)
+        return cv2.resize(part.astype(np.uint16), size, interpolation=cv2.INTER_NEAREST).astype(part.dtype)
+
+    return crop
 
 
 def decision_rows(img: AnnotatedImage) -> list[list]:
