@@ -65,11 +65,7 @@ def loaded_model(path: str) -> FiFaModel:
 
 @lru_cache(maxsize=1)
 def _load(path: str, stamp: int) -> FiFaModel:
-    infer = _infer()
-    try:
-        return infer.load_for_inference(path)
-    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:  # as infer.load_model words it
-        raise infer.InferError(f"--model {path}: cannot load the checkpoint: {err}") from None
+    return _infer().load_checkpoint(path)
 
 
 def ask_photo(model_path: str, photo: str, task: str = "age", *, concept: str | None = None, box: str | None = None,

@@ -136,12 +136,17 @@ def check_model_folder(path: str) -> None:
 
 def load_model(path: str, task: str) -> FiFaModel:
     """The checkpoint, on the GPU if there is one, checked to know ``task``."""
-    try:
-        model = load_for_inference(path)
-    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:  # a broken or partial checkpoint
-        raise InferError(f"--model {path}: cannot load the checkpoint: {err}") from None
+    model = load_checkpoint(path)
     check_model_task(model, path, task)
     return model
+
+
+def load_checkpoint(path: str) -> FiFaModel:
+    """The checkpoint, on the GPU if there is one; a broken or partial one is an :class:`InferError`."""
+    try:
+        return load_for_inference(path)
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:
+        raise InferError(f"--model {path}: cannot load the checkpoint: {err}") from None
 
 
 def check_model_task(model: FiFaModel, path: str, task: str) -> None:
