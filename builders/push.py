@@ -45,8 +45,8 @@ def push_folder(
         raise PushError(f"Cannot push to {repo_id}: {str(path)!r} is not a folder; build the dataset first.")
     if not (path / "README.md").is_file():
         raise PushError(
-            f"Cannot push to {repo_id}: {str(path)!r} has no README.md (the card: a dataset's declares its configs); "
-            "rebuild it."
+            f"Cannot push to {repo_id}: {str(path)!r} has no README.md (the repo's card; a dataset's declares its configs); "
+            "rebuild the folder."
         )
     kept = f"the local build in {str(path)!r} was kept"
 

@@ -56,10 +56,9 @@ def concept_from_choice(choice: str | None) -> str | None:
     return choice.split(":", 1)[0].strip() if ":" in choice else choice.strip()
 
 
-def loaded_model(path: str) -> FiFaModel:
-    """The checkpoint at ``path``, loaded once and kept until its config file changes."""
+def _loaded_model(path: str) -> FiFaModel:
+    """The checkpoint at ``path`` (a checked folder), loaded once and kept until its config file changes."""
     infer = _infer()
-    infer.check_model_folder(path)
     return _load(str(Path(path).resolve()), (Path(path) / infer.CONFIG_FILE).stat().st_mtime_ns)
 
 
@@ -81,7 +80,7 @@ def ask_photo(model_path: str, photo: str, task: str = "age", *, concept: str | 
     concept = concept_from_choice(concept) if task in REGION_TASKS else None
     question = question.strip() if question and question.strip() else None
     row, rgb = infer.task_row(photo, task, box=box, concept=concept, question=question)
-    model = loaded_model(model_path)
+    model = _loaded_model(model_path)
     infer.check_model_task(model, model_path, task)
     answer, text = infer.ask_model(model, row, max_new_tokens=max_new_tokens)
     record = infer.answer_record(row, Path(photo).name, answer, text)

@@ -109,7 +109,7 @@ def row_picture(row: dict) -> Image.Image:
         for x0, y0, x1, y1 in row.get(key) or ():
             cv2.rectangle(rgb, (round(x0), round(y0)), (round(x1) - 1, round(y1) - 1), colour, thickness)
     masks = [masklib.decode(m) for m in row.get("masks") or ()]
-    names = list(row.get("concepts") or ())[: len(masks)] + [f"mask {i + 1}" for i in range(len(row.get("concepts") or ()), len(masks))]
+    names = list(row.get("concepts") or ())  # a validated row names the concept of each mask, in order
     if row.get("query_mask"):
         masks.append(masklib.decode(row["query_mask"]))
         names.append(f"query: {row.get('query_concept')}")

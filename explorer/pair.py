@@ -76,7 +76,7 @@ def annotate_pair(real: str | Path, fake: str | Path, mode: str = "adaptive", *,
         ref = _one_pair_source(Path(tmp), Path(real), Path(fake), manipulation)
         config = AnnotatorConfig(mask_mode=mode, seed=seed)
         images = list(annotate(load_pairs([ref]), config=config))
-    view = _view(images, seed)
+    view = _view(images, config)
     view.seconds = time.perf_counter() - started
     return view
 
@@ -94,31 +94,32 @@ def _one_pair_source(root: Path, real: Path, fake: Path, manipulation: str | Non
     return PairRef(make_pair_id(real_path, fake_path), default_source_id(real_path), real_path, fake_path, root, manipulation)
 
 
-def _view(images: list[AnnotatedImage | Reject], seed: int) -> PairView:
+def _view(images: list[AnnotatedImage | Reject], config: AnnotatorConfig) -> PairView:
     fake = images[-1]
     if isinstance(fake, Reject):
         return PairView(reject=reject_sentence(fake))
-    rows = {task: [_readable(r) for r in rs] for task, rs in task_rows(fake, TASKS, seed=seed).items()}
+    rows = {task: [_readable(r) for r in rs] for task, rs in task_rows(fake, TASKS, seed=config.seed).items()}
     concepts = fake.concept_masks
     rgb = load_rgb(io.BytesIO(fake.image), name=fake.image_path)
     close_up = _close_up(concepts.face_box, rgb.shape)
+    face, labels = close_up(rgb), close_up(concepts.labels)
     visible = concepts.visible()
-    labels = close_up(concepts.labels)
-    concepts_overlay = overlay_masks(close_up(rgb), [concepts.members(c)[labels] for c in visible], [concepts.fict[c].name for c in visible],
+    concepts_overlay = overlay_masks(face, [concepts.members(c)[labels] for c in visible], [concepts.fict[c].name for c in visible],
                                      title=f"{len(visible)} atomic FICT concepts visible (face close-up)")
     if fake.unlocalised:
         return PairView(image_level_only=reject_sentence(fake.unlocalised), concepts_overlay=concepts_overlay, rows=rows)
     artifact = masklib.decode(fake.masks["image"])
     mode = fake.mask_params.get("mode", "?")
+    age_text = fake.explanation.grounded()
     return PairView(
         concepts_overlay=concepts_overlay,
-        artifact_overlay=overlay_masks(close_up(rgb), [close_up(artifact)], [f"artifact mask ({mode}), {artifact.mean():.2%} of the image"],
+        artifact_overlay=overlay_masks(face, [close_up(artifact)], [f"artifact mask ({mode}), {artifact.mean():.2%} of the image"],
                                        title="artifact mask (face close-up)"),
         artifact_mask=Image.fromarray(artifact.astype(np.uint8) * 255),
         mask_params=fake.mask_params,
-        decisions=decision_rows(fake),
-        age_text=fake.explanation.grounded(),
-        age_html=grounded_html(fake.explanation.grounded()),
+        decisions=decision_rows(fake, config),
+        age_text=age_text,
+        age_html=grounded_html(age_text),
         age_image=fake.render_age(title=f"{fake.manipulation or 'fake'} · {fake.pair_id}"),
         rows=rows,
     )
@@ -144,13 +145,13 @@ def _close_up(face_box, shape: tuple[int, ...]) -> Callable[[np.ndarray], np.nda
     return crop
 
 
-def decision_rows(img: AnnotatedImage) -> list[list]:
+def decision_rows(img: AnnotatedImage, config: AnnotatorConfig = AnnotatorConfig()) -> list[list]:
     """One row per manipulated concept (FICT order): its share covered, its evidence and the facts the text may state."""
-    decisions, config = img.decisions, AnnotatorConfig().evidence
+    decisions = img.decisions
     out = []
     for concept_id in decisions.manipulated:
         decision, evidence = decisions.concepts[concept_id], img.evidence.get(concept_id)
-        facts = ", ".join(f"{f.kind} {f.direction} ({f.strength})" for f in evidence.facts(config)) if evidence else ""
+        facts = ", ".join(f"{f.kind} {f.direction} ({f.strength})" for f in evidence.facts(config.evidence)) if evidence else ""
         out.append([
             concept_id,
             decisions.fict[concept_id].name,
