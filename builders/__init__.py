@@ -2,20 +2,21 @@
 
 * :mod:`.features`: the `datasets.Features` of every config;
 * :mod:`.splits`: train / validation / test by source photo, and build slices;
-* :mod:`.work`: stage 1, annotating every pair once and cutting every config's rows from it;
-* :mod:`.fifa`: the configs, their versions and the tables that hold them; the ``fict`` builder;
+* :mod:`.annotation_stage`: stage 1, `annotate_source` over planned units of pairs, in worker processes;
+* :mod:`.pair_rows`: the ``pairs`` config's rows;
+* :mod:`.configs`: the configs, their versions and the tables that hold them; the ``fict`` builder;
 * :mod:`.parquet`: the ``pairs`` and ``tasks`` parquet files, each image once per row group;
 * :mod:`.card`: the dataset card;
 * :mod:`.build`: the whole build, atomic, and the merge of slice builds;
 * :mod:`.distributed`: the build as datatrove tasks (local, Slurm, Ray), slices then the merge;
 * :mod:`.push`: the upload to the Hub.
 
-It imports ``fifa_data`` (the annotator and the task rows run in stage 1); ``fifa_data`` and
-``model`` never import it.
+It imports ``fifa_data`` (``annotate_source`` runs in stage 1); ``fifa_data``, ``model`` and
+``explorer`` never import it.
 """
 
-from .build import BUILD_FILE, BuildError, BuildOptions, BuildReport, EmptyBuild, build, data_files, fingerprint, merge_builds
-from .fifa import CONFIGS, MIXES, TABLES, VERSIONS
+from builders.build import BUILD_FILE, BuildError, BuildOptions, BuildReport, EmptyBuild, build, data_files, fingerprint, merge_builds
+from builders.configs import CONFIGS, MIXES, TABLES, VERSIONS
 
 __all__ = [
     "BUILD_FILE",

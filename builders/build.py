@@ -33,19 +33,19 @@ import pyarrow.parquet as pq
 from datasets.utils.py_utils import convert_file_size_to_int
 from tqdm.auto import tqdm
 
+from builders.annotation_stage import WorkUnit, annotate_units, plan_units
+from builders.card import render_card
+from builders.configs import CONFIGS, GROUP_ROWS, MIXES, TABLES, VERSIONS, FiFaFict, table_of
+from builders.features import REJECT_FEATURES
+from builders.parquet import ImageLedger, Layout, TableWriter, stored_image_bytes
+from builders.splits import DEFAULT_RATIOS, SPLITS, assign_splits, slice_of
 from fifa_data.annotate.guard import GuardCounts
 from fifa_data.annotate.reliability import Reliability
+from fifa_data.annotate.source import AnnotateSettings
+from fifa_data.core.schema import TASKS
 from fifa_data.outputs import staged_output
-from fifa_data.pairs import PairRef, make_pair_id, open_source
-from fifa_data.rejects import Reject
-from fifa_data.schema import TASKS
-
-from .card import render_card
-from .features import REJECT_FEATURES
-from .fifa import CONFIGS, GROUP_ROWS, MIXES, TABLES, VERSIONS, FiFaFict, table_of
-from .parquet import ImageLedger, Layout, TableWriter, stored_image_bytes
-from .splits import DEFAULT_RATIOS, SPLITS, assign_splits, slice_of
-from .work import AnnotateSettings, WorkUnit, annotate_units, plan_units
+from fifa_data.pairs.rejects import Reject
+from fifa_data.pairs.sources import PairRef, make_pair_id, open_source
 
 SAMPLE_SOURCE = "sample"
 BUILD_FILE = "build.json"  # a dataset folder's parameters and counts; marks the folder as a FiFa build
@@ -359,7 +359,7 @@ def _scan(options: BuildOptions, work: Path) -> tuple[list[PairRef], list[Reject
     """Every source's pairs and rejects; with several sources, ids are prefixed by the source's name."""
     paths = list(options.sources)
     if not paths:
-        from fifa_data.sample_pairs import write_sample_pairs
+        from fifa_data.pairs.sample_source import write_sample_pairs
 
         sample = work / SAMPLE_SOURCE
         if not _bars_off(options):

@@ -19,16 +19,15 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
 
+from builders.configs import CONFIGS, DESCRIPTIONS, MIXES, TABLES, config_filters, table_of
+from builders.features import PAIRS_COLUMNS_DOC, PAIRS_FEATURES, TASK_COLUMNS_DOC, TASK_FEATURES
+from builders.splits import SPLITS
 from fifa_data.annotate.reliability import Reliability
-from fifa_data.fict import load_fict
-from fifa_data.images import load_rgb
-from fifa_data.samples import CREDITS
+from fifa_data.annotate.source import RESAVED, WARPED
+from fifa_data.core.fict import load_fict
+from fifa_data.core.images import load_rgb
+from fifa_data.pairs.photos import CREDITS
 from fifa_data.viz import render_age
-
-from .features import PAIRS_COLUMNS_DOC, PAIRS_FEATURES, TASK_COLUMNS_DOC, TASK_FEATURES
-from .fifa import CONFIGS, DESCRIPTIONS, MIXES, TABLES, config_filters, table_of
-from .splits import SPLITS
-from .work import RESAVED, WARPED
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "cards" / "dataset_card.md"
 EXAMPLE_PICTURE = "images/age_example.png"
@@ -270,9 +269,9 @@ def _mask_modes(annotator: dict, modes: dict) -> str:
     """How the accepted fakes' artifact masks were made: computed in the configured mode, or given by the source."""
     warped, resaved = modes.get(WARPED, 0), modes.get(RESAVED, 0)
     computed = f"mode `{annotator['mask_mode']}`" + (
-        f", with the pixels a warp moved added in the {warped:,} fakes read as warps (`fifa_data.motion`)" if warped else "") + (
+        f", with the pixels a warp moved added in the {warped:,} fakes read as warps (`fifa_data.annotate.motion`)" if warped else "") + (
         f"; {resaved:,} JPEG fakes were compared with their real saved the same way, which leaves only the edited "
-        "blocks different (`fifa_data.images.resaved_reference`)" if resaved else "")
+        "blocks different (`fifa_data.core.images.resaved_reference`)" if resaved else "")
     given = modes.get("given", 0)
     if not given:
         return computed + ("; the source's own masks (`--score-given-masks`) serve only as the truth below"
@@ -290,7 +289,7 @@ def _provenance(stats: dict) -> str:
     lines = [
         f"- **Sources:** {sources}."
         + (f" The bundled sample source simulates {p['sample_pairs']} FaceApp-like edits of public-domain photos "
-           "(`fifa_data.sample_pairs`)." if sample else ""),
+           "(`fifa_data.pairs.sample_source`)." if sample else ""),
         f"- **Artifact masks:** {_mask_modes(annotator, stats.get('mask_modes') or {})}.",
         f"- **Concept decisions:** an atomic concept is manipulated when the artifact covers at least "
         f"{decision['min_pixels']} of its pixels and either {decision['min_share']:.0%} of it or "

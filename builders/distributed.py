@@ -22,7 +22,7 @@ from datatrove.executor import LocalPipelineExecutor, RayPipelineExecutor, Slurm
 from datatrove.executor.base import PipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
-from .build import BuildOptions, build, merge_builds
+from builders.build import BuildOptions, build, merge_builds
 
 EXECUTORS = ("local", "slurm", "ray")
 

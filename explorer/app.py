@@ -17,13 +17,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 
 import gradio as gr
 
-from fifa_data.artifacts import MODES
+from explorer import ask, browse, pair
+from explorer.views import error_html
+from fifa_data.annotate.artifacts import MODES
 from fifa_data.cli import USAGE_ERRORS
-from fifa_data.schema import MANIPULATIONS, MIXES, TASKS
+from fifa_data.core.schema import MANIPULATIONS, MIXES, TASKS
 from model.data import DatasetError
-
-from . import ask, browse, pair
-from .views import error_html
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "validation", "test")

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from fifa_data.fict import load_fict
-from fifa_data.schema import BOX_QUERY_TASKS, REGION_TASKS
+from explorer.views import grounded_html
+from fifa_data.core.fict import load_fict
+from fifa_data.core.schema import BOX_QUERY_TASKS, REGION_TASKS
 from fifa_data.viz import render_age
-
-from .views import grounded_html
 
 if TYPE_CHECKING:
     from model.modeling import FiFaModel

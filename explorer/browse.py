@@ -17,13 +17,12 @@ import numpy as np
 import pyarrow.compute as pc
 from PIL import Image
 
-from fifa_data import masks as masklib
+from explorer.views import grounded_html
 from fifa_data.annotate.reliability import Reliability
-from fifa_data.fict import load_fict
+from fifa_data.core import masks as masklib
+from fifa_data.core.fict import load_fict
 from fifa_data.viz import overlay_masks
 from model.data import DatasetError, check_dataset, load_split
-
-from .views import grounded_html
 
 BUILD_FILE = "build.json"
 _BOX_COLOURS = {"boxes": (255, 255, 255), "target_boxes": (255, 210, 0)}  # query boxes white, breg's targets yellow

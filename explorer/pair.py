@@ -23,20 +23,18 @@ import numpy as np
 import polars as pl
 from PIL import Image
 
-from fifa_data import masks as masklib
-from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate
-from fifa_data.artifacts import MODES
-from fifa_data.faces import square_around
-from fifa_data.images import load_rgb
-from fifa_data.pairs import PairRef, default_source_id, make_pair_id, manipulation_of
-from fifa_data.rejects import REASONS, Reject
-from fifa_data.sample_pairs import write_sample_pairs
-from fifa_data.schema import MANIPULATIONS, TASKS
-from fifa_data.tasks import task_rows
-from fifa_data.validation import load_pairs
-from fifa_data.viz import overlay_masks
-
-from .views import grounded_html
+from explorer.views import grounded_html
+from fifa_data.annotate.artifacts import MODES
+from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig
+from fifa_data.annotate.source import Annotated, AnnotateSettings, annotate_source
+from fifa_data.core import masks as masklib
+from fifa_data.core.images import load_rgb
+from fifa_data.core.schema import MANIPULATIONS
+from fifa_data.faces.detect import square_around
+from fifa_data.pairs.rejects import REASONS, Reject
+from fifa_data.pairs.sample_source import write_sample_pairs
+from fifa_data.pairs.sources import PairRef, default_source_id, make_pair_id, manipulation_of
+from fifa_data.viz import overlay_masks, render_annotated
 
 SAMPLE_PHOTO = "astronaut"
 CLOSE_UP_MARGIN = 0.6  # the overlays' crop: the face box grown by this share of its size on each side
@@ -75,8 +73,8 @@ def annotate_pair(real: str | Path, fake: str | Path, mode: str = "adaptive", *,
     with tempfile.TemporaryDirectory(prefix="fifa-explore-") as tmp:
         ref = _one_pair_source(Path(tmp), Path(real), Path(fake), manipulation)
         config = AnnotatorConfig(mask_mode=mode, seed=seed)
-        images = list(annotate(load_pairs([ref]), config=config))
-    view = _view(images, config)
+        annotated = list(annotate_source([ref], AnnotateSettings(annotator=config)))
+    view = _view(annotated[-1], config)
     view.seconds = time.perf_counter() - started
     return view
 
@@ -94,11 +92,11 @@ def _one_pair_source(root: Path, real: Path, fake: Path, manipulation: str | Non
     return PairRef(make_pair_id(real_path, fake_path), default_source_id(real_path), real_path, fake_path, root, manipulation)
 
 
-def _view(images: list[AnnotatedImage | Reject], config: AnnotatorConfig) -> PairView:
-    fake = images[-1]
+def _view(annotated: Annotated, config: AnnotatorConfig) -> PairView:
+    fake = annotated.item
     if isinstance(fake, Reject):
         return PairView(reject=reject_sentence(fake))
-    rows = {task: [_readable(r) for r in rs] for task, rs in task_rows(fake, TASKS, seed=config.seed).items()}
+    rows = {task: [_readable(r) for r in rs] for task, rs in annotated.rows.items()}
     concepts = fake.concept_masks
     rgb = load_rgb(io.BytesIO(fake.image), name=fake.image_path)
     close_up = _close_up(concepts.face_box, rgb.shape)
@@ -120,7 +118,7 @@ def _view(images: list[AnnotatedImage | Reject], config: AnnotatorConfig) -> Pai
         decisions=decision_rows(fake, config),
         age_text=age_text,
         age_html=grounded_html(age_text),
-        age_image=fake.render_age(title=f"{fake.manipulation or 'fake'} · {fake.pair_id}"),
+        age_image=render_annotated(fake, title=f"{fake.manipulation or 'fake'} · {fake.pair_id}"),
         rows=rows,
     )
 

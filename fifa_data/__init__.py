@@ -1,17 +1,18 @@
 """FiFa's library: from face photos to annotated task rows, and FiFa-Bench's scoring.
 
-It owns, in the order data flows (each module imports only modules above it in this list):
+Packages, in the order data flows; each imports only the packages above it:
 
-* the core, shared by every stage and by evaluation: ``schema`` (tasks, columns, rows, mixes,
-  manipulation labels), ``fict`` (the concept tree and its concept finder), ``markup`` (the
-  grounding tokens and their one reader), ``images`` (reading and re-encoding images, a row's
-  image), ``masks`` (COCO RLE), and the command-line plumbing ``cli``, ``outputs`` and ``quiet``;
-* faces and concepts: ``faces``, ``mesh_regions``, ``concepts``;
-* pairs: ``pairs`` (sources), ``simulate`` (the bundled edits), ``sample_pairs``, ``samples``,
-  ``validation`` (pair checks), ``rejects``;
-* annotation: ``artifacts``, ``motion``, then the ``annotate`` package, then the ``tasks`` package;
-* viewing: ``viz``;
-* evaluation: ``parse``, ``metrics``, ``captions``, ``predictions``, ``concept_cache``, ``scoring``,
-  ``baselines``, which import the core and the concept masks only, never the simulator, the
-  annotator or the task generators (``tests/test_layout.py`` checks it).
+* ``core``: the facts every stage shares: the row schema and task names, FICT, the grounding
+  markup, COCO RLE masks, reading images, the two user-facing error kinds. Imports nothing of FiFa.
+* ``faces``: face detection and the mesh, the mesh's FICT regions, concept masks of a photo.
+* ``pairs``: where real/fake pairs come from (sources, the bundled photos, the simulator and the
+  sample source), loading and checking them, rejects.
+* ``annotate``: FiFa-Annotator (artifact masks, motion, decisions, evidence, writers, guard,
+  reliability) and ``annotate_source``, the one path from a pair source to annotated rows.
+* ``tasks``: the FiFa-11 rows of an annotated image and their checker.
+* ``scoring``: FiFa-Bench (predictions, parsing, metrics, caption metrics, baselines, scores). It
+  imports ``core`` and ``faces`` only, never ``pairs``, ``annotate`` or ``tasks``.
+
+Beside them: ``viz`` (pictures for people; imports ``core``), and the command-line plumbing
+``cli`` and ``outputs``, which import ``core`` only. ``tests/test_layout.py`` checks these rules.
 """

@@ -23,25 +23,19 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
-from .images import ImageLoadError
-from .outputs import Interrupted, OutputRefused
-from .pairs import SourceError
+from fifa_data.core.errors import RunError, UsageError
+from fifa_data.outputs import Interrupted
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-class UsageError(ValueError):
-    """A mistake in what the user asked for, found before or while reading the inputs (exit 2)."""
-
-
-class RunError(RuntimeError):
-    """The run failed for a reason the user can act on (exit 1)."""
-
+__all__ = ["USAGE_ERRORS", "ArgumentParser", "OneLineErrors", "RunError", "UsageError", "command", "run"]
 
 # Errors of the library that name the file and the reason themselves: a mistake in the inputs.
-USAGE_ERRORS = (UsageError, OutputRefused, SourceError, ImageLoadError)
+# Every domain error of that kind (a bad image, a bad source, an output folder FiFa may not replace) subclasses it.
+USAGE_ERRORS = (UsageError,)
 
 
 class OneLineErrors:

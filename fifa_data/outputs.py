@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from fifa_data.core.errors import UsageError
 
-class OutputRefused(ValueError):
+
+class OutputRefused(UsageError):
     """The output folder holds files that FiFa did not make; the message names it and the override."""
 
 

@@ -13,6 +13,7 @@ is written in that mask's colour.
 from __future__ import annotations
 
 import colorsys
+import io
 import math
 import os
 import re
@@ -24,10 +25,11 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from fifa_data.markup import TOKEN, ground
-from fifa_data.masks import to_mask
+from fifa_data.core.images import load_rgb
+from fifa_data.core.markup import TOKEN, ground
+from fifa_data.core.masks import to_mask
 
-__all__ = ["age_segments", "overlay_masks", "palette", "render_age", "save_overlay", "tint"]
+__all__ = ["age_segments", "overlay_masks", "palette", "render_age", "render_annotated", "save_overlay", "tint"]
 
 _MIN_HEIGHT = 1024
 
@@ -454,3 +456,11 @@ def render_age(
         rule = max(1, size // 14)
         ImageDraw.Draw(out).rectangle([0, band - rule, total - 1, band - 1], fill=(200, 200, 200))
     return out
+
+
+def render_annotated(img, title: str | None = None) -> Image.Image:
+    """An annotated image's AGE answer (a `fifa_data.annotate.pipeline.AnnotatedImage`) drawn beside it."""
+    text = img.explanation.grounded() if img.explanation else ""
+    concepts = img.concept_masks
+    return render_age(load_rgb(io.BytesIO(img.image), name=img.image_path), text, [img.masks[c] for c in img.grounded],
+                      title=title, faces=concepts.face_boxes, subject=concepts.subject)

@@ -26,12 +26,11 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
-from fifa_data import masks as masklib
-from fifa_data.images import open_row_image
-from fifa_data.schema import BOX_QUERY_TASKS, REGION_TASKS, TASKS, question_of
-
-from .families import FAMILIES
-from .modeling import REGION, SEG, task_token
+from fifa_data.core import masks as masklib
+from fifa_data.core.images import open_row_image
+from fifa_data.core.schema import BOX_QUERY_TASKS, REGION_TASKS, TASKS, question_of
+from model.families import FAMILIES
+from model.modeling import REGION, SEG, task_token
 
 
 class CollateError(ValueError):

@@ -13,7 +13,7 @@ from pathlib import Path
 from datasets import Dataset, concatenate_datasets, interleave_datasets, load_dataset
 
 from fifa_data.cli import UsageError
-from fifa_data.schema import MIXES, TASKS
+from fifa_data.core.schema import MIXES, TASKS
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 

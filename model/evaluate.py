@@ -6,7 +6,7 @@
 With ``--model`` the checkpoint answers every row (greedy decoding, in batches); its answers are
 saved as ``results/predictions.jsonl``. With ``--predictions`` the answers of any other system
 (GLaMM, LISA, FakeShield, a person) are scored the same way; the file format is documented in
-:mod:`fifa_data.predictions`. The rows are FiFa-Bench (``--config bench``, the test split) unless
+:mod:`fifa_data.scoring.predictions`. The rows are FiFa-Bench (``--config bench``, the test split) unless
 ``--config`` / ``--split`` say otherwise (``--config loc,rseg,det --split train`` scores the
 training rows). Written to ``--out``:
 
@@ -32,12 +32,12 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from fifa_data import cli
-from fifa_data.baselines import BASELINES, baseline_predictions, baseline_tasks
-from fifa_data.images import open_row_image
+from fifa_data.core.images import open_row_image
+from fifa_data.core.schema import TASKS, answer_of
 from fifa_data.outputs import check_output, staged_output
-from fifa_data.predictions import Prediction, read_predictions, write_predictions
-from fifa_data.schema import TASKS, answer_of
-from fifa_data.scoring import ConceptCache, Scores, score
+from fifa_data.scoring.baselines import BASELINES, baseline_predictions, baseline_tasks
+from fifa_data.scoring.predictions import Prediction, read_predictions, write_predictions
+from fifa_data.scoring.score import ConceptCache, Scores, score
 from fifa_data.viz import render_age
 from model.collator import CollateError
 from model.data import check_dataset, load_split, parse_configs

@@ -18,12 +18,11 @@ import numpy as np
 import torch
 from transformers import DynamicCache
 
-from fifa_data.images import open_row_image
-from fifa_data.masks import encode
-
-from .collator import FiFaCollator
-from .heads import masks_at
-from .modeling import FiFaModel
+from fifa_data.core.images import open_row_image
+from fifa_data.core.masks import encode
+from model.collator import FiFaCollator
+from model.heads import masks_at
+from model.modeling import FiFaModel
 
 
 @dataclass

@@ -32,14 +32,14 @@ import numpy as np
 from PIL import Image
 
 from fifa_data import cli
-from fifa_data import masks as masklib
-from fifa_data.concepts import concept_masks
-from fifa_data.faces import Face, NoFaceError, analyze_face
-from fifa_data.fict import FICT, load_fict
-from fifa_data.images import ImageLoadError, load_image_file
+from fifa_data.core import masks as masklib
+from fifa_data.core.fict import FICT, load_fict
+from fifa_data.core.images import ImageLoadError, load_image_file
+from fifa_data.core.schema import BOX_QUERY_TASKS, REGION_TASKS, SEG_TASKS, TASKS, PlainImage, box_text, make_row
+from fifa_data.faces.concepts import concept_masks
+from fifa_data.faces.detect import Face, NoFaceError, analyze_face
 from fifa_data.outputs import check_output, staged_output
-from fifa_data.parse import ParsedAnswer, parse_answer
-from fifa_data.schema import BOX_QUERY_TASKS, REGION_TASKS, SEG_TASKS, TASKS, PlainImage, box_text, make_row
+from fifa_data.scoring.parse import ParsedAnswer, parse_answer
 from fifa_data.tasks.questions import QUESTIONS
 from fifa_data.viz import render_age
 from model.generation import Answer, generate, load_for_inference

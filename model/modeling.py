@@ -28,11 +28,10 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoModelForImageTextToText
 
-from fifa_data.markup import P_CLOSE, P_OPEN, SEG
-from fifa_data.schema import TASKS
-
-from .families import FAMILIES, _inner, family_of, load_processor, square_without_crop
-from .heads import MaskDecoder, RegionEncoder, mask_losses
+from fifa_data.core.markup import P_CLOSE, P_OPEN, SEG
+from fifa_data.core.schema import TASKS
+from model.families import FAMILIES, _inner, family_of, load_processor, square_without_crop
+from model.heads import MaskDecoder, RegionEncoder, mask_losses
 
 REGION = "<region>"  # where a region or box query's encoding goes in the prompt
 CONFIG_FILE, HEADS_FILE, BASE_DIR = "fifa_config.json", "fifa_heads.safetensors", "base"

@@ -30,7 +30,7 @@ from transformers import (
     Qwen2VLImageProcessorPil,
 )
 
-from .families import Qwen2VLImageProcessor, _pil_image_processor, square_without_crop
+from model.families import Qwen2VLImageProcessor, _pil_image_processor, square_without_crop
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}<|{{ message['role'] }}|>\n"

@@ -17,14 +17,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fifa_data import samples
 from fifa_data.annotate.guard import GuardCounts
 from fifa_data.annotate.pipeline import annotate
-from fifa_data.pairs import open_source
-from fifa_data.rejects import Reject
-from fifa_data.sample_pairs import write_sample_pairs
-from fifa_data.schema import MANIPULATIONS
-from fifa_data.validation import load_pairs
+from fifa_data.core.schema import MANIPULATIONS
+from fifa_data.pairs import photos
+from fifa_data.pairs.loading import load_pairs
+from fifa_data.pairs.rejects import Reject
+from fifa_data.pairs.sample_source import write_sample_pairs
+from fifa_data.pairs.sources import open_source
+from fifa_data.viz import render_annotated
 
 ATTEMPTS = 4
 
@@ -32,7 +33,7 @@ ATTEMPTS = 4
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="cards/images", help="output folder (default: cards/images)")
-    parser.add_argument("--photos", nargs="+", choices=sorted(samples.PHOTOS), default=["astronaut", "grace_hopper"],
+    parser.add_argument("--photos", nargs="+", choices=sorted(photos.PHOTOS), default=["astronaut", "grace_hopper"],
                         help="photos to try, in order, until every type has a usable pair")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 done.add(img.manipulation)
                 title = f"{img.manipulation} ({photo}): {img.explanation.writer} writer"
-                img.render_age(title=title).save(out / f"age_{img.manipulation}.png")
+                render_annotated(img, title=title).save(out / f"age_{img.manipulation}.png")
                 examples.append({"manipulation": img.manipulation, "photo": photo, "pair_id": img.pair_id, "age": img.explanation.grounded()})
     examples.sort(key=lambda e: MANIPULATIONS.index(e["manipulation"]))
     with open(out / "age_examples.jsonl", "w") as f:

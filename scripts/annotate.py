@@ -5,7 +5,7 @@
     python scripts/annotate.py pairs/ --out annotated/ --writer llm \\
         --llm-base-url http://localhost:8000/v1 --llm-model Qwen2.5-VL-7B-Instruct [--llm-api-key-env OPENAI_API_KEY]
 
-``PAIRS`` is any source ``fifa_data.pairs.open_source`` reads (a folder with real/ + fake/, or a
+``PAIRS`` is any source ``fifa_data.pairs.sources.open_source`` reads (a folder with real/ + fake/, or a
 manifest). Writes into ``OUT/``:
 
 * ``rows.jsonl``: every task row (DESIGN §4 schema) with the image bytes replaced by the path;
@@ -28,13 +28,13 @@ from pathlib import Path
 from fifa_data import cli
 from fifa_data.annotate.guard import GuardCounts
 from fifa_data.annotate.options import add_annotator_arguments, add_writer_arguments, annotator_config, validation_config, writer_spec
-from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig, annotate
+from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig
+from fifa_data.annotate.source import AnnotateSettings, annotate_source
+from fifa_data.core.schema import TASKS
 from fifa_data.outputs import check_output, staged_output
-from fifa_data.pairs import open_source
-from fifa_data.rejects import Reject, count_reasons
-from fifa_data.schema import TASKS
-from fifa_data.tasks import task_rows
-from fifa_data.validation import load_pairs
+from fifa_data.pairs.rejects import Reject, count_reasons
+from fifa_data.pairs.sources import open_source
+from fifa_data.viz import render_annotated
 
 SUMMARY_FILE = "summary.json"  # marks a folder as this command's output
 
@@ -58,7 +58,7 @@ def annotation_record(img: AnnotatedImage) -> dict:
 
 def render(img: AnnotatedImage, path: Path) -> None:
     """Draw the AGE answer of a fake over its image."""
-    img.render_age(title=f"{img.manipulation or 'fake'} · {img.pair_id}").save(path)
+    render_annotated(img, title=f"{img.manipulation or 'fake'} · {img.pair_id}").save(path)
 
 
 @cli.command
@@ -105,7 +105,6 @@ def main(argv: list[str] | None = None) -> int:
 def _annotate_into(out: Path, args: argparse.Namespace, refs: list, rejects: list, writer, config: AnnotatorConfig) -> tuple[dict, GuardCounts, int]:
     """Annotate ``refs`` and write every file into ``out``; returns the summary, the guard's counts and the pictures drawn."""
     (out / "age").mkdir()
-    fakes_per_real = Counter(r.real_path for r in refs)
     started = time.perf_counter()
     counts = GuardCounts()
     rows_per_task: Counter = Counter()
@@ -118,13 +117,14 @@ def _annotate_into(out: Path, args: argparse.Namespace, refs: list, rejects: lis
     ):
         for reject in rejects:
             rejects_file.write(json.dumps(reject.to_row()) + "\n")
-        for img in annotate(load_pairs(refs, validation_config(args)), writer, config, counts):
+        settings = AnnotateSettings(annotator=config, validation=validation_config(args), tasks=tuple(args.tasks))
+        for out_item in annotate_source(refs, settings, writer=writer, guard=counts):
+            img = out_item.item
             if isinstance(img, Reject):
                 rejects.append(img)
                 rejects_file.write(json.dumps(img.to_row()) + "\n")
                 continue
-            repeats = fakes_per_real[img.image_path] if img.label == "real" else 1
-            for task, rows in task_rows(img, tuple(args.tasks), seed=args.seed, real_repeats=repeats).items():
+            for task, rows in out_item.rows.items():
                 rows_per_task[(task, img.label)] += len(rows)
                 for row in rows:
                     row = dict(row, image={"path": row["image"]["path"]})

@@ -30,10 +30,10 @@ from pathlib import Path
 from builders import BUILD_FILE, CONFIGS, BuildError, BuildOptions, BuildReport, EmptyBuild, build, merge_builds
 from builders.distributed import EXECUTORS, build_executor
 from builders.splits import SPLITS
-from builders.work import AnnotateSettings
 from fifa_data import cli
 from fifa_data.annotate.options import add_annotator_arguments, add_writer_arguments, annotator_config, validation_config, writer_spec
 from fifa_data.annotate.reliability import Reliability
+from fifa_data.annotate.source import AnnotateSettings
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.ArgumentParser]:

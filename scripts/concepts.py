@@ -15,10 +15,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fifa_data import cli, samples
-from fifa_data.concepts import concept_masks
-from fifa_data.faces import NoFaceError
-from fifa_data.images import load_rgb
+from fifa_data import cli
+from fifa_data.core.images import load_rgb
+from fifa_data.faces.concepts import concept_masks
+from fifa_data.faces.detect import NoFaceError
+from fifa_data.pairs import photos
 from fifa_data.viz import save_overlay
 
 
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("photo", nargs="?", help="a face photo (any format Pillow reads)")
-    source.add_argument("--sample", choices=sorted(samples.PHOTOS), help="a bundled public-domain photo")
+    source.add_argument("--sample", choices=sorted(photos.PHOTOS), help="a bundled public-domain photo")
     parser.add_argument(
         "--out", default="concepts", help="output folder, shared by many photos: only this photo's three files are replaced (default: ./concepts)"
     )
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     if out.exists() and not out.is_dir():
         raise cli.UsageError(f"--out {out}: exists and is not a folder")
     if args.sample:
-        name, image = args.sample, samples.PHOTOS[args.sample]()
+        name, image = args.sample, photos.PHOTOS[args.sample]()
     else:
         name, image = Path(args.photo).stem, load_rgb(args.photo)
     try:

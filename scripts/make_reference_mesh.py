@@ -15,13 +15,13 @@ import json
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from fifa_data import samples
-from fifa_data.faces import analyze_face
-from fifa_data.mesh_regions import REFERENCE_PATH, eye_frame
+from fifa_data.faces.detect import analyze_face
+from fifa_data.faces.mesh_regions import REFERENCE_PATH, eye_frame
+from fifa_data.pairs import photos
 
 
 def main() -> None:
-    frames = [eye_frame(analyze_face(photo).landmarks) for photo in (samples.astronaut(), samples.grace_hopper())]
+    frames = [eye_frame(analyze_face(photo).landmarks) for photo in (photos.astronaut(), photos.grace_hopper())]
     pair = mirror_pairs(np.mean(frames, axis=0))
     symmetric = np.mean([(p + p[pair] * [-1, 1]) / 2 for p in frames], axis=0)
     REFERENCE_PATH.write_text(

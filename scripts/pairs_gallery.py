@@ -19,13 +19,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from fifa_data import masks as masklib
-from fifa_data.artifacts import artifact_mask
-from fifa_data.faces import square_around
-from fifa_data.pairs import open_source
-from fifa_data.sample_pairs import write_sample_pairs
-from fifa_data.schema import MANIPULATIONS
-from fifa_data.validation import LoadedPair, load_pairs
+from fifa_data.annotate.artifacts import artifact_mask
+from fifa_data.core import masks as masklib
+from fifa_data.core.schema import MANIPULATIONS
+from fifa_data.faces.detect import square_around
+from fifa_data.pairs.loading import LoadedPair, load_pairs
+from fifa_data.pairs.sample_source import write_sample_pairs
+from fifa_data.pairs.sources import open_source
 from fifa_data.viz import tint
 
 COLUMNS = ("real", "fake", "ground truth", "adaptive", "paper")

@@ -4,7 +4,7 @@
 
 Writes ``OUT/real/<view>/<photo>.*``, ``OUT/fake/<view>/<photo>_<manipulation>_<k>.*`` and
 ``OUT/pairs.csv`` (real, fake, manipulation, source_id, params, edit_mask): a pair source that
-``fifa_data.pairs.open_source(OUT)`` reads. The same seed writes the same bytes.
+``fifa_data.pairs.sources.open_source(OUT)`` reads. The same seed writes the same bytes.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from fifa_data import cli, samples
+from fifa_data import cli
+from fifa_data.core.schema import MANIPULATIONS
 from fifa_data.outputs import staged_output
-from fifa_data.pairs import EDIT_MASK_COLUMN
-from fifa_data.sample_pairs import VIEWS, write_sample_pairs
-from fifa_data.schema import MANIPULATIONS
+from fifa_data.pairs import photos
+from fifa_data.pairs.sample_source import VIEWS, write_sample_pairs
+from fifa_data.pairs.sources import EDIT_MASK_COLUMN
 
 
 def is_simulation(folder: Path) -> bool:
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output folder; an earlier simulation there is replaced")
     parser.add_argument("-n", type=int, default=100, help="number of pairs (default: 100)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--photos", nargs="+", choices=sorted(samples.PHOTOS), default=list(samples.PHOTOS))
+    parser.add_argument("--photos", nargs="+", choices=sorted(photos.PHOTOS), default=list(photos.PHOTOS))
     parser.add_argument("--views", nargs="+", choices=VIEWS, default=list(VIEWS))
     parser.add_argument("--manipulations", nargs="+", choices=MANIPULATIONS, default=list(MANIPULATIONS))
     parser.add_argument("--overwrite", action="store_true", help="replace --out even if it holds files that FiFa did not write")
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     for reason, count in Counter(s["reason"] for s in summary.skipped).items():
         print(f"skipped {count}: {reason}", file=sys.stderr)
     for photo in args.photos:
-        print(f"  {photo}: {samples.CREDITS[photo]}")
+        print(f"  {photo}: {photos.CREDITS[photo]}")
     return 0
 
 

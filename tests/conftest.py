@@ -18,19 +18,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pytest
 
-from fifa_data import samples
+from fifa_data.pairs import photos
 
 
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     """scikit-image's astronaut photo (NASA, public domain): 512x512 RGB, one frontal face."""
-    return samples.astronaut()
+    return photos.astronaut()
 
 
 @pytest.fixture(scope="session")
 def grace_hopper() -> np.ndarray:
     """matplotlib's Grace Hopper portrait (US Navy, public domain): 600x512 RGB JPEG."""
-    return samples.grace_hopper()
+    return photos.grace_hopper()
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from fifa_data import masks as masklib
-from fifa_data.fict import load_fict
-from fifa_data.images import upright_size
-from fifa_data.sample_pairs import write_sample_pairs
-from fifa_data.schema import TASKS
-from fifa_data.tasks.validate import validate_row
+from fifa_data.core import masks as masklib
+from fifa_data.core.fict import load_fict
+from fifa_data.core.images import upright_size
+from fifa_data.core.schema import TASKS
+from fifa_data.pairs.sample_source import write_sample_pairs
+from fifa_data.tasks.check import validate_row
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from fifa_data.annotate.decide import DecisionConfig, decide
-from fifa_data.concepts import ConceptMasks
-from fifa_data.fict import load_fict
+from fifa_data.core.fict import load_fict
+from fifa_data.faces.concepts import ConceptMasks
 
 FICT = load_fict()
 INDEX = {c: i + 1 for i, c in enumerate(FICT.atomic_ids)}

@@ -6,15 +6,15 @@ import cv2
 import numpy as np
 import pytest
 
-from fifa_data import masks as masklib
-from fifa_data import motion
+from fifa_data.annotate import motion
+from fifa_data.annotate.artifacts import artifact_mask
 from fifa_data.annotate.decide import decide
 from fifa_data.annotate.evidence import colour_name, measure_evidence
-from fifa_data.artifacts import artifact_mask
-from fifa_data.concepts import concept_masks
-from fifa_data.faces import analyze_face
-from fifa_data.motion import MotionConfig, one_sidedness, pair_motion
-from fifa_data.simulate import simulate_edit
+from fifa_data.annotate.motion import MotionConfig, one_sidedness, pair_motion
+from fifa_data.core import masks as masklib
+from fifa_data.faces.concepts import concept_masks
+from fifa_data.faces.detect import analyze_face
+from fifa_data.pairs.simulate import simulate_edit
 
 
 @pytest.fixture(scope="module")

@@ -8,16 +8,16 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from fifa_data import masks as masklib
+from fifa_data.annotate.artifacts import ADAPTIVE_DEFAULTS, LOSSLESS_PARAMS, RESAVED_PARAMS
 from fifa_data.annotate.pipeline import RESAVED_EXACT, AnnotatorConfig, annotate, measure
-from fifa_data.artifacts import ADAPTIVE_DEFAULTS, LOSSLESS_PARAMS, RESAVED_PARAMS
-from fifa_data.images import encode_image, load_rgb
-from fifa_data.pairs import FolderPairs
-from fifa_data.rejects import Reject
-from fifa_data.schema import IMAGE_LEVEL_TASKS, TASKS
-from fifa_data.simulate import simulate_edit
+from fifa_data.core import masks as masklib
+from fifa_data.core.images import encode_image, load_rgb
+from fifa_data.core.schema import IMAGE_LEVEL_TASKS, TASKS
+from fifa_data.pairs.loading import load_pairs
+from fifa_data.pairs.rejects import Reject
+from fifa_data.pairs.simulate import simulate_edit
+from fifa_data.pairs.sources import FolderPairs
 from fifa_data.tasks import task_rows
-from fifa_data.validation import load_pairs
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ from fifa_data.annotate.evidence import measure_evidence
 from fifa_data.annotate.explanation import Explanation, WriterInput
 from fifa_data.annotate.guard import GuardCounts, guard
 from fifa_data.annotate.writers import TemplateWriter
-from fifa_data.concepts import concept_masks
-from fifa_data.faces import analyze_face
-from fifa_data.fict import ConceptFinder, load_fict
-from fifa_data.markup import strip
+from fifa_data.core.fict import ConceptFinder, load_fict
+from fifa_data.core.markup import strip
+from fifa_data.faces.concepts import concept_masks
+from fifa_data.faces.detect import analyze_face
 
 FICT = load_fict()
 

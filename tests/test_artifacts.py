@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fifa_data import masks as masklib
-from fifa_data.artifacts import ADAPTIVE_DEFAULTS, MODES, RESAVED_PARAMS, artifact_mask, empty_mask
-from fifa_data.images import encode_image, load_rgb, resaved_reference
+from fifa_data.annotate.artifacts import ADAPTIVE_DEFAULTS, MODES, RESAVED_PARAMS, artifact_mask, empty_mask
+from fifa_data.core import masks as masklib
+from fifa_data.core.images import encode_image, load_rgb, resaved_reference
 
 
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
@@ -218,7 +218,7 @@ def test_bad_arguments(astronaut):
 def test_texture_bins_put_values_below_the_first_threshold_in_the_first_bin():
     """The bins are read from a subsample, so some pixels lie below its lowest edge (and a bin's
     centre): they belong to the first bin, as `searchsorted` places them, never to the last."""
-    from fifa_data.artifacts import _bin_of
+    from fifa_data.annotate.artifacts import _bin_of
 
     thresholds = np.array([0.1, 0.2, 0.4, 0.8])
     values = np.array([-1.0, 0.05, 0.1, 0.15, 0.2, 0.5, 0.8, 3.0], np.float32)
@@ -230,7 +230,7 @@ def test_texture_bins_put_values_below_the_first_threshold_in_the_first_bin():
 def test_region_score_on_a_coarse_grid_seeds_as_the_full_grid_does(astronaut, side):
     """The region-scale score read on every 2nd (512 px) or 4th (1024 px) pixel and interpolated
     back marks the same pixels as strong as on the full grid, for an edit and a JPEG re-encode."""
-    from fifa_data.artifacts import _noise_bins, _region_excess, _region_step, _scored
+    from fifa_data.annotate.artifacts import _noise_bins, _region_excess, _region_step, _scored
 
     real = cv2.resize(astronaut, (side, side), interpolation=cv2.INTER_CUBIC)
     fake, truth = _recolour(_jpeg(real, 85), 0.04)

@@ -24,19 +24,19 @@ from huggingface_hub import DatasetCard
 from PIL import Image
 
 from builders import CONFIGS, MIXES, VERSIONS, BuildOptions, build, fingerprint, merge_builds
+from builders.configs import GROUP_ROWS
 from builders.features import FICT_FEATURES, PAIRS_FEATURES, TASK_FEATURES
-from builders.fifa import GROUP_ROWS
 from builders.splits import SPLITS, assign_splits, hash_split
-from builders.work import AnnotateSettings
-from fifa_data import masks as masklib
 from fifa_data.annotate.pipeline import AnnotatorConfig
 from fifa_data.annotate.reliability import Reliability
-from fifa_data.fict import load_fict
-from fifa_data.images import upright_size
-from fifa_data.pairs import open_source
-from fifa_data.sample_pairs import write_sample_pairs
-from fifa_data.schema import TASKS
-from fifa_data.tasks.validate import validate_row
+from fifa_data.annotate.source import AnnotateSettings
+from fifa_data.core import masks as masklib
+from fifa_data.core.fict import load_fict
+from fifa_data.core.images import upright_size
+from fifa_data.core.schema import TASKS
+from fifa_data.pairs.sample_source import write_sample_pairs
+from fifa_data.pairs.sources import open_source
+from fifa_data.tasks.check import validate_row
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS = 12

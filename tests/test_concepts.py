@@ -5,11 +5,11 @@ import cv2
 import numpy as np
 import pytest
 
-from fifa_data import masks as masklib
-from fifa_data import mesh_regions
-from fifa_data.concepts import concept_masks
-from fifa_data.faces import analyze_face
-from fifa_data.images import load_rgb
+from fifa_data.core import masks as masklib
+from fifa_data.core.images import load_rgb
+from fifa_data.faces import mesh_regions
+from fifa_data.faces.concepts import concept_masks
+from fifa_data.faces.detect import analyze_face
 
 
 @pytest.fixture(scope="module", params=["astronaut", "grace_hopper"])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fifa_data import masks as masklib
+from fifa_data.core import masks as masklib
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "concepts.py"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fifa_data.predictions import Prediction, write_predictions
-from fifa_data.schema import answer_of
+from fifa_data.core.schema import answer_of
+from fifa_data.scoring.predictions import Prediction, write_predictions
 from model.evaluate import load_rows, main, model_predictions
 from model.modeling import FiFaModel
 from model.tiny import tiny_llava

@@ -19,8 +19,8 @@ from explorer.browse import BuildBrowser, build_statistics
 from explorer.pair import annotate_pair, sample_manipulations, sample_pair
 from explorer.space import write_space
 from explorer.views import grounded_html
-from fifa_data import masks as masklib
-from fifa_data.schema import TASKS
+from fifa_data.core import masks as masklib
+from fifa_data.core.schema import TASKS
 from model.data import DatasetError
 from model.infer import InferError
 

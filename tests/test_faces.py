@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fifa_data.faces import NoFaceError, analyze_face
-from fifa_data.images import load_rgb
+from fifa_data.core.images import load_rgb
+from fifa_data.faces.detect import NoFaceError, analyze_face
 
 
 def test_astronaut_mesh(astronaut):
@@ -83,7 +83,7 @@ def test_exif_rotated_and_grayscale_photos(tmp_path, astronaut):
 
 
 def test_a_close_three_quarter_face_is_found_by_the_short_range_detector():
-    from fifa_data.sample_pairs import _real_view
+    from fifa_data.pairs.sample_source import _real_view
 
     real, _ = _real_view("camera", "face")  # the cameraman's turned face, close up at 512 px
     face = analyze_face(real.image)

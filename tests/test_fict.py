@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from fifa_data.fict import load_fict
+from fifa_data.core.fict import load_fict
 
 
 @pytest.fixture(scope="module")

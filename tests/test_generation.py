@@ -6,7 +6,7 @@ import datasets
 import pytest
 import torch
 
-from fifa_data.schema import TASKS, answer_of
+from fifa_data.core.schema import TASKS, answer_of
 from model.collator import FiFaCollator
 from model.generation import generate, generate_ids
 from model.heads import masks_at

@@ -1,4 +1,4 @@
-"""fifa_data.images on real files written with Pillow and read back."""
+"""fifa_data.core.images on real files written with Pillow and read back."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from fifa_data.images import DEFAULT_MAX_PIXELS, ImageLoadError, encode_image, load_image_file, load_rgb, open_image, resaved_like
+from fifa_data.core.images import DEFAULT_MAX_PIXELS, ImageLoadError, encode_image, load_image_file, load_rgb, open_image, resaved_like
 
 PILLOW_MAJOR = int(Image.__version__.split(".")[0])
 

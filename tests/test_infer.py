@@ -12,10 +12,10 @@ import pytest
 import torch
 from PIL import Image
 
-from fifa_data import masks as masklib
-from fifa_data import samples
-from fifa_data.concepts import concept_masks
-from fifa_data.parse import parse_answer
+from fifa_data.core import masks as masklib
+from fifa_data.faces.concepts import concept_masks
+from fifa_data.pairs import photos
+from fifa_data.scoring.parse import parse_answer
 from fifa_data.tasks.questions import QUESTIONS
 from model.collator import FiFaCollator
 from model.generation import Answer, generate_ids
@@ -48,7 +48,7 @@ FACE_BOX = "180,60,320,230"  # around the astronaut's face
 def photo(tmp_path_factory) -> Path:
     """The astronaut photo (512x512, one face) as a user's JPEG file."""
     path = tmp_path_factory.mktemp("photos") / "astronaut.jpg"
-    Image.fromarray(samples.astronaut()).save(path, quality=95)
+    Image.fromarray(photos.astronaut()).save(path, quality=95)
     return path
 
 

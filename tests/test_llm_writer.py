@@ -18,9 +18,9 @@ from fifa_data.annotate.explanation import WriterInput
 from fifa_data.annotate.guard import GuardCounts, guard
 from fifa_data.annotate.llm import LLMError, LLMWriter, image_format, parse_reply
 from fifa_data.annotate.writers import TemplateWriter
-from fifa_data.fict import load_fict
-from fifa_data.images import encode_image
-from fifa_data.samples import astronaut
+from fifa_data.core.fict import load_fict
+from fifa_data.core.images import encode_image
+from fifa_data.pairs.photos import astronaut
 
 KEY_ENV = "FIFA_TEST_LLM_KEY"
 SECRET = "sk-test-DO-NOT-LEAK-1234567890"
@@ -354,7 +354,7 @@ def test_annotate_cli_with_llm_writer_counts_hallucinations_and_caches(api, tmp_
     import runpy
     from pathlib import Path
 
-    from fifa_data.sample_pairs import write_sample_pairs
+    from fifa_data.pairs.sample_source import write_sample_pairs
 
     api.responder = grounds_the_first_concept_and_an_earlobe
     pairs = tmp_path / "pairs"
@@ -382,7 +382,7 @@ def test_build_with_llm_writer_in_two_processes_shares_the_cache(api, tmp_path):
 
     import pyarrow.parquet as pq
 
-    from fifa_data.sample_pairs import write_sample_pairs
+    from fifa_data.pairs.sample_source import write_sample_pairs
 
     api.responder = grounds_the_first_concept_and_an_earlobe
     pairs = tmp_path / "pairs"

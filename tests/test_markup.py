@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fifa_data.captions import plain_text
-from fifa_data.markup import SEG, canonical, ground, is_canonical, strip
-from fifa_data.parse import parse_answer
+from fifa_data.core.markup import SEG, canonical, ground, is_canonical, strip
+from fifa_data.scoring.captions import plain_text
+from fifa_data.scoring.parse import parse_answer
 from fifa_data.viz import age_segments
 
 LOOSE = "The < P >upper lip</ p > [ seg ] and <p>the chin</p>[seg] were edited."

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skimage.color import rgb2gray
 
-from fifa_data import masks
+from fifa_data.core import masks
 
 
 def _uncompressed(mask: np.ndarray) -> dict:

@@ -13,8 +13,8 @@ from pycocotools import mask as coco_mask
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from fifa_data import masks
-from fifa_data import metrics as M
+from fifa_data.core import masks
+from fifa_data.scoring import metrics as M
 
 
 def _row(width: int, start: int, stop: int) -> np.ndarray:

@@ -10,8 +10,8 @@ import pytest
 import torch
 from tiny_parts import save_encoder_and_llm
 
-from fifa_data import masks as masklib
-from fifa_data.schema import BOX_QUERY_TASKS, REGION_TASKS, TASKS, answer_of
+from fifa_data.core import masks as masklib
+from fifa_data.core.schema import BOX_QUERY_TASKS, REGION_TASKS, TASKS, answer_of
 from model.collator import CollateError, FiFaCollator, box_coverage, grid_mask, soft_mask
 from model.data import load_split, parse_configs, texts_of
 from model.modeling import FIFA_TOKENS, REGION, SEG, FiFaModel, task_token

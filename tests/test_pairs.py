@@ -6,7 +6,8 @@ import polars as pl
 import pytest
 from PIL import Image
 
-from fifa_data.pairs import (
+from fifa_data.pairs.rejects import REASONS, Reject, count_reasons
+from fifa_data.pairs.sources import (
     Candidate,
     FolderPairs,
     ManifestPairs,
@@ -16,7 +17,6 @@ from fifa_data.pairs import (
     make_pair_id,
     open_source,
 )
-from fifa_data.rejects import REASONS, Reject, count_reasons
 
 
 def _write(path, image) -> str:

@@ -1,4 +1,4 @@
-"""Parsing generated answers (fifa_data.parse): the trained phrasings, round trips, messy output, counts."""
+"""Parsing generated answers (fifa_data.scoring.parse): the trained phrasings, round trips, messy output, counts."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pytest
 
 from fifa_data.annotate.explanation import WriterInput
 from fifa_data.annotate.writers import TemplateWriter, concept_words
-from fifa_data.fict import finder_for, load_fict
-from fifa_data.markup import SEG
-from fifa_data.parse import ParseCounts, ParsedAnswer, parse_answer, parse_rows
-from fifa_data.schema import MANIPULATIONS, TASKS
+from fifa_data.core.fict import finder_for, load_fict
+from fifa_data.core.markup import SEG
+from fifa_data.core.schema import MANIPULATIONS, TASKS
+from fifa_data.scoring.parse import ParseCounts, ParsedAnswer, parse_answer, parse_rows
 from fifa_data.tasks.questions import ANSWERS
 
 FICT = load_fict()

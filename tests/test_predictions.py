@@ -1,4 +1,4 @@
-"""Prediction files (fifa_data.predictions): round trips, RLE normalisation, and every kind of bad line."""
+"""Prediction files (fifa_data.scoring.predictions): round trips, RLE normalisation, and every kind of bad line."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
-from fifa_data import masks
-from fifa_data.predictions import (
+from fifa_data.core import masks
+from fifa_data.scoring.predictions import (
     Prediction,
     mask_rle,
     normalise_rle,

@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fifa_data import masks as masklib
-from fifa_data import samples
-from fifa_data.artifacts import artifact_mask
-from fifa_data.images import load_rgb
-from fifa_data.pairs import FolderPairs, ManifestPairs, open_source
-from fifa_data.rejects import Reject
-from fifa_data.sample_pairs import write_sample_pairs
-from fifa_data.schema import MANIPULATIONS
-from fifa_data.validation import LoadedPair, load_pairs
+from fifa_data.annotate.artifacts import artifact_mask
+from fifa_data.core import masks as masklib
+from fifa_data.core.images import load_rgb
+from fifa_data.core.schema import MANIPULATIONS
+from fifa_data.pairs import photos
+from fifa_data.pairs.loading import LoadedPair, load_pairs
+from fifa_data.pairs.rejects import Reject
+from fifa_data.pairs.sample_source import write_sample_pairs
+from fifa_data.pairs.sources import FolderPairs, ManifestPairs, open_source
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ("astronaut", "grace_hopper")
@@ -47,8 +47,8 @@ def loaded(source):
 
 def test_layout_and_manifest(source):
     assert {p.name for p in source.iterdir()} == {"real", "fake", "pairs.csv"}
-    assert (source / "real/full/astronaut.png").read_bytes() == samples.photo_file("astronaut").read_bytes()
-    assert (source / "real/full/grace_hopper.jpg").read_bytes() == samples.photo_file("grace_hopper").read_bytes()
+    assert (source / "real/full/astronaut.png").read_bytes() == photos.photo_file("astronaut").read_bytes()
+    assert (source / "real/full/grace_hopper.jpg").read_bytes() == photos.photo_file("grace_hopper").read_bytes()
     pairs, rejects = open_source(source).scan()
     assert isinstance(open_source(source), ManifestPairs) and rejects == []
     assert sorted({p.manipulation for p in pairs}) == sorted(MANIPULATIONS)

@@ -1,4 +1,4 @@
-"""FiFa-Bench scoring (fifa_data.scoring) and baselines: hand-computed values on tiny rows, and the real build."""
+"""FiFa-Bench scoring (fifa_data.scoring.score) and baselines: hand-computed values on tiny rows, and the real build."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fifa_data import masks as masklib
-from fifa_data.baselines import BASELINES, baseline_predictions, baseline_tasks
-from fifa_data.concept_cache import ConceptCache, image_key, image_size
-from fifa_data.predictions import Prediction
-from fifa_data.schema import answer_of
-from fifa_data.scoring import Scores, score
+from fifa_data.core import masks as masklib
+from fifa_data.core.schema import answer_of
+from fifa_data.scoring.baselines import BASELINES, baseline_predictions, baseline_tasks
+from fifa_data.scoring.concept_cache import ConceptCache, image_key, image_size
+from fifa_data.scoring.predictions import Prediction
+from fifa_data.scoring.score import Scores, score
 
 H, W = 4, 6  # every synthetic image is 4 x 6 pixels: 24 pixels, 4 per column
 

@@ -7,12 +7,12 @@ import cv2
 import numpy as np
 import pytest
 
-from fifa_data import mesh_regions
-from fifa_data.concepts import ConceptMasks, concept_masks
-from fifa_data.faces import analyze_face
-from fifa_data.fict import load_fict
-from fifa_data.schema import MANIPULATIONS
-from fifa_data.simulate import CHANGE_LEVELS, Edit, EditNotApplicable, simulate_edit
+from fifa_data.core.fict import load_fict
+from fifa_data.core.schema import MANIPULATIONS
+from fifa_data.faces import mesh_regions
+from fifa_data.faces.concepts import ConceptMasks, concept_masks
+from fifa_data.faces.detect import analyze_face
+from fifa_data.pairs.simulate import CHANGE_LEVELS, Edit, EditNotApplicable, simulate_edit
 
 WARPS = {"smile", "eye_enlarge", "face_slim"}
 

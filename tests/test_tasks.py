@@ -9,14 +9,14 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from fifa_data import masks as masklib
 from fifa_data.annotate.guard import GuardCounts
 from fifa_data.annotate.pipeline import AnnotatedImage, annotate
-from fifa_data.fict import load_fict
-from fifa_data.pairs import open_source
-from fifa_data.rejects import Reject
-from fifa_data.sample_pairs import write_sample_pairs
-from fifa_data.schema import MANIPULATIONS, TASKS, answer_of
+from fifa_data.core import masks as masklib
+from fifa_data.core.fict import load_fict
+from fifa_data.core.schema import MANIPULATIONS, TASKS, answer_of
+from fifa_data.pairs.rejects import Reject
+from fifa_data.pairs.sample_source import write_sample_pairs
+from fifa_data.pairs.sources import open_source
 from fifa_data.tasks import RowError, task_rows, validate_row
 
 FICT = load_fict()
@@ -29,7 +29,7 @@ def annotated(tmp_path_factory):
     write_sample_pairs(root, len(MANIPULATIONS), seed=0, photos=("astronaut",), views=("face",))
     refs, rejects = open_source(root).scan()
     assert not rejects
-    from fifa_data.validation import load_pairs
+    from fifa_data.pairs.loading import load_pairs
 
     counts = GuardCounts()
     out = list(annotate(load_pairs(refs), counts=counts))

@@ -11,9 +11,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from fifa_data.pairs import FolderPairs, ManifestPairs
-from fifa_data.rejects import Reject, count_reasons
-from fifa_data.validation import (
+from fifa_data.pairs.loading import (
     LoadedPair,
     ValidationConfig,
     alignment,
@@ -21,6 +19,8 @@ from fifa_data.validation import (
     load_pair,
     load_pairs,
 )
+from fifa_data.pairs.rejects import Reject, count_reasons
+from fifa_data.pairs.sources import FolderPairs, ManifestPairs
 
 
 def _edit(image: np.ndarray) -> np.ndarray:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fifa_data import masks, viz
+from fifa_data import viz
+from fifa_data.core import masks
 
 
 def _box(shape, y0, y1, x0, x1) -> np.ndarray:

@@ -30,7 +30,7 @@ manipulated. The conditions (thresholds in :class:`DecisionConfig`, recorded wit
 Every flagged concept's *concept-artifact mask* is the artifact mask inside the concept
 (artifact ∩ concept), which is what a grounded phrase's ``[SEG]`` mask is. The *cover* is the
 set of flagged concepts that a grounded explanation names: flagged concepts without a flagged
-ancestor, where the root and the whole face (:data:`~fifa_data.fict.TOO_BROAD`) count as too broad to name, so
+ancestor, where the root and the whole face (:data:`~fifa_data.core.fict.TOO_BROAD`) count as too broad to name, so
 a retouch of the whole face is grounded part by part.
 """
 
@@ -41,9 +41,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..artifacts import JPEG_SPREAD_PX
-from ..concepts import ConceptMasks
-from ..fict import FICT, TOO_BROAD
+from fifa_data.annotate.artifacts import JPEG_SPREAD_PX
+from fifa_data.core.fict import FICT, TOO_BROAD
+from fifa_data.faces.concepts import ConceptMasks
 
 CONTEXT = ("background", "body")  # the regions around the head (`concepts.HEAD`): annotated only beyond its rim
 

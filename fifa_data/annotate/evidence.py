@@ -15,7 +15,7 @@ For every manipulated concept the measurements are taken inside its concept-arti
   centre, and the log2 change of their spread (enlarged / shrunk), all in eye distances. The
   mesh run again on the fake is no use here: its landmarks jitter by about 1 % of the eye distance
   between two near-identical photos, as much as a slimming warp moves them. Whether the pair is
-  a warp at all is read once per pair, by `fifa_data.motion.pair_motion` (*warped*, with its
+  a warp at all is read once per pair, by `fifa_data.annotate.motion.pair_motion` (*warped*, with its
   *pair_motion_explained* and *flow_coherence*), since flow also "moves" pixels whose colour
   changed. In a warped pair, a concept states its motion when the flow explains a share of its
   own change (*motion_explained*, grey-level difference removed by warping the fake back) and
@@ -42,9 +42,9 @@ from dataclasses import asdict, dataclass, fields
 import cv2
 import numpy as np
 
-from ..fict import FICT
-from ..motion import MIN_FLOW_SIDE, NO_MOTION, PairMotion, eye_distance, warp_back
-from .decide import Decisions
+from fifa_data.annotate.decide import Decisions
+from fifa_data.annotate.motion import MIN_FLOW_SIDE, NO_MOTION, PairMotion, eye_distance, warp_back
+from fifa_data.core.fict import FICT
 
 MAX_SAMPLES = 20_000  # artifact pixels per pair that enter the per-concept means
 MIN_SPREAD = 0.05  # eye distances: landmarks spread less than this measure no size change

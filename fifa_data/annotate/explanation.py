@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..fict import FICT
-from ..markup import SEG, TAG, strip
-from .evidence import Evidence
+from fifa_data.annotate.evidence import Evidence
+from fifa_data.core.fict import FICT
+from fifa_data.core.markup import SEG, TAG, strip
 
 
 @dataclass(frozen=True)

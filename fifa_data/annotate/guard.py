@@ -1,13 +1,13 @@
 """The consistency guard: no explanation may name a region the masks do not show as edited.
 
 Every writer's output passes :func:`guard` before it becomes a dataset row. It finds every FICT
-concept the text names (:class:`~fifa_data.fict.ConceptFinder`: names and synonyms, longest match first, with
+concept the text names (:class:`~fifa_data.core.fict.ConceptFinder`: names and synonyms, longest match first, with
 singular/plural and centre/center variants) and checks:
 
 * a ``<p>`` tag must name exactly the flagged concept it stands for;
 * any other mention must name a manipulated concept or an ancestor of one ("the lips" about an
   edit of the lower lip is true, "the nose" is not); the image and the whole face
-  (:data:`~fifa_data.fict.TOO_BROAD`) may always be named;
+  (:data:`~fifa_data.core.fict.TOO_BROAD`) may always be named;
 * every requested concept must be grounded, once; the summary must not be empty.
 
 A sentence that breaks the first two rules is *inconsistent* with the decisions and is dropped; a requested
@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Protocol
 
-from ..fict import ConceptFinder, finder_for
-from ..markup import TAG
-from .explanation import Explanation, WriterInput
+from fifa_data.annotate.explanation import Explanation, WriterInput
+from fifa_data.core.fict import ConceptFinder, finder_for
+from fifa_data.core.markup import TAG
 
 
 class Writer(Protocol):

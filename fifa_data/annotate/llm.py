@@ -35,10 +35,10 @@ from typing import NoReturn
 
 import httpx2
 
-from ..fict import FICT, ConceptFinder
-from ..markup import SEG, TAG, canonical, strip
-from .evidence import Evidence
-from .explanation import Explanation, WriterInput
+from fifa_data.annotate.evidence import Evidence
+from fifa_data.annotate.explanation import Explanation, WriterInput
+from fifa_data.core.fict import FICT, ConceptFinder
+from fifa_data.core.markup import SEG, TAG, canonical, strip
 
 log = logging.getLogger(__name__)
 

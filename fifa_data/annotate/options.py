@@ -7,11 +7,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..artifacts import MODES
-from ..validation import RESIZE_POLICIES, ValidationConfig
-from .decide import DecisionConfig
-from .pipeline import AnnotatorConfig
-from .writers import WriterSpec
+from fifa_data.annotate.artifacts import MODES
+from fifa_data.annotate.decide import DecisionConfig
+from fifa_data.annotate.pipeline import AnnotatorConfig
+from fifa_data.annotate.writers import WriterSpec
+from fifa_data.pairs.loading import RESIZE_POLICIES, ValidationConfig
 
 
 def add_annotator_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,38 +1,35 @@
 """FiFa-Annotator end to end: loaded pairs in, annotated images (fakes and their reals) out.
 
-The stages, each in its own module: artifact mask (:mod:`fifa_data.artifacts`) → concept
+The stages, each in its own module: artifact mask (:mod:`fifa_data.annotate.artifacts`) → concept
 decisions (:mod:`.decide`) → evidence (:mod:`.evidence`) → writer (:mod:`.writers`,
 :mod:`.llm`) → consistency guard (:mod:`.guard`). :func:`annotate` streams a source: concept
 masks are computed once per real image, the writer gets batches (so an LLM writer runs them
 concurrently), and every pair comes out either as an :class:`AnnotatedImage` or as a
-:class:`~fifa_data.rejects.Reject`. Each real image comes out once, as an `AnnotatedImage` with
+:class:`~fifa_data.pairs.rejects.Reject`. Each real image comes out once, as an `AnnotatedImage` with
 ``label="real"``, before its first fake.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL.Image import Image as PILImage
 
-from .. import masks as masklib
-from ..artifacts import JPEG_SPREAD_PX, LOSSLESS_PARAMS, RESAVED_PARAMS, artifact_mask, within
-from ..concepts import ConceptMasks, concept_masks
-from ..fict import finder_for
-from ..images import RESAVED_MIN_SAME, differing, load_rgb, resaved_reference
-from ..motion import MotionConfig, pair_motion
-from ..rejects import Reject
-from ..validation import LoadedPair
-from ..viz import render_age
-from .decide import DecisionConfig, Decisions, decide
-from .evidence import Evidence, EvidenceConfig, measure_evidence
-from .explanation import Explanation, WriterInput
-from .guard import GuardCounts, Writer, guard
-from .writers import TemplateWriter
+from fifa_data.annotate.artifacts import JPEG_SPREAD_PX, LOSSLESS_PARAMS, RESAVED_PARAMS, artifact_mask, within
+from fifa_data.annotate.decide import DecisionConfig, Decisions, decide
+from fifa_data.annotate.evidence import Evidence, EvidenceConfig, measure_evidence
+from fifa_data.annotate.explanation import Explanation, WriterInput
+from fifa_data.annotate.guard import GuardCounts, Writer, guard
+from fifa_data.annotate.motion import MotionConfig, pair_motion
+from fifa_data.annotate.writers import TemplateWriter
+from fifa_data.core import masks as masklib
+from fifa_data.core.fict import finder_for
+from fifa_data.core.images import RESAVED_MIN_SAME, differing, resaved_reference
+from fifa_data.faces.concepts import ConceptMasks, concept_masks
+from fifa_data.pairs.loading import LoadedPair
+from fifa_data.pairs.rejects import Reject
 
 RESAVED_EXACT = 0.005  # beyond the subject, a fake saved once differs from its resaved real on no more pixels than this
 MASK_EXTENT_FACES = 3.0  # the artifact mask's sizes (blur, closing, holes, specks) are shares of at most this many face heights
@@ -104,14 +101,6 @@ class AnnotatedImage:
     def grounded(self) -> tuple[str, ...]:
         """The concepts the explanation grounds, in its order."""
         return self.explanation.concepts if self.explanation else ()
-
-    def render_age(self, title: str | None = None) -> PILImage:
-        """The AGE answer drawn beside the image, each phrase in its mask's colour."""
-        text = self.explanation.grounded() if self.explanation else ""
-        masks = [self.masks[c] for c in self.grounded]
-        concepts = self.concept_masks
-        return render_age(load_rgb(io.BytesIO(self.image), name=self.image_path), text, masks, title=title,
-                          faces=concepts.face_boxes, subject=concepts.subject)
 
 
 @dataclass(frozen=True, eq=False)

@@ -28,13 +28,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .. import masks as masklib
-from ..concepts import ConceptMasks
-from ..fict import FICT, finder_for
-from .decide import CONTEXT, DecisionConfig, decide
-from .evidence import EvidenceConfig, Fact
-from .pipeline import AnnotatedImage
-from .writers import stated_facts
+from fifa_data.annotate.decide import CONTEXT, DecisionConfig, decide
+from fifa_data.annotate.evidence import EvidenceConfig, Fact
+from fifa_data.annotate.pipeline import AnnotatedImage
+from fifa_data.annotate.writers import stated_facts
+from fifa_data.core import masks as masklib
+from fifa_data.core.fict import FICT, finder_for
+from fifa_data.faces.concepts import ConceptMasks
 
 OUTSIDE_SHARE = 0.05  # a named concept with less of its area inside the edit lies outside it
 WARPS = frozenset({"smile", "eye_enlarge", "face_slim"})

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..fict import Concept
-from .evidence import Evidence, EvidenceConfig, Fact
-from .explanation import Explanation, WriterInput
+from fifa_data.annotate.evidence import Evidence, EvidenceConfig, Fact
+from fifa_data.annotate.explanation import Explanation, WriterInput
+from fifa_data.core.fict import Concept
 
 _PREPOSITIONS = (" of ", " around ", " above ", " below ", " beside ", " between ", " under ", " along ", " to ", " on ", " at ")
 _SIDES = {"left", "right", "the", "of", "a", "an", "on", "to", "side", "area"}
@@ -268,7 +268,7 @@ class WriterSpec:
         """A fresh writer (each worker process makes its own)."""
         if self.kind == "template":
             return TemplateWriter(seed=self.seed)
-        from .llm import LLMWriter
+        from fifa_data.annotate.llm import LLMWriter
 
         options = dict(self.llm)
         return LLMWriter(options.pop("base_url"), options.pop("model"), **options)

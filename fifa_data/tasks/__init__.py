@@ -1,9 +1,9 @@
 """FiFa-11: the eleven instruction-tuning tasks, as rows of one shared schema.
 
-``task_rows(img, ...)`` runs every task's generator (:mod:`.generators`) on one annotated image
-and validates each row (:mod:`.validate`); the schema is in :mod:`fifa_data.schema`. It imports
-the core and the annotator's output (`AnnotatedImage`, the writers' concept words); never the simulator
-or evaluation.
+``task_rows(img, ...)`` runs every task's generator (:mod:`.generators`, with the phrasings of
+:mod:`.questions`) on one annotated image and checks each row (:mod:`.check`); the schema is in
+:mod:`fifa_data.core.schema`. It imports ``core`` and the annotator's output (`AnnotatedImage`, the
+writers' concept words); never ``pairs`` or ``scoring``.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import hashlib
 
 import numpy as np
 
-from ..annotate.pipeline import AnnotatedImage
-from ..fict import ConceptFinder, finder_for
-from ..schema import COLUMNS, IMAGE_LEVEL_TASKS, TASKS, answer_of, make_row, question_of
-from .generators import GENERATORS, TaskConfig
-from .validate import RowError, validate_row
+from fifa_data.annotate.pipeline import AnnotatedImage
+from fifa_data.core.fict import ConceptFinder, finder_for
+from fifa_data.core.schema import COLUMNS, IMAGE_LEVEL_TASKS, TASKS, answer_of, make_row, question_of
+from fifa_data.tasks.check import RowError, validate_row
+from fifa_data.tasks.generators import GENERATORS, TaskConfig
 
 __all__ = ["COLUMNS", "TASKS", "RowError", "TaskConfig", "answer_of", "make_row", "question_of", "task_rows", "validate_row"]
 

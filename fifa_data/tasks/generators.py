@@ -1,7 +1,7 @@
 """One row generator per FiFa-11 task (DESIGN §5), from an annotated fake or real image.
 
 Every generator takes an :class:`~fifa_data.annotate.pipeline.AnnotatedImage` and a seeded
-``numpy`` generator and returns rows in the shared schema of :mod:`fifa_data.schema`.
+``numpy`` generator and returns rows in the shared schema of :mod:`fifa_data.core.schema`.
 
 Sampling (:class:`TaskConfig`) and the real:fake balance:
 
@@ -27,11 +27,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..annotate.pipeline import AnnotatedImage
-from ..annotate.writers import concept_words
-from ..fict import FICT
-from ..schema import TASKS, box_text, make_row
-from .questions import ANSWERS, QUESTIONS
+from fifa_data.annotate.pipeline import AnnotatedImage
+from fifa_data.annotate.writers import concept_words
+from fifa_data.core.fict import FICT
+from fifa_data.core.schema import TASKS, box_text, make_row
+from fifa_data.tasks.questions import ANSWERS, QUESTIONS
 
 MIN_NEGATIVE_AREA = 0.0005  # share of the image a negative concept must cover to be asked about
 

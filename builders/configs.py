@@ -1,0 +1,106 @@
+"""FiFa's configs and the tables that hold them; the `datasets` builder of ``fict``.
+
+A build writes three tables, one folder each:
+
+* ``fict``: the Facial Image Concept Tree, by :class:`FiFaFict` (one ``train`` split);
+* ``pairs``: each real/fake pair with its artifact mask and annotation (the ``pairs`` config);
+* ``tasks``: the rows of every FiFa-11 task, ordered by image (:mod:`.parquet` stores each image
+  once per row group).
+
+Every task config is a view of ``tasks``: the card declares it as the ``tasks`` files with the
+filter ``task == <config>`` (`datasets`' parquet ``filters``), so ``load_dataset(folder, "age")``
+gives the age rows, each with its image, while the image is on disk once. ``instruct`` (every
+task's train and validation rows) and ``bench`` (every task's test rows, FiFa-Bench) are the
+``tasks`` files of their splits.
+
+A change to any config's output bumps its version in `VERSIONS`; the card shows it.
+"""
+
+from __future__ import annotations
+
+import datasets
+
+from builders.features import FICT_FEATURES, PAIRS_FEATURES, TASK_FEATURES
+from fifa_data.core.fict import load_fict
+from fifa_data.core.schema import MIXES, TASKS
+
+CONFIGS: tuple[str, ...] = ("fict", "pairs", *TASKS, *MIXES)
+TABLES: dict[str, datasets.Features] = {"fict": FICT_FEATURES, "pairs": PAIRS_FEATURES, "tasks": TASK_FEATURES}
+GROUP_ROWS: dict[str, int] = {"pairs": 16, "tasks": 100}  # least rows per parquet row group: bounds a reader's batch
+VERSIONS: dict[str, datasets.Version] = {name: datasets.Version("1.0.0") for name in CONFIGS}
+# 1.1.0: task rows carry `query_mask`, the queried concept's mask (region input of rdet / rexp / rseg).
+VERSIONS.update({name: datasets.Version("1.1.0") for name in (*TASKS, *MIXES)})
+# 1.1.0 (pairs) / 1.2.0 (tasks): validation keeps pairs it wrongly rejected (a half-pixel alignment
+# bias, colour added to a greyscale photo, close three-quarter faces), and evidence never loses a
+# flagged concept to subsampling.
+VERSIONS["pairs"] = datasets.Version("1.1.0")
+VERSIONS.update({name: datasets.Version("1.2.0") for name in (*TASKS, *MIXES)})
+# 1.2.0 (pairs) / 1.3.0 (tasks): a photo of several people keeps the edited face as the subject, the
+# others being background; the artifact mask is read near the subject only; geometry is stated only
+# for a flow that explains the change (evidence gains `motion_explained` and `flow_noise`); a fake
+# whose edit cannot be localised is kept for det and cls.
+VERSIONS["pairs"] = datasets.Version("1.2.0")
+VERSIONS.update({name: datasets.Version("1.3.0") for name in (*TASKS, *MIXES)})
+# 1.3.0 (pairs) / 1.4.0 (tasks): a source's own masks (a manifest's `mask` column) are the artifact
+# masks, mode "given"; pairs gain `num_faces`, `subject` and `face_boxes` (which face is annotated);
+# a warp is a pair-level reading (evidence gains `flow_coherence`) and states no colour, texture or seam.
+VERSIONS["pairs"] = datasets.Version("1.3.0")
+VERSIONS.update({name: datasets.Version("1.4.0") for name in (*TASKS, *MIXES)})
+# 1.4.0 (pairs) / 2.0.0 (tasks): the task configs are views of one `tasks` table ordered by image,
+# and every image is stored once per row group (dictionary-encoded); the rows are unchanged.
+VERSIONS["pairs"] = datasets.Version("1.4.0")
+VERSIONS.update({name: datasets.Version("2.0.0") for name in (*TASKS, *MIXES)})
+# 1.5.0 (pairs) / 2.1.0 (tasks): the adaptive mask's region-scale score is read on a grid of every
+# 2nd to 8th pixel (512 to 2048 px photos), so masks move by a few pixels; row groups and shards end
+# by rows and estimated bytes (`parquet.Layout`), so the merge of slices is the one-process build.
+VERSIONS["pairs"] = datasets.Version("1.5.0")
+VERSIONS.update({name: datasets.Version("2.1.0") for name in (*TASKS, *MIXES)})
+# 1.6.0 (pairs) / 2.2.0 (tasks): lossless fakes read without blur against their real; the mask's
+# sizes are shares of at most three face heights; a small face's flow read enlarged; beside a colour
+# change the colour alone draws the outline. Masks, and with them concepts and texts, change.
+VERSIONS["pairs"] = datasets.Version("1.6.0")
+VERSIONS.update({name: datasets.Version("2.2.0") for name in (*TASKS, *MIXES)})
+
+DESCRIPTIONS: dict[str, str] = {
+    "fict": "the Facial Image Concept Tree: every concept with its parent, level, description and synonyms",
+    "pairs": "each real/fake pair with both images, the artifact mask and the annotator's decisions, evidence and text",
+    "det": "detection: is the face real or fake",
+    "cls": "classification: which attribute was edited, or real",
+    "toe": "text-only explanation of the artifacts",
+    "loc": "localisation: one mask of all artifacts (`[SEG]`)",
+    "age": "artifact-grounding explanation: text with `<p>phrase</p> [SEG]` and one mask per manipulated concept",
+    "rdet": "region detection: is this FICT concept manipulated",
+    "rexp": "region explanation: what happened to this concept",
+    "rseg": "region segmentation: this concept's artifact mask (`[SEG]`)",
+    "bdet": "box detection: is anything inside this box manipulated",
+    "bexp": "box explanation: the manipulated concepts inside this box",
+    "breg": "box regression: the boxes of the manipulated concepts, as text",
+    "instruct": "FiFa-Instruct: every task's train and validation rows (the training mix)",
+    "bench": "FiFa-Bench: every task's test rows",
+}
+
+
+def table_of(config: str) -> str:
+    """The table (folder) that holds a config's rows."""
+    return config if config in ("fict", "pairs") else "tasks"
+
+
+def config_filters(config: str) -> list[list] | None:
+    """The parquet ``filters`` that cut a config's rows from its table (None: every row of its splits)."""
+    return [["task", "==", config]] if config in TASKS else None
+
+
+class FiFaFict(datasets.GeneratorBasedBuilder):
+    """The ``fict`` config: the concept tree that ships with the package."""
+
+    BUILDER_CONFIGS = [datasets.BuilderConfig(name="fict", version=VERSIONS["fict"], description=DESCRIPTIONS["fict"])]
+
+    def _info(self) -> datasets.DatasetInfo:
+        return datasets.DatasetInfo(description=self.config.description, features=FICT_FEATURES)
+
+    def _split_generators(self, dl_manager):
+        return [datasets.SplitGenerator(name="train")]
+
+    def _generate_examples(self):
+        for row in load_fict().to_rows():
+            yield row["id"], row

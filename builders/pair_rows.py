@@ -1,0 +1,47 @@
+"""Rows of the ``pairs`` config (the task configs' rows come from `fifa_data.tasks`, fict's from `FICT.to_rows`)."""
+
+from __future__ import annotations
+
+import json
+
+from fifa_data.annotate.evidence import EvidenceConfig
+from fifa_data.annotate.pipeline import AnnotatedImage
+from fifa_data.core import masks as masklib
+from fifa_data.pairs.sources import PairRef
+
+
+def pair_row(fake: AnnotatedImage, real_bytes: bytes, ref: PairRef, evidence_config: EvidenceConfig = EvidenceConfig()) -> dict:
+    """One ``pairs`` row: both images, the artifact mask, and the annotator's decisions, evidence and text."""
+    decisions = fake.decisions
+    artifact = fake.masks["image"]
+    height, width = fake.size
+    evidence = fake.evidence
+    return {
+        "pair_id": fake.pair_id,
+        "source_id": fake.source_id,
+        "real": {"bytes": real_bytes, "path": ref.real_path},
+        "fake": {"bytes": fake.image, "path": ref.fake_path},
+        "real_path": ref.real_path,
+        "fake_path": ref.fake_path,
+        "manipulation": fake.manipulation,
+        "artifact_mask": artifact,
+        "artifact_share": masklib.area(artifact) / (height * width),
+        "mask_params": json.dumps(fake.mask_params, sort_keys=True),
+        "num_faces": fake.concept_masks.num_faces,
+        "subject": fake.concept_masks.subject,
+        "face_boxes": [list(b) for b in fake.concept_masks.face_boxes],
+        "manipulated": list(decisions.manipulated),
+        "grounded": list(fake.grounded),
+        "grounded_masks": [fake.masks[c] for c in fake.grounded],
+        "grounded_boxes": [list(map(float, fake.boxes[c])) for c in fake.grounded],
+        "overlap": [
+            {"concept_id": c, "artifact_pixels": d.artifact_pixels, "concept_pixels": d.concept_pixels, "manipulated": d.manipulated}
+            for c, d in decisions.concepts.items()
+            if d.artifact_pixels
+        ],
+        "evidence": [evidence[c].to_dict(evidence_config) for c in decisions.manipulated if c in evidence],
+        "explanation": fake.explanation.grounded(),
+        "explanation_plain": fake.explanation.plain(),
+        "writer": fake.explanation.writer,
+        "source_fields": json.dumps(ref.extra, sort_keys=True),
+    }

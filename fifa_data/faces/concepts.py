@@ -1,0 +1,380 @@
+"""Concept masks: for one face photo, where every atomic FICT concept is.
+
+The result is a label map (one concept per pixel), so atomic masks never overlap by
+construction and a parent's mask is the union of its children's. Sources, in paint order:
+
+1. *Around the face* (hair zones, upper forehead, temples beyond the mesh, ears, neck, body,
+   background): the selfie-segmentation person map, a skin colour model fitted to the subject's
+   own cheeks and forehead, and position in the eye frame (see ``mesh_regions``). This layer is
+   computed at the person map's resolution and upsampled. In a photo of several people only the
+   subject's share of the person map (`faces.face_territories`) is the subject; other people are
+   background, as FICT defines it ("everything that is not the person").
+2. *The face oval*: every mesh triangle painted at full resolution with its concept from
+   ``mesh_regions.triangle_concepts()``.
+3. *The openings*: the eye openings split into iris (from the iris landmarks), pupil (0.4 of the
+   iris radius) and the inner / outer white; the mouth opening split into upper teeth, lower
+   teeth (bright, unsaturated pixels above / below the mouth's midline) and the oral cavity.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from fifa_data.core import masks as masklib
+from fifa_data.core.fict import FICT, load_fict
+from fifa_data.faces import mesh_regions as regions
+from fifa_data.faces.detect import Face, analyze_face, face_territories
+
+PUPIL_TO_IRIS = 0.4
+HEAD = ("hair", "face", "ear", "neck")  # the FICT regions of the head (the rest: body and background)
+SKIN_CHI2 = 11.3  # 99 % quantile of chi-square with 3 degrees of freedom
+_SHIFT = 4  # sub-pixel bits for cv2.fillPoly
+_SKIN_SAMPLES = ("cheek.left.apple", "cheek.right.apple", "forehead.center", "forehead.left", "forehead.right")
+
+
+@dataclass(frozen=True)
+class ConceptMasks:
+    """The atomic concepts of one photo as a label map.
+
+    ``labels[y, x] == i + 1`` means pixel (x, y) belongs to ``fict.atomic_ids[i]``; 0 means no
+    concept (it does not occur for a successfully analysed photo).
+    """
+
+    labels: np.ndarray
+    fict: FICT
+    num_faces: int
+    face_box: tuple[float, float, float, float]
+    uncovered_face_share: float
+    subject: int = 0  # which of the photo's faces (largest first) the concepts describe
+    face_boxes: tuple[tuple[float, float, float, float], ...] = ()  # every face's box, largest first
+
+    def mask(self, concept_id: str) -> np.ndarray:
+        """Boolean HxW mask of any concept; a parent's is the union of its atomic descendants."""
+        return self.members(concept_id)[self.labels]
+
+    def members(self, *concept_ids: str) -> np.ndarray:
+        """Per label value: whether it belongs to any of `concept_ids` (index it with `labels`)."""
+        wanted = np.zeros(len(self.fict.atomic_ids) + 1, dtype=bool)
+        for concept_id in concept_ids:
+            wanted[[self._index[c] for c in self.fict.atomic_descendants(concept_id)]] = True
+        return wanted
+
+    def near_subject(self, reach: float) -> np.ndarray:
+        """Boolean HxW mask of the subject (every pixel not labelled background) and of what lies
+        within ``reach`` pixels of it: the part of the photo FiFa annotates."""
+        return self._distance_to_subject <= reach
+
+    @functools.cached_property
+    def distance_to_head(self) -> np.ndarray:
+        """Pixels from each pixel to the head (`HEAD`), computed once for all the fakes of a photo."""
+        return _distance_from(~self.members(*HEAD)[self.labels])
+
+    @functools.cached_property
+    def _distance_to_subject(self) -> np.ndarray:
+        """Pixels from each pixel to the subject, computed once for all the fakes of a photo."""
+        return _distance_from(self.mask("background"))
+
+    def box(self, concept_id: str) -> list[float] | None:
+        """Tight box ``[x0, y0, x1, y1]`` of a concept (x1, y1 exclusive); None if not visible."""
+        boxes = self._atomic_boxes[[self._index[c] for c in self.fict.atomic_descendants(concept_id)]]
+        boxes = boxes[boxes[:, 2] > boxes[:, 0]]
+        if len(boxes) == 0:
+            return None
+        return [float(boxes[:, 0].min()), float(boxes[:, 1].min()), float(boxes[:, 2].max()), float(boxes[:, 3].max())]
+
+    @functools.cached_property
+    def _atomic_boxes(self) -> np.ndarray:
+        """(n + 1, 4) boxes of every label, from one pass over the map; an absent label gets x1 = x0."""
+        height, width = self.labels.shape
+        n = len(self.fict.atomic_ids) + 1
+        in_column = np.zeros((n, width), dtype=bool)
+        in_column[self.labels, np.arange(width)[None, :]] = True
+        in_row = np.zeros((n, height), dtype=bool)
+        in_row[self.labels, np.arange(height)[:, None]] = True
+        present = in_column.any(axis=1)
+        boxes = np.zeros((n, 4), dtype=np.int64)
+        boxes[:, 0] = np.argmax(in_column, axis=1)
+        boxes[:, 2] = width - np.argmax(in_column[:, ::-1], axis=1)
+        boxes[:, 1] = np.argmax(in_row, axis=1)
+        boxes[:, 3] = height - np.argmax(in_row[:, ::-1], axis=1)
+        boxes[~present] = 0
+        return boxes
+
+    def pixels_within(self, region: np.ndarray) -> np.ndarray:
+        """Pixel count of every label value (as `label_counts`) within a boolean HxW `region`."""
+        return np.bincount(self.labels[region], minlength=len(self.fict.atomic_ids) + 1)
+
+    def count(self, concept_id: str, counts: np.ndarray | None = None) -> int:
+        """Pixels of a concept (a parent: its atomic descendants), from `label_counts` or a `pixels_within`."""
+        return int((self.label_counts if counts is None else counts)[self.members(concept_id)].sum())
+
+    def areas(self) -> dict[str, int]:
+        """Pixel count of every atomic concept (0 when not visible)."""
+        counts = self.label_counts
+        return {c: int(counts[i + 1]) for i, c in enumerate(self.fict.atomic_ids)}
+
+    @functools.cached_property
+    def label_counts(self) -> np.ndarray:
+        """Pixel count of every label value (index 0: unlabelled), computed once."""
+        return np.bincount(self.labels.ravel(), minlength=len(self.fict.atomic_ids) + 1)
+
+    def visible(self) -> list[str]:
+        """Atomic concepts with at least one pixel, in FICT order."""
+        return [c for c, n in self.areas().items() if n > 0]
+
+    def to_rle(self, concept_ids: list[str] | None = None) -> dict[str, dict]:
+        """COCO RLE of each concept (default: every visible atomic concept)."""
+        wanted = concept_ids or self.visible()
+        missing = [c for c in wanted if c not in self._rles]  # the fakes of one real ask for the same concepts
+        if missing:
+            transposed = self._labels_by_column
+            for c in missing:
+                mask = transposed == self._index[c] if self.fict[c].is_atomic else self.members(c)[transposed]
+                self._rles[c] = masklib.encode(mask.T)
+        return {c: self._rles[c] for c in wanted}
+
+    @functools.cached_property
+    def _rles(self) -> dict[str, dict]:
+        return {}
+
+    @functools.cached_property
+    def _labels_by_column(self) -> np.ndarray:
+        """The labels transposed: COCO RLE runs down columns, and masks taken from these are already in that order."""
+        return np.ascontiguousarray(self.labels.T)
+
+    @functools.cached_property
+    def _index(self) -> dict[str, int]:
+        return {c: i + 1 for i, c in enumerate(self.fict.atomic_ids)}
+
+
+def concept_masks(image: np.ndarray, face: Face | None = None, fict: FICT | None = None) -> ConceptMasks:
+    """Label every pixel of an RGB uint8 photo with its atomic FICT concept.
+
+    ``face`` is the result of :func:`fifa_data.faces.detect.analyze_face` on the same image (computed
+    if omitted). Deterministic: the same image always gives the same labels.
+    """
+    fict = fict or load_fict()
+    face = face or analyze_face(image)
+    index = {c: i + 1 for i, c in enumerate(fict.atomic_ids)}
+    height, width = image.shape[:2]
+    points = face.landmarks[:, :2].astype(np.float64)
+
+    coarse = _surroundings(image, face, index)
+    labels = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_NEAREST)
+    _paint_mesh(labels, points, index)
+    _paint_eyes(labels, points, index)
+    _paint_mouth(labels, image, points, index)
+
+    face_ids = np.zeros(len(fict.atomic_ids) + 1, dtype=bool)
+    face_ids[[index[c] for c in fict.atomic_descendants("face")]] = True
+    return ConceptMasks(
+        labels=labels,
+        fict=fict,
+        num_faces=face.num_faces,
+        face_box=face.box,
+        subject=face.subject,
+        face_boxes=tuple(tuple(map(float, b)) for b in face.boxes),
+        uncovered_face_share=_uncovered_share(labels, points, face_ids),
+    )
+
+
+def _polygon(points: np.ndarray) -> np.ndarray:
+    return np.round(points * (1 << _SHIFT)).astype(np.int32)
+
+
+def _fill(canvas: np.ndarray, polygons: list[np.ndarray], value: int) -> None:
+    cv2.fillPoly(canvas, polygons, int(value), lineType=cv2.LINE_8, shift=_SHIFT)
+
+
+def _paint_mesh(labels: np.ndarray, points: np.ndarray, index: dict[str, int]) -> None:
+    corners = _polygon(points[regions.triangles()])
+    for concept, members in _triangles_by_concept().items():
+        _fill(labels, list(corners[members]), index[concept])
+
+
+@functools.cache
+def _triangles_by_concept() -> dict[str, np.ndarray]:
+    by_concept: dict[str, list[int]] = {}
+    for i, concept in enumerate(regions.triangle_concepts()):
+        by_concept.setdefault(concept, []).append(i)
+    return {c: np.array(members) for c, members in by_concept.items()}
+
+
+def _grid_uv(points: np.ndarray, x0: int, y0: int, shape: tuple[int, int], scale: float = 1.0):
+    """Eye-frame (u, v) of the pixel centres of a grid whose pixel (0, 0) is photo (x0, y0)."""
+    origin, unit, ex, ey = regions.frame_axes(points)
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    dx = (xs + 0.5) / scale - 0.5 + x0 - origin[0]
+    dy = (ys + 0.5) / scale - 0.5 + y0 - origin[1]
+    return (dx * ex[0] + dy * ex[1]) / unit, (dx * ey[0] + dy * ey[1]) / unit
+
+
+def _bbox(polygon: np.ndarray, shape: tuple[int, int], pad: int = 2) -> tuple[int, int, int, int]:
+    x0, y0 = np.floor(polygon.min(axis=0)).astype(int) - pad
+    x1, y1 = np.ceil(polygon.max(axis=0)).astype(int) + pad
+    return max(0, x0), max(0, y0), min(shape[1], x1), min(shape[0], y1)
+
+
+def _opening(points: np.ndarray, loop, shape) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Boolean mask of a landmark loop inside its bounding box, and that box."""
+    polygon = points[list(loop)]
+    x0, y0, x1, y1 = _bbox(polygon, shape)
+    inside = np.zeros((max(0, y1 - y0), max(0, x1 - x0)), dtype=np.uint8)
+    _fill(inside, [_polygon(polygon - [x0, y0])], 1)
+    return inside.astype(bool), (x0, y0, x1, y1)
+
+
+def _paint_eyes(labels: np.ndarray, points: np.ndarray, index: dict[str, int]) -> None:
+    for side, loop in regions.EYE.items():
+        inside, (x0, y0, x1, y1) = _opening(points, loop, labels.shape)
+        if not inside.any():
+            continue
+        centre_id, rim = regions.IRIS[side]
+        centre = points[centre_id]
+        radius = float(np.mean(np.linalg.norm(points[list(rim)] - centre, axis=1)))
+        ys, xs = np.mgrid[y0:y1, x0:x1]
+        dist = np.hypot(xs + 0.5 - centre[0], ys + 0.5 - centre[1])
+        u, _ = _grid_uv(points, x0, y0, inside.shape)
+        origin, unit, ex, _ = regions.frame_axes(points)
+        centre_u = (centre - origin) @ ex / unit
+        nasal = (u < centre_u) if side == "left" else (u > centre_u)
+        part = np.select(
+            [dist <= PUPIL_TO_IRIS * radius, dist <= radius, nasal],
+            [index[f"eye.{side}.pupil"], index[f"eye.{side}.iris"], index[f"eye.{side}.sclera_inner"]],
+            index[f"eye.{side}.sclera_outer"],
+        )
+        window = labels[y0:y1, x0:x1]
+        window[inside] = part[inside]
+
+
+def _paint_mouth(labels: np.ndarray, image: np.ndarray, points: np.ndarray, index: dict[str, int]) -> None:
+    inside, (x0, y0, x1, y1) = _opening(points, regions.LIPS_INNER, labels.shape)
+    if not inside.any():
+        return
+    hsv = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2HSV)
+    value, saturation = hsv[..., 2], hsv[..., 1]
+    teeth = np.zeros_like(inside)
+    if inside.sum() >= 20:
+        threshold, _ = cv2.threshold(value[inside].reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        teeth = inside & (value > max(threshold, 90)) & (saturation < 110)
+    _, v = _grid_uv(points, x0, y0, inside.shape)
+    top, bottom = regions.MOUTH_MIDLINE
+    origin, unit, _, ey = regions.frame_axes(points)
+    midline_v = ((points[top] + points[bottom]) / 2 - origin) @ ey / unit
+    part = np.where(
+        teeth,
+        np.where(v < midline_v, index["mouth.teeth.upper"], index["mouth.teeth.lower"]),
+        index["mouth.cavity"],
+    )
+    window = labels[y0:y1, x0:x1]
+    window[inside] = part[inside]
+
+
+def _surroundings(image: np.ndarray, face: Face, index: dict[str, int]) -> np.ndarray:
+    """Concept labels outside the mesh at the person map's resolution (see module docstring)."""
+    person = face.person
+    work_h, work_w = person.shape
+    scale = work_w / image.shape[1]
+    small = cv2.resize(image, (work_w, work_h), interpolation=cv2.INTER_AREA)
+    ycc = cv2.cvtColor(small, cv2.COLOR_RGB2YCrCb).reshape(-1, 3).astype(np.float32)
+    points = face.landmarks[:, :2].astype(np.float64)
+
+    sample = np.zeros((work_h, work_w), dtype=np.uint8)
+    skin_triangles = regions.triangles()[np.concatenate([_triangles_by_concept()[c] for c in _SKIN_SAMPLES])]
+    _fill(sample, list(_polygon(points[skin_triangles] * scale)), 1)
+    skin = _gaussian_distance(ycc, ycc[sample.ravel() > 0], luma_spread=1.5) < SKIN_CHI2
+    u, v = _grid_uv(points, 0, 0, (work_h, work_w), scale)
+    # Skin-coloured pixels far above the brows are scalp or blond hair, not forehead.
+    skin = skin.reshape(work_h, work_w) & (v > -0.85)
+    au = np.abs(u)
+    is_left = u >= 0
+    is_person = person > 0.5
+    if face.num_faces > 1:
+        is_person &= face_territories(person.shape, face.boxes, scale) == face.subject
+
+    hair = _head_hair(ycc, is_person & ~skin, v)
+    # Each rule names a central concept or a sided template, resolved per pixel by a lookup.
+    rules = [
+        # person, skin
+        (is_person & skin & (v < 0) & (au < 0.62), "forehead.upper"),
+        (is_person & skin & (v < -0.25), "temple.{side}"),
+        (is_person & skin & (au >= 0.62) & (v < 0.30), "ear.{side}.pinna"),
+        (is_person & skin & (au >= 0.62) & (v < 0.55), "ear.{side}.lobe"),
+        (is_person & skin & ((v > 2.4) | (au > 0.9)) & (au < 0.6), "body.center"),
+        (is_person & skin & ((v > 2.4) | (au > 0.9)), "body.{side}"),
+        (is_person & skin & (v < 1.40) & (au < 0.55), "neck.submental"),
+        (is_person & skin & (au < 0.22), "neck.front"),
+        (is_person & skin, "neck.{side}"),
+        # person, not skin: hair, or clothing and accessories
+        (hair & (v < -0.95), "hair.top.crown"),
+        (hair & (v < 0) & (au < 0.62), "hair.top.hairline"),
+        (hair & (v < 0), "hair.{side}.side"),
+        (hair & (v < 0.5), "hair.{side}.sideburn"),
+        (hair, "hair.{side}.length"),
+        (is_person & (au < 0.6), "body.center"),
+        (is_person, "body.{side}"),
+        # background
+        (v < -0.9, "background.upper"),
+        (v > 2.0, "background.lower"),
+        (np.True_, "background.{side}"),
+    ]
+    conditions, names = zip(*rules)
+    region = np.select(conditions, np.arange(len(rules), dtype=np.uint8))
+    by_side = np.array(
+        [[index[name.format(side=side)] for name in names] for side in ("right", "left")], dtype=np.uint8
+    )
+    return by_side[is_left.astype(np.uint8), region]
+
+
+def _head_hair(ycc: np.ndarray, not_skin: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Non-skin person pixels that belong to the hair on the head.
+
+    Above the ears, every non-skin person pixel is hair. Below, a pixel is hair only if its colour
+    fits the head hair's and it is connected to the head hair, so that clothing, a collar or a
+    helmet held in the hands is not taken for long hair.
+    """
+    head = not_skin & (v < 0.3)
+    if head.sum() < 30:
+        return head
+    hair_like = (_gaussian_distance(ycc, ycc[head.ravel()]) < SKIN_CHI2).reshape(v.shape)
+    candidates = head | (not_skin & hair_like)
+    _, components = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
+    touching_head = np.unique(components[head])
+    return np.isin(components, touching_head[touching_head > 0]) & candidates
+
+
+def _gaussian_distance(pixels: np.ndarray, sample: np.ndarray, luma_spread: float = 1.0) -> np.ndarray:
+    """Squared Mahalanobis distance of every pixel to a Gaussian fitted to ``sample`` (YCrCb).
+
+    ``luma_spread`` widens the luma axis, so that shading does not make skin look like non-skin.
+    """
+    if len(sample) < 10:
+        return np.full(len(pixels), np.inf, dtype=np.float32)
+    mean = sample.mean(axis=0)
+    cov = np.cov(sample, rowvar=False) + np.eye(3) * 4.0
+    cov[0, :] *= luma_spread
+    cov[:, 0] *= luma_spread
+    inverse = np.linalg.inv(cov).astype(np.float32)
+    centred = pixels - mean.astype(np.float32)
+    return np.einsum("ij,ij->i", centred @ inverse, centred)
+
+
+def _uncovered_share(labels: np.ndarray, points: np.ndarray, face_ids: np.ndarray) -> float:
+    """Share of the face oval's pixels not labelled with a concept under ``face``."""
+    oval, (x0, y0, x1, y1) = _opening(points, regions.FACE_OVAL, labels.shape)
+    total = int(oval.sum())
+    if total == 0:
+        return 0.0
+    covered = face_ids[labels[y0:y1, x0:x1]] & oval
+    return 1.0 - covered.sum() / total
+
+
+def _distance_from(outside: np.ndarray) -> np.ndarray:
+    """Pixels from each pixel to the nearest pixel that is not `outside` (inf when there is none)."""
+    if outside.all():
+        return np.full(outside.shape, np.inf, np.float32)
+    return cv2.distanceTransform(outside.view(np.uint8), cv2.DIST_L2, 3)
