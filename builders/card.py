@@ -20,12 +20,13 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
 
 from builders.configs import CONFIGS, DESCRIPTIONS, MIXES, TABLES, config_filters, table_of
-from builders.features import PAIRS_COLUMNS_DOC, PAIRS_FEATURES, TASK_COLUMNS_DOC, TASK_FEATURES
+from builders.features import KINDS
 from builders.splits import SPLITS
 from fifa_data.annotate.reliability import Reliability
 from fifa_data.annotate.source import RESAVED, WARPED
 from fifa_data.core.fict import load_fict
 from fifa_data.core.images import load_rgb
+from fifa_data.core.schema import PAIRS_TABLE, TASK_TABLE, Column
 from fifa_data.pairs.photos import CREDITS
 from fifa_data.viz import render_age
 
@@ -57,8 +58,8 @@ def render_card(folder: str | Path, stats: dict, name: str | None = None, templa
         "split_header": " | ".join(SPLITS),
         "split_rule": "---:|" * len(SPLITS),
         "config_table": _config_table(stats),
-        "task_schema": _schema_table(TASK_COLUMNS_DOC, TASK_FEATURES),
-        "pairs_schema": _schema_table(PAIRS_COLUMNS_DOC, PAIRS_FEATURES),
+        "task_schema": schema_table(TASK_TABLE),
+        "pairs_schema": schema_table(PAIRS_TABLE),
         "fict_summary": _fict_summary(),
         "statistics": _statistics(stats),
         "provenance": _provenance(stats),
@@ -151,13 +152,9 @@ def _config_table(stats: dict) -> str:
     return "\n".join(lines)
 
 
-def _schema_table(docs: dict[str, str], features) -> str:
-    lines = []
-    for columns, meaning in docs.items():
-        names = [c.strip() for c in columns.split(",")]
-        kind = _type_name(features[names[0]])
-        lines.append(f"| {', '.join(f'`{n}`' for n in names)} | {kind} | {meaning} |")
-    return "\n".join(lines)
+def schema_table(table: tuple[Column, ...]) -> str:
+    """The card's column table of a declared table: name, type and meaning of every column."""
+    return "\n".join(f"| `{c.name}` | {_type_name(KINDS[c.kind])} | {c.doc} |" for c in table)
 
 
 def _type_name(feature) -> str:

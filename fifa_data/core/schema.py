@@ -1,28 +1,8 @@
-"""The one row schema that every FiFa-11 task config shares (DESIGN §4), and the names it uses.
+"""The tables FiFa writes, each declared once (name, storage kind, one-line meaning of every column), and the names they use.
 
-A leaf of the import graph: the task rows, the builders, the trainer, inference and evaluation all
-read their task names, columns, mixes and manipulation labels here, and nothing here imports FiFa.
-
-Columns:
-
-``id``             ``<task>-<image id>-<k>``, unique in a build
-``task``           one of :data:`TASKS`
-``image``          ``{"bytes", "path"}``: the stored file's bytes, unchanged, and its source path
-``messages``       TRL conversational format: a user turn ``[{"type": "image"}, {"type": "text"}]``
-                   and an assistant turn ``[{"type": "text"}]``
-``masks``          COCO RLE ``{size: [h, w], counts}``, the i-th for the i-th ``[SEG]``
-``concepts``       FICT ids the answer names: in ``[SEG]`` order for loc / age / rseg, in box
-                   order for breg, the explained concepts for rexp / bexp
-``boxes``          query boxes ``[x0, y0, x1, y1]`` in pixels (bdet, bexp), else empty
-``label``          ``real`` or ``fake``: the truth about the image
-``answer``         the canonical short answer of closed tasks (det: real/fake, cls: the
-                   manipulation or real, rdet / bdet: yes/no), else null
-``query_concept``  the FICT id asked about (rdet, rexp, rseg), else null
-``query_mask``     that concept's mask (COCO RLE), the region input of rdet / rexp / rseg, else null
-``target_boxes``   breg's answer boxes, in ``concepts`` order, else empty
-``manipulation``   the source's manipulation label (null for real images)
-``pair_id``        the pair (null for real images)
-``source_id``      the source photo: splits are made on it
+A leaf of the import graph: the task rows, the builders (their `datasets` features and the card's
+column tables are derived from these declarations), the trainer, inference and evaluation all read
+their task names, columns, mixes and manipulation labels here, and nothing here imports FiFa.
 """
 
 from __future__ import annotations
@@ -50,23 +30,84 @@ MANIPULATIONS: tuple[str, ...] = (  # the manipulation labels known in advance: 
 )
 MIXES: dict[str, tuple[str, ...]] = {"instruct": ("train", "validation"), "bench": ("test",)}  # every task's rows of these splits
 
-COLUMNS: tuple[str, ...] = (
-    "id",
-    "task",
-    "image",
-    "messages",
-    "masks",
-    "concepts",
-    "boxes",
-    "label",
-    "answer",
-    "query_concept",
-    "query_mask",
-    "target_boxes",
-    "manipulation",
-    "pair_id",
-    "source_id",
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: its name, how it is stored (a key of `builders.features.KINDS`) and what it means."""
+
+    name: str
+    kind: str
+    doc: str
+
+
+TASK_TABLE: tuple[Column, ...] = (  # every FiFa-11 task config, `instruct` and `bench`
+    Column("id", "string", "`<task>-<image id>-<k>`, unique in a build"),
+    Column("task", "string", "one of det, cls, toe, loc, age, rdet, rexp, rseg, bdet, bexp, breg"),
+    Column("image", "image", "the stored image file, bytes unchanged"),
+    Column("messages", "messages", "the conversation in TRL's format: a user turn (image + question), an assistant turn (answer)"),
+    Column("masks", "rles", "COCO RLE masks, the i-th for the i-th `[SEG]` of the answer"),
+    Column("concepts", "strings", "FICT ids the answer names (in `[SEG]` order for loc, age and rseg; in box order for breg; "
+           "the explained concepts for rexp and bexp)"),
+    Column("boxes", "boxes", "query boxes `[x0, y0, x1, y1]` in pixels (bdet, bexp), else empty"),
+    Column("label", "string", "`real` or `fake`: the truth about the image"),
+    Column("answer", "string", "the canonical short answer of closed tasks: real/fake (det), the manipulation or real (cls), "
+           "yes/no (rdet, bdet); else null"),
+    Column("query_concept", "string", "the FICT id asked about (rdet, rexp, rseg), else null"),
+    Column("query_mask", "rle", "that concept's mask (COCO RLE), the region input of rdet / rexp / rseg, else null"),
+    Column("target_boxes", "boxes", "breg's answer boxes, in `concepts` order, else empty"),
+    Column("manipulation", "string", "the source's manipulation label (null for real images)"),
+    Column("pair_id", "string", "the real/fake pair (null for real images)"),
+    Column("source_id", "string", "the source photo; splits are made on it"),
 )
+
+PAIRS_TABLE: tuple[Column, ...] = (  # the `pairs` config: one row per accepted pair
+    Column("pair_id", "string", "stable id of the pair (a hash of its two paths)"),
+    Column("source_id", "string", "the source photo; splits are made on it"),
+    Column("real", "image", "the real image file, bytes unchanged"),
+    Column("fake", "image", "the fake image file, bytes unchanged"),
+    Column("real_path", "string", "the real file's path in the pair source"),
+    Column("fake_path", "string", "the fake file's path in the pair source"),
+    Column("manipulation", "string", "the source's manipulation label"),
+    Column("artifact_mask", "rle", "COCO RLE of every pixel that changed beyond the noise floor (or the mask the source gives)"),
+    Column("artifact_share", "float64", "the artifact mask's share of the image"),
+    Column("mask_params", "json", "JSON: the mask mode (or `given`) and every parameter it used"),
+    Column("num_faces", "int32", "faces found in the real photo"),
+    Column("subject", "int32", "which of them (an index into `face_boxes`, largest first) the annotation describes"),
+    Column("face_boxes", "boxes", "every face found, `[x0, y0, x1, y1]` in pixels"),
+    Column("manipulated", "strings", "every FICT concept the annotator flags (atomic and parent)"),
+    Column("grounded", "strings", "the concepts the explanation grounds, in its `[SEG]` order"),
+    Column("grounded_masks", "rles", "their concept-artifact masks (artifact ∩ concept), COCO RLE"),
+    Column("grounded_boxes", "boxes", "the boxes of those masks"),
+    Column("overlap", "overlap", "artifact and concept pixels of every concept the artifact touches, and the verdict"),
+    Column("evidence", "evidence", "per flagged concept: colour (ΔE, a*, b*, chroma, colour names), lightness, texture, seam, "
+           "geometry, and the facts stated"),
+    Column("explanation", "string", "the AGE text, `<p>phrase</p> [SEG]` per grounded concept"),
+    Column("explanation_plain", "string", "the same text without tags"),
+    Column("writer", "string", "which writer wrote the text"),
+    Column("source_fields", "json", "JSON: the source's other columns (for the bundled sample: each edit's parameters and truth mask)"),
+)
+
+FICT_TABLE: tuple[Column, ...] = (  # the `fict` config: the Facial Image Concept Tree
+    Column("id", "string", "stable dotted concept id, e.g. `eye.left.upper_eyelid`"),
+    Column("name", "string", "the concept's name"),
+    Column("parent", "string", "the parent's id (null at the root)"),
+    Column("level", "int32", "depth below the root `image`"),
+    Column("is_atomic", "bool", "a leaf: its mask is painted; a parent's is the union of its children's"),
+    Column("description", "string", "one line"),
+    Column("synonyms", "strings", "other names text may use"),
+    Column("children", "strings", "the children's ids"),
+)
+
+REJECTS_TABLE: tuple[Column, ...] = (  # `rejects.parquet`: every input that did not become a row
+    Column("pair_id", "string", "the pair, when the source could pair it"),
+    Column("real", "string", "the real file's path"),
+    Column("fake", "string", "the fake file's path"),
+    Column("reason", "string", "why (unreadable, no_face, size_mismatch, misaligned, ...)"),
+    Column("detail", "string", "the detail, naming the file"),
+)
+
+COLUMNS: tuple[str, ...] = tuple(c.name for c in TASK_TABLE)
 
 
 class RowImage(Protocol):

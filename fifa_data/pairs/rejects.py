@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+from fifa_data.core.schema import REJECTS_TABLE
+
 REASONS: dict[str, str] = {
     # Finding pairs (fifa_data.pairs.sources)
     "path_escape": "a path points outside the source folder (absolute, '..' or a symlink out)",
@@ -57,7 +59,7 @@ class Reject:
     def to_row(self) -> dict:
         """The record as a ``rejects.parquet`` row: ``{pair_id, real, fake, reason, detail}``."""
         row = asdict(self)
-        return {key: row[key] for key in ("pair_id", "real", "fake", "reason", "detail")}
+        return {column.name: row[column.name] for column in REJECTS_TABLE}
 
 
 def count_reasons(rejects: Iterable[Reject]) -> dict[str, int]:
