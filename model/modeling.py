@@ -1,7 +1,7 @@
 """FiFa-MLLM: an image-text-to-text model that explains a forgery and emits one mask per ``[SEG]``.
 
 :class:`FiFaModel` wraps a Hugging Face base model of a supported family (:mod:`model.families`)
-and adds, as in the paper (DESIGN §7):
+and adds, as in the paper:
 
 * the tokens ``<p>``, ``</p>``, ``[SEG]``, ``<region>`` and one task token per FiFa-11 task;
 * a mask decoder fed by the base's own patch features and the hidden state of every ``[SEG]``;

@@ -8,7 +8,7 @@
 ``PAIRS`` is any source ``fifa_data.pairs.sources.open_source`` reads (a folder with real/ + fake/, or a
 manifest). Writes into ``OUT/``:
 
-* ``rows.jsonl``: every task row (DESIGN §4 schema) with the image bytes replaced by the path;
+* ``rows.jsonl``: every task row (the task table of `fifa_data.core.schema`) with the image bytes replaced by the path;
 * ``annotations.jsonl``: per localised fake, the artifact mask (RLE) and its parameters, the decisions,
   the evidence, the explanation and what the consistency guard did;
 * ``rejects.jsonl``: every pair left out, with its reason;

@@ -23,31 +23,20 @@ Two modes, chosen by name; the parameters (given and measured) are recorded with
        than in flat ones (cheek), so pixels are binned by the real photo's local texture
        (``texture_bins``; the bins of one photo serve all its fakes) and each bin's noise is read
        from its lower quantiles, which an edit covering up to about half of the bin leaves alone
-       (the bin edges and quantiles are read from every `STATS_STRIDE`-th pixel: on the
-       faithfulness bench's held-out half, every figure within 0.0004 of reading them all, at
-       three quarters of the time). A pixel's score is its difference
+       (the bin edges and quantiles are read from every `STATS_STRIDE`-th pixel). A pixel's score is its difference
        above the bin's noise centre in units of ``noise_factor`` noise spreads, never less
        than ``min_delta_e`` (about one just-noticeable colour difference) or ``min_log_energy``;
        the larger of the colour and texture scores counts, except within ``3 * texture_window``
        pixels of a colour change scoring above ``colour_outlines``: there the texture ratio, an
        average over its window, only smears the colour edge, and the colour score alone counts
-       (tuned on half of the faithfulness bench's photos: glasses frames 0.30 → 0.49 IoU, hair
-       dye 0.83 → 0.92, lipstick 0.51 → 0.55; on the other half mIoU 0.433 → 0.478; warps, whose
-       texture change sits beside their colour edges, lose 0.02 there and up to 0.13 on the
-       bundled portraits; ``colour_outlines=0`` turns it off; the texture used to keep counting
-       there wherever the colour score itself passed 1, which widened a thin frame by a pixel on
-       each side: with it gone, glasses 0.63 → 0.74 and lipstick 0.79 → 0.81 on the tuning half,
-       beard 0.85 → 0.84, every pair 0.791 → 0.799). With ``relative_floor`` > 0, a
+       (``colour_outlines=0`` turns it off). With ``relative_floor`` > 0, a
        pixel scoring less than that share of the highest score within one JPEG macroblock
        (`JPEG_SPREAD_PX`) scores nothing: against a resaved reference, what remains of the noise
-       is the re-quantisation of the blocks a strong edit touched (`RESAVED_PARAMS`, tuned on the
-       bench's tuning half: glasses frames 0.39 → 0.45 IoU, lipstick 0.60 → 0.67, concept
-       precision 0.86 → 0.90; against the real photo it cost the warps more than it gained).
+       is the re-quantisation of the blocks a strong edit touched (`RESAVED_PARAMS`; against the
+       real photo it costs the warps more than it gains).
        Against a resaved reference of a fake saved once, nothing but the edited blocks differs,
-       so two more rules and a lighter blur (0.5 px) apply there (tuned on the same half: mIoU
-       0.677 → 0.713, glasses 0.45 → 0.58, smoothing 0.67 → 0.74, eye enlargement 0.57 → 0.66;
-       the annotator checks that the fake differs from it on nothing far from the subject, which
-       a second save does not pass): farther than a macroblock from any pixel scoring
+       so two more rules and a lighter blur (0.5 px) apply there (the annotator checks that the
+       fake differs from it on nothing far from the subject, which a second save does not pass): farther than a macroblock from any pixel scoring
        above ``strong_factor``, the floors drop to ``faint_delta_e`` and ``faint_log_energy`` (a
        faint brightening of a whole cheek counts, the halo beside a strong edit does not); and the
        chroma part of the colour difference counts only where it is at least ``chroma_floor`` of
@@ -57,9 +46,8 @@ Two modes, chosen by name; the parameters (given and measured) are recorded with
     3. two scales and hysteresis: the score is computed per pixel and on the differences
        averaged over a region (``region_sigma`` of the image's long side, with the minimum
        floors scaled by ``region_minimum``; that score is read on a grid of a step of about
-       `REGION_STEP_SIGMAS` of its blur, 2 px at 512 px and 4 at 1024, and interpolated back:
-       masks 347 → 274 ms at 1024 px, the faithfulness bench within one borderline fact or
-       concept). Pixels scoring above 1 form candidate regions; a region is kept when it holds a pixel whose pixel or region score exceeds
+       `REGION_STEP_SIGMAS` of its blur, 2 px at 512 px and 4 at 1024, and interpolated back,
+       which is faster and as faithful). Pixels scoring above 1 form candidate regions; a region is kept when it holds a pixel whose pixel or region score exceeds
        ``strong_factor``. So a faint edit spread over a large area (skin smoothing) is found
        through its region average, while the mask keeps the pixel-scale outline of thin edits
        (a lip line, glasses frames) and isolated noise goes. (An Otsu split of the scores was
@@ -72,8 +60,7 @@ Two modes, chosen by name; the parameters (given and measured) are recorded with
     With ``extent`` > 0 every size above (``region_sigma``, ``close_radius``, ``max_hole``,
     ``min_area``) is a share of at most ``extent`` pixels rather than of the whole long side: the
     annotator passes three face heights, so a small face in a large photo is cleaned at its own
-    scale (a closing of 1 % of a 2048 px group photo filled the lenses of a small face's glasses;
-    on the bench's tuning half mIoU 0.771 → 0.778, group photos 0.666 → 0.705).
+    scale (a closing of 1 % of a 2048 px group photo filled the lenses of a small face's glasses).
 
 The annotator gives ``adaptive`` a *reference* to compare the fake with (``paper`` keeps the real
 photo, as the paper did): the real, or, when the fake is a JPEG, the real saved as the fake was
@@ -84,8 +71,8 @@ noise of the whole photo. It holds for a real plus a local edit saved once by a 
 (Pillow, OpenCV); a fake resized, saved twice or by an encoder with other rounding keeps the real.
 A lossless fake (PNG) of a local edit equals the real itself on every pixel the edit left alone,
 so nothing but the edit differs and no blur against compression noise is needed: there
-`LOSSLESS_PARAMS` apply (no blur, floors of one and, far from a strong change, half a Delta E; on
-the bench's tuning half its PNG fakes went from 0.756 to 0.904 mIoU, every pair from 0.746 to 0.771).
+`LOSSLESS_PARAMS` apply (no blur, floors of one and, far from a strong change, half a Delta E).
+The figures behind each of these choices are in docs/benchmarks.md and CHANGELOG.md.
 
 Real images have empty masks by definition (`empty_mask`).
 """

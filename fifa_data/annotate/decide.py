@@ -12,8 +12,7 @@ manipulated. The conditions (thresholds in :class:`DecisionConfig`, recorded wit
 * a **small edit**: when no concept but the root and the face passes, the rule is applied again
   with ``small_edit_pixels`` in place of ``min_pixels``. A lipstick or a brow pencil on a face
   60 px tall covers fewer than 40 pixels of each lip or brow part; it is still an edit of them,
-  and the share condition still applies (faithfulness bench, tuning half: pairs localised 94.9 →
-  99.5 %, mIoU 0.728 → 0.747; the other half 93.9 → 97.5 %, 0.704 → 0.714).
+  and the share condition still applies.
 * in a **context** region (:data:`CONTEXT`: the background and the body), only artifact pixels
   farther than ``context_margin`` face heights (at least ``context_min_px``) from the head
   (`concepts.HEAD`) count. A JPEG re-encode spreads a sharp edit of the hair or the jaw line over

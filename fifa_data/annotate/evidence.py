@@ -22,9 +22,7 @@ For every manipulated concept the measurements are taken inside its concept-arti
   its landmarks moved clearly more than the flow's noise (*flow_noise*, the 90th percentile on
   the window's pixels a third of an eye distance or more from the artifact). In a warp, colour,
   texture and seam readings are resampling's side effects and are not stated; regions without
-  landmarks (ears, neck, hair) state no motion. (On the tuning half of the faithfulness bench:
-  fact precision 0.923 → 0.988, geometry stated about paints 12 → 0; on the other half 0.888 →
-  0.972 and 54 → 0.);
+  landmarks (ears, neck, hair) state no motion;
 * **seam**: log2 ratio of Laplacian energy on the inner border band of the artifact mask (a
   pasted or blended edit leaves a sharper ring), re-encode corrected like texture;
 * **share**: the share of the concept the artifact covers.

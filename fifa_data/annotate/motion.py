@@ -21,19 +21,11 @@ The pair is **warped** when the flow explains at least `explained` of the change
 `coherent_explained` with a coherence of at least `coherence`, and the change is not one-sided
 (below `one_sided`). Then the pixels the flow moved by
 at least `min_move_px` are where the warp is (`PairMotion.moved`), which the annotator adds to
-the artifact mask. (Tuned on half of the faithfulness bench's photos, where a warp's true mask
-holds every pixel displaced by half a pixel or more: mIoU of smile 0.22 → 0.48, face slimming
-0.34 → 0.60, eye enlargement 0.31 → 0.46. Without the one-sidedness test 3 of 140 paints read
-as warps there, and 10 of 137 on the other half, mostly darkened brows and beards whose flow
-explains up to 0.69 of the change in a smooth field; with it, none on either half, while on the
-other half face slimming's mIoU falls 0.59 → 0.51 and eye enlargement's 0.37 → 0.31, some of
-them no longer being read as warps. Measuring the flow at 128 rather than 64 px per eye
-distance took smile 0.53 → 0.57, eye enlargement 0.66 → 0.70 and face slimming 0.65 → 0.67 on
-the tuning half, for about 20 ms more per 1024 px pair: at 64 the half-pixel rim of a warp is
-an eighth of a flow pixel, which DIS's smoothing rounds away. For the same reason a smaller
-face is enlarged (cubic) to that resolution, up to `MAX_UPSCALE` times: the flow of a face 30 px
-between the eyes is no longer read at its own pixels, and on the tuning half smile went from 0.68
-to 0.76, eye enlargement 0.74 → 0.76 and face slimming 0.76 → 0.79.)
+the artifact mask. The flow is measured at 128 px per eye distance: at 64 the half-pixel rim of a
+warp is an eighth of a flow pixel, which DIS's smoothing rounds away; for the same reason a smaller
+face is enlarged (cubic) to that resolution, up to `MAX_UPSCALE` times. The one-sidedness test keeps
+darkened brows and beards, whose flow can explain much of the change in a smooth field, from
+reading as warps. (Figures: docs/benchmarks.md and CHANGELOG.md.)
 """
 
 from __future__ import annotations

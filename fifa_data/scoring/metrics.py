@@ -1,4 +1,4 @@
-"""FiFa-Bench metrics (DESIGN §8); the caption metrics (BLEU-4 / ROUGE-L / METEOR / CIDEr) are in :mod:`fifa_data.scoring.captions`.
+"""FiFa-Bench metrics (docs/evaluation.md); the caption metrics (BLEU-4 / ROUGE-L / METEOR / CIDEr) are in :mod:`fifa_data.scoring.captions`.
 
 =================  ==========================================================================
 task               metric

@@ -1,4 +1,4 @@
-"""One row generator per FiFa-11 task (DESIGN §5), from an annotated fake or real image.
+"""One row generator per FiFa-11 task (docs/tasks.md), from an annotated fake or real image.
 
 Every generator takes an :class:`~fifa_data.annotate.pipeline.AnnotatedImage` and a seeded
 ``numpy`` generator and returns rows in the shared schema of :mod:`fifa_data.core.schema`.
