@@ -47,8 +47,8 @@ Two modes, chosen by name; the parameters (given and measured) are recorded with
        averaged over a region (``region_sigma`` of the image's long side, with the minimum
        floors scaled by ``region_minimum``; that score is read on a grid of a step of about
        `REGION_STEP_SIGMAS` of its blur, 2 px at 512 px and 4 at 1024, and interpolated back,
-       which is faster and as faithful). Pixels scoring above 1 form candidate regions; a region is kept when it holds a pixel whose pixel or region score exceeds
-       ``strong_factor``. So a faint edit spread over a large area (skin smoothing) is found
+       which is faster and as faithful). Pixels scoring above 1 form candidate regions; a region
+       is kept when it holds a pixel whose pixel or region score exceeds ``strong_factor``. So a faint edit spread over a large area (skin smoothing) is found
        through its region average, while the mask keeps the pixel-scale outline of thin edits
        (a lip line, glasses frames) and isolated noise goes. (An Otsu split of the scores was
        tried as the seed threshold: on a pair that is only re-encoded it splits the noise
