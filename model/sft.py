@@ -25,13 +25,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from fifa_data import cli
+
+cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
+
 import torch
 from accelerate import PartialState
 from transformers import HfArgumentParser
 from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
 
-from fifa_data import cli
 from fifa_data.outputs import Interrupted, check_output
 from model.collator import FiFaCollator
 from model.data import load_split, parse_configs, texts_of
