@@ -21,7 +21,7 @@ import argparse
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -35,7 +35,7 @@ from transformers import HfArgumentParser
 from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
 
-from fifa_data.outputs import Interrupted, check_output
+from fifa_data.outputs import Interrupted, check_output, output_lock
 from model.collator import FiFaCollator
 from model.data import load_split, parse_configs, texts_of
 from model.modeling import CONFIG_FILE, FiFaModel, load_weights
@@ -211,8 +211,16 @@ def _new_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, seed
 
 
 def train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
-    """Load the configs, build or reload the model, train, save to ``config.output_dir``; returns the trainer."""
+    """Load the configs, build or reload the model, train, save to ``config.output_dir``; returns the trainer.
+
+    The main process holds ``--output-dir``'s lock throughout, so a second run into it is refused.
+    """
     check_output(config.output_dir, is_fifa_run, overwrite=args.overwrite, flag="--output-dir")  # before any work
+    with output_lock(config.output_dir, flag="--output-dir") if PartialState().is_main_process else nullcontext():
+        return _train(args, config)
+
+
+def _train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
     configs, weights = parse_configs(args.configs, args.weights)
     train = load_split(args.dataset, configs, "train", weights=weights, limit=args.limit, seed=config.seed)
     if train is None:
