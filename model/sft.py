@@ -36,6 +36,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
 
 from fifa_data.outputs import Interrupted, check_output, output_lock
+from model.card import render_model_card
 from model.collator import FiFaCollator
 from model.data import load_split, parse_configs, texts_of
 from model.modeling import CONFIG_FILE, FiFaModel, load_weights
@@ -89,6 +90,7 @@ class FiFaTrainer(SFTTrainer):
     weighted as its `FiFaSFTConfig` says."""
 
     args: FiFaSFTConfig
+    card_facts: dict | None = None  # dataset and configs for the model card; set by `train`
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         mode = "train" if model.training else "eval"
@@ -109,6 +111,18 @@ class FiFaTrainer(SFTTrainer):
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
         load_weights(self.accelerator.unwrap_model(model or self.model), resume_from_checkpoint)
+
+    def create_model_card(self, *args, **kwargs) -> None:
+        """FiFa's card (``cards/model_card.md``) instead of TRL's, whose base and quick start do not fit this model."""
+        if self.is_world_process_zero() and self.card_facts is not None:
+            evaluations = [h for h in self.state.log_history if "eval_loss" in h]
+            render_model_card(
+                self.args.output_dir,
+                self.accelerator.unwrap_model(self.model).fifa_config,
+                steps=self.state.global_step,
+                eval_metrics=evaluations[-1] if evaluations else None,
+                **self.card_facts,
+            )
 
 
 # The trainer options a FiFa user reaches for first; --help lists them after FiFa's own.
@@ -251,6 +265,7 @@ def _train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
         eval_dataset=evaluation,
         processing_class=model.processor,
     )
+    trainer.card_facts = {"dataset": args.dataset, "configs": configs}
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     say = print if trainer.is_world_process_zero() else (lambda *_: None)
@@ -258,6 +273,7 @@ def _train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
     with training_output(config.output_dir, resuming=bool(checkpoint), overwrite=args.overwrite):
         trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model(config.output_dir)
+        trainer.create_model_card()
     say(f"saved to {config.output_dir}")
     return trainer
 
