@@ -8,8 +8,8 @@ that already exists is replaced only when it holds what the same kind of FiFa co
 passes ``--overwrite``. An interrupted or failed write leaves no ``.partial`` behind.
 
 One command at a time writes a folder: :func:`output_lock` holds an OS lock on ``.NAME.lock``
-beside it (released when the process ends, however it ends) and a second command is refused,
-told which process holds it (``.NAME.lock.json``).
+beside it (released when the process ends, however it ends; both files are removed when it is done)
+and a second command is refused, told which process holds it (``.NAME.lock.json``).
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ def output_lock(out: str | Path, *, flag: str = "--out") -> Iterator[None]:
         yield
     finally:
         holder.unlink(missing_ok=True)
+        Path(lock.lock_file).unlink(missing_ok=True)  # while still held: a command that opens it next makes a new one
         lock.release()
 
 
