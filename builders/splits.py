@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from fifa_data.core.schema import SPLITS
 from fifa_data.pairs.rejects import Reject
 from fifa_data.pairs.sources import PairRef
 
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
 DEFAULT_RATIOS: tuple[float, float, float] = (0.8, 0.1, 0.1)
 
 

@@ -5,7 +5,8 @@ A command is a ``main(argv) -> int`` decorated with :func:`command` (so it runs 
 - a usage mistake (a bad flag, a missing input, an output folder FiFa may not replace) prints
   ``error: <flag or file>: <reason>`` on one line and exits 2;
 - a failure during the run (:class:`RunError`) prints the same kind of line and exits 1;
-- Ctrl-C or SIGTERM stops the command, prints ``interrupted; <what was kept>`` and exits 130;
+- Ctrl-C or SIGTERM stops the command, prints ``interrupted; <what was kept>`` and exits 130, from
+  the script's first line on: a script calls :func:`guard_start` before its heavy imports;
 - anything else is a bug and keeps its traceback, as does every error under ``--debug`` (or
   ``FIFA_DEBUG=1``, for ``sft.py``, whose ``--debug`` is the trainer's own).
 
@@ -31,7 +32,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-__all__ = ["USAGE_ERRORS", "ArgumentParser", "OneLineErrors", "RunError", "UsageError", "command", "run"]
+__all__ = ["USAGE_ERRORS", "ArgumentParser", "OneLineErrors", "RunError", "UsageError", "command", "guard_start", "run"]
 
 # Errors of the library that name the file and the reason themselves: a mistake in the inputs.
 # Every domain error of that kind (a bad image, a bad source, an output folder FiFa may not replace) subclasses it.
@@ -89,11 +90,26 @@ def configure_progress(no_progress: bool = False) -> bool:
     return show
 
 
+def guard_start(module_name: str) -> None:
+    """Called by a command script before its imports: Ctrl-C or SIGTERM until ``main`` runs ends the
+    process with the one ``interrupted`` line and exit 130 instead of an import's traceback.
+
+    Does nothing unless ``module_name`` is ``"__main__"``, so importing the script as a module leaves
+    the importer's signals alone.
+    """
+    if module_name != "__main__":
+        return
+    signal.signal(signal.SIGINT, _exit_interrupted)
+    if sys.platform != "win32":
+        signal.signal(signal.SIGTERM, _exit_interrupted)
+
+
 def run(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
     """Run a command's ``main`` with FiFa's error style and interrupt handling; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv or os.environ.get("FIFA_DEBUG", "") not in ("", "0")
     previous = _terminate_as_interrupt()
+    starting = _interrupt_raises()
     try:
         return main(argv) or 0
     except USAGE_ERRORS as error:
@@ -109,6 +125,8 @@ def run(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] 
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if starting is not None:
+            signal.signal(signal.SIGINT, starting)
 
 
 def command(main: Callable[[Sequence[str] | None], int | None]) -> Callable[[Sequence[str] | None], int]:
@@ -136,6 +154,22 @@ def _terminate_as_interrupt():
         return signal.signal(signal.SIGTERM, _raise_interrupt)
     except ValueError:  # not the main thread: leave signals alone
         return None
+
+
+def _interrupt_raises():
+    """From ``main`` on, Ctrl-C raises KeyboardInterrupt (so outputs are cleaned up); returns :func:`guard_start`'s handler to put back."""
+    if signal.getsignal(signal.SIGINT) is not _exit_interrupted:
+        return None
+    try:
+        return signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread
+        return None
+
+
+def _exit_interrupted(signum, frame):
+    """Before ``main``: nothing is written yet, so end at once, whatever import was running."""
+    print("interrupted; nothing written", file=sys.stderr, flush=True)
+    os._exit(EXIT_INTERRUPTED)
 
 
 def _raise_interrupt(signum, frame):

@@ -6,20 +6,34 @@ into place only once complete, so the target holds either the old result or the 
 that already exists is replaced only when it holds what the same kind of FiFa command made (its
 ``marker`` file, such as ``build.json``) or is empty; anything else is refused unless the user
 passes ``--overwrite``. An interrupted or failed write leaves no ``.partial`` behind.
+
+One command at a time writes a folder: :func:`output_lock` holds an OS lock on ``.NAME.lock``
+beside it (released when the process ends, however it ends; both files are removed when it is done)
+and a second command is refused, told which process holds it (``.NAME.lock.json``).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shlex
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from fifa_data.core.errors import UsageError
 
 
 class OutputRefused(UsageError):
     """The output folder holds files that FiFa did not make; the message names it and the override."""
+
+
+class OutputBusy(UsageError):
+    """Another process is writing the output folder; the message names the folder and that process."""
 
 
 class Interrupted(KeyboardInterrupt):
@@ -43,33 +57,67 @@ def check_output(out: str | Path, marker: str | Callable[[Path], bool], *, overw
 
 def partial_path(out: str | Path) -> Path:
     """Where ``out`` is written before it is swapped into place: ``.NAME.partial`` beside it."""
-    out = Path(out)
+    out = Path(os.path.abspath(out))  # "a/.." and "b/.." are different folders; so are their staging folders
     return out.parent / f".{out.name}.partial"
 
 
 @contextmanager
+def output_lock(out: str | Path, *, flag: str = "--out") -> Iterator[None]:
+    """Hold the lock on writing ``out`` for the block; raise :class:`OutputBusy` at once if another process holds it.
+
+    The lock is the OS's (``filelock``), so a process that dies releases it; the holder's pid and
+    command line are written beside it for the message another process prints.
+    """
+    target = Path(os.path.abspath(out))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(target.parent / f".{target.name}.lock")
+    holder = target.parent / f".{target.name}.lock.json"
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise OutputBusy(f"{flag} {out}: another FiFa command is writing it ({_holder_of(holder)}); wait for it to end or choose another {flag}") from None
+    try:
+        holder.write_text(json.dumps({"pid": os.getpid(), "command": shlex.join([Path(sys.executable).name, *sys.argv])}))
+        yield
+    finally:
+        holder.unlink(missing_ok=True)
+        Path(lock.lock_file).unlink(missing_ok=True)  # while still held: a command that opens it next makes a new one
+        lock.release()
+
+
+def _holder_of(holder: Path) -> str:
+    try:
+        info = json.loads(holder.read_text())
+        return f"pid {info['pid']}: {info['command']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a process that has not said which"
+
+
+@contextmanager
 def staged_output(out: str | Path, marker: str, *, overwrite: bool = False, flag: str = "--out") -> Iterator[Path]:
-    """Yield an empty staging folder for ``out``; on success it replaces ``out`` whole, on any error it is removed.
+    """Yield an empty staging folder for ``out``, under :func:`output_lock`; on success it replaces ``out`` whole, on any error it is removed.
 
     An interrupt (Ctrl-C, or SIGTERM turned into ``KeyboardInterrupt``) comes out as
     :class:`Interrupted` saying that ``out`` is unchanged.
     """
     out = check_output(out, marker, overwrite=overwrite, flag=flag)
-    staging = partial_path(out)
-    if staging.exists():  # left by a process that was killed outright
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    try:
-        yield staging
-        swap_into_place(staging, out)
-    except KeyboardInterrupt as interrupt:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(interrupt, Interrupted):
+    with output_lock(out, flag=flag):
+        out = check_output(out, marker, overwrite=overwrite, flag=flag)  # as the last writer left it
+        staging = partial_path(out)
+        if staging.exists():  # left by a process that was killed outright (the lock says none is writing it)
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
+        try:
+            yield staging
+            swap_into_place(staging, out)
+        except KeyboardInterrupt as interrupt:
+            shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(interrupt, Interrupted):
+                raise
+            raise Interrupted(f"{out} unchanged") from None
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
             raise
-        raise Interrupted(f"{out} unchanged") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def swap_into_place(staging: Path, out: Path) -> None:

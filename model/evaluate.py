@@ -26,12 +26,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from fifa_data import cli
+
+cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
+
 import datasets
 import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from fifa_data import cli
 from fifa_data.core.images import open_row_image
 from fifa_data.core.schema import TASKS, answer_of
 from fifa_data.outputs import check_output, staged_output

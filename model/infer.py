@@ -28,10 +28,13 @@ import re
 import sys
 from pathlib import Path
 
+from fifa_data import cli
+
+cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
+
 import numpy as np
 from PIL import Image
 
-from fifa_data import cli
 from fifa_data.core import masks as masklib
 from fifa_data.core.fict import FICT, load_fict
 from fifa_data.core.images import ImageLoadError, load_image_file

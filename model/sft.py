@@ -21,9 +21,13 @@ import argparse
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from fifa_data import cli
+
+cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
 
 import torch
 from accelerate import PartialState
@@ -31,8 +35,8 @@ from transformers import HfArgumentParser
 from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
 
-from fifa_data import cli
-from fifa_data.outputs import Interrupted, check_output
+from fifa_data.outputs import Interrupted, check_output, output_lock
+from model.card import render_model_card
 from model.collator import FiFaCollator
 from model.data import load_split, parse_configs, texts_of
 from model.modeling import CONFIG_FILE, FiFaModel, load_weights
@@ -86,6 +90,7 @@ class FiFaTrainer(SFTTrainer):
     weighted as its `FiFaSFTConfig` says."""
 
     args: FiFaSFTConfig
+    card_facts: dict | None = None  # dataset and configs for the model card; set by `train`
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         mode = "train" if model.training else "eval"
@@ -106,6 +111,18 @@ class FiFaTrainer(SFTTrainer):
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
         load_weights(self.accelerator.unwrap_model(model or self.model), resume_from_checkpoint)
+
+    def create_model_card(self, *args, **kwargs) -> None:
+        """FiFa's card (``cards/model_card.md``) instead of TRL's, whose base and quick start do not fit this model."""
+        if self.is_world_process_zero() and self.card_facts is not None:
+            evaluations = [h for h in self.state.log_history if "eval_loss" in h]
+            render_model_card(
+                self.args.output_dir,
+                self.accelerator.unwrap_model(self.model).fifa_config,
+                steps=self.state.global_step,
+                eval_metrics=evaluations[-1] if evaluations else None,
+                **self.card_facts,
+            )
 
 
 # The trainer options a FiFa user reaches for first; --help lists them after FiFa's own.
@@ -208,8 +225,16 @@ def _new_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, seed
 
 
 def train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
-    """Load the configs, build or reload the model, train, save to ``config.output_dir``; returns the trainer."""
+    """Load the configs, build or reload the model, train, save to ``config.output_dir``; returns the trainer.
+
+    The main process holds ``--output-dir``'s lock throughout, so a second run into it is refused.
+    """
     check_output(config.output_dir, is_fifa_run, overwrite=args.overwrite, flag="--output-dir")  # before any work
+    with output_lock(config.output_dir, flag="--output-dir") if PartialState().is_main_process else nullcontext():
+        return _train(args, config)
+
+
+def _train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
     configs, weights = parse_configs(args.configs, args.weights)
     train = load_split(args.dataset, configs, "train", weights=weights, limit=args.limit, seed=config.seed)
     if train is None:
@@ -240,6 +265,7 @@ def train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
         eval_dataset=evaluation,
         processing_class=model.processor,
     )
+    trainer.card_facts = {"dataset": args.dataset, "configs": configs}
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     say = print if trainer.is_world_process_zero() else (lambda *_: None)
@@ -247,6 +273,7 @@ def train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
     with training_output(config.output_dir, resuming=bool(checkpoint), overwrite=args.overwrite):
         trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model(config.output_dir)
+        trainer.create_model_card()
     say(f"saved to {config.output_dir}")
     return trainer
 

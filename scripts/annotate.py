@@ -26,6 +26,9 @@ from collections import Counter
 from pathlib import Path
 
 from fifa_data import cli
+
+cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
+
 from fifa_data.annotate.guard import GuardCounts
 from fifa_data.annotate.options import add_annotator_arguments, add_writer_arguments, annotator_config, validation_config, writer_spec
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig

@@ -26,14 +26,17 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from builders import BUILD_FILE, CONFIGS, BuildError, BuildOptions, BuildReport, EmptyBuild, build, merge_builds
-from builders.distributed import EXECUTORS, build_executor
-from builders.splits import SPLITS
 from fifa_data import cli
+
+cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
+
 from fifa_data.annotate.options import add_annotator_arguments, add_writer_arguments, annotator_config, validation_config, writer_spec
-from fifa_data.annotate.reliability import Reliability
-from fifa_data.annotate.source import AnnotateSettings
+from fifa_data.core.schema import CONFIGS, SPLITS
+
+if TYPE_CHECKING:  # the build itself (datasets, the annotator) is imported once the flags are read, so --help answers at once
+    from builders import BuildOptions, BuildReport
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
@@ -68,7 +71,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
     parser.add_argument("--shard-index", type=int, default=0, help="which slice, 0..K-1")
     parser.add_argument("--merge", nargs="+", metavar="DIR", help="merge slice builds into --out instead of building")
     engine = parser.add_argument_group("distributed build (datatrove): --tasks slices, then their merge")
-    engine.add_argument("--executor", choices=EXECUTORS, help="run the build as datatrove tasks on this executor")
+    engine.add_argument("--executor", help="run the build as datatrove tasks on this executor: local, slurm or ray")
     engine.add_argument("--tasks", type=int, default=1, help="slices of the sources, one task each (default: 1)")
     engine.add_argument("--workers", type=int, default=-1, help="tasks run at once (default: all)")
     engine.add_argument("--logging-dir", help="datatrove's logs, stats and completions (default: OUT.logs beside OUT)")
@@ -108,6 +111,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
 
 
 def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> BuildOptions:
+    from builders import BuildOptions
+    from fifa_data.annotate.source import AnnotateSettings
+
     out = Path(args.out)
     annotator = annotator_config(args)
     writer = writer_spec(args, parser, out.parent / f".{out.name}.llm_cache")
@@ -132,6 +138,8 @@ def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> B
 
 def print_summary(report: BuildReport) -> None:
     """The counts a builder checks first: pairs in / accepted / rejected, rows, guard, time."""
+    from fifa_data.annotate.reliability import Reliability
+
     s = report.stats
     print(f"\nFiFa → {report.out}/  fingerprint {s['fingerprint'][:16]}")
     rejected = sum(s["rejected"].values())
@@ -166,6 +174,11 @@ def print_summary(report: BuildReport) -> None:
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     args, parser = parse_args(argv)
+    from builders import BUILD_FILE, BuildError, BuildReport, EmptyBuild, build, merge_builds
+    from builders.distributed import EXECUTORS, build_executor
+
+    if args.executor and args.executor not in EXECUTORS:
+        parser.error(f"--executor {args.executor}: choose from {', '.join(EXECUTORS)}")
     cli.configure_progress(args.no_progress)
     try:
         if args.merge:

@@ -16,6 +16,9 @@ import tempfile
 from pathlib import Path
 
 from fifa_data import cli
+
+cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
+
 from fifa_data.core.images import load_rgb
 from fifa_data.faces.concepts import concept_masks
 from fifa_data.faces.detect import NoFaceError

@@ -16,6 +16,8 @@ import time
 
 from fifa_data import cli
 
+cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -13,14 +13,14 @@ This is what shows that the collator, the losses, the mask decoder and generatio
 
 from __future__ import annotations
 
-import argparse
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.evaluate import evaluate
-from model.evaluate import parse_args as evaluate_args
-from model.sft import parse_args, train
+from fifa_data import cli
+
+cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
 
 CONFIGS = ("det", "loc", "age", "rseg")
 WEIGHTS = "4,1,1,2"  # det and rseg decide in one or two tokens among long AGE answers: sample them more often
@@ -64,6 +64,8 @@ def train_tiny(
         "--logging-steps", str(max(1, steps // 10)), "--save-strategy", "no", "--seed", str(seed), "--disable-tqdm", "true",
         "--dice-weight", str(dice_weight),
     ]  # fmt: skip
+    from model.sft import parse_args, train
+
     return train(*parse_args(argv)).state.log_history
 
 
@@ -73,6 +75,9 @@ def _values(scores: dict) -> dict[tuple[str, str], float]:
 
 def check(dataset: str, out: str, *, steps: int = 1000, limit: int = 16, seed: int = 0) -> CheckResult:
     """Train, then answer and score the training rows with ``model/evaluate.py``."""
+    from model.evaluate import evaluate
+    from model.evaluate import parse_args as evaluate_args
+
     history = train_tiny(dataset, out, steps=steps, limit=limit, seed=seed)
     losses = [h["loss"] for h in history if "loss" in h]
     argv = ["--model", out, "--dataset", dataset, "--config", ",".join(CONFIGS), "--split", "train", "--limit", str(limit)]
@@ -81,8 +86,9 @@ def check(dataset: str, out: str, *, steps: int = 1000, limit: int = 16, seed: i
     return CheckResult(losses[0], losses[-1], _values(report["scores"]), baselines)
 
 
+@cli.command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="./fifa", help="a built FiFa folder")
     parser.add_argument("--out", default="runs/learning-check", help="where the trained model and its evaluation go")
     parser.add_argument("--steps", type=int, default=1000)
@@ -100,4 +106,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -14,6 +14,9 @@ from collections import Counter
 from pathlib import Path
 
 from fifa_data import cli
+
+cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
+
 from fifa_data.core.schema import MANIPULATIONS
 from fifa_data.outputs import staged_output
 from fifa_data.pairs import photos

@@ -29,6 +29,8 @@ MANIPULATIONS: tuple[str, ...] = (  # the manipulation labels known in advance: 
     "ageing",
 )
 MIXES: dict[str, tuple[str, ...]] = {"instruct": ("train", "validation"), "bench": ("test",)}  # every task's rows of these splits
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+CONFIGS: tuple[str, ...] = ("fict", "pairs", *TASKS, *MIXES)  # the configs of a build: the concept tree, the pairs, each task, each mix
 
 
 
