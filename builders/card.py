@@ -46,8 +46,9 @@ def render_card(folder: str | Path, stats: dict, name: str | None = None, templa
         (folder / "images").mkdir(exist_ok=True)
         image = load_rgb(io.BytesIO(example["image"]["bytes"]), name=example["image"]["path"])
         text = example["messages"][1]["content"][0]["text"]
-        render_age(image, text, example["masks"], title=f"{example['manipulation']} · {example['pair_id']}").save(folder / EXAMPLE_PICTURE)
-        picture = f"![An AGE answer: each phrase in the colour of its mask]({EXAMPLE_PICTURE})"
+        render_age(image, text, example["masks"], title=f"{example['manipulation']} · {example['pair_id']}",
+                   alpha=0).save(folder / EXAMPLE_PICTURE)  # masks outlined: the edit inside them shows
+        picture = f"![An AGE answer: each phrase in the colour of the outline of its mask]({EXAMPLE_PICTURE})"
     sample = stats["parameters"]["sources"] == ["sample"]
     values = {
         "yaml": card_yaml(stats, sample),
@@ -63,7 +64,7 @@ def render_card(folder: str | Path, stats: dict, name: str | None = None, templa
         "fict_summary": _fict_summary(),
         "statistics": _statistics(stats),
         "provenance": _provenance(stats),
-        "limitations_source": _limitations(sample),
+        "limitations_source": _limitations(sample, stats["sources"]),
         "licence": _licence(sample, stats["parameters"]["license"]),
     }
     text = Template(Path(template).read_text()).substitute(values)
@@ -194,9 +195,7 @@ def _statistics(stats: dict) -> str:
         f"{sum((stats.get('image_level_only') or {}).values()):,} kept for det and cls only, "
         f"{sum(stats['rejected'].values()):,} rejected (every reject is a row of `rejects.parquet`).",
         "",
-        "| reason | pairs |",
-        "|---|---:|",
-        *[f"| {reason} | {n:,} |" for reason, n in sorted(stats["rejected"].items(), key=lambda kv: -kv[1])],
+        *_rejects_table(stats["rejected"]),
     ]
     image_level = stats.get("image_level_only") or {}
     if image_level:
@@ -228,6 +227,14 @@ def _statistics(stats: dict) -> str:
         f"missing concepts filled in, {guard['writer_failures']:,} writer failures.",
     ]
     return "\n".join(parts)
+
+
+def _rejects_table(rejected: dict[str, int]) -> list[str]:
+    """The rejects by reason, most frequent first; a sentence when there are none (a bare table header reads as broken)."""
+    if not any(rejected.values()):
+        return ["No input was rejected."]
+    rows = [f"| {reason} | {n:,} |" for reason, n in sorted(rejected.items(), key=lambda kv: -kv[1])]
+    return ["| reason | pairs |", "|---|---:|", *rows]
 
 
 def _reliability(totals: dict, given: int = 0) -> list[str]:
@@ -309,13 +316,15 @@ def _provenance(stats: dict) -> str:
     return "\n".join(lines)
 
 
-def _limitations(sample: bool) -> str:
+def _limitations(sample: bool, sources: list[dict]) -> str:
+    """What the card says of the edits: the sample's simulated ones, or those of the user's sources, named here."""
     if sample:
         return ("This build uses the bundled sample source: classical, simulated edits (recolouring, warps, "
                 "smoothing, drawn hair, beards and glasses) of a few public-domain photos, made to exercise the "
                 "pipeline. They are not FaceApp edits, and three photos are far too few identities to train a "
                 "detector that generalises. Build from your own FaceApp-style pairs for research.")
-    return "The fakes come from the sources listed below; their edit types and biases carry over."
+    names = ", ".join(f"`{s['name']}`" for s in sources)
+    return f"The fakes come from this build's sources ({names}, described under *How it was built*); their edit types and biases carry over."
 
 
 def _licence(sample: bool, license: str) -> str:

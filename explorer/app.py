@@ -1,13 +1,16 @@
 """The Gradio app: three tabs over `pair`, `browse` and `ask`, every error shown as one line in the page.
 
 `build_app` only wires components to the tab functions; `launch` serves it on 127.0.0.1 with
-sharing, analytics and server-side rendering off, so the app makes no network call.
+sharing, analytics and server-side rendering off, so the app makes no network call. Errors keep the
+commands' messages, with the page's name of each field in place of its flag (`page_wording`).
+Built ``pinned`` (as a Space is), the app serves the dataset and checkpoint it was built with only.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -18,15 +21,25 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import gradio as gr
 
 from explorer import ask, browse, pair
-from explorer.views import error_html
+from explorer.views import draw_boxes, error_html
 from fifa_data.annotate.artifacts import MODES
 from fifa_data.cli import USAGE_ERRORS
+from fifa_data.core.images import load_rgb
 from fifa_data.core.schema import MANIPULATIONS, MIXES, TASKS
 from model.data import DatasetError
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "validation", "test")
 EXPECTED = (*USAGE_ERRORS, DatasetError, ValueError, KeyError)  # bad input: the message is the whole story
+# The page's name of each input the commands name by a flag; each is the start or the gist of its field's label.
+FIELDS = {"model": "checkpoint folder", "image": "face photo", "task": "task", "box": "box", "concept": "concept",
+          "question": "question"}
+_FLAG = re.compile(rf"(?<![\w-])--({'|'.join(FIELDS)})(?![\w-])")
+
+
+def page_wording(message: str) -> str:
+    """A command's message in the page's words: each flag of a field on the page (``--box``) becomes its name (``box``)."""
+    return _FLAG.sub(lambda flag: FIELDS[flag[1]], message)
 
 
 def _safely(handler: Callable, outputs: int) -> Callable:
@@ -36,7 +49,7 @@ def _safely(handler: Callable, outputs: int) -> Callable:
         try:
             return handler(*args)
         except EXPECTED as err:
-            message = str(err).strip("'\"")
+            message = page_wording(str(err).strip("'\""))
         except Exception as err:  # a bug: the page still gets one line, the console the traceback
             log.exception("FiFa Explorer: %s failed", handler.__name__)
             message = f"{type(err).__name__}: {err} (a bug: the traceback is in the console)"
@@ -122,13 +135,17 @@ def ask_handler(model: str, photo: str | None, task: str, concept: str | None, b
             view.record)
 
 
-def corner_handler(corners: list, evt: gr.SelectData):
-    """Two clicks on the photo are a box's corners: ``x0,y0,x1,y1`` in the photo's pixels."""
+def corner_handler(photo: str | None, corners: list, evt: gr.SelectData):
+    """Two clicks on the photo are a box's corners: ``x0,y0,x1,y1`` in the photo's pixels, drawn on the preview.
+
+    The preview is the photo upright (as the ask tab reads it) at its own size, so later clicks keep its pixels.
+    """
     corners = ([] if len(corners) >= 2 else list(corners)) + [evt.index]
-    if len(corners) < 2:
-        return corners, f"{corners[0][0]},{corners[0][1]},… (click the opposite corner)"
-    (xa, ya), (xb, yb) = corners
-    return corners, f"{min(xa, xb)},{min(ya, yb)},{max(xa, xb) + 1},{max(ya, yb) + 1}"
+    (xa, ya), (xb, yb) = corners[0], corners[-1]
+    box = [min(xa, xb), min(ya, yb), max(xa, xb) + 1, max(ya, yb) + 1]
+    text = f"{xa},{ya},… (click the opposite corner)" if len(corners) < 2 else ",".join(map(str, box))
+    preview = draw_boxes(load_rgb(photo), [box], browse.BOX_COLOURS["boxes"]) if photo else gr.skip()
+    return corners, text, preview
 
 
 def preview_handler(photo: str | None):
@@ -138,9 +155,31 @@ def preview_handler(photo: str | None):
 # --- the page ---------------------------------------------------------------------------------
 
 
-def build_app(dataset: str | None = None, model: str | None = None) -> gr.Blocks:
-    """The three tabs; ``dataset`` and ``model`` fill in the browse and ask tabs' fields."""
+def _pinned(handler: Callable, position: int, value: str, field: str) -> Callable:
+    """``handler`` refusing any argument at ``position`` but ``value``: the server, not only the page, holds a field fixed."""
+
+    def run(*args):
+        given = (args[position] or "").strip()
+        if given != value:
+            raise ValueError(f"{field} {given!r}: this app serves {value!r} only" if value else f"{field}: this app serves none")
+        return handler(*args)
+
+    run.__name__ = handler.__name__
+    return run
+
+
+def build_app(dataset: str | None = None, model: str | None = None, *, pinned: bool = False) -> gr.Blocks:
+    """The three tabs; ``dataset`` and ``model`` fill in the browse and ask tabs' fields.
+
+    ``pinned`` (a Space) fixes those two fields: they are not editable, and the handlers refuse any other value a
+    request sends, so visitors cannot make the server open another folder or download another Hub repository.
+    """
     default_dataset = dataset or ("fifa" if (Path("fifa") / browse.BUILD_FILE).is_file() else "")
+    default_model = model or ""
+    open_, page_, ask_ = open_handler, page_handler, ask_handler
+    if pinned:
+        open_, page_ = (_pinned(h, 0, default_dataset, "dataset") for h in (open_handler, page_handler))
+        ask_ = _pinned(ask_handler, 0, default_model, FIELDS["model"])
     with gr.Blocks(title="FiFa Explorer", analytics_enabled=False) as app:
         gr.Markdown("# FiFa Explorer\nAnnotate a pair as the build would, audit a built dataset, ask a FiFa-MLLM checkpoint. "
                     "Everything runs here, offline.")
@@ -156,10 +195,10 @@ def build_app(dataset: str | None = None, model: str | None = None) -> gr.Blocks
             status = gr.HTML(elem_id="pair-status")
             age_html = gr.HTML(label="AGE explanation", elem_id="age-html")
             with gr.Row():
-                age_image = gr.Image(label="AGE answer", type="pil", format="png", interactive=False, elem_id="age-image")
-                artifact_overlay = gr.Image(label="artifact mask", type="pil", format="png", interactive=False, elem_id="artifact-overlay")
+                age_image = gr.Image(label="AGE answer", type="pil", format="png", interactive=False, show_label=False, elem_id="age-image")
+                artifact_overlay = gr.Image(label="artifact mask", type="pil", format="png", interactive=False, show_label=False, elem_id="artifact-overlay")
             with gr.Row():
-                concepts_overlay = gr.Image(label="concepts", type="pil", format="png", interactive=False, elem_id="concepts-overlay")
+                concepts_overlay = gr.Image(label="concepts", type="pil", format="png", interactive=False, show_label=False, elem_id="concepts-overlay")
                 artifact_mask = gr.Image(label="artifact mask (255 inside)", type="pil", format="png", interactive=False, elem_id="artifact-mask")
             decisions = gr.Dataframe(headers=pair.DECISION_COLUMNS, label="decisions (manipulated concepts)", interactive=False,
                                      elem_id="decisions", wrap=True)
@@ -172,7 +211,7 @@ def build_app(dataset: str | None = None, model: str | None = None) -> gr.Blocks
 
         with gr.Tab("Browse a build", id="browse"):
             with gr.Row():
-                dataset_box = gr.Textbox(default_dataset, label="dataset (folder or Hub id)", elem_id="dataset")
+                dataset_box = gr.Textbox(default_dataset, label="dataset (folder or Hub id)", interactive=not pinned, elem_id="dataset")
                 config = gr.Dropdown([*TASKS, *MIXES], value="age", label="config", elem_id="config")
                 split = gr.Dropdown(list(SPLITS), value="train", label="split", elem_id="split")
             with gr.Row():
@@ -185,7 +224,7 @@ def build_app(dataset: str | None = None, model: str | None = None) -> gr.Blocks
                 following = gr.Button("next ▶", elem_id="next-button")
             where = gr.HTML(elem_id="browse-status")
             with gr.Row():
-                picture = gr.Image(label="image, masks and boxes", type="pil", format="png", interactive=False, elem_id="row-picture")
+                picture = gr.Image(label="image, masks and boxes", type="pil", format="png", interactive=False, show_label=False, elem_id="row-picture")
                 with gr.Column():
                     question_md = gr.Markdown(elem_id="row-question")
                     answer_html = gr.HTML(elem_id="row-answer")
@@ -193,18 +232,19 @@ def build_app(dataset: str | None = None, model: str | None = None) -> gr.Blocks
             statistics = gr.JSON(label="build statistics (the card's)", elem_id="build-statistics")
             matches, position = gr.State([]), gr.State(0)
             page = [where, picture, question_md, answer_html, details, position]
-            open_button.click(_safely(open_handler, len(page) + 2), [dataset_box, config, split, manipulation, concept, text], [*page, matches, statistics])
+            open_button.click(_safely(open_, len(page) + 2), [dataset_box, config, split, manipulation, concept, text], [*page, matches, statistics])
             for button, step in ((previous, -1), (following, 1)):
                 step_box = gr.State(step)
-                button.click(_safely(page_handler, len(page)), [dataset_box, config, split, matches, position, step_box], page)
+                button.click(_safely(page_, len(page)), [dataset_box, config, split, matches, position, step_box], page)
 
         with gr.Tab("Ask the model", id="ask"):
             with gr.Row():
-                model_box = gr.Textbox(model or "", label="FiFa-MLLM checkpoint folder (model/sft.py's output)", elem_id="model")
+                model_box = gr.Textbox(default_model, label="FiFa-MLLM checkpoint folder (model/sft.py's output)", interactive=not pinned,
+                                   elem_id="model")
                 task = gr.Dropdown(list(TASKS), value="age", label="task", elem_id="task")
             with gr.Row():
                 photo = gr.File(label="face photo", file_types=["image"], type="filepath", elem_id="ask-photo")
-                preview = gr.Image(label="click two corners for a box (bdet, bexp)", type="filepath", interactive=False, elem_id="ask-preview")
+                preview = gr.Image(label="click two corners for a box (bdet, bexp)", interactive=False, elem_id="ask-preview")
                 with gr.Column():
                     concept_choice = gr.Dropdown(ask.concept_choices(), value=None, allow_custom_value=True,
                                                  label="concept (rdet, rexp, rseg)", elem_id="ask-concept")
@@ -215,13 +255,13 @@ def build_app(dataset: str | None = None, model: str | None = None) -> gr.Blocks
             ask_status = gr.HTML(elem_id="ask-status")
             ask_answer = gr.HTML(elem_id="ask-answer")
             with gr.Row():
-                ask_overlay = gr.Image(label="answer and masks", type="pil", format="png", interactive=False, elem_id="ask-overlay")
+                ask_overlay = gr.Image(label="answer and masks", type="pil", format="png", interactive=False, show_label=False, elem_id="ask-overlay")
                 ask_record = gr.JSON(label="answer.json", elem_id="ask-record")
             corners = gr.State([])
             photo.change(preview_handler, photo, [preview, corners])
-            preview.select(corner_handler, corners, [corners, box])
+            preview.select(corner_handler, [photo, corners], [corners, box, preview])
             ask_outputs = [ask_status, ask_answer, ask_overlay, ask_record]
-            ask_button.click(_safely(ask_handler, len(ask_outputs)), [model_box, photo, task, concept_choice, box, question, max_new_tokens], ask_outputs)
+            ask_button.click(_safely(ask_, len(ask_outputs)), [model_box, photo, task, concept_choice, box, question, max_new_tokens], ask_outputs)
     return app
 
 

@@ -70,6 +70,8 @@ def ask_photo(model_path: str, photo: str, task: str = "age", *, concept: str | 
               question: str | None = None, max_new_tokens: int = 128) -> AskView:
     """Ask the checkpoint at ``model_path`` about ``photo``; bad inputs raise `infer.InferError` with the command's message."""
     infer = _infer()
+    if not model_path:
+        raise infer.InferError("--model: no checkpoint folder given (model/sft.py's output)")
     infer.check_model_folder(model_path)  # the cheap checks first, as the command makes them
     if not photo:
         raise infer.InferError("--image: no photo given; upload a face photo")

@@ -12,20 +12,19 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pyarrow.compute as pc
 from PIL import Image
 
-from explorer.views import grounded_html
+from explorer.views import draw_boxes, grounded_html
 from fifa_data.annotate.reliability import Reliability
 from fifa_data.core import masks as masklib
-from fifa_data.core.fict import load_fict
+from fifa_data.core.fict import TOO_BROAD, finder_for, load_fict
 from fifa_data.viz import overlay_masks
 from model.data import DatasetError, check_dataset, load_split
 
 BUILD_FILE = "build.json"
-_BOX_COLOURS = {"boxes": (255, 255, 255), "target_boxes": (255, 210, 0)}  # query boxes white, breg's targets yellow
+BOX_COLOURS = {"boxes": (255, 255, 255), "target_boxes": (255, 210, 0)}  # query boxes white, breg's targets yellow
 
 
 @dataclass
@@ -55,8 +54,8 @@ class BuildBrowser:
         return len(self.rows)
 
     def matching(self, manipulation: str | None = None, concept: str | None = None, text: str | None = None) -> list[int]:
-        """The indices of the rows of ``manipulation``, naming ``concept`` (a FICT id, name or synonym; the concept
-        or a part of it, in ``concepts`` or ``query_concept``) and whose id, pair id or source id contains ``text``."""
+        """The indices of the rows of ``manipulation``, about ``concept`` (see `concept_ids`, in ``concepts`` or
+        ``query_concept``) and whose id, pair id or source id contains ``text``."""
         table = self.rows.data.table  # memory-mapped; only these columns are read
         selected = np.ones(len(table), bool)
         if manipulation:
@@ -64,18 +63,30 @@ class BuildBrowser:
         if text and text.strip():
             selected &= np.logical_or.reduce([_true(pc.match_substring(table[c], text.strip())) for c in ("id", "pair_id", "source_id")])
         if concept and concept.strip():
-            wanted = self._concept_ids(concept)
+            wanted = self.concept_ids(concept)
             named = table["concepts"].to_pylist()
             queried = table["query_concept"].to_pylist()
             selected &= np.array([bool(wanted & set(n or ())) or q in wanted for n, q in zip(named, queried)], bool)
         return np.flatnonzero(selected).tolist()
 
-    def _concept_ids(self, text: str) -> set[str]:
+    def concept_ids(self, text: str) -> set[str]:
+        """The FICT ids a concept filter matches: the concept ``text`` names, its parts and what it is part of.
+
+        ``text`` is an id, name or synonym, or a phrase naming one concept as the build's texts do ("the upper
+        lip"). A researcher asking for the upper lip wants the rows where it, a part of it (its left half) or the
+        lips as a whole are flagged or queried, as a flagged parent says its parts were edited; not the lower lip's
+        rows, and not those of the face or image, which every fake would match.
+        """
         try:
             concept = self.fict.lookup(text)
         except KeyError:
-            raise DatasetError(f"concept {text!r}: not a FICT concept id, name or synonym") from None
-        return {concept.id, *(d.id for d in self.fict.descendants(concept.id))}
+            found = finder_for(self.fict).resolve(text)
+            if found is None:
+                raise DatasetError(f"concept {text!r}: not a FICT concept id, name or synonym") from None
+            concept = self.fict[found]
+        parts = (d.id for d in self.fict.descendants(concept.id))
+        wholes = (a.id for a in self.fict.ancestors(concept.id) if a.id not in TOO_BROAD)
+        return {concept.id, *parts, *wholes}
 
     def show(self, index: int) -> RowView:
         """Row ``index`` of the split, its image decoded now."""
@@ -103,10 +114,8 @@ def _true(column) -> np.ndarray:
 def row_picture(row: dict) -> Image.Image:
     """The row's image with its masks (in ``[SEG]`` order, then the region query) and its boxes drawn on it."""
     rgb = np.array(row["image"].convert("RGB"))
-    thickness = max(2, round(max(rgb.shape[:2]) / 300))
-    for key, colour in _BOX_COLOURS.items():
-        for x0, y0, x1, y1 in row.get(key) or ():
-            cv2.rectangle(rgb, (round(x0), round(y0)), (round(x1) - 1, round(y1) - 1), colour, thickness)
+    for key, colour in BOX_COLOURS.items():
+        draw_boxes(rgb, row.get(key) or (), colour)
     masks = [masklib.decode(m) for m in row.get("masks") or ()]
     names = list(row.get("concepts") or ())  # a validated row names the concept of each mask, in order
     if row.get("query_mask"):

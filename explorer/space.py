@@ -1,8 +1,10 @@
 """FiFa Explorer as a Hugging Face Space: a folder a Gradio Space runs on a pushed FiFa dataset.
 
 `write_space` writes the Space card (README.md with the Space YAML), ``app.py`` (which opens the
-browse tab on the dataset repo given here, or ``$FIFA_DATASET``), ``requirements.txt`` (the
-pinned set, CPU torch) and a copy of the three packages the app imports. Pushing is opt-in:
+browse tab on the dataset repo given here, or the Space's ``FIFA_DATASET`` variable, and the ask tab on
+the checkpoint folder given here or ``FIFA_MODEL``), ``requirements.txt`` (the pinned set, CPU torch)
+and a copy of the three packages the app imports. The app is built pinned: its dataset and checkpoint
+fields are fixed, and the server refuses any other folder or Hub id a visitor's request names. Pushing is opt-in:
 ``scripts/explore.py --space-dir DIR --dataset USER/fifa --push --space-id USER/fifa-explorer``.
 """
 
@@ -15,13 +17,19 @@ from pathlib import Path
 PACKAGES = ("fifa_data", "model", "explorer")  # what app.py imports, copied beside it
 CONSTRAINTS = Path(__file__).resolve().parents[1] / "constraints.txt"
 _TEST_ONLY = ("pytest", "ruff", "playwright")
-_APP = '''"""FiFa Explorer on a Hugging Face Space (written by explorer.space; edit FIFA_DATASET, not this file)."""
+_APP = '''"""FiFa Explorer on a Hugging Face Space (written by explorer.space; set FIFA_DATASET or FIFA_MODEL, not this file).
+
+It serves this one dataset and checkpoint: visitors cannot point it at another folder or Hub repository.
+"""
 
 import os
 
 from explorer.app import build_app, launch
 
-launch(build_app(dataset=os.environ.get("FIFA_DATASET", {dataset!r}), model=os.environ.get("FIFA_MODEL")), host="0.0.0.0", port=7860)
+app = build_app(dataset=os.environ.get("FIFA_DATASET", {dataset!r}), model=os.environ.get("FIFA_MODEL", {model!r}), pinned=True)
+
+if __name__ == "__main__":
+    launch(app, host="0.0.0.0", port=7860)
 '''
 
 
@@ -59,8 +67,11 @@ def requirements() -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_space(folder: str | Path, dataset: str) -> Path:
-    """Write the Space into ``folder`` (replacing what an earlier call wrote there) and return it."""
+def write_space(folder: str | Path, dataset: str, model: str | None = None) -> Path:
+    """Write the Space into ``folder`` (replacing what an earlier call wrote there) and return it.
+
+    ``model`` is the checkpoint folder the ask tab serves, as the Space will see it (a folder of the Space); none by default.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     root = Path(__file__).resolve().parents[1]
@@ -70,6 +81,6 @@ def write_space(folder: str | Path, dataset: str) -> Path:
             shutil.rmtree(target)
         shutil.copytree(root / package, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (folder / "README.md").write_text(space_card(dataset), encoding="utf-8")
-    (folder / "app.py").write_text(_APP.format(dataset=dataset), encoding="utf-8")
+    (folder / "app.py").write_text(_APP.format(dataset=dataset, model=model), encoding="utf-8")
     (folder / "requirements.txt").write_text(requirements(), encoding="utf-8")
     return folder

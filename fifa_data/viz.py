@@ -78,7 +78,8 @@ def overlay_masks(
 ) -> Image.Image:
     """Tint each mask (array or RLE) in its colour, outline it, number it, and add a legend on the right.
 
-    ``faces`` (``[x0, y0, x1, y1]`` boxes, as `faces.Face.boxes` gives them) are framed when there
+    ``alpha`` is the tint's opacity; at 0 the masks are outlined only, in their own colours and thicker, so the
+    pixels inside (the edit itself) show unchanged. ``faces`` (``[x0, y0, x1, y1]`` boxes, as `faces.Face.boxes` gives them) are framed when there
     are several: the subject's (index ``subject``) in white and tagged "subject", the others in grey.
     """
     base = _to_rgb(image)
@@ -103,11 +104,14 @@ def overlay_masks(
         mask = mask.repeat(scale, 0).repeat(scale, 1)
         canvas[mask] = canvas[mask] * (1 - alpha) + np.asarray(color, np.float32) * alpha
         contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-        outlines.append((contours, _darker(color)))
+        outlines.append((contours, _darker(color) if alpha else color))
         labels.append((i + 1, _inside_point(mask)))
     canvas = np.rint(canvas).astype(np.uint8)
+    line = max(1, height // 512) * (1 if alpha else 2)
     for contours, color in outlines:
-        cv2.drawContours(canvas, contours, -1, color, max(1, height // 512))
+        if not alpha:  # a dark edge under the colour keeps a light outline visible on a light photo
+            cv2.drawContours(canvas, contours, -1, _darker(color), line + 2)
+        cv2.drawContours(canvas, contours, -1, color, line)
 
     size = max(11, height // 50)
     font = ImageFont.load_default(size=size)
@@ -383,6 +387,7 @@ def render_age(
     title: str | None = None,
     faces: Sequence[Sequence[float]] = (),
     subject: int = 0,
+    alpha: float = 0.45,
 ) -> Image.Image:
     """The image with mask i tinted in ``palette(n)[i]`` and, beside it, the answer in words.
 
@@ -393,8 +398,8 @@ def render_age(
     picture, or below it when the picture is more than 1.6 times as wide as tall. ``title`` (the
     question, a pair id) is written across the top. The picture is shown as ``overlay_masks`` draws
     it (at least 1024 px tall, pixels kept) unless ``width``, the width of the whole output in
-    pixels, is given; the font scales with the picture. ``faces`` and ``subject`` frame the faces of a
-    group photo as in `overlay_masks`.
+    pixels, is given; the font scales with the picture. ``faces``, ``subject`` and ``alpha`` (0: masks
+    outlined only, so the edit inside them shows) are as in `overlay_masks`.
     """
     runs = age_segments(text)
     phrases = {index: part for part, index in runs if index is not None}
@@ -406,7 +411,7 @@ def render_age(
     h, w = base.shape[:2]
     colors = palette(len(masks))
     names = [phrases[i] or f"[SEG] {i + 1}" for i in range(len(masks))]
-    overlay = overlay_masks(base, masks, names, colors=colors, numbered=False, faces=faces, subject=subject)
+    overlay = overlay_masks(base, masks, names, colors=colors, alpha=alpha, numbered=False, faces=faces, subject=subject)
     scale = overlay.height // h
     picture = overlay.crop((0, 0, w * scale, h * scale))  # without the legend: the text says it
 

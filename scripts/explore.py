@@ -22,7 +22,7 @@ cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", help="a built dataset for the browse tab: a folder (default ./fifa when built) or a Hub id USER/NAME")
-    parser.add_argument("--model", help="a FiFa-MLLM checkpoint folder for the ask tab (model/sft.py's output)")
+    parser.add_argument("--model", help="a FiFa-MLLM checkpoint folder for the ask tab (model/sft.py's output; with --space-dir, its path in the Space)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     parser.add_argument("--space-dir", help="write a Hugging Face Space running the app on --dataset (a Hub id) here, and exit")
@@ -43,7 +43,7 @@ def write_space(args: argparse.Namespace) -> int:
     from builders.push import PushError, push_folder
     from explorer.space import write_space
 
-    folder = write_space(args.space_dir, args.dataset)
+    folder = write_space(args.space_dir, args.dataset, args.model)
     print(f"wrote the Space to {folder} (README.md with the Space card, app.py, requirements.txt, the FiFa packages)")
     if args.push:
         try:

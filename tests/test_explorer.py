@@ -189,11 +189,11 @@ def test_two_clicks_make_a_box():
         def __init__(self, x, y):
             self.index = [x, y]
 
-    corners, text = explorer_app.corner_handler([], Click(40, 30))
+    corners, text, _ = explorer_app.corner_handler(None, [], Click(40, 30))  # no photo: nothing to draw on
     assert text.startswith("40,30,")
-    corners, text = explorer_app.corner_handler(corners, Click(10, 90))
+    corners, text, _ = explorer_app.corner_handler(None, corners, Click(10, 90))
     assert text == "10,30,41,91"
-    assert explorer_app.corner_handler(corners, Click(5, 5))[0] == [[5, 5]]  # a third click starts a new box
+    assert explorer_app.corner_handler(None, corners, Click(5, 5))[0] == [[5, 5]]  # a third click starts a new box
 
 
 # --- the Space and the command ----------------------------------------------------------------

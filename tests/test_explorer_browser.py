@@ -158,4 +158,69 @@ def test_ask_tab_shows_a_bad_box_as_one_line(page):
     page.locator("#ask-button").click()
     error = page.locator("#ask-status .fifa-error")
     error.wait_for(timeout=60_000)
-    assert error.inner_text().startswith("error: --box '0,0,9000,10': outside the 512x512 image")
+    assert error.inner_text().startswith("error: box '0,0,9000,10': outside the 512x512 image")  # the page's name, not the flag
+
+
+def test_figures_have_no_label_badge_over_their_titles(page):
+    page.get_by_role("tab", name="Browse a build").click()
+    page.locator("#open-button").click()
+    _image_loaded(page, "#row-picture")
+    page.get_by_role("tab", name="Ask the model").click()
+    page.locator("#ask-overlay").wait_for()
+    for figure in ("#row-picture", "#age-image", "#artifact-overlay", "#concepts-overlay", "#ask-overlay"):
+        badge = page.locator(f"{figure} [data-testid=block-label]")
+        assert badge.count() == 1 and not badge.is_visible(), figure  # kept for screen readers, not drawn over the title
+
+
+def test_the_concept_filter_finds_the_upper_lip_in_rows_that_flag_the_lips(page):
+    page.get_by_role("tab", name="Browse a build").click()
+    page.locator("#filter-concept textarea, #filter-concept input").first.fill("upper lip")
+    page.locator("#open-button").click()
+    status = page.locator("#browse-status .fifa-status")
+    status.wait_for(timeout=60_000)
+    assert status.inner_text().startswith("row 1 of ")
+    assert "lips" in page.locator("#row-details").inner_text()
+
+
+def test_two_clicks_on_the_preview_draw_the_box(page, tmp_path):
+    page.get_by_role("tab", name="Ask the model").click()
+    page.locator("#ask-photo input[type=file]").set_input_files(str(Path(sample_pair("smile")[0])))
+    assert _image_loaded(page, "#ask-preview") == [512, 512]
+    box_field = page.locator("#ask-box textarea, #ask-box input").first
+    for x, y, wanted in ((0.25, 0.25, r"^\d+,\d+,…"), (0.75, 0.6, r"^\d+,\d+,\d+,\d+$")):
+        image = page.locator("#ask-preview img").first
+        image.wait_for()
+        before, shown = image.get_attribute("src"), image.bounding_box()
+        image.click(position={"x": shown["width"] * x, "y": shown["height"] * y})
+        page.wait_for_function("([sel, re]) => new RegExp(re).test(document.querySelector(sel).value)",
+                               arg=["#ask-box textarea, #ask-box input", wanted], timeout=60_000)
+        page.wait_for_function("(src) => { const i = document.querySelector('#ask-preview img'); return i && i.src !== src && i.complete; }",
+                               arg=before, timeout=60_000)
+    box = [int(v) for v in box_field.input_value().split(",")]
+    assert 100 < box[0] < 160 and 250 < box[3] < 330
+    with Image.open(_download(page, page.locator("#ask-preview img").first.get_attribute("src"), tmp_path / "preview.png")) as drawn:
+        pixels = np.asarray(drawn.convert("RGB"))
+    assert pixels.shape == (512, 512, 3) and pixels[box[1], box[0] + 5 : box[2] - 5].min() > 200  # the top edge, white (lossy webp)
+
+
+@pytest.fixture(scope="module")
+def space_server(small_build):
+    port = _free_port()
+    app = launch(build_app(dataset=str(small_build), model="checkpoints/fifa-mllm", pinned=True), port=port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    app.close()
+
+
+def test_a_space_fixes_its_dataset_and_checkpoint_fields(browser, space_server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(space_server)
+    page.get_by_role("tab", name="Browse a build").click()
+    dataset = page.locator("#dataset textarea, #dataset input").first
+    dataset.wait_for()
+    assert not dataset.is_editable()
+    page.locator("#open-button").click()
+    page.locator("#browse-status .fifa-status").wait_for(timeout=60_000)  # the one dataset it serves opens
+    page.get_by_role("tab", name="Ask the model").click()
+    model = page.locator("#model textarea, #model input").first
+    assert model.input_value() == "checkpoints/fifa-mllm" and not model.is_editable()
+    page.close()
