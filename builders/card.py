@@ -21,7 +21,7 @@ from huggingface_hub import DatasetCardData
 
 from builders.configs import CONFIGS, DESCRIPTIONS, MIXES, TABLES, config_filters, table_of
 from builders.features import PAIRS_COLUMNS_DOC, PAIRS_FEATURES, TASK_COLUMNS_DOC, TASK_FEATURES
-from builders.splits import SPLITS
+from builders.splits import SPLITS, empty_splits_warning
 from fifa_data.annotate.reliability import Reliability
 from fifa_data.annotate.source import RESAVED, WARPED
 from fifa_data.core.fict import load_fict
@@ -57,6 +57,7 @@ def render_card(folder: str | Path, stats: dict, name: str | None = None, templa
         "split_header": " | ".join(SPLITS),
         "split_rule": "---:|" * len(SPLITS),
         "config_table": _config_table(stats),
+        "empty_splits": f"\n\n**Warning:** {warning}." if (warning := empty_splits_warning(stats["rows"])) else "",
         "task_schema": _schema_table(TASK_COLUMNS_DOC, TASK_FEATURES),
         "pairs_schema": _schema_table(PAIRS_COLUMNS_DOC, PAIRS_FEATURES),
         "fict_summary": _fict_summary(),
