@@ -75,18 +75,15 @@ def photo_pair(tmp_path, astronaut) -> Path:
 
 
 @pytest.mark.parametrize(("typo", "known"), [("manipulaton", "manipulation"), ("splt", "split"), ("Source_ID", "source_id")])
-def test_a_column_one_edit_from_a_known_one_is_refused_naming_both(photo_pair, typo, known, capsys):
+def test_a_column_one_edit_from_a_missing_known_one_is_refused_naming_both_and_others_travel_along(photo_pair, typo, known, capsys):
     manifest = photo_pair / "pairs.csv"
     manifest.write_text(f"real,fake,{typo}\nreal/a.png,fake/a.png,smile\n")
     with pytest.raises(SourceError, match=f"pairs.csv: column '{typo}' looks like '{known}' \\(rename it, or add an empty '{known}' column"):
         open_source(manifest).scan()
     assert script("build.py")["main"](["--manifest", str(manifest), "--out", str(photo_pair / "fifa")]) == 2
     assert f"column '{typo}' looks like '{known}'" in one_line_error(capsys)
-
-
-def test_other_unknown_columns_still_travel_along(photo_pair):
-    manifest = photo_pair / "pairs.csv"
-    # 'face' is one edit from 'fake', which the manifest has: a column of the user's own, like 'notes'
+    # other unknown columns still travel along: 'face' is one edit from 'fake', which the manifest has,
+    # so it is a column of the user's own, like 'notes'
     manifest.write_text("real,fake,manipulation,face,notes\nreal/a.png,fake/a.png,smile,left,from the lab\n")
     refs, rejects = open_source(manifest).scan()
     assert not rejects and refs[0].manipulation == "smile" and refs[0].extra == {"face": "left", "notes": "from the lab"}
