@@ -21,7 +21,7 @@ from huggingface_hub import DatasetCardData
 
 from builders.configs import CONFIGS, DESCRIPTIONS, MIXES, TABLES, config_filters, table_of
 from builders.features import KINDS
-from builders.splits import SPLITS
+from builders.splits import SPLITS, empty_splits_warning
 from fifa_data.annotate.reliability import Reliability
 from fifa_data.annotate.source import RESAVED, WARPED
 from fifa_data.core.fict import load_fict
@@ -59,6 +59,7 @@ def render_card(folder: str | Path, stats: dict, name: str | None = None, templa
         "split_header": " | ".join(SPLITS),
         "split_rule": "---:|" * len(SPLITS),
         "config_table": _config_table(stats),
+        "empty_splits": f"\n\n**Warning:** {warning}." if (warning := empty_splits_warning(stats["rows"])) else "",
         "task_schema": schema_table(TASK_TABLE),
         "pairs_schema": schema_table(PAIRS_TABLE),
         "fict_summary": _fict_summary(),

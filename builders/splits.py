@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from fifa_data.core.schema import SPLITS
+from fifa_data.core.schema import EMPTY_SPLIT_ADVICE, SPLITS
 from fifa_data.pairs.rejects import Reject
-from fifa_data.pairs.sources import PairRef
+from fifa_data.pairs.sources import SPLIT_COLUMN, PairRef
 
 DEFAULT_RATIOS: tuple[float, float, float] = (0.8, 0.1, 0.1)
 
@@ -47,7 +47,7 @@ def assign_splits(
     kept: list[PairRef] = []
     rejects: list[Reject] = []
     for ref in refs:
-        declared = (ref.extra.get("split") or "").strip() or None
+        declared = (ref.extra.get(SPLIT_COLUMN) or "").strip() or None
         if declared is not None and declared not in SPLITS:
             rejects.append(
                 Reject("split_conflict", f"{ref.fake_path}: split {declared!r} is not one of {', '.join(SPLITS)}", ref.pair_id, ref.real_path, ref.fake_path)
@@ -60,6 +60,17 @@ def assign_splits(
             continue
         kept.append(ref)
     return splits, kept, rejects
+
+
+def empty_splits_warning(rows: dict[str, dict[str, int]]) -> str | None:
+    """Which splits have no row in any config and what to do, as one sentence; None when every split has rows.
+
+    ``rows`` is ``build.json``'s config -> split -> count. The build's summary and its card both say it.
+    """
+    empty = [split for split in SPLITS if not any(by_split.get(split) for by_split in rows.values())]
+    if not empty:
+        return None
+    return f"the {' and '.join(empty)} split{'s are' if len(empty) > 1 else ' is'} empty: {EMPTY_SPLIT_ADVICE}"
 
 
 def slice_of(key: str, num_slices: int) -> int:

@@ -10,7 +10,10 @@ A command is a ``main(argv) -> int`` decorated with :func:`command` (so it runs 
 - anything else is a bug and keeps its traceback, as does every error under ``--debug`` (or
   ``FIFA_DEBUG=1``, for ``sft.py``, whose ``--debug`` is the trainer's own).
 
-:class:`ArgumentParser` reports its own errors the same way instead of printing the usage.
+:class:`ArgumentParser` reports its own errors the same way instead of printing the usage. Every list
+option is a :class:`ListAction`, so ``--configs age,loc``, ``--configs age loc`` and mixes of the two
+give the same list in every command. Off a terminal, long loops print a plain :class:`ProgressLines`
+line every few percent instead of a bar.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import os
 import re
 import signal
 import sys
+import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from fifa_data.core.errors import RunError, UsageError
 from fifa_data.outputs import Interrupted
@@ -32,7 +36,10 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-__all__ = ["USAGE_ERRORS", "ArgumentParser", "OneLineErrors", "RunError", "UsageError", "command", "guard_start", "run"]
+__all__ = [
+    "USAGE_ERRORS", "ArgumentParser", "ListAction", "OneLineErrors", "ProgressLines", "RunError", "UsageError",
+    "command", "guard_start", "progress", "run", "split_items",
+]  # fmt: skip
 
 # Errors of the library that name the file and the reason themselves: a mistake in the inputs.
 # Every domain error of that kind (a bad image, a bad source, an output folder FiFa may not replace) subclasses it.
@@ -54,6 +61,47 @@ class ArgumentParser(OneLineErrors, argparse.ArgumentParser):
         add_debug_argument(self)
 
 
+def split_items(values: str | Iterable[str]) -> list[str]:
+    """The items of a list given with commas, spaces or both: ``["age,loc", "det"]`` → ``["age", "loc", "det"]``."""
+    values = [values] if isinstance(values, str) else values
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+class ListAction(argparse.Action):
+    """A list option that reads ``age,loc``, ``age loc`` and ``age, loc det`` alike (``nargs="+"``, split at commas).
+
+    ``type`` and ``choices`` apply to each item after the split, and ``length`` asks for exactly that
+    many items; a bad item is argparse's own one-line error. Use it as ``action=ListAction`` (or in a
+    dataclass field's ``metadata`` for ``HfArgumentParser``).
+    """
+
+    def __init__(self, option_strings, dest, nargs="+", type=None, choices=None, length: int | None = None, metavar=None, **kwargs) -> None:
+        if nargs != "+":
+            raise ValueError(f"{dest}: a ListAction takes nargs='+', not {nargs!r}")
+        if metavar is None and choices is not None:
+            metavar = "{" + ",".join(map(str, choices)) + "}"
+        self.item_type, self.item_choices, self.length = type, choices, length
+        super().__init__(option_strings, dest, nargs="+", metavar=metavar, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        items: list = split_items(values)
+        if not items:
+            raise argparse.ArgumentError(self, "expected at least one value")
+        if self.item_type is not None:
+            try:
+                items = [self.item_type(item) for item in items]
+            except (TypeError, ValueError):
+                name = getattr(self.item_type, "__name__", repr(self.item_type))
+                raise argparse.ArgumentError(self, f"invalid {name} value in {' '.join(values)!r}") from None
+        if self.item_choices is not None:
+            for item in items:
+                if item not in self.item_choices:
+                    raise argparse.ArgumentError(self, f"invalid choice: {item!r} (choose from {', '.join(map(repr, self.item_choices))})")
+        if self.length is not None and len(items) != self.length:
+            raise argparse.ArgumentError(self, f"expected {self.length} values, got {len(items)}")
+        setattr(namespace, self.dest, items)
+
+
 def add_debug_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show the full traceback of any error")
 
@@ -71,6 +119,39 @@ def add_progress_argument(parser: argparse.ArgumentParser) -> None:
 def bars_disabled(no_progress: bool) -> bool | None:
     """tqdm's ``disable``: True with ``--no-progress``, else None (bars only when stderr is a terminal)."""
     return True if no_progress else None
+
+
+class ProgressLines:
+    """A progress bar's stand-in for a log: one plain line on stderr each time another ``step`` of the total is done."""
+
+    def __init__(self, total: int, desc: str, unit: str = "row", step: float = 0.05) -> None:
+        self.total, self.desc, self.unit, self.step = total, desc, unit, step
+        self.done, self._next, self._start = 0, step, time.monotonic()
+        print(f"{desc}: 0/{total:,} {unit}s", file=sys.stderr, flush=True)
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if not self.total or self.done / self.total + 1e-9 < self._next:
+            return
+        while self._next <= self.done / self.total + 1e-9:
+            self._next += self.step
+        seconds = time.monotonic() - self._start
+        print(f"{self.desc}: {self.done:,}/{self.total:,} {self.unit}s ({100 * self.done / self.total:.0f}%) in {seconds:.0f} s", file=sys.stderr, flush=True)
+
+    def __enter__(self) -> ProgressLines:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def progress(total: int, desc: str, unit: str = "row", no_progress: bool = False):
+    """A tqdm bar on a terminal, :class:`ProgressLines` off one (a pipe, a log), nothing with ``--no-progress``."""
+    from tqdm.auto import tqdm
+
+    if not no_progress and not sys.stderr.isatty():
+        return ProgressLines(total, desc, unit)
+    return tqdm(total=total, desc=desc, unit=unit, disable=bars_disabled(no_progress))
 
 
 def configure_progress(no_progress: bool = False) -> bool:

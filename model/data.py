@@ -10,10 +10,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from datasets import Dataset, concatenate_datasets, interleave_datasets, load_dataset
+from datasets import Dataset, concatenate_datasets, get_dataset_infos, interleave_datasets, load_dataset
 
-from fifa_data.cli import UsageError
-from fifa_data.core.schema import MIXES, TASKS
+from fifa_data.cli import UsageError, split_items
+from fifa_data.core.schema import EMPTY_SPLIT_ADVICE, MIXES, TASKS
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
@@ -36,18 +36,32 @@ def check_dataset(dataset: str) -> None:
 
 
 def parse_configs(configs: str | list[str], weights: str | list[float] | None = None) -> tuple[list[str], list[float] | None]:
-    """``"age,loc"`` and ``"2,1"`` → names and weights; clear errors for unknown names or a length mismatch."""
-    names = [c.strip() for c in configs.split(",")] if isinstance(configs, str) else list(configs)
-    names = [c for c in names if c]
+    """``"age,loc"`` and ``"2,1"`` (or lists) → names and weights; clear errors for unknown names or a length mismatch."""
+    names = split_items(configs)
     unknown = [c for c in names if c not in TASKS and c not in MIXES]
     if unknown or not names:
         raise DatasetError(f"unknown configs {unknown or names}; choose from {', '.join((*TASKS, *MIXES))}")
     if weights is None or weights == "":
         return names, None
-    values = [float(w) for w in weights.split(",")] if isinstance(weights, str) else [float(w) for w in weights]
+    values = [float(w) for w in (split_items(weights) if isinstance(weights, str) else weights)]
     if len(values) != len(names) or any(w < 0 for w in values) or sum(values) <= 0:
         raise DatasetError(f"--weights needs one non-negative weight per config ({len(names)}), got {values}")
     return names, values
+
+
+def empty_split_error(dataset: str, split: str) -> DatasetError | None:
+    """The error to give when ``split`` is missing because no config of ``dataset`` has a row in it; None otherwise.
+
+    A build leaves a split out (and with it ``bench``, the test split) when none of its source photos fell into it.
+    """
+    try:
+        infos = get_dataset_infos(dataset)
+    except (OSError, ValueError):  # not readable here: leave the message to the loader
+        return None
+    splits = [set(info.splits or {}) for name, info in infos.items() if name in TASKS or name in MIXES]
+    if not splits or any(split in names for names in splits):
+        return None
+    return DatasetError(f"{dataset}: the {split} split is empty ({EMPTY_SPLIT_ADVICE})")
 
 
 def load_split(dataset: str, configs: list[str], split: str, *, weights: list[float] | None = None, limit: int | None = None, seed: int = 0) -> Dataset | None:
@@ -66,6 +80,8 @@ def load_split(dataset: str, configs: list[str], split: str, *, weights: list[fl
             if "split" in str(error).lower():  # the split does not exist for this config
                 continue
             if "config" in str(error).lower():
+                if (empty := empty_split_error(dataset, split)) is not None:
+                    raise empty from error
                 raise DatasetError(f"{dataset}: has no config {config!r} (build it with --configs {config})") from error
             raise
         except (ConnectionError, FileNotFoundError) as error:

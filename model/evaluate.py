@@ -33,7 +33,6 @@ cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
 import datasets
 import numpy as np
 from PIL import Image
-from tqdm.auto import tqdm
 
 from fifa_data.core.images import open_row_image
 from fifa_data.core.schema import TASKS, answer_of
@@ -43,15 +42,15 @@ from fifa_data.scoring.predictions import Prediction, read_predictions, write_pr
 from fifa_data.scoring.score import ConceptCache, Scores, score
 from fifa_data.viz import render_age
 from model.collator import CollateError
-from model.data import check_dataset, load_split, parse_configs
-from model.modeling import CONFIG_FILE
+from model.data import check_dataset, empty_split_error, load_split, parse_configs
+from model.modeling import check_model_folder
 
 GALLERY_CASES = 3  # best and worst AGE answers shown each
 GALLERY_WIDTH = 720  # pixels of one rendered answer
 REPORT_FILE = "results.json"  # marks a folder as an evaluation report
 
 
-def load_rows(dataset: str, configs: str, split: str, tasks: Sequence[str] | None, limit: int | None) -> list[dict]:
+def load_rows(dataset: str, configs: str | Sequence[str], split: str, tasks: Sequence[str] | None, limit: int | None) -> list[dict]:
     """The rows to score: ``configs``' ``split``, only ``tasks`` if given, at most ``limit`` rows per task.
 
     Images stay as their stored bytes (``{"bytes", "path"}``), decoded only where pixels are needed.
@@ -59,7 +58,7 @@ def load_rows(dataset: str, configs: str, split: str, tasks: Sequence[str] | Non
     names, _ = parse_configs(configs)
     ds = load_split(dataset, names, split)
     if ds is None:
-        raise cli.UsageError(f"{dataset}: has no {split!r} split for {configs}")
+        raise empty_split_error(dataset, split) or cli.UsageError(f"{dataset}: has no {split!r} split for {', '.join(names)}")
     ds = ds.cast_column("image", datasets.Image(decode=False))
     kept, per_task = [], {}
     for i, task in enumerate(ds["task"]):
@@ -71,9 +70,11 @@ def load_rows(dataset: str, configs: str, split: str, tasks: Sequence[str] | Non
 
 
 def model_predictions(
-    model_path: str, rows: list[dict], *, batch_size: int, max_new_tokens: int, disable_bars: bool | None = None
+    model_path: str, rows: list[dict], *, batch_size: int, max_new_tokens: int, no_progress: bool = False
 ) -> tuple[dict[str, Prediction], dict]:
     """The checkpoint's answer to every row it can read, and how it went: rows/s and the rows it could not answer.
+
+    Progress is a bar on a terminal and a plain line every few percent in a log (:func:`fifa_data.cli.progress`).
 
     A row the model cannot take (an unreadable image, a mask of the wrong size) is listed with its
     reason and left unanswered, so the scorer counts it as wrong; it never stops the run.
@@ -89,7 +90,7 @@ def model_predictions(
             predictions[row["id"]] = Prediction(row["id"], result.text, result.mask_rles())
 
     start = time.perf_counter()
-    with tqdm(total=len(rows), desc="generate", unit="row", disable=disable_bars) as bar:
+    with cli.progress(len(rows), "generate", "row", no_progress=no_progress) as bar:
         for first in range(0, len(rows), batch_size):
             chunk = rows[first : first + batch_size]
             try:
@@ -181,16 +182,18 @@ def evaluate(args: argparse.Namespace) -> dict:
     The report is written aside and moved into ``args.out`` whole (:func:`fifa_data.outputs.staged_output`).
     """
     check_output(args.out, REPORT_FILE, overwrite=args.overwrite)
-    tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
+    args.config = ",".join(cli.split_items(args.config))
+    tasks = cli.split_items(args.tasks) if args.tasks else None
     unknown = [t for t in tasks or [] if t not in TASKS]
     if unknown:
         raise cli.UsageError(f"--tasks: unknown tasks {unknown}; choose from {', '.join(TASKS)}")
     rows = load_rows(args.dataset, args.config, args.split, tasks, args.limit)
     if not rows:
-        raise cli.UsageError(f"{args.dataset}: no rows to score ({args.config}, {args.split}, tasks {args.tasks or 'all'})")
+        raise cli.UsageError(f"{args.dataset}: no rows to score ({args.config}, {args.split}, tasks {','.join(tasks or []) or 'all'})")
     with staged_output(args.out, REPORT_FILE, overwrite=args.overwrite) as staging:
         report = _evaluate_into(staging, args, rows)
-    print(f"wrote {args.out}/results.md, results.json" + (", age_gallery.png" if report["gallery"] else ""))
+    written = [Path(args.out) / name for name in ("results.md", REPORT_FILE, *(["age_gallery.png"] if report["gallery"] else []))]
+    print("wrote " + ", ".join(map(str, written)))
     return report
 
 
@@ -202,7 +205,7 @@ def _evaluate_into(out: Path, args: argparse.Namespace, rows: list[dict]) -> dic
         system = Path(args.predictions).stem
     else:
         predictions, speed = model_predictions(
-            args.model, rows, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, disable_bars=cli.bars_disabled(args.no_progress)
+            args.model, rows, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, no_progress=args.no_progress
         )
         write_predictions(out / "predictions.jsonl", predictions.values())
         system = Path(args.model).name or "model"
@@ -245,9 +248,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     source.add_argument("--model", help="a FiFa-MLLM checkpoint folder (model/sft.py's --output-dir)")
     source.add_argument("--predictions", help="answers of any system as JSONL (format: fifa_data/predictions.py)")
     parser.add_argument("--dataset", default="./fifa", help="a built FiFa folder or Hub id")
-    parser.add_argument("--config", default="bench", help="bench (FiFa-Bench), instruct, or task configs: loc,rseg,det")
+    parser.add_argument(
+        "--config", action=cli.ListAction, default=["bench"], metavar="CONFIG", help="bench (FiFa-Bench), instruct, or task configs: loc,rseg,det"
+    )
     parser.add_argument("--split", default="test", help="test (FiFa-Bench), validation or train")
-    parser.add_argument("--tasks", default=None, help="only these tasks, e.g. det,loc,age")
+    parser.add_argument("--tasks", action=cli.ListAction, metavar="TASK", help="only these tasks, e.g. det,loc,age or det loc age")
     parser.add_argument("--limit", type=int, default=None, help="at most this many rows per task")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=256)
@@ -264,8 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.predictions and not Path(args.predictions).is_file():
         raise cli.UsageError(f"--predictions {args.predictions}: no such file")
-    if args.model and not (Path(args.model) / CONFIG_FILE).is_file():
-        raise cli.UsageError(f"--model {args.model}: not a FiFa-MLLM checkpoint (no {CONFIG_FILE})")
+    if args.model:
+        check_model_folder(args.model)
     check_dataset(args.dataset)
     evaluate(args)
     return 0

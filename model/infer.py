@@ -46,7 +46,7 @@ from fifa_data.scoring.parse import ParsedAnswer, parse_answer
 from fifa_data.tasks.questions import QUESTIONS
 from fifa_data.viz import render_age
 from model.generation import Answer, generate, load_for_inference
-from model.modeling import CONFIG_FILE, SEG, FiFaModel
+from model.modeling import CONFIG_FILE, SEG, FiFaModel, check_model_folder  # noqa: F401 (CONFIG_FILE: the Explorer reads it here)
 
 ANSWER_FILE = "answer.json"  # marks a folder as an answer of this command
 _SPELLED_SEG = re.compile(r"\[\s*seg\s*\]", re.IGNORECASE)
@@ -126,15 +126,6 @@ def query_mask(rgb: np.ndarray, face: Face, concept_id: str, path: str) -> dict:
     if not mask.any():
         raise InferError(f"--concept {concept_id!r}: not visible in the face of {path}")
     return masklib.encode(mask)
-
-
-def check_model_folder(path: str) -> None:
-    """A cheap check before any work: the folder exists and holds a FiFa-MLLM config."""
-    folder = Path(path)
-    if not folder.is_dir():
-        raise InferError(f"--model {path}: folder not found")
-    if not (folder / CONFIG_FILE).is_file():
-        raise InferError(f"--model {path}: not a FiFa-MLLM checkpoint (no {CONFIG_FILE})")
 
 
 def load_model(path: str, task: str) -> FiFaModel:
@@ -273,7 +264,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", required=True, help="a FiFa-MLLM checkpoint folder (model/sft.py's output)")
     parser.add_argument("--image", required=True, help="a face photo (any format Pillow reads)")
     parser.add_argument("--task", default="age", choices=TASKS, help="the FiFa-11 task (default: age)")
-    parser.add_argument("--box", help="bdet / bexp: the query box x0,y0,x1,y1 in pixels (x1, y1 exclusive)")
+    parser.add_argument(
+        "--box", action=cli.ListAction, metavar="X", help="bdet / bexp: the query box x0,y0,x1,y1 (or x0 y0 x1 y1) in pixels (x1, y1 exclusive)"
+    )
     parser.add_argument("--concept", help="rdet / rexp / rseg: the queried FICT concept, an id such as nose or a name")
     parser.add_argument("--question", help="the question (default: the task's first phrasing); {box} and {concept} are filled in")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="longest answer in tokens (default: 256)")
@@ -281,6 +274,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--overwrite", action="store_true", help="replace --out even if it holds files that FiFa did not write")
     cli.add_progress_argument(parser)
     args = parser.parse_args(argv)
+    args.box = ",".join(args.box) if args.box is not None else None  # the text parse_box reads, as the Explorer sends it
     cli.configure_progress(args.no_progress)
     return args
 

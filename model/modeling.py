@@ -28,6 +28,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoModelForImageTextToText
 
+from fifa_data.core.errors import UsageError
 from fifa_data.core.markup import P_CLOSE, P_OPEN, SEG
 from fifa_data.core.schema import TASKS
 from model.families import FAMILIES, _inner, family_of, load_processor, square_without_crop
@@ -349,6 +350,21 @@ class FiFaModel(nn.Module):
             raise ValueError(f"{path / HEADS_FILE} lacks {sorted(missing)[:3]}")
         model.load_state_dict(heads, strict=False)
         return model  # the base in `dtype`; the heads stay fp32, as in training
+
+
+class CheckpointError(UsageError):
+    """A ``--model`` that is no FiFa-MLLM checkpoint folder; the message names it and the reason."""
+
+
+def check_model_folder(path: str) -> None:
+    """A cheap check before any work: ``path`` is a folder that holds a FiFa-MLLM checkpoint."""
+    folder = Path(path).expanduser()
+    if not folder.exists():
+        raise CheckpointError(f"--model {path}: no such folder")
+    if not folder.is_dir():
+        raise CheckpointError(f"--model {path}: a file, not a checkpoint folder")
+    if not (folder / CONFIG_FILE).is_file():
+        raise CheckpointError(f"--model {path}: not a FiFa-MLLM checkpoint (no {CONFIG_FILE})")
 
 
 def load_weights(model: FiFaModel, path: str | Path) -> None:

@@ -18,6 +18,7 @@ The loss is ``ce_weight * CE + bce_weight * BCE + dice_weight * Dice`` over the 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
@@ -38,21 +39,24 @@ from trl import SFTConfig, SFTTrainer
 from fifa_data.outputs import Interrupted, check_output, output_lock
 from model.card import render_model_card
 from model.collator import FiFaCollator
-from model.data import load_split, parse_configs, texts_of
+from model.data import empty_split_error, load_split, parse_configs, texts_of
 from model.modeling import CONFIG_FILE, FiFaModel, load_weights
 from model.tiny import TINY, compose_llava_from_pretrained
 
 TINY_MODELS = {"tiny": "llava", "tiny-llava": "llava", "tiny-qwen2-vl": "qwen2_vl"}
+_HUB_MODEL_ID = re.compile(r"^\w[\w.-]*(/\w[\w.-]*)?$")  # gpt2, llava-hf/llava-1.5-7b-hf: anything else is a path
 
 
 @dataclass
 class FiFaArguments:
     """FiFa's own flags: data and model; the trainer's, the loss weights included, are `FiFaSFTConfig`'s."""
 
+    dataset: str = field(metadata={"help": "a built FiFa folder (scripts/build.py --out) or its Hub id"})
     model: str = field(default="tiny", metadata={"help": "tiny | tiny-qwen2-vl | Hub id or folder of a base model | a FiFa-MLLM checkpoint"})
-    dataset: str = field(default="./fifa", metadata={"help": "a built FiFa folder or its Hub id"})
-    configs: str = field(default="instruct", metadata={"help": "comma-separated task configs, or instruct"})
-    weights: str | None = field(default=None, metadata={"help": "comma-separated sampling weights, one per config"})
+    configs: list[str] = field(
+        default_factory=lambda: ["instruct"], metadata={"action": cli.ListAction, "help": "task configs, as age,loc or age loc (default: instruct)"}
+    )
+    weights: list[float] | None = field(default=None, metadata={"action": cli.ListAction, "help": "sampling weights, one per config, as 2,1 or 2 1"})
     eval_split: str = field(default="validation", metadata={"help": "split to evaluate on; 'none' to skip"})
     limit: int | None = field(default=None, metadata={"help": "use at most this many rows of each config and split"})
     vision_tower: str | None = field(default=None, metadata={"help": "compose a LLaVA (instead of --model): this vision model ..."})
@@ -61,7 +65,10 @@ class FiFaArguments:
     lora_r: int = field(default=8, metadata={"help": "LoRA rank (GLaMM: 8)"})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA scaling alpha (GLaMM: 16)"})
     lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA path (GLaMM: 0.05)"})
-    lora_target_modules: str = field(default="q_proj,k_proj,v_proj,o_proj", metadata={"help": "LLM linear layers LoRA adapts"})
+    lora_target_modules: list[str] = field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"],
+        metadata={"action": cli.ListAction, "help": "LLM linear layers LoRA adapts (default: q_proj,k_proj,v_proj,o_proj)"},
+    )
     train_vision_tower: bool | None = field(default=None, metadata={"help": "train the vision encoder too (default: only for tiny, which starts random)"})
     mask_size: int | None = field(default=None, metadata={"help": "side of the mask grid (default 64 tiny, 128 otherwise)"})
     decoder_dim: int | None = field(default=None, metadata={"help": "mask decoder width (default 64 tiny, 256 otherwise)"})
@@ -134,14 +141,17 @@ COMMON_TRAINER_OPTIONS = (
 
 
 class _DefaultsUnlessStated(argparse.ArgumentDefaultsHelpFormatter):
-    """Appends "(default: X)" to a help text, unless the text already says what the default is."""
+    """Appends "(default: X)" to a help text, unless the option is required or the text already says what the default is."""
 
     def _get_help_string(self, action):
-        return action.help if action.help and "default" in action.help else super()._get_help_string(action)
+        return action.help if action.required or (action.help and "default" in action.help) else super()._get_help_string(action)
 
 
 class _Parser(cli.OneLineErrors, HfArgumentParser):
-    """``HfArgumentParser`` with FiFa's one-line errors and hyphenated flags in the help (underscores still parse)."""
+    """``HfArgumentParser`` with FiFa's one-line errors and hyphenated flags in the help (underscores still parse).
+
+    ``--output-dir`` is required: a run never trains into a default folder the user did not name.
+    """
 
     def __init__(self, dataclasses, visible: Sequence[str] | None = None) -> None:
         super().__init__(dataclasses, formatter_class=_DefaultsUnlessStated)
@@ -152,6 +162,8 @@ class _Parser(cli.OneLineErrors, HfArgumentParser):
                 action.option_strings = [o for o in action.option_strings if o not in longs or o in hyphenated]
             if visible is not None and action.dest not in visible and action.dest != "help":
                 action.help = argparse.SUPPRESS
+            if action.dest == "output_dir":
+                action.required, action.help = True, "where the model and its checkpoints go"
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[FiFaArguments, FiFaSFTConfig]:
@@ -166,7 +178,6 @@ def parse_args(argv: list[str] | None = None) -> tuple[FiFaArguments, FiFaSFTCon
         parser.epilog = "These are FiFa's options and the trainer's most common ones; --help-all lists every SFTConfig / TrainingArguments option."
     on_gpu = torch.cuda.is_available()
     parser.set_defaults(
-        output_dir="fifa-mllm",
         remove_unused_columns=False,  # the mask columns must reach the collator
         dataset_kwargs={"skip_prepare_dataset": True},
         max_length=None,
@@ -192,6 +203,17 @@ def parse_args(argv: list[str] | None = None) -> tuple[FiFaArguments, FiFaSFTCon
     return fifa, config
 
 
+def check_model_argument(name: str) -> None:
+    """Before any work: ``--model`` is a tiny base, an existing folder, or a Hub id (``./nope`` is a missing folder)."""
+    path = Path(name).expanduser()
+    if name in TINY_MODELS or path.is_dir():
+        return
+    if path.exists():
+        raise cli.UsageError(f"--model {name}: a file, not a model folder")
+    if not _HUB_MODEL_ID.match(name):
+        raise cli.UsageError(f"--model {name}: no such folder")
+
+
 def build_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, seed: int) -> FiFaModel:
     """A new FiFa-MLLM on the chosen base, or a FiFa checkpoint to go on training."""
     if (Path(args.model) / CONFIG_FILE).is_file():
@@ -201,7 +223,7 @@ def build_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, see
     tiny = model.fifa_config.base_model.startswith("tiny")
     train_vision = args.train_vision_tower if args.train_vision_tower is not None else tiny
     if model.fifa_config.lora is None and (args.lora if args.lora is not None else not tiny):
-        targets = tuple(t.strip() for t in args.lora_target_modules.split(",") if t.strip())
+        targets = tuple(cli.split_items(args.lora_target_modules))
         model.add_lora(r=args.lora_r, alpha=args.lora_alpha, dropout=args.lora_dropout, target_modules=targets, train_vision_tower=train_vision)
     elif model.fifa_config.lora is None and not train_vision:
         model.freeze_vision_tower()  # under LoRA, peft has frozen everything but what it trains already
@@ -221,7 +243,12 @@ def _new_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, seed
     if tiny:
         base, processor = TINY[TINY_MODELS[args.model]](train_texts, seed=seed)
         return FiFaModel.create(base, processor, base_model=f"tiny-{TINY_MODELS[args.model]}", seed=seed, **heads)
-    return FiFaModel.from_base(args.model, dtype=dtype, seed=seed, **heads)
+    try:
+        return FiFaModel.from_base(args.model, dtype=dtype, seed=seed, **heads)
+    except OSError as error:
+        if Path(args.model).expanduser().exists():
+            raise
+        raise cli.UsageError(f"--model {args.model}: no such folder, and not loadable from the Hub ({' '.join(str(error).split())})") from error
 
 
 def train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
@@ -230,6 +257,8 @@ def train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
     The main process holds ``--output-dir``'s lock throughout, so a second run into it is refused.
     """
     check_output(config.output_dir, is_fifa_run, overwrite=args.overwrite, flag="--output-dir")  # before any work
+    if not (config.resume_from_checkpoint or args.vision_tower or args.language_model):
+        check_model_argument(args.model)
     with output_lock(config.output_dir, flag="--output-dir") if PartialState().is_main_process else nullcontext():
         return _train(args, config)
 
@@ -238,7 +267,7 @@ def _train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
     configs, weights = parse_configs(args.configs, args.weights)
     train = load_split(args.dataset, configs, "train", weights=weights, limit=args.limit, seed=config.seed)
     if train is None:
-        raise cli.UsageError(f"{args.dataset}: has no train split for {', '.join(configs)}")
+        raise empty_split_error(args.dataset, "train") or cli.UsageError(f"{args.dataset}: has no train split for {', '.join(configs)}")
     evaluation = None if args.eval_split == "none" else load_split(args.dataset, configs, args.eval_split, limit=args.limit)
     if evaluation is None:
         config.eval_strategy = "no"

@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from fifa_data import cli
 from fifa_data.annotate.guard import GuardCounts
 from fifa_data.annotate.pipeline import annotate
 from fifa_data.core.schema import MANIPULATIONS
@@ -33,7 +34,7 @@ ATTEMPTS = 4
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="cards/images", help="output folder (default: cards/images)")
-    parser.add_argument("--photos", nargs="+", choices=sorted(photos.PHOTOS), default=["astronaut", "grace_hopper"],
+    parser.add_argument("--photos", action=cli.ListAction, choices=sorted(photos.PHOTOS), default=["astronaut", "grace_hopper"],
                         help="photos to try, in order, until every type has a usable pair")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

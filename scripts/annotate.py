@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--limit", type=int, help="annotate at most this many pairs")
     parser.add_argument("--pair-id", action="append", help="only this pair (repeatable)")
-    parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
+    parser.add_argument("--tasks", action=cli.ListAction, choices=TASKS, default=list(TASKS))
     add_annotator_arguments(parser)
     parser.add_argument("--render", type=int, default=10, help="draw the AGE answer of the first N fakes (default: 10)")
     parser.add_argument("--overwrite", action="store_true", help="replace --out even if it holds files that FiFa did not write")

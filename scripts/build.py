@@ -2,7 +2,7 @@
 
     python scripts/build.py                                  # the bundled sample source → ./fifa
     python scripts/build.py --pairs my_pairs/ --manifest more/pairs.csv --out fifa --num-proc 8
-    python scripts/build.py --configs age loc det --limit 100
+    python scripts/build.py --configs age loc det --limit 100       # or --configs age,loc,det
     python scripts/build.py --push --repo-id USER/fifa [--private]
 
 Then ``load_dataset("fifa", "age")`` from this folder, or ``load_dataset("/path/to/fifa", "age")``
@@ -47,17 +47,19 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
     sources.add_argument("--sample-pairs", type=int, default=100, help="pairs simulated for the bundled sample (default: 100)")
     parser.add_argument("--out", default="fifa", help="output folder (default: ./fifa)")
     parser.add_argument(
-        "--configs", nargs="+", choices=CONFIGS, default=list(CONFIGS), metavar="CONFIG", help=f"configs to build (default: all: {' '.join(CONFIGS)})"
+        "--configs", action=cli.ListAction, choices=CONFIGS, default=list(CONFIGS), metavar="CONFIG",
+        help=f"configs to build, as age,loc or age loc (default: all: {' '.join(CONFIGS)})",
     )
     add_annotator_arguments(parser)
     parser.add_argument("--limit", type=int, help="build from the first N pairs only")
     parser.add_argument(
         "--split-ratios",
+        action=cli.ListAction,
         type=float,
-        nargs=3,
+        length=3,
         default=[0.8, 0.1, 0.1],
-        metavar=("TRAIN", "VAL", "TEST"),
-        help="for sources that declare no split (default: 0.8 0.1 0.1)",
+        metavar="RATIO",
+        help="train, validation and test shares for sources that declare no split (default: 0.8 0.1 0.1)",
     )
     parser.add_argument(
         "--num-proc",
@@ -138,6 +140,7 @@ def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> B
 
 def print_summary(report: BuildReport) -> None:
     """The counts a builder checks first: pairs in / accepted / rejected, rows, guard, time."""
+    from builders.splits import empty_splits_warning
     from fifa_data.annotate.reliability import Reliability
 
     s = report.stats
@@ -160,6 +163,8 @@ def print_summary(report: BuildReport) -> None:
     for config, version in s["versions"].items():
         rows = s["rows"].get(config, {})
         print(f"  {config:10} {version:>8} " + " ".join(f"{rows[split]:11,}" if split in rows else f"{'-':>11}" for split in SPLITS))
+    if warning := empty_splits_warning(s["rows"]):
+        print(f"  warning: {warning}")
     g = s["guard"]
     print(f"  guard: {g['texts']:,} texts, {g['inconsistent']:,} text-decision inconsistencies removed, {g['missing']:,} missing filled in, "
           f"{g['repaired']:,} repaired, {g['rejected']:,} replaced, {g['writer_failures']:,} writer failures")

@@ -39,9 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output folder; an earlier simulation there is replaced")
     parser.add_argument("-n", type=int, default=100, help="number of pairs (default: 100)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--photos", nargs="+", choices=sorted(photos.PHOTOS), default=list(photos.PHOTOS))
-    parser.add_argument("--views", nargs="+", choices=VIEWS, default=list(VIEWS))
-    parser.add_argument("--manipulations", nargs="+", choices=MANIPULATIONS, default=list(MANIPULATIONS))
+    parser.add_argument("--photos", action=cli.ListAction, choices=sorted(photos.PHOTOS), default=list(photos.PHOTOS))
+    parser.add_argument("--views", action=cli.ListAction, choices=VIEWS, default=list(VIEWS))
+    parser.add_argument("--manipulations", action=cli.ListAction, choices=MANIPULATIONS, default=list(MANIPULATIONS))
     parser.add_argument("--overwrite", action="store_true", help="replace --out even if it holds files that FiFa did not write")
     args = parser.parse_args(argv)
     if args.n < 1:

@@ -130,7 +130,7 @@ def test_sft_help_shows_fifas_options_on_one_screen_and_help_all_the_rest(capsys
     assert "--ce_weight" not in short and "--adam-beta1" not in short
     assert len(short.splitlines()) < 150 < len(full.splitlines())
     assert "--adam-beta1" in full
-    assert parse_args(["--ce_weight", "3", "--learning_rate", "1e-4"])[1].ce_weight == 3.0  # underscores still parse
+    assert parse_args(["--dataset", "d", "--output_dir", "o", "--ce_weight", "3", "--learning_rate", "1e-4"])[1].ce_weight == 3.0  # underscores still parse
 
 
 def test_a_dataset_that_is_not_a_fifa_build_is_named(place):

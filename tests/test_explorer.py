@@ -227,7 +227,7 @@ def test_the_space_pushes_as_a_gradio_space(tmp_path, fake_hub: FakeHub):
         (["--push"], "error: --push: needs --space-dir and --space-id USER/NAME"),
         (["--space-dir", "x"], "error: --space-dir: needs --dataset"),
         (["--port", "0"], "error: --port 0: not a TCP port"),
-        (["--model", "/nowhere/at/all"], "error: --model /nowhere/at/all: folder not found"),
+        (["--model", "/nowhere/at/all"], "error: --model /nowhere/at/all: no such folder"),
     ],
 )
 def test_the_command_refuses_bad_flags_in_one_line(argv, message):

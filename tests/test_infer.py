@@ -171,7 +171,7 @@ def _folder(path: Path, config: str | None = None) -> Path:
 
 
 BAD_INPUTS = {
-    "model folder missing": (lambda c, p, t: ["--model", str(t / "nowhere")], "--model {t}/nowhere: folder not found"),
+    "model folder missing": (lambda c, p, t: ["--model", str(t / "nowhere")], "--model {t}/nowhere: no such folder"),
     "model not a checkpoint": (lambda c, p, t: ["--model", str(_folder(t / "empty"))], "not a FiFa-MLLM checkpoint (no fifa_config.json)"),
     "model broken": (lambda c, p, t: ["--model", str(_folder(t / "broken", "{}"))], "broken: cannot load the checkpoint"),
     "image missing": (lambda c, p, t: ["--image", str(t / "gone.jpg")], "{t}/gone.jpg: file not found"),
@@ -217,5 +217,5 @@ def test_the_script_exits_2_without_a_traceback(photo, tmp_path):
         check=False, capture_output=True, text=True, timeout=120,
     )
     errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
-    assert run.returncode == 2 and len(errors) == 1 and "nowhere: folder not found" in errors[0], run.stderr
+    assert run.returncode == 2 and len(errors) == 1 and "nowhere: no such folder" in errors[0], run.stderr
     assert "Traceback" not in run.stderr

@@ -2,7 +2,8 @@
 
 mediapipe's TFLite and absl runtime print "Created TensorFlow Lite XNNPACK delegate" and
 "Feedback manager requires a model with a single signature" the first time each graph runs, and
-pycocoevalcap's Java tokeniser reports its speed on every call. Neither goes through Python's
+pycocoevalcap's Java tokeniser reports its speed on every call and logs a two-line
+``WARNING: Untokenizable`` for every character it drops (a control character, some symbols). Neither goes through Python's
 logging, so :func:`native_noise_filtered` captures the descriptor itself for the duration of the
 call and writes back every line that is not known noise.
 """
@@ -21,7 +22,9 @@ NOISE = re.compile(
     r"^(INFO: Created TensorFlow Lite XNNPACK delegate"
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
     r"|[IW]\d{4} [\d:. ]+\d+ \S+\.cc:\d+\] "
-    r"|PTBTokenizer tokenized \d+ tokens)"
+    r"|PTBTokenizer tokenized \d+ tokens"
+    r"|WARNING: Untokenizable: "
+    r"|.* edu\.stanford\.nlp\.process\.PTBLexer \w+$)"
 )
 
 _LOCK = threading.Lock()  # one capture of fd 2 at a time

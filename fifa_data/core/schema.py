@@ -31,6 +31,11 @@ MANIPULATIONS: tuple[str, ...] = (  # the manipulation labels known in advance: 
 MIXES: dict[str, tuple[str, ...]] = {"instruct": ("train", "validation"), "bench": ("test",)}  # every task's rows of these splits
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 CONFIGS: tuple[str, ...] = ("fict", "pairs", *TASKS, *MIXES)  # the configs of a build: the concept tree, the pairs, each task, each mix
+# What to do about a split left empty: splits go by source photo, so a few photos can miss one (the build, its card and evaluate.py say it).
+EMPTY_SPLIT_ADVICE = (
+    "splits go by source photo, and a few photos can leave a split with none; to fill it, give the manifest a 'split' column "
+    "(train, validation or test for each pair), or build from more source photos or with other --split-ratios TRAIN VAL TEST"
+)
 
 
 

@@ -13,8 +13,11 @@ counter (``_2``, ``-07``) removed::
     real/a/0001.png +  fake/a/0001_smile_2.jpg  manipulation "smile"
 
 **Manifest** (`ManifestPairs`): a CSV or parquet file with columns ``real`` and ``fake`` (paths
-relative to the manifest's folder) and optional ``manipulation`` and ``source_id``; any other
-column travels along in `PairRef.extra` as text. Two columns give the pair's truth:
+relative to the manifest's folder) and optional ``manipulation``, ``source_id`` and ``split``
+(`SPLIT_COLUMN`: train, validation or test); any other column travels along in `PairRef.extra` as
+text. An unknown column one edit (a letter added, dropped or changed, case aside) from a known
+column that the manifest lacks is taken for a typo and refused (`check_column_names`), so a
+misspelt ``manipulaton`` cannot leave the labels null. Two columns give the pair's truth:
 
 - ``mask`` (`MASK_COLUMN`): the path of a mask image that the dataset ships with the fake (DFFD's
   FaceApp masks, SID-Set's ``*_mask.png``), checked like the image paths. The build uses it as
@@ -62,6 +65,8 @@ MANIFEST_NAMES = ("pairs.parquet", "pairs.csv")
 MANIFEST_COLUMNS = ("real", "fake", "manipulation", "source_id", "mask")
 MASK_COLUMN = "mask"  # the path of the mask image a dataset ships with a fake
 EDIT_MASK_COLUMN = "edit_mask"  # the true edit mask of a pair (JSON COCO RLE), where the manifest knows it
+SPLIT_COLUMN = "split"  # the pair's declared split (builders.splits reads it)
+KNOWN_COLUMNS = (*MANIFEST_COLUMNS, EDIT_MASK_COLUMN, SPLIT_COLUMN)
 
 _SEPARATORS = "_-."
 _COUNTER = re.compile(r"[_-]\d+$")
@@ -301,6 +306,7 @@ def _read_manifest(path: Path) -> pl.DataFrame:
             raise SourceError(f"{path}: a manifest must be .csv or .parquet")
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise SourceError(f"{path}: cannot read the manifest ({exc})") from exc
+    check_column_names(path, table.columns)
     missing = [c for c in ("real", "fake") if c not in table.columns]
     if missing:
         raise SourceError(f"{path}: the manifest lacks column(s) {', '.join(missing)}; it has {', '.join(table.columns)}")
@@ -308,6 +314,31 @@ def _read_manifest(path: Path) -> pl.DataFrame:
         if column not in table.columns:
             table = table.with_columns(pl.lit(None, dtype=pl.String).alias(column))
     return table.with_columns(pl.col(MANIFEST_COLUMNS).cast(pl.String))
+
+
+def check_column_names(path: Path, columns: list[str]) -> None:
+    """Refuse a column that looks like a misspelt known column: one edit from a known column the manifest lacks.
+
+    Columns one edit from a column the manifest has (``face`` beside ``fake``) are the user's own and travel along.
+    """
+    absent = [known for known in KNOWN_COLUMNS if known not in columns]
+    for column in columns:
+        if column in KNOWN_COLUMNS:
+            continue
+        for known in absent:
+            if _at_most_one_edit(column.strip().lower(), known):
+                keep = f"add an empty {known!r} column to keep {column!r} as a column of your own"
+                raise SourceError(f"{path.name}: column {column!r} looks like {known!r} (rename it, or {keep})")
+
+
+def _at_most_one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` becomes ``b`` by at most one inserted, deleted or replaced character (Levenshtein distance <= 1)."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), len(a))
+    return a[i + (len(a) == len(b)) :] == b[i + 1 :]
 
 
 def _clean_path(value: str | None) -> str | None:

@@ -151,7 +151,7 @@ def build_sized_model(fifa: FiFaArguments, texts, size: str, seed: int) -> FiFaM
     base, processor = tiny_llava(texts, seed=seed, **spec)
     model = FiFaModel.create(base, processor, base_model="tiny-llava", seed=seed, mask_size=mask_size, decoder_dim=256, decoder_heads=8)
     if fifa.lora:  # without LoRA the vision tower trains too, as on every tiny base (it starts random)
-        targets = tuple(t.strip() for t in fifa.lora_target_modules.split(",") if t.strip())
+        targets = tuple(fifa.lora_target_modules)
         model.add_lora(r=fifa.lora_r, alpha=fifa.lora_alpha, dropout=fifa.lora_dropout, target_modules=targets)
     return model
 
