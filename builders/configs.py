@@ -1,17 +1,15 @@
-"""FiFa's configs and the tables that hold them; the `datasets` builder of ``fict``.
+"""FiFa's configs and the folders that hold them; the `datasets` builder of ``fict``.
 
-A build writes three tables, one folder each:
+A build writes three tables, each config's rows in files of their own (the Hub's dataset viewer
+shows a config's parquet files as they are, so a file never mixes configs):
 
-* ``fict``: the Facial Image Concept Tree, by :class:`FiFaFict` (one ``train`` split);
-* ``pairs``: each real/fake pair with its artifact mask and annotation (the ``pairs`` config);
-* ``tasks``: the rows of every FiFa-11 task, ordered by image (:mod:`.parquet` stores each image
-  once per row group).
+* ``fict/``: the Facial Image Concept Tree, by :class:`FiFaFict` (one ``train`` split);
+* ``pairs/``: each real/fake pair with its artifact mask and annotation (the ``pairs`` config);
+* ``tasks/<task>/``: the rows of each FiFa-11 task, ordered by image (:mod:`.parquet` stores each
+  image once per row group of a file).
 
-Every task config is a view of ``tasks``: the card declares it as the ``tasks`` files with the
-filter ``task == <config>`` (`datasets`' parquet ``filters``), so ``load_dataset(folder, "age")``
-gives the age rows, each with its image, while the image is on disk once. ``instruct`` (every
-task's train and validation rows) and ``bench`` (every task's test rows, FiFa-Bench) are the
-``tasks`` files of their splits.
+``instruct`` (every task's train and validation rows) and ``bench`` (every task's test rows,
+FiFa-Bench) read the task folders' files of their splits, task by task.
 
 A change to any config's output bumps its version in `VERSIONS`; the card shows it.
 """
@@ -80,14 +78,17 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 
-def table_of(config: str) -> str:
-    """The table (folder) that holds a config's rows."""
-    return config if config in ("fict", "pairs") else "tasks"
+def table_of(name: str) -> str:
+    """The table (and so the features) of a config or of a folder of a build: ``fict``, ``pairs`` or ``tasks``."""
+    table = name.split("/")[0]
+    return table if table in TABLES else "tasks"
 
 
-def config_filters(config: str) -> list[list] | None:
-    """The parquet ``filters`` that cut a config's rows from its table (None: every row of its splits)."""
-    return [["task", "==", config]] if config in TASKS else None
+def folders_of(config: str) -> tuple[str, ...]:
+    """The folders of a build whose files a config reads: its own (``tasks/<task>`` for a task), or its tasks' for a mix."""
+    if config in MIXES:
+        return tuple(f"tasks/{task}" for task in TASKS)
+    return (f"tasks/{config}",) if config in TASKS else (config,)
 
 
 class FiFaFict(datasets.GeneratorBasedBuilder):

@@ -160,7 +160,7 @@ def run_child(*args: str) -> dict:
 
 
 def config_files(out: Path, stats: dict, configs: tuple[str, ...]) -> Iterator[Path]:
-    """Every parquet file `configs` read, once (the task configs share the ``tasks`` files), from build.json."""
+    """Every parquet file `configs` read, once (the mixes read the task configs' files), from build.json."""
     names = dict.fromkeys(name for config in configs for names in stats["files"].get(config, {}).values() for name in names)
     yield from (out / name for name in names)
 
