@@ -4,7 +4,7 @@
 * :mod:`.splits`: train / validation / test by source photo, and build slices;
 * :mod:`.annotation_stage`: stage 1, `annotate_source` over planned units of pairs, in worker processes;
 * :mod:`.pair_rows`: the ``pairs`` config's rows;
-* :mod:`.configs`: the configs, their versions and the tables that hold them; the ``fict`` builder;
+* :mod:`.configs`: the configs, their versions and the folders that hold them; the ``fict`` builder;
 * :mod:`.parquet`: the ``pairs`` and ``tasks`` parquet files, each image once per row group;
 * :mod:`.card`: the dataset card;
 * :mod:`.build`: the whole build, atomic, and the merge of slice builds;

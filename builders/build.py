@@ -1,7 +1,7 @@
 """Build the FiFa dataset folder: pairs → annotation (stage 1) → parquet + card, atomically.
 
-:func:`build` writes ``OUT/<table>/<split>-XXXXX-of-YYYYY.parquet`` for the tables ``fict``,
-``pairs`` and ``tasks`` (:mod:`.fifa`), ``OUT/rejects.parquet``, ``OUT/build.json`` (parameters,
+:func:`build` writes ``OUT/<folder>/<split>-XXXXX-of-YYYYY.parquet`` for the folders ``fict``,
+``pairs`` and ``tasks/<task>`` (:mod:`.configs`), ``OUT/rejects.parquet``, ``OUT/build.json`` (parameters,
 counts, bytes, fingerprint) and ``OUT/README.md`` (the card, whose YAML declares every config), so
 ``load_dataset(OUT, "age")`` works. Rows go to parquet as the annotation produces them
 (:mod:`.parquet`); everything is written into ``.OUT.partial`` next to ``OUT`` and moved into
@@ -25,6 +25,8 @@ from collections import Counter
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 
 import datasets
@@ -35,7 +37,7 @@ from tqdm.auto import tqdm
 
 from builders.annotation_stage import WorkUnit, annotate_units, plan_units
 from builders.card import render_card
-from builders.configs import CONFIGS, GROUP_ROWS, MIXES, TABLES, VERSIONS, FiFaFict, table_of
+from builders.configs import CONFIGS, GROUP_ROWS, MIXES, TABLES, VERSIONS, FiFaFict, folders_of, table_of
 from builders.features import REJECT_FEATURES
 from builders.parquet import ImageLedger, Layout, TableWriter, stored_image_bytes
 from builders.splits import DEFAULT_RATIOS, SPLITS, assign_splits, slice_of
@@ -49,8 +51,8 @@ from fifa_data.pairs.sources import PairRef, make_pair_id, open_source
 
 SAMPLE_SOURCE = "sample"
 BUILD_FILE = "build.json"  # a dataset folder's parameters and counts; marks the folder as a FiFa build
-ORDER_FILE = "_order.parquet"  # a slice's row blocks in write order: table, split, unit (of the whole build's plan), rows, estimated bytes
-ORDER_SCHEMA = pa.schema([("table", pa.string()), ("split", pa.string()), ("unit", pa.int64()), ("rows", pa.int64()), ("bytes", pa.int64())])
+ORDER_FILE = "_order.parquet"  # a slice's row blocks in write order: folder, split, unit (of the whole build's plan), rows, estimated bytes
+ORDER_SCHEMA = pa.schema([("folder", pa.string()), ("split", pa.string()), ("unit", pa.int64()), ("rows", pa.int64()), ("bytes", pa.int64())])
 
 
 class BuildError(ValueError):
@@ -160,8 +162,8 @@ def _build_into(staging: Path, options: BuildOptions, seconds: dict[str, float])
     _write_rejects([r.to_row() for r in rejects], staging / _rejects_name(options))
     if "fict" in configs:
         _write_fict(work, staging)
-    for (table, split), files in sorted(shards.items()):
-        _place_shards(files, staging / table, split, _slice(options))
+    for (folder, split), files in sorted(shards.items()):
+        _place_shards(files, staging / folder, split, _slice(options))
     if options.num_slices > 1:
         pq.write_table(pa.Table.from_pylist(blocks, schema=ORDER_SCHEMA), staging / ORDER_FILE)
     seconds["parquet"] = time.perf_counter() - clock
@@ -197,6 +199,8 @@ def merge_builds(parts: Sequence[str | Path], out: str | Path, *, overwrite: boo
     for part, s in zip(parts, stats):
         if s["parameters"] != first["parameters"] or s["versions"] != first["versions"]:
             raise BuildError(f"{part}: built with other parameters or versions than {parts[0]}; slices must share them")
+        if s["versions"] != {config: str(VERSIONS[config]) for config in s["versions"]}:
+            raise BuildError(f"{part}: built by another version of FiFa (versions {s['versions']}); build the slices again")
         if s["slice"] is None or s["slice"][1] != len(parts):
             raise BuildError(f"{part}: not one of {len(parts)} slices (build.json slice = {s['slice']})")
         if not (part / ORDER_FILE).is_file():
@@ -239,9 +243,9 @@ def merge_builds(parts: Sequence[str | Path], out: str | Path, *, overwrite: boo
 @dataclass(frozen=True)
 class _Shard:
     """One shard of a merged build: its file, and its blocks as (slice, first row in the slice's
-    rows of this table and split, rows, estimated bytes), in the whole build's order."""
+    rows of this folder and split, rows, estimated bytes), in the whole build's order."""
 
-    table: str
+    folder: str
     split: str
     name: str
     blocks: tuple[tuple[int, int, int, int], ...]
@@ -254,36 +258,37 @@ def _plan_shards(parts: Sequence[Path], max_shard_bytes: int) -> list[_Shard]:
     for k, part in enumerate(parts):
         order = pq.read_table(part / ORDER_FILE)
         start: Counter = Counter()
-        for seq, (table, split, unit, rows, size) in enumerate(zip(*(order.column(name).to_pylist() for name in ORDER_SCHEMA.names))):
-            placed.setdefault((table, split), []).append((unit, seq, k, start[table, split], rows, size))
-            start[table, split] += rows
+        for seq, (folder, split, unit, rows, size) in enumerate(zip(*(order.column(name).to_pylist() for name in ORDER_SCHEMA.names))):
+            placed.setdefault((folder, split), []).append((unit, seq, k, start[folder, split], rows, size))
+            start[folder, split] += rows
     shards = []
-    for (table, split), blocks in sorted(placed.items()):
-        layout, cut = Layout(GROUP_ROWS[table], max_shard_bytes), [[]]
+    for (folder, split), blocks in sorted(placed.items()):
+        layout, cut = Layout(GROUP_ROWS[table_of(folder)], max_shard_bytes), [[]]
         for _, _, k, first, rows, size in sorted(blocks):
             cut[-1].append((k, first, rows, size))
             if layout.add(rows, size)[1]:
                 cut.append([])
         cut = [c for c in cut if c]
-        shards += [_Shard(table, split, f"{split}-{i:05d}-of-{len(cut):05d}.parquet", tuple(c)) for i, c in enumerate(cut)]
+        shards += [_Shard(folder, split, f"{split}-{i:05d}-of-{len(cut):05d}.parquet", tuple(c)) for i, c in enumerate(cut)]
     return shards
 
 
 def _write_shard(shard: _Shard, parts: Sequence[Path], staging: Path) -> None:
     """Write one planned shard of a merge from the slices' files."""
     readers: dict[int, _SliceRows] = {}
-    writer = TableWriter(staging / shard.table, shard.split, TABLES[shard.table], group_rows=GROUP_ROWS[shard.table], name=shard.name)
+    table = table_of(shard.folder)
+    writer = TableWriter(staging / shard.folder, shard.split, TABLES[table], group_rows=GROUP_ROWS[table], name=shard.name)
     try:
         for k, first, rows, size in shard.blocks:
             if k not in readers:
-                readers[k] = _SliceRows(sorted((parts[k] / shard.table).glob(f"{shard.split}-*.parquet")))
+                readers[k] = _SliceRows(sorted((parts[k] / shard.folder).glob(f"{shard.split}-*.parquet")))
             writer.add_table(readers[k].rows(first, rows), size)
     finally:
         writer.close()
 
 
 class _SliceRows:
-    """A slice's rows of one table and split, by number, read a row group at a time."""
+    """A slice's rows of one folder and split, by number, read a row group at a time."""
 
     def __init__(self, files: Sequence[Path]):
         self._groups, self._starts = [], []
@@ -339,14 +344,13 @@ def _internal(path: Path) -> bool:
 
 
 def data_files(folder: str | Path, configs: Sequence[str] = CONFIGS) -> dict[str, dict[str, list[str]]]:
-    """The parquet files each config reads, by split, relative to ``folder``: a task config reads the
-    ``tasks`` files (through its filter, `fifa.config_filters`), a mix those of its splits."""
+    """The parquet files each config reads, by split, relative to ``folder``: a config's own folder
+    (`folders_of`), a mix its tasks' folders of its splits, task by task."""
     folder = Path(folder)
     files: dict[str, dict[str, list[str]]] = {}
     for config in configs:
-        table = folder / table_of(config)
         for split in MIXES.get(config, SPLITS):
-            found = sorted(p.relative_to(folder).as_posix() for p in table.glob(f"{split}-*.parquet"))
+            found = [p.relative_to(folder).as_posix() for own in folders_of(config) for p in sorted((folder / own).glob(f"{split}-*.parquet"))]
             if found:
                 files.setdefault(config, {})[split] = found
     return files
@@ -432,22 +436,23 @@ def _annotate(
 ) -> tuple[dict, dict[tuple[str, str], list[Path]], ImageLedger, list[dict]]:
     """Stage 1 on the units (by their number in the build's plan), its rows written to parquet shards
     under ``folder`` as they come; appends the new rejects and returns the counts, the shards of each
-    (table, split), the distinct images and the row blocks written (`ORDER_SCHEMA`)."""
+    (folder, split), the distinct images and the row blocks written (`ORDER_SCHEMA`)."""
     ledger = ImageLedger()
     blocks: list[dict] = []  # kept by a slice build only: a whole build has no merge to tell
     max_shard = convert_file_size_to_int(options.max_shard_size)
     writers: dict[tuple[str, str], TableWriter] = {}
 
-    def writer(table: str, split: str) -> TableWriter:
-        if (table, split) not in writers:
-            writers[table, split] = TableWriter(folder / table, split, TABLES[table], group_rows=GROUP_ROWS[table], max_shard_bytes=max_shard, ledger=ledger)
-        return writers[table, split]
+    def writer(name: str, split: str) -> TableWriter:
+        if (name, split) not in writers:
+            table = table_of(name)
+            writers[name, split] = TableWriter(folder / name, split, TABLES[table], group_rows=GROUP_ROWS[table], max_shard_bytes=max_shard, ledger=ledger)
+        return writers[name, split]
 
-    def add(table: str, split: str, number: int, rows: list[dict]) -> None:
+    def add(name: str, split: str, number: int, rows: list[dict]) -> None:
         if rows:
-            size = writer(table, split).add(rows)
+            size = writer(name, split).add(rows)
             if options.num_slices > 1:
-                blocks.append({"table": table, "split": split, "unit": number, "rows": len(rows), "bytes": size})
+                blocks.append({"folder": name, "split": split, "unit": number, "rows": len(rows), "bytes": size})
 
     guard = GuardCounts()
     accepted = 0
@@ -461,8 +466,9 @@ def _annotate(
     try:
         with tqdm(total=total, desc="annotate", unit="pair", disable=_bars_off(options)) as bar, closing(results):
             for (number, unit), result in zip(units.items(), results):
-                for rows in result.task_rows:
-                    add("tasks", result.split, number, rows)
+                for rows in result.task_rows:  # one image's rows, task by task
+                    for task, task_rows in groupby(rows, key=itemgetter("task")):
+                        add(folders_of(task)[0], result.split, number, list(task_rows))
                 add("pairs", result.split, number, result.pair_rows)
                 rejects += result.rejects
                 guard.merge(result.guard)
@@ -538,30 +544,17 @@ class _quiet_datasets:
 
 
 def _file_stats(folder: Path, configs: Sequence[str], unique_image_bytes: int) -> dict:
-    """Rows and file bytes of every config and split (a task config: its rows, and the ``tasks`` files
-    it reads; a split without rows of the task is left out), the bytes on disk, and the image bytes
-    as stored against each distinct image once."""
+    """Rows and file bytes of every config and split, the bytes on disk, and the image bytes as
+    stored against each distinct image once."""
     files = data_files(folder, configs)
-    task_rows = _task_rows(folder, files)
     rows: dict[str, dict[str, int]] = {}
     sizes: dict[str, dict[str, int]] = {}
-    for config, by_split in list(files.items()):
-        for split, names in list(by_split.items()):
-            if config in TASKS:
-                n = task_rows[config, split]
-            elif config in MIXES:
-                n = sum(task_rows[t, split] for t in TASKS)
-            else:
-                n = sum(pq.read_metadata(folder / name).num_rows for name in names)
-            if config in TASKS and not n:
-                del by_split[split]
-                continue
-            rows.setdefault(config, {})[split] = n
+    for config, by_split in files.items():
+        for split, names in by_split.items():
+            rows.setdefault(config, {})[split] = sum(pq.read_metadata(folder / name).num_rows for name in names)
             sizes.setdefault(config, {})[split] = sum((folder / name).stat().st_size for name in names)
-        if not by_split:
-            del files[config]
     disk = sum(p.stat().st_size for p in folder.rglob("*.parquet") if not _internal(p.relative_to(folder)))
-    stored = sum(stored_image_bytes(sorted((folder / table).glob("*.parquet")), features) for table, features in TABLES.items())
+    stored = sum(stored_image_bytes(sorted((folder / table).rglob("*.parquet")), features) for table, features in TABLES.items())
     return {
         "rows": rows,
         "bytes": sizes,
@@ -569,16 +562,6 @@ def _file_stats(folder: Path, configs: Sequence[str], unique_image_bytes: int) -
         "disk_bytes": disk,
         "image_bytes": {"stored": stored, "unique": unique_image_bytes},
     }
-
-
-def _task_rows(folder: Path, files: dict[str, dict[str, list[str]]]) -> Counter:
-    """Rows of each (task, split) in the ``tasks`` files, from their ``task`` column."""
-    counts: Counter = Counter()
-    tables = {(split, name) for config, by_split in files.items() if table_of(config) == "tasks" for split, names in by_split.items() for name in names}
-    for split, name in tables:
-        for task, n in zip(*pq.read_table(folder / name, columns=["task"]).column("task").value_counts().flatten()):
-            counts[task.as_py(), split] += n.as_py()
-    return counts
 
 
 def _bars_off(options: BuildOptions) -> bool | None:

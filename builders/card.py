@@ -12,14 +12,13 @@ import json
 from pathlib import Path
 from string import Template
 
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from datasets import DatasetInfo, SplitDict, SplitInfo
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
 
-from builders.configs import CONFIGS, DESCRIPTIONS, MIXES, TABLES, config_filters, table_of
+from builders.configs import CONFIGS, DESCRIPTIONS, MIXES, TABLES, table_of
 from builders.features import KINDS
 from builders.splits import SPLITS, empty_splits_warning
 from fifa_data.annotate.reliability import Reliability
@@ -89,8 +88,6 @@ def card_yaml(stats: dict, sample: bool) -> str:
     for config, by_split in stats["files"].items():
         patterns = [{"split": split, "path": _patterns(files)} for split, files in by_split.items()]
         configs[config] = {"data_files": patterns}
-        if (filters := config_filters(config)) is not None:
-            configs[config]["filters"] = filters
         if config == "instruct":
             configs[config]["default"] = True
         features = TABLES[table_of(config)]
@@ -105,8 +102,8 @@ def card_yaml(stats: dict, sample: bool) -> str:
 
 
 def _patterns(files: list[str]) -> str | list[str]:
-    """One glob per config folder, e.g. ``age/train-*.parquet``; a list for the mixes."""
-    globs = sorted({f"{Path(f).parent.as_posix()}/{Path(f).name.split('-')[0]}-*.parquet" for f in files})
+    """One glob per folder, e.g. ``tasks/age/train-*.parquet``; a list, task by task, for the mixes."""
+    globs = list(dict.fromkeys(f"{Path(f).parent.as_posix()}/{Path(f).name.split('-')[0]}-*.parquet" for f in files))
     return globs[0] if len(globs) == 1 else globs
 
 
@@ -121,17 +118,17 @@ def _example_age_row(folder: Path, stats: dict) -> tuple[dict | None, str | None
     """The first fake ``age`` row with the most masks among the first few, preferring train."""
     for split in SPLITS:
         for name in stats["files"].get("age", {}).get(split, []):
-            fakes = [row for row in _first_rows(folder / name, "age") if row["label"] == "fake" and row["masks"]]
+            fakes = [row for row in _first_rows(folder / name) if row["label"] == "fake" and row["masks"]]
             if fakes:
                 return max(fakes, key=lambda row: (min(len(row["masks"]), 4), -fakes.index(row))), split
     return None, None
 
 
-def _first_rows(path: Path, task: str, n: int = 64) -> list[dict]:
-    """The first ``n`` rows of ``task`` in a ``tasks`` file, read row group by row group (not the whole file)."""
+def _first_rows(path: Path, n: int = 64) -> list[dict]:
+    """The first ``n`` rows of a parquet file, read row group by row group (not the whole file)."""
     file, rows = pq.ParquetFile(path), []
     for group in range(file.num_row_groups):
-        rows += file.read_row_group(group).filter(pc.field("task") == task).to_pylist()
+        rows += file.read_row_group(group).to_pylist()
         if len(rows) >= n:
             break
     return rows[:n]
@@ -219,7 +216,8 @@ def _statistics(stats: dict) -> str:
         "",
         f"**Size.** {stats['disk_bytes'] / 1e6:,.1f} MB of parquet, {stats['disk_bytes'] / accepted / 1e6:,.2f} MB per "
         f"annotated pair. Every row embeds its image file; image bytes stored ÷ distinct image bytes = "
-        f"{_image_ratio(stats):.2f} (an image is once in `tasks` whatever the rows that carry it, and once in `pairs`, a real photo once per row group).",
+        f"{_image_ratio(stats):.2f} (an image is once in each task config it belongs to, whatever the rows that carry it, "
+        "and once in `pairs`; a real photo once per row group).",
         "",
         f"**Text–decision consistency** (the guard compares every text with the annotator's own decisions; "
         f"agreement with the truth is the reliability section's). {guard['texts']:,} explanations checked: "

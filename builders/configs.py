@@ -1,17 +1,15 @@
-"""FiFa's configs and the tables that hold them; the `datasets` builder of ``fict``.
+"""FiFa's configs and the folders that hold them; the `datasets` builder of ``fict``.
 
-A build writes three tables, one folder each:
+A build writes three tables, each config's rows in files of their own (the Hub's dataset viewer
+shows a config's parquet files as they are, so a file never mixes configs):
 
-* ``fict``: the Facial Image Concept Tree, by :class:`FiFaFict` (one ``train`` split);
-* ``pairs``: each real/fake pair with its artifact mask and annotation (the ``pairs`` config);
-* ``tasks``: the rows of every FiFa-11 task, ordered by image (:mod:`.parquet` stores each image
-  once per row group).
+* ``fict/``: the Facial Image Concept Tree, by :class:`FiFaFict` (one ``train`` split);
+* ``pairs/``: each real/fake pair with its artifact mask and annotation (the ``pairs`` config);
+* ``tasks/<task>/``: the rows of each FiFa-11 task, ordered by image (:mod:`.parquet` stores each
+  image once per row group of a file).
 
-Every task config is a view of ``tasks``: the card declares it as the ``tasks`` files with the
-filter ``task == <config>`` (`datasets`' parquet ``filters``), so ``load_dataset(folder, "age")``
-gives the age rows, each with its image, while the image is on disk once. ``instruct`` (every
-task's train and validation rows) and ``bench`` (every task's test rows, FiFa-Bench) are the
-``tasks`` files of their splits.
+``instruct`` (every task's train and validation rows) and ``bench`` (every task's test rows,
+FiFa-Bench) read the task folders' files of their splits, task by task.
 
 A change to any config's output bumps its version in `VERSIONS`; the card shows it.
 """
@@ -26,39 +24,11 @@ from fifa_data.core.schema import CONFIGS, MIXES, TASKS
 
 TABLES: dict[str, datasets.Features] = {"fict": FICT_FEATURES, "pairs": PAIRS_FEATURES, "tasks": TASK_FEATURES}
 GROUP_ROWS: dict[str, int] = {"pairs": 16, "tasks": 100}  # least rows per parquet row group: bounds a reader's batch
-VERSIONS: dict[str, datasets.Version] = {name: datasets.Version("1.0.0") for name in CONFIGS}
-# 1.1.0: task rows carry `query_mask`, the queried concept's mask (region input of rdet / rexp / rseg).
-VERSIONS.update({name: datasets.Version("1.1.0") for name in (*TASKS, *MIXES)})
-# 1.1.0 (pairs) / 1.2.0 (tasks): validation keeps pairs it wrongly rejected (a half-pixel alignment
-# bias, colour added to a greyscale photo, close three-quarter faces), and evidence never loses a
-# flagged concept to subsampling.
-VERSIONS["pairs"] = datasets.Version("1.1.0")
-VERSIONS.update({name: datasets.Version("1.2.0") for name in (*TASKS, *MIXES)})
-# 1.2.0 (pairs) / 1.3.0 (tasks): a photo of several people keeps the edited face as the subject, the
-# others being background; the artifact mask is read near the subject only; geometry is stated only
-# for a flow that explains the change (evidence gains `motion_explained` and `flow_noise`); a fake
-# whose edit cannot be localised is kept for det and cls.
-VERSIONS["pairs"] = datasets.Version("1.2.0")
-VERSIONS.update({name: datasets.Version("1.3.0") for name in (*TASKS, *MIXES)})
-# 1.3.0 (pairs) / 1.4.0 (tasks): a source's own masks (a manifest's `mask` column) are the artifact
-# masks, mode "given"; pairs gain `num_faces`, `subject` and `face_boxes` (which face is annotated);
-# a warp is a pair-level reading (evidence gains `flow_coherence`) and states no colour, texture or seam.
-VERSIONS["pairs"] = datasets.Version("1.3.0")
-VERSIONS.update({name: datasets.Version("1.4.0") for name in (*TASKS, *MIXES)})
-# 1.4.0 (pairs) / 2.0.0 (tasks): the task configs are views of one `tasks` table ordered by image,
-# and every image is stored once per row group (dictionary-encoded); the rows are unchanged.
-VERSIONS["pairs"] = datasets.Version("1.4.0")
-VERSIONS.update({name: datasets.Version("2.0.0") for name in (*TASKS, *MIXES)})
-# 1.5.0 (pairs) / 2.1.0 (tasks): the adaptive mask's region-scale score is read on a grid of every
-# 2nd to 8th pixel (512 to 2048 px photos), so masks move by a few pixels; row groups and shards end
-# by rows and estimated bytes (`parquet.Layout`), so the merge of slices is the one-process build.
-VERSIONS["pairs"] = datasets.Version("1.5.0")
-VERSIONS.update({name: datasets.Version("2.1.0") for name in (*TASKS, *MIXES)})
-# 1.6.0 (pairs) / 2.2.0 (tasks): lossless fakes read without blur against their real; the mask's
-# sizes are shares of at most three face heights; a small face's flow read enlarged; beside a colour
-# change the colour alone draws the outline. Masks, and with them concepts and texts, change.
-VERSIONS["pairs"] = datasets.Version("1.6.0")
-VERSIONS.update({name: datasets.Version("2.2.0") for name in (*TASKS, *MIXES)})
+VERSIONS: dict[str, datasets.Version] = {  # a config's version goes up whenever its output changes (the git log says why)
+    "fict": datasets.Version("1.0.0"),
+    "pairs": datasets.Version("1.6.0"),
+    **{name: datasets.Version("3.0.0") for name in (*TASKS, *MIXES)},
+}
 
 DESCRIPTIONS: dict[str, str] = {
     "fict": "the Facial Image Concept Tree: every concept with its parent, level, description and synonyms",
@@ -79,14 +49,17 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 
-def table_of(config: str) -> str:
-    """The table (folder) that holds a config's rows."""
-    return config if config in ("fict", "pairs") else "tasks"
+def table_of(name: str) -> str:
+    """The table (and so the features) of a config or of a folder of a build: ``fict``, ``pairs`` or ``tasks``."""
+    table = name.split("/")[0]
+    return table if table in TABLES else "tasks"
 
 
-def config_filters(config: str) -> list[list] | None:
-    """The parquet ``filters`` that cut a config's rows from its table (None: every row of its splits)."""
-    return [["task", "==", config]] if config in TASKS else None
+def folders_of(config: str) -> tuple[str, ...]:
+    """The folders of a build whose files a config reads: its own (``tasks/<task>`` for a task), or its tasks' for a mix."""
+    if config in MIXES:
+        return tuple(f"tasks/{task}" for task in TASKS)
+    return (f"tasks/{config}",) if config in TASKS else (config,)
 
 
 class FiFaFict(datasets.GeneratorBasedBuilder):

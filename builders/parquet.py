@@ -1,8 +1,8 @@
 """The parquet files of the ``pairs`` and ``tasks`` tables: row groups of whole images, each image stored once per row group.
 
 datasets' own parquet writer stores image bytes PLAIN, a full copy in every row. A FiFa image is
-the subject of some thirty rows (every task's questions about one face, a real photo's rows for
-each of its fakes), so these files are written as datasets would write them (the features in the
+the subject of several rows of a task (its questions about one face, a real photo's rows for each
+of its fakes), so these files are written as datasets would write them (the features in the
 schema metadata, snappy for every column but the images, content-defined chunking and a page
 index, so the Hub's Xet storage still deduplicates across revisions) except that every column is
 dictionary-encoded and a row group never splits the rows of one image: the image's bytes are one

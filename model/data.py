@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import chain, zip_longest
 from pathlib import Path
 
 from datasets import Dataset, concatenate_datasets, get_dataset_infos, interleave_datasets, load_dataset
@@ -67,7 +68,8 @@ def empty_split_error(dataset: str, split: str) -> DatasetError | None:
 def load_split(dataset: str, configs: list[str], split: str, *, weights: list[float] | None = None, limit: int | None = None, seed: int = 0) -> Dataset | None:
     """The rows of ``configs`` in ``split``; None when no config has that split.
 
-    Without weights the configs are concatenated; with weights they are interleaved, each row
+    ``limit`` keeps at most that many rows of each config, its tasks' first rows in turn
+    (`first_rows_by_task`). Without weights the configs are concatenated; with weights they are interleaved, each row
     drawn from config i with probability w_i / sum(w), until every row of every config has been drawn
     at least once (so small configs are oversampled).
     """
@@ -87,7 +89,7 @@ def load_split(dataset: str, configs: list[str], split: str, *, weights: list[fl
         except (ConnectionError, FileNotFoundError) as error:
             raise DatasetError(f"{dataset}: cannot be loaded ({' '.join(str(error).split())})") from error
         if limit is not None:
-            part = part.select(range(min(limit, len(part))))
+            part = part.select(first_rows_by_task(part, limit))
         parts.append(part)
         kept_weights.append(None if weights is None else weights[i])
     if not parts:
@@ -98,14 +100,24 @@ def load_split(dataset: str, configs: list[str], split: str, *, weights: list[fl
     return interleave_datasets(parts, probabilities=[w / total for w in kept_weights], seed=seed, stopping_strategy="all_exhausted")
 
 
+def first_rows_by_task(dataset: Dataset, n: int) -> list[int]:
+    """The indices of ``n`` rows (in the dataset's order), each task's first rows in turn: a mix
+    (``instruct``, ``bench``) goes task by task, so its first ``n`` rows would be one task's."""
+    by_task: dict[str | None, list[int]] = {}
+    for index, task in enumerate(dataset["task"] if "task" in dataset.column_names else [None] * len(dataset)):
+        by_task.setdefault(task, []).append(index)
+    in_turn = (i for i in chain.from_iterable(zip_longest(*by_task.values())) if i is not None)
+    return sorted(i for _, i in zip(range(n), in_turn))
+
+
 def texts_of(dataset: Dataset, max_rows: int = 20000) -> Iterator[str]:
-    """Every message text of up to ``max_rows`` rows (what a tiny tokenizer is trained on)."""
+    """Every message text of up to ``max_rows`` rows, every task's among them (what a tiny tokenizer is trained on)."""
     messages = dataset.select_columns(["messages"])
-    for row in messages.select(range(min(max_rows, len(messages)))):
+    for row in messages.select(first_rows_by_task(dataset, max_rows)):
         for message in row["messages"]:
             for part in message["content"]:
                 if part.get("text"):
                     yield part["text"]
 
 
-__all__ = ["DatasetError", "check_dataset", "load_split", "parse_configs", "texts_of"]
+__all__ = ["DatasetError", "check_dataset", "first_rows_by_task", "load_split", "parse_configs", "texts_of"]

@@ -16,7 +16,6 @@ from pathlib import Path
 import datasets
 import numpy as np
 import polars as pl
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from fake_hub import TOKEN, FakeHub, fake_hub, online  # noqa: F401 (fixtures)
@@ -127,34 +126,31 @@ def test_mixes_are_the_union_of_the_task_configs(built):
             assert sorted(loaded[split]["id"]) == union
 
 
-def test_task_configs_are_views_of_one_tasks_table_that_stores_each_image_once_per_row_group(built):
-    """Every task config reads the ``tasks`` files through its filter; in those files no row group
-    cuts the rows of an image, and the image bytes column holds each of a row group's images once."""
+def test_each_task_config_has_its_own_files_that_store_each_image_once_per_row_group(built):
+    """A task config's files (``tasks/<task>/``) hold its rows alone, in the order it loads them; in
+    those files no row group cuts the rows of an image, and the image bytes column holds each of a
+    row group's images once."""
     stats = json.loads((built / "build.json").read_text())
-    files = sorted((built / "tasks").glob("*.parquet"))
-    table = pa.concat_tables(pq.read_table(f) for f in files)
     for task in TASKS:
         for split, rows in _load(built, task).items():
-            assert rows["id"] == [i for i, t, f in zip(table["id"].to_pylist(), table["task"].to_pylist(), _split_of(files, table)) if t == task and f == split]
-    for file in files:
-        parquet = pq.ParquetFile(file)
-        groups: dict[bytes, set[int]] = {}
-        for g in range(parquet.num_row_groups):
-            images = parquet.read_row_group(g, columns=["image"]).column("image").combine_chunks().field("bytes")
-            unique = {bytes(v.as_py()) for v in images}
-            for value in unique:
-                groups.setdefault(value, set()).add(g)
-            group = parquet.metadata.row_group(g)
-            column = next(group.column(c) for c in range(group.num_columns) if group.column(c).path_in_schema == "image.bytes")
-            assert "RLE_DICTIONARY" in column.encodings
-            assert column.total_compressed_size < sum(map(len, unique)) + 64 * len(images) + 4096  # each image once, plus its indices
-        assert all(len(g) == 1 for g in groups.values())  # an image's rows are in one row group
-    assert 1 <= stats["image_bytes"]["stored"] / stats["image_bytes"]["unique"] < 2.5  # once in tasks, once in pairs (a real once per row group)
-
-
-def _split_of(files: list[Path], table: pa.Table) -> list[str]:
-    """The split of each row of the concatenated ``tasks`` files (from each file's name)."""
-    return [f.name.split("-")[0] for f in files for _ in range(pq.read_metadata(f).num_rows)]
+            files = [built / name for name in stats["files"][task][split]]
+            assert all(f.parent == built / "tasks" / task and f.name.startswith(f"{split}-") for f in files)
+            assert rows["id"] == [i for f in files for i in pq.read_table(f, columns=["id"])["id"].to_pylist()]
+        for file in sorted((built / "tasks" / task).glob("*.parquet")):
+            parquet = pq.ParquetFile(file)
+            groups: dict[bytes, set[int]] = {}
+            for g in range(parquet.num_row_groups):
+                images = parquet.read_row_group(g, columns=["image"]).column("image").combine_chunks().field("bytes")
+                unique = {bytes(v.as_py()) for v in images}
+                for value in unique:
+                    groups.setdefault(value, set()).add(g)
+                group = parquet.metadata.row_group(g)
+                column = next(group.column(c) for c in range(group.num_columns) if group.column(c).path_in_schema == "image.bytes")
+                assert "RLE_DICTIONARY" in column.encodings
+                assert column.total_compressed_size < sum(map(len, unique)) + 64 * len(images) + 4096  # each image once, plus its indices
+            assert all(len(g) == 1 for g in groups.values())  # an image's rows are in one row group
+    # a fake once in each task config and once in pairs; a real once per row group of each
+    assert 1 <= stats["image_bytes"]["stored"] / stats["image_bytes"]["unique"] < len(TASKS) + 2
 
 
 def test_builds_are_byte_identical_whatever_num_proc(built, source, tmp_path):
@@ -175,9 +171,9 @@ def test_slices_merge_into_the_same_bytes(built, source, tmp_path, monkeypatch):
         part = tmp_path / f"part-{index}"
         build(replace(options, out=part, num_slices=3, slice_index=index))
         parts.append(part)
-        assert all(f.name.startswith(f"{f.name.split('-')[0]}-{index:05d}-of-00003") for f in part.glob("[!f]*/*.parquet"))
+        assert all(f.name.startswith(f"{f.name.split('-')[0]}-{index:05d}-of-00003") for f in part.glob("[!f]*/**/*.parquet"))
     assert sum(bool(json.loads((p / "build.json").read_text())["accepted"]) for p in parts) >= 2
-    assert any("-of-00003-" in f.name for p in parts for f in p.glob("tasks/*.parquet"))  # a slice of several shards
+    assert any("-of-00003-" in f.name for p in parts for f in p.glob("tasks/*/*.parquet"))  # a slice of several shards
     merged = merge_builds(list(reversed(parts)), tmp_path / "fifa", num_proc=2)
     published = {name: data for name, data in _files(merged.out).items() if name.endswith(".parquet")}
     assert published == {name: data for name, data in _files(whole).items() if name.endswith(".parquet")}
@@ -323,7 +319,6 @@ def test_card_has_valid_hub_metadata_and_real_numbers(built):
             assert all(list(built.glob(p)) for p in patterns), (name, entry)
         splits = {s["name"]: s["num_examples"] for s in infos[name]["splits"]}
         assert splits == stats["rows"][name]
-        assert config.get("filters") == ([["task", "==", name]] if name in TASKS else None)
     assert declared["instruct"].get("default") is True
     text = card.text
     assert stats["fingerprint"] in text and "![" in text and (built / "images" / "age_example.png").is_file()
