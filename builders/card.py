@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from pathlib import Path
 from string import Template
 
@@ -23,6 +24,7 @@ from builders.features import KINDS
 from builders.splits import SPLITS, empty_splits_warning
 from fifa_data.annotate.reliability import Reliability
 from fifa_data.annotate.source import RESAVED, WARPED
+from fifa_data.core.families import FAMILIES, family_of
 from fifa_data.core.fict import load_fict
 from fifa_data.core.images import load_rgb
 from fifa_data.core.schema import PAIRS_TABLE, TASK_TABLE, Column
@@ -202,8 +204,13 @@ def _statistics(stats: dict) -> str:
                   f"localised ({why}) are still fakes: they have rows in `det` and `cls`, and no mask or text."]
     parts += _reliability(stats.get("reliability") or {}, (stats.get("mask_modes") or {}).get("given", 0))
     if stats["manipulations"]:
-        parts += ["", "**Manipulation types** (annotated fakes):", "", "| manipulation | fakes |", "|---|---:|"]
-        parts += [f"| {m} | {n:,} |" for m, n in sorted(stats["manipulations"].items(), key=lambda kv: (-kv[1], kv[0]))]
+        families = Counter()
+        for manipulation, n in stats["manipulations"].items():
+            families[family_of(manipulation)] += n
+        parts += ["", "**Forgery families** (annotated fakes):", "", "| family | fakes |", "|---|---:|"]
+        parts += [f"| {family} | {families[family]:,} |" for family in FAMILIES if families[family]]
+        parts += ["", "**Manipulation types** (annotated fakes):", "", "| manipulation | family | fakes |", "|---|---|---:|"]
+        parts += [f"| {m} | {family_of(m)} | {n:,} |" for m, n in sorted(stats["manipulations"].items(), key=lambda kv: (-kv[1], kv[0]))]
     if stats["concepts"]:
         fict = load_fict()
         top = sorted(stats["concepts"].items(), key=lambda kv: (-kv[1], kv[0]))[:20]

@@ -24,6 +24,7 @@ def pair_row(fake: AnnotatedImage, real_bytes: bytes, ref: PairRef, evidence_con
         "real_path": ref.real_path,
         "fake_path": ref.fake_path,
         "manipulation": fake.manipulation,
+        "family": fake.family,
         "artifact_mask": artifact,
         "artifact_share": masklib.area(artifact) / (height * width),
         "mask_params": json.dumps(fake.mask_params, sort_keys=True),

@@ -25,6 +25,7 @@ from fifa_data.annotate.guard import GuardCounts, Writer, guard
 from fifa_data.annotate.motion import MotionConfig, pair_motion
 from fifa_data.annotate.writers import TemplateWriter
 from fifa_data.core import masks as masklib
+from fifa_data.core.families import family_of
 from fifa_data.core.fict import finder_for
 from fifa_data.core.images import RESAVED_MIN_SAME, differing, resaved_reference
 from fifa_data.faces.concepts import ConceptMasks, concept_masks
@@ -96,6 +97,11 @@ class AnnotatedImage:
     def image_id(self) -> str:
         """``pair_id`` for a fake, a hash of source and path for a real image."""
         return self.pair_id or hashlib.sha1(f"{self.source_id}\0{self.image_path}".encode()).hexdigest()[:16]
+
+    @property
+    def family(self) -> str | None:
+        """A fake's forgery family (its manipulation's, by `family_of`); None for a real image."""
+        return family_of(self.manipulation) if self.label == "fake" else None
 
     @property
     def grounded(self) -> tuple[str, ...]:

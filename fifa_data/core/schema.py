@@ -64,6 +64,8 @@ TASK_TABLE: tuple[Column, ...] = (  # every FiFa-11 task config, `instruct` and 
     Column("query_mask", "rle", "that concept's mask (COCO RLE), the region input of rdet / rexp / rseg, else null"),
     Column("target_boxes", "boxes", "breg's answer boxes, in `concepts` order, else empty"),
     Column("manipulation", "string", "the source's manipulation label (null for real images)"),
+    Column("family", "string", "the manipulation's forgery family: attribute, identity_swap, self_blend, reenactment, part_swap, "
+           "inpainting, synthesis or unknown (null for real images)"),
     Column("pair_id", "string", "the real/fake pair (null for real images)"),
     Column("source_id", "string", "the source photo; splits are made on it"),
 )
@@ -76,6 +78,7 @@ PAIRS_TABLE: tuple[Column, ...] = (  # the `pairs` config: one row per accepted 
     Column("real_path", "string", "the real file's path in the pair source"),
     Column("fake_path", "string", "the fake file's path in the pair source"),
     Column("manipulation", "string", "the source's manipulation label"),
+    Column("family", "string", "the manipulation's forgery family (see the task configs' `family`)"),
     Column("artifact_mask", "rle", "COCO RLE of every pixel that changed beyond the noise floor (or the mask the source gives)"),
     Column("artifact_share", "float64", "the artifact mask's share of the image"),
     Column("mask_params", "json", "JSON: the mask mode (or `given`) and every parameter it used"),
@@ -130,6 +133,9 @@ class RowImage(Protocol):
     @property
     def image_id(self) -> str: ...
 
+    @property
+    def family(self) -> str | None: ...
+
 
 @dataclass(frozen=True)
 class PlainImage:
@@ -142,6 +148,7 @@ class PlainImage:
     manipulation: str | None = None
     pair_id: str | None = None
     source_id: str | None = None
+    family: str | None = None
 
 
 def make_row(
@@ -178,6 +185,7 @@ def make_row(
         "query_mask": None if query_mask is None else {"size": list(query_mask["size"]), "counts": query_mask["counts"]},
         "target_boxes": [list(map(float, b)) for b in target_boxes or []],
         "manipulation": img.manipulation,
+        "family": img.family,
         "pair_id": img.pair_id,
         "source_id": img.source_id,
     }

@@ -20,6 +20,7 @@ raises :class:`RowError` (naming the row and the rule) instead of skipping the r
 from __future__ import annotations
 
 from fifa_data.core import masks as masklib
+from fifa_data.core.families import family_of
 from fifa_data.core.fict import FICT, ConceptFinder, finder_for
 from fifa_data.core.images import upright_size
 from fifa_data.core.markup import ground, is_canonical
@@ -118,6 +119,9 @@ def validate_row(row: dict, fict: FICT, finder: ConceptFinder | None = None, siz
             check(box_text(box) in answer, f"target box {box} is not in the answer")
     else:
         check(not row["target_boxes"], f"{task} rows have no target boxes")
+
+    want_family = None if label == "real" else family_of(row["manipulation"])
+    check(row.get("family") == want_family, f"family {row.get('family')!r} is not {want_family!r}, the family of {row['manipulation']!r}")
 
     if task in CLOSED_TASKS:
         allowed = {

@@ -29,6 +29,7 @@ import numpy as np
 
 from fifa_data.annotate.pipeline import AnnotatedImage
 from fifa_data.annotate.writers import concept_words
+from fifa_data.core.families import FAMILY_PHRASES
 from fifa_data.core.fict import FICT
 from fifa_data.core.schema import TASKS, box_text, make_row
 from fifa_data.tasks.questions import ANSWERS, QUESTIONS
@@ -83,7 +84,10 @@ def cls(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig, repea
     rows = []
     for k, q in enumerate(questions[: max(1, repeats)]):
         if img.label == "fake":
-            text = _capital(_pick(rng, ANSWERS["cls_fake"]).format(kind=_kind(img.manipulation)))
+            family = img.family
+            phrase = FAMILY_PHRASES[family]
+            text = _pick(rng, ANSWERS["cls_fake"]).format(kind=_kind(img.manipulation), family=phrase, Family=_capital(phrase),
+                                                          family_id=family.replace("_", " "))
             rows.append(make_row(img, "cls", QUESTIONS["cls"][int(q)], text, answer=img.manipulation, index=k))
         else:
             rows.append(make_row(img, "cls", QUESTIONS["cls"][int(q)], _pick(rng, ANSWERS["cls_real"]), answer="real", index=k))

@@ -22,12 +22,12 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
     ),
     "cls": (
         "What kind of manipulation, if any, was applied to this face?",
-        "Which facial attribute was edited in this photo? Say real if none.",
+        "Which kind of forgery is this photo, and which manipulation? Say real if none.",
         "Classify the forgery type of this image, or answer real.",
         "What was changed in this face image?",
-        "Name the attribute manipulation in this picture, or say it is real.",
+        "Name the forgery family and the manipulation in this picture, or say it is real.",
         "Which edit produced this image, if it is fake?",
-        "Identify the type of facial attribute manipulation.",
+        "Identify the type of face manipulation.",
         "What forgery category does this photo belong to?",
     ),
     "toe": (
@@ -117,7 +117,8 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
 ANSWERS: dict[str, tuple[str, ...]] = {
     "det_fake": ("Fake.", "This image is fake.", "It is fake: the face has been manipulated.", "Fake; it was edited."),
     "det_real": ("Real.", "This image is real.", "It is real: I see no manipulation.", "Real; it looks untouched."),
-    "cls_fake": ("{kind}.", "The manipulation is {kind}.", "This is a {kind} edit.", "Type: {kind}."),
+    "cls_fake": ("{Family}: {kind}.", "It is {family}; the manipulation is {kind}.", "This is {family} ({kind}).",
+                 "Family: {family_id}; manipulation: {kind}."),
     "cls_real": ("Real.", "None: the image is real.", "No manipulation; it is real."),
     "real_text": (
         "This photo shows no sign of manipulation; it appears to be an authentic capture.",
