@@ -16,7 +16,8 @@ It imports ``fifa_data`` (``annotate_source`` runs in stage 1); ``fifa_data``, `
 """
 
 from builders.build import BUILD_FILE, BuildError, BuildOptions, BuildReport, EmptyBuild, build, data_files, fingerprint, merge_builds
-from builders.configs import CONFIGS, MIXES, TABLES, VERSIONS
+from builders.configs import MIXES, TABLES, VERSIONS
+from fifa_data.core.schema import CONFIGS
 
 __all__ = [
     "BUILD_FILE",

@@ -37,14 +37,14 @@ from tqdm.auto import tqdm
 
 from builders.annotation_stage import WorkUnit, annotate_units, plan_units
 from builders.card import render_card
-from builders.configs import CONFIGS, GROUP_ROWS, MIXES, TABLES, VERSIONS, FiFaFict, folders_of, table_of
+from builders.configs import GROUP_ROWS, MIXES, TABLES, VERSIONS, FiFaFict, folders_of, table_of
 from builders.features import REJECT_FEATURES
 from builders.parquet import ImageLedger, Layout, TableWriter, stored_image_bytes
 from builders.splits import DEFAULT_RATIOS, SPLITS, assign_splits, slice_of
 from fifa_data.annotate.guard import GuardCounts
 from fifa_data.annotate.reliability import Reliability
 from fifa_data.annotate.source import AnnotateSettings
-from fifa_data.core.schema import TASKS
+from fifa_data.core.schema import CONFIGS, TASKS
 from fifa_data.outputs import staged_output
 from fifa_data.pairs.rejects import Reject
 from fifa_data.pairs.sources import PairRef, make_pair_id, open_source

@@ -19,7 +19,7 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
 
-from builders.configs import CONFIGS, DESCRIPTIONS, MIXES, TABLES, table_of
+from builders.configs import DESCRIPTIONS, MIXES, TABLES, table_of
 from builders.features import KINDS
 from builders.splits import SPLITS, empty_splits_warning
 from fifa_data.annotate.reliability import Reliability
@@ -27,7 +27,7 @@ from fifa_data.annotate.source import RESAVED, WARPED
 from fifa_data.core.families import FAMILIES, family_of
 from fifa_data.core.fict import load_fict
 from fifa_data.core.images import load_rgb
-from fifa_data.core.schema import PAIRS_TABLE, TASK_TABLE, Column
+from fifa_data.core.schema import CONFIGS, PAIRS_TABLE, TASK_TABLE, Column
 from fifa_data.pairs.photos import CREDITS
 from fifa_data.viz import render_age
 

@@ -20,7 +20,7 @@ import datasets
 
 from builders.features import FICT_FEATURES, PAIRS_FEATURES, TASK_FEATURES
 from fifa_data.core.fict import load_fict
-from fifa_data.core.schema import CONFIGS, MIXES, TASKS
+from fifa_data.core.schema import MIXES, TASKS
 
 TABLES: dict[str, datasets.Features] = {"fict": FICT_FEATURES, "pairs": PAIRS_FEATURES, "tasks": TASK_FEATURES}
 GROUP_ROWS: dict[str, int] = {"pairs": 16, "tasks": 100}  # least rows per parquet row group: bounds a reader's batch

@@ -125,7 +125,7 @@ def test_errors_in_the_page_name_its_fields_and_the_command_keeps_its_flags(tmp_
     Image.fromarray(astronaut).save(photo)
     ask = explorer_app._safely(explorer_app.ask_handler, 4)
     missing = ask(str(tmp_path / "nowhere"), str(photo), "age", None, "", "", 4)[0]
-    assert f"error: checkpoint folder {tmp_path / 'nowhere'}: folder not found" in missing and "--" not in missing
+    assert f"error: checkpoint folder {tmp_path / 'nowhere'}: no such folder" in missing and "--" not in missing
     assert f"error: checkpoint folder {tmp_path}: not a FiFa-MLLM checkpoint" in ask(str(tmp_path), str(photo), "age", None, "", "", 4)[0]
     assert explorer_app.page_wording("--task bexp needs --box x0,y0,x1,y1") == "task bexp needs box x0,y0,x1,y1"
     assert explorer_app.page_wording("--box '1,2': see --max-new-tokens") == "box '1,2': see --max-new-tokens"  # only the page's fields
@@ -133,7 +133,7 @@ def test_errors_in_the_page_name_its_fields_and_the_command_keeps_its_flags(tmp_
     from model.infer import main
 
     assert main(["--model", str(tmp_path / "nowhere"), "--image", str(photo), "--out", str(tmp_path / "out")]) == 2
-    assert capsys.readouterr().err.startswith(f"error: --model {tmp_path / 'nowhere'}: folder not found")
+    assert capsys.readouterr().err.startswith(f"error: --model {tmp_path / 'nowhere'}: no such folder")
 
 
 # --- the Space --------------------------------------------------------------------------------

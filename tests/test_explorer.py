@@ -23,6 +23,7 @@ from fifa_data.core import masks as masklib
 from fifa_data.core.schema import TASKS
 from model.data import DatasetError
 from model.infer import InferError
+from model.modeling import CheckpointError
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,7 +170,7 @@ def test_ask_gives_the_commands_errors(checkpoint, photo, kwargs, message):
 
 
 def test_ask_refuses_a_folder_that_is_not_a_checkpoint_and_a_missing_photo(checkpoint, tmp_path):
-    with pytest.raises(InferError, match="not a FiFa-MLLM checkpoint"):
+    with pytest.raises(CheckpointError, match="not a FiFa-MLLM checkpoint"):
         ask_photo(str(tmp_path), str(checkpoint / "fifa_config.json"))
     with pytest.raises(InferError, match="no photo given"):
         ask_photo(str(checkpoint), None)

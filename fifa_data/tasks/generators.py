@@ -29,7 +29,7 @@ import numpy as np
 
 from fifa_data.annotate.pipeline import AnnotatedImage
 from fifa_data.annotate.writers import concept_words
-from fifa_data.core.families import FAMILY_PHRASES
+from fifa_data.core.families import FAMILY_PHRASES, family_of
 from fifa_data.core.fict import FICT
 from fifa_data.core.schema import TASKS, box_text, make_row
 from fifa_data.tasks.questions import ANSWERS, QUESTIONS
@@ -62,6 +62,13 @@ def _name(img: AnnotatedImage, concept_id: str, rng: np.random.Generator) -> str
     return concept_words(img.concept_masks.fict[concept_id], rng)
 
 
+def family_words(manipulation: str) -> dict[str, str]:
+    """The placeholders a cls answer names a manipulation's family with: ``{family}``, ``{Family}``, ``{family_id}``."""
+    family = family_of(manipulation)
+    phrase = FAMILY_PHRASES[family]
+    return {"family": phrase, "Family": _capital(phrase), "family_id": family.replace("_", " ")}
+
+
 def _kind(manipulation: str) -> str:
     return manipulation.replace("_", " ").replace("color", "colour")
 
@@ -84,10 +91,7 @@ def cls(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig, repea
     rows = []
     for k, q in enumerate(questions[: max(1, repeats)]):
         if img.label == "fake":
-            family = img.family
-            phrase = FAMILY_PHRASES[family]
-            text = _pick(rng, ANSWERS["cls_fake"]).format(kind=_kind(img.manipulation), family=phrase, Family=_capital(phrase),
-                                                          family_id=family.replace("_", " "))
+            text = _pick(rng, ANSWERS["cls_fake"]).format(kind=_kind(img.manipulation), **family_words(img.manipulation))
             rows.append(make_row(img, "cls", QUESTIONS["cls"][int(q)], text, answer=img.manipulation, index=k))
         else:
             rows.append(make_row(img, "cls", QUESTIONS["cls"][int(q)], _pick(rng, ANSWERS["cls_real"]), answer="real", index=k))
