@@ -14,11 +14,21 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Under pytest-xdist (pyproject's addopts) the workers already share the cores: each torch, OpenCV or
+# BLAS thread pool sized to the whole machine would make the workers' threads fight over them.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
 
 import numpy as np
 import pytest
 
 from fifa_data.pairs import photos
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests marked slow first: pytest-xdist hands out work in this order, so the long tests
+    start at once on every worker and the short ones fill in around them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")
