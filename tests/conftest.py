@@ -1,9 +1,11 @@
-"""Test session set-up: offline Hugging Face, a throw-away HF cache, and the real bundled face photos."""
+"""Test session set-up: offline Hugging Face, a throw-away HF cache, the real bundled face photos, and the
+session's shared build and tiny checkpoint (each pytest-xdist worker makes its own once)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 # Set before any Hugging Face import so that nothing in the suite can reach the network
 # or a stale user cache.
@@ -51,6 +53,24 @@ def small_build(tmp_path_factory):
     out = tmp_path_factory.mktemp("small-build") / "fifa"
     build(BuildOptions(out=out, sample_pairs=36, progress=False))
     return out
+
+
+@pytest.fixture(scope="session")
+def photo(tmp_path_factory) -> Path:
+    """The astronaut photo (512x512, one face) as a user's JPEG file."""
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("photos") / "astronaut.jpg"
+    Image.fromarray(photos.astronaut()).save(path, quality=95)
+    return path
+
+
+@pytest.fixture(scope="session")
+def checkpoint(tmp_path_factory, photo) -> Path:
+    """A saved tiny random FiFa-MLLM whose first greedy answer token to the age question about ``photo`` is [SEG]."""
+    from tiny_checkpoint import save_tiny_checkpoint
+
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("checkpoint"), photo)
 
 
 @pytest.fixture

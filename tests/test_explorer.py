@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from fake_hub import FakeHub, fake_hub, online  # noqa: F401 (fixtures)
 from PIL import Image
-from test_infer import FACE_BOX, checkpoint, photo  # noqa: F401 (fixtures)
+from test_infer import FACE_BOX
 
 from builders.push import push_folder
 from explorer import app as explorer_app

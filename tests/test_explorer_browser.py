@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_infer import checkpoint, photo  # noqa: F401 (fixtures)
 
 from explorer.app import build_app, launch
 from explorer.pair import sample_pair
