@@ -24,7 +24,6 @@ from fifa_data.core.schema import TASKS
 from model.data import DatasetError
 from model.infer import InferError
 
-pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -221,6 +220,7 @@ def test_the_space_pushes_as_a_gradio_space(tmp_path, fake_hub: FakeHub):
     assert (fake_hub.repo_dir("fifa-tester/fifa-explorer") / "app.py").read_bytes() == (folder / "app.py").read_bytes()
 
 
+@pytest.mark.slow  # fresh interpreters
 @pytest.mark.parametrize(
     "argv, message",
     [

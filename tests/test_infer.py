@@ -25,8 +25,6 @@ from model.infer import (
 )
 from model.modeling import SEG, FiFaModel
 
-pytestmark = pytest.mark.slow
-
 SCRIPT = Path(__file__).resolve().parents[1] / "model" / "infer.py"
 FACE_BOX = "180,60,320,230"  # around the astronaut's face
 
@@ -171,6 +169,7 @@ def test_unknown_task_is_refused_by_argparse(checkpoint, photo, tmp_path, capsys
     assert "--task: invalid choice: 'dance'" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_the_script_exits_2_without_a_traceback(photo, tmp_path):
     run = subprocess.run(
         [sys.executable, str(SCRIPT), "--model", str(tmp_path / "nowhere"), "--image", str(photo), "--out", str(tmp_path / "out")],
