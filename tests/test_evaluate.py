@@ -96,6 +96,7 @@ def test_a_checkpoint_answers_every_row_and_its_answers_can_be_scored_again(smal
     assert len(speed["not_answered"]) == 1 and speed["not_answered"][0].startswith("broken: ")
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_bad_arguments_end_with_a_clear_error(small_build, tmp_path, capsys):
     missing = subprocess.run(
         [

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from fake_hub import FakeHub, fake_hub, online  # noqa: F401 (fixtures)
 from PIL import Image
-from test_infer import FACE_BOX, checkpoint, photo  # noqa: F401 (fixtures)
+from test_infer import FACE_BOX
 
 from builders.push import push_folder
 from explorer import app as explorer_app
@@ -25,7 +25,6 @@ from model.data import DatasetError
 from model.infer import InferError
 from model.modeling import CheckpointError
 
-pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -222,6 +221,7 @@ def test_the_space_pushes_as_a_gradio_space(tmp_path, fake_hub: FakeHub):
     assert (fake_hub.repo_dir("fifa-tester/fifa-explorer") / "app.py").read_bytes() == (folder / "app.py").read_bytes()
 
 
+@pytest.mark.slow  # fresh interpreters
 @pytest.mark.parametrize(
     "argv, message",
     [

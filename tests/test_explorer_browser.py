@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_infer import checkpoint, photo  # noqa: F401 (fixtures)
 
 from explorer.app import build_app, launch
 from explorer.pair import sample_pair
@@ -152,6 +151,7 @@ def test_ask_tab_answers_with_a_tiny_checkpoint(page, tmp_path, photo):
 def test_ask_tab_shows_a_bad_box_as_one_line(page):
     page.get_by_role("tab", name="Ask the model").click()
     page.locator("#ask-photo input[type=file]").set_input_files(str(Path(sample_pair("smile")[0])))
+    _image_loaded(page, "#ask-preview")  # the upload has reached the app before the task and box are set
     page.locator("#task input").fill("bdet")
     page.locator("#task input").press("Enter")
     page.locator("#ask-box textarea, #ask-box input").first.fill("0,0,9000,10")

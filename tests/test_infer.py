@@ -9,66 +9,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from fifa_data.core import masks as masklib
 from fifa_data.faces.concepts import concept_masks
-from fifa_data.pairs import photos
 from fifa_data.scoring.parse import parse_answer
 from fifa_data.tasks.questions import QUESTIONS
-from model.collator import FiFaCollator
-from model.generation import Answer, generate_ids
+from model.generation import Answer
 from model.infer import (
-    build_row,
     grounded_text,
     main,
-    make_question,
     mask_records,
     parse_args,
     prepare,
 )
 from model.modeling import SEG, FiFaModel
-from model.tiny import tiny_llava
-
-pytestmark = pytest.mark.slow
 
 SCRIPT = Path(__file__).resolve().parents[1] / "model" / "infer.py"
-TEXTS = [
-    *(q for phrasings in QUESTIONS.values() for q in phrasings),
-    "The <p>upper lip</p> [SEG] is darker than the skin around it, and <p>the nose</p> [SEG] looks blurred.",
-    "Sure, <p>the left eye</p> [SEG].",
-    "Yes, the box contains manipulated pixels.",
-    "No, the nose looks authentic.",
-] * 3
 FACE_BOX = "180,60,320,230"  # around the astronaut's face
-
-
-@pytest.fixture(scope="module")
-def photo(tmp_path_factory) -> Path:
-    """The astronaut photo (512x512, one face) as a user's JPEG file."""
-    path = tmp_path_factory.mktemp("photos") / "astronaut.jpg"
-    Image.fromarray(photos.astronaut()).save(path, quality=95)
-    return path
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory, photo) -> Path:
-    """A saved tiny random FiFa-MLLM whose first greedy answer token to the age question is [SEG]."""
-    base, processor = tiny_llava(TEXTS)
-    model = FiFaModel.create(base, processor, base_model="tiny-llava", mask_size=32, decoder_dim=32, decoder_heads=4).eval()
-    row = build_row("age", photo.read_bytes(), photo.name, make_question("age", None))
-    _prefer_seg(model, row)
-    return model.save_pretrained(tmp_path_factory.mktemp("checkpoint"))
-
-
-def _prefer_seg(model: FiFaModel, row: dict) -> None:
-    """Give [SEG] 1.5 x the output row of the random model's favourite first token (as in test_generation)."""
-    collator = FiFaCollator(model.processor, model.fifa_config.family, mask_size=model.fifa_config.mask_size, with_answers=False)
-    favourite = generate_ids(model, collator([row]), max_new_tokens=1)[0][0][0]
-    with torch.no_grad():
-        head = model.base.get_output_embeddings().weight
-        head[model.seg_token_id] = 1.5 * head[favourite]
 
 
 def _run(checkpoint: Path, photo: Path, out: Path, *extra: str) -> int:
@@ -211,6 +169,7 @@ def test_unknown_task_is_refused_by_argparse(checkpoint, photo, tmp_path, capsys
     assert "--task: invalid choice: 'dance'" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_the_script_exits_2_without_a_traceback(photo, tmp_path):
     run = subprocess.run(
         [sys.executable, str(SCRIPT), "--model", str(tmp_path / "nowhere"), "--image", str(photo), "--out", str(tmp_path / "out")],

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # package -> the FiFa packages its modules may import (besides itself)
@@ -94,6 +96,7 @@ def _loaded(*modules: str) -> set[str]:
     return {m for m in json.loads(result.stdout.splitlines()[-1]) if m.startswith(("fifa_data", "model", "builders", "explorer"))}
 
 
+@pytest.mark.slow  # fresh interpreters
 def test_the_core_and_evaluation_load_no_data_creation():
     assert {m for m in _loaded("fifa_data.core.schema", "fifa_data.core.fict", "fifa_data.core.markup") if m != "fifa_data"} <= {
         "fifa_data.core", "fifa_data.core.schema", "fifa_data.core.fict", "fifa_data.core.markup"}
@@ -101,6 +104,7 @@ def test_the_core_and_evaluation_load_no_data_creation():
     assert not {m for m in loaded if m.startswith(("fifa_data.annotate", "fifa_data.pairs", "fifa_data.tasks.generators"))}
 
 
+@pytest.mark.slow  # fresh interpreters
 def test_the_explorer_starts_without_transformers():
     code = "import sys, explorer.app; print('transformers' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300, check=True)
