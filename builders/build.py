@@ -96,7 +96,7 @@ class BuildOptions:
             "split_ratios": list(self.split_ratios),
             "max_shard_size": self.max_shard_size,
             "annotator": s.annotator.to_dict(),
-            "validation": {k: getattr(s.validation, k) for k in s.validation.__dataclass_fields__},
+            "pair_checks": {k: getattr(s.checks, k) for k in s.checks.__dataclass_fields__},
             "tasks": s.task_config.to_dict(),
             "writer": {"kind": s.writer.kind, "seed": s.writer.seed, **{k: v for k, v in s.writer.llm if k in ("base_url", "model", "send_real")}},
         }

@@ -1,7 +1,7 @@
-"""The annotate tab's work: one real/fake pair through the build's own validation and annotator.
+"""The annotate tab's work: one real/fake pair through the build's own pair checks and annotator.
 
-`annotate_pair` copies the two files into a one-pair folder source and runs `validation.load_pairs`
-and `annotate.pipeline.annotate` on it, exactly as ``scripts/build.py`` does for every pair, so a
+`annotate_pair` copies the two files into a one-pair folder source and runs `annotate_source` on
+it (the pair checks, the annotator and the task rows), exactly as ``scripts/build.py`` does for every pair, so a
 pair the build would reject shows the build's reason, and an accepted one shows what the build
 would store: the artifact mask and its parameters, the decisions with their evidence, the AGE text
 and the eleven task rows. `sample_pair` gives the bundled simulated pairs of the astronaut photo.

@@ -30,7 +30,7 @@ from fifa_data import cli
 cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
 
 from fifa_data.annotate.guard import GuardCounts
-from fifa_data.annotate.options import add_annotator_arguments, add_writer_arguments, annotator_config, validation_config, writer_spec
+from fifa_data.annotate.options import add_annotator_arguments, add_writer_arguments, annotator_config, pair_checks, writer_spec
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig
 from fifa_data.annotate.source import AnnotateSettings, annotate_source
 from fifa_data.core.schema import TASKS
@@ -120,7 +120,7 @@ def _annotate_into(out: Path, args: argparse.Namespace, refs: list, rejects: lis
     ):
         for reject in rejects:
             rejects_file.write(json.dumps(reject.to_row()) + "\n")
-        settings = AnnotateSettings(annotator=config, validation=validation_config(args), tasks=tuple(args.tasks))
+        settings = AnnotateSettings(annotator=config, checks=pair_checks(args), tasks=tuple(args.tasks))
         for out_item in annotate_source(refs, settings, writer=writer, guard=counts):
             img = out_item.item
             if isinstance(img, Reject):

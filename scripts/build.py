@@ -32,7 +32,7 @@ from fifa_data import cli
 
 cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
 
-from fifa_data.annotate.options import add_annotator_arguments, add_writer_arguments, annotator_config, validation_config, writer_spec
+from fifa_data.annotate.options import add_annotator_arguments, add_writer_arguments, annotator_config, pair_checks, writer_spec
 from fifa_data.core.schema import CONFIGS, SPLITS
 
 if TYPE_CHECKING:  # the build itself (datasets, the annotator) is imported once the flags are read, so --help answers at once
@@ -124,7 +124,7 @@ def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> B
         sources=tuple(args.sources),
         sample_pairs=args.sample_pairs,
         configs=tuple(args.configs),
-        settings=AnnotateSettings(annotator=annotator, validation=validation_config(args), writer=writer),
+        settings=AnnotateSettings(annotator=annotator, checks=pair_checks(args), writer=writer),
         limit=args.limit,
         split_ratios=tuple(args.split_ratios),
         num_slices=args.num_shards,

@@ -3,7 +3,7 @@
     python scripts/pairs_gallery.py --out cards/images/simulated_pairs.png [--seed 0]
 
 One row per manipulation type, cropped around the face. The pairs go through the same path as a
-build: written to disk by the sample source, read back by the pair source and validation, and
+build: written to disk by the sample source, read back by the pair source and its checks, and
 masked by both artifact-mask modes. Each mask panel is titled with its IoU against the truth.
 """
 

@@ -14,7 +14,7 @@ from fifa_data.core.fict import load_fict
 from fifa_data.core.images import upright_size
 from fifa_data.core.schema import TASKS
 from fifa_data.pairs.sample_source import write_sample_pairs
-from fifa_data.tasks.check import validate_row
+from fifa_data.tasks.check import check_row
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -39,7 +39,7 @@ def test_annotate_writes_rows_annotations_and_pictures(pairs, tmp_path):
     fict = load_fict()
     real_bytes = {p.relative_to(pairs).as_posix(): p.read_bytes() for p in pairs.rglob("*.*") if p.suffix != ".csv"}
     for row in rows:  # the JSONL rows are the library's rows: they validate once the bytes are back
-        validate_row(dict(row, image={"bytes": real_bytes[row["image"]["path"]], "path": row["image"]["path"]}), fict)
+        check_row(dict(row, image={"bytes": real_bytes[row["image"]["path"]], "path": row["image"]["path"]}), fict)
     annotations = [json.loads(line) for line in (out / "annotations.jsonl").read_text().splitlines()]
     assert len(annotations) == summary["accepted"]
     first = annotations[0]

@@ -35,7 +35,7 @@ from fifa_data.core.images import upright_size
 from fifa_data.core.schema import TASKS
 from fifa_data.pairs.sample_source import write_sample_pairs
 from fifa_data.pairs.sources import open_source
-from fifa_data.tasks.check import validate_row
+from fifa_data.tasks.check import check_row
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS = 12
@@ -84,7 +84,7 @@ def test_rows_decode_at_image_size_and_keep_every_invariant(built):
         for rows in _load(built, task).values():
             rows = rows.cast_column("image", datasets.Image(decode=False))
             for row in rows:
-                validate_row(row, fict)  # [SEG] ↔ mask ↔ concept, phrases name concepts, sizes, boxes
+                check_row(row, fict)  # [SEG] ↔ mask ↔ concept, phrases name concepts, sizes, boxes
                 size = upright_size(row["image"]["bytes"])
                 for rle in row["masks"]:
                     assert masklib.decode(rle).shape == size

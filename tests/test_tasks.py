@@ -17,7 +17,7 @@ from fifa_data.core.schema import MANIPULATIONS, TASKS, answer_of
 from fifa_data.pairs.rejects import Reject
 from fifa_data.pairs.sample_source import write_sample_pairs
 from fifa_data.pairs.sources import open_source
-from fifa_data.tasks import RowError, task_rows, validate_row
+from fifa_data.tasks import RowError, check_row, task_rows
 
 FICT = load_fict()
 
@@ -106,7 +106,7 @@ def test_region_rows_carry_the_query_concepts_own_mask(annotated):
     bad = copy.deepcopy(rows["rdet"][0])
     bad["query_mask"] = None
     with pytest.raises(RowError, match="query concept's mask"):
-        validate_row(bad, FICT)
+        check_row(bad, FICT)
 
 
 def test_rows_are_reproducible(annotated):
@@ -139,9 +139,9 @@ def break_row(row: dict, how: str) -> dict:
 def test_validator_catches_broken_age_rows(annotated, how):
     img = next(x for x in images(annotated) if x.label == "fake")
     (row,) = task_rows(img, ("age",))["age"]
-    validate_row(row, FICT)
+    check_row(row, FICT)
     with pytest.raises(RowError):
-        validate_row(break_row(row, how), FICT)
+        check_row(break_row(row, how), FICT)
 
 
 def test_validator_catches_box_and_answer_errors(annotated):
@@ -150,12 +150,12 @@ def test_validator_catches_box_and_answer_errors(annotated):
     bad = copy.deepcopy(rows["bdet"][0])
     bad["boxes"] = [[0, 0, 99999, 10]]
     with pytest.raises(RowError, match="not inside"):
-        validate_row(bad, FICT)
+        check_row(bad, FICT)
     bad = copy.deepcopy(rows["det"][0])
     bad["answer"] = "real"
     with pytest.raises(RowError, match="answer"):
-        validate_row(bad, FICT)
+        check_row(bad, FICT)
     bad = copy.deepcopy(rows["breg"][0])
     bad["target_boxes"][0] = [1.0, 2.0, 3.0, 4.0]
     with pytest.raises(RowError, match="not in the answer"):
-        validate_row(bad, FICT)
+        check_row(bad, FICT)

@@ -1,5 +1,5 @@
 """The annotator's command-line options, shared by ``scripts/annotate.py`` and ``scripts/build.py``:
-the mask, decision and validation options with the `AnnotatorConfig` and `ValidationConfig` they
+the mask, decision and pair-check options with the `AnnotatorConfig` and `PairChecks` they
 ask for, and the explanation writers' (``--writer``, ``--llm-*``) with their writer spec."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from fifa_data.annotate.artifacts import MODES
 from fifa_data.annotate.decide import DecisionConfig
 from fifa_data.annotate.pipeline import AnnotatorConfig
 from fifa_data.annotate.writers import WriterSpec
-from fifa_data.pairs.loading import RESIZE_POLICIES, ValidationConfig
+from fifa_data.pairs.loading import RESIZE_POLICIES, PairChecks
 
 
 def add_annotator_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the artifact-mask, decision, validation and ``--seed`` options to `parser`."""
+    """Add the artifact-mask, decision, pair-check and ``--seed`` options to `parser`."""
     parser.add_argument("--mask-mode", choices=MODES, default="adaptive", help="artifact mask mode (default: adaptive)")
     parser.add_argument(
         "--score-given-masks",
@@ -26,8 +26,8 @@ def add_annotator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resize",
         choices=RESIZE_POLICIES,
-        default=ValidationConfig.resize,
-        help=f"a fake whose size differs from its real's: reject it, or resize it to the real's size (default: {ValidationConfig.resize})",
+        default=PairChecks.resize,
+        help=f"a fake whose size differs from its real's: reject it, or resize it to the real's size (default: {PairChecks.resize})",
     )
     parser.add_argument("--min-share", type=float, default=DecisionConfig.min_share, help="atomic decision: share of the concept the artifact covers")
     parser.add_argument("--min-pixels", type=int, default=DecisionConfig.min_pixels, help="atomic decision: artifact pixels in the concept")
@@ -44,9 +44,9 @@ def annotator_config(args: argparse.Namespace) -> AnnotatorConfig:
     )
 
 
-def validation_config(args: argparse.Namespace) -> ValidationConfig:
+def pair_checks(args: argparse.Namespace) -> PairChecks:
     """The pair checks the options of `add_annotator_arguments` ask for."""
-    return ValidationConfig(resize=args.resize)
+    return PairChecks(resize=args.resize)
 
 
 def add_writer_arguments(parser: argparse.ArgumentParser) -> None:

@@ -21,7 +21,7 @@ from fifa_data.annotate.reliability import Reliability, score_pair
 from fifa_data.annotate.writers import WriterSpec
 from fifa_data.core.images import ImageLoadError, load_mask_file
 from fifa_data.core.schema import TASKS
-from fifa_data.pairs.loading import ValidationConfig, fit_mask, load_pairs
+from fifa_data.pairs.loading import PairChecks, fit_mask, load_pairs
 from fifa_data.pairs.rejects import Reject
 from fifa_data.pairs.sources import PairRef, PairSource, open_source
 from fifa_data.tasks import TaskConfig, task_rows
@@ -32,10 +32,10 @@ RESAVED = "resaved"  # `mask_kinds`: an accepted fake whose mask was computed ag
 
 @dataclass(frozen=True)
 class AnnotateSettings:
-    """How to annotate a source: validation, annotator, writer and the tasks to write; part of a build's parameters."""
+    """How to annotate a source: pair checks, annotator, writer and the tasks to write; part of a build's parameters."""
 
     annotator: AnnotatorConfig = AnnotatorConfig()
-    validation: ValidationConfig = ValidationConfig()
+    checks: PairChecks = PairChecks()
     tasks: tuple[str, ...] = TASKS
     task_config: TaskConfig = TaskConfig()
     with_pairs: bool = True  # the build also writes the `pairs` config's rows
@@ -82,7 +82,7 @@ def annotate_source(
     by_id = {ref.pair_id: ref for ref in refs}
     writer = writer if writer is not None else settings.writer.make()
     real: AnnotatedImage | None = None
-    stream = annotate(load_pairs(refs, settings.validation), writer, settings.annotator, guard, batch_size=batch_size)
+    stream = annotate(load_pairs(refs, settings.checks), writer, settings.annotator, guard, batch_size=batch_size)
     for img in stream:
         if isinstance(img, Reject):
             ref = by_id.get(img.pair_id)
@@ -129,7 +129,7 @@ def _score(reliability: Reliability, fake: AnnotatedImage | None, ref: PairRef, 
     truth = ref.edit_mask
     if truth is None and ref.mask_file is not None:
         try:
-            truth = load_mask_file(ref.mask_file, max_pixels=settings.validation.max_pixels)
+            truth = load_mask_file(ref.mask_file, max_pixels=settings.checks.max_pixels)
         except ImageLoadError:
             return
     if truth is None:

@@ -48,7 +48,7 @@ CHANGE_SIDE = 256  # long side of the difference map that tells which face was e
 
 
 @dataclass(frozen=True)
-class ValidationConfig:
+class PairChecks:
     """The knobs of `load_pair`; the defaults are what ``scripts/build.py`` uses."""
 
     resize: str = "reject"
@@ -75,10 +75,10 @@ class LoadedPair:
     grayscale: bool
     fake_resized_from: tuple[int, int] | None = None  # (h, w) of the fake file before `resize`
     given_mask: np.ndarray | None = None  # the artifact mask the source ships with the fake (`PairRef.mask_path`)
-    reference: tuple[np.ndarray, dict] | None = None  # `images.resaved_reference` of the pair, where validation made it
+    reference: tuple[np.ndarray, dict] | None = None  # `images.resaved_reference` of the pair, where the pair checks made it
 
 
-def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig(), real_cache: dict | None = None) -> LoadedPair | Reject:
+def load_pair(ref: PairRef, config: PairChecks = PairChecks(), real_cache: dict | None = None) -> LoadedPair | Reject:
     """Read and check one pair (module docstring); problems come back as a `Reject`, never raised.
 
     ``real_cache`` (a dict owned by the caller) keeps the last real image's pixels and face
@@ -154,7 +154,7 @@ def load_pair(ref: PairRef, config: ValidationConfig = ValidationConfig(), real_
     return LoadedPair(ref, real_bytes, fake_bytes, real, fake, face, real_gray, resized_from, given, reference)
 
 
-def load_pairs(refs: Iterable[PairRef | Reject], config: ValidationConfig = ValidationConfig()) -> Iterator[LoadedPair | Reject]:
+def load_pairs(refs: Iterable[PairRef | Reject], config: PairChecks = PairChecks()) -> Iterator[LoadedPair | Reject]:
     """`load_pair` over a source's output; rejects from the source pass through.
 
     Sources list a real image's fakes together: each run of them decodes and analyses the real once.

@@ -15,10 +15,10 @@ import numpy as np
 from fifa_data.annotate.pipeline import AnnotatedImage
 from fifa_data.core.fict import ConceptFinder, finder_for
 from fifa_data.core.schema import COLUMNS, IMAGE_LEVEL_TASKS, TASKS, answer_of, make_row, question_of
-from fifa_data.tasks.check import RowError, validate_row
+from fifa_data.tasks.check import RowError, check_row
 from fifa_data.tasks.generators import GENERATORS, TaskConfig
 
-__all__ = ["COLUMNS", "TASKS", "RowError", "TaskConfig", "answer_of", "make_row", "question_of", "task_rows", "validate_row"]
+__all__ = ["COLUMNS", "TASKS", "RowError", "TaskConfig", "answer_of", "make_row", "question_of", "task_rows", "check_row"]
 
 
 def task_rows(
@@ -50,7 +50,7 @@ def task_rows(
         generate = GENERATORS[task]
         rows = generate(img, rng, config, repeats) if task in ("det", "cls") else generate(img, rng, config)
         for row in rows:
-            validate_row(row, fict, finder, img.size)
+            check_row(row, fict, finder, img.size)
         out[task] = rows
     return out
 

@@ -1,6 +1,6 @@
 """The row validator: every row of every task must satisfy the schema and the AGE invariant.
 
-A violation is a bug in the annotator or a generator, never bad input, so :func:`validate_row`
+A violation is a bug in the annotator or a generator, never bad input, so :func:`check_row`
 raises :class:`RowError` (naming the row and the rule) instead of skipping the row. The rules:
 
 * all columns of :data:`~fifa_data.core.schema.COLUMNS`, a known task, label real/fake, a
@@ -45,7 +45,7 @@ class RowError(ValueError):
         self.rule = rule
 
 
-def validate_row(row: dict, fict: FICT, finder: ConceptFinder | None = None, size: tuple[int, int] | None = None) -> None:
+def check_row(row: dict, fict: FICT, finder: ConceptFinder | None = None, size: tuple[int, int] | None = None) -> None:
     """Raise :class:`RowError` unless ``row`` is a well-formed FiFa-11 row."""
 
     def check(condition: bool, rule: str) -> None:

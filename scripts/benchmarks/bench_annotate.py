@@ -5,7 +5,7 @@
 Simulates ``--pairs`` FaceApp-like pairs (face views of the bundled photos), scales each pair to
 ``--side`` x ``--side`` pixels and times, on one core, what the annotator does after the face
 mesh: concept decisions + evidence, template writing + consistency guard + mask encoding, and
-all eleven tasks' rows with their validation. The face mesh, the concept label map and the
+all eleven tasks' rows with their checks. The face mesh, the concept label map and the
 artifact mask are computed first and not timed (they are the pairs bench's business). Targets:
 at most 20 ms per 1024 x 1024 pair, and 0 text-decision inconsistencies from the template writer.
 """

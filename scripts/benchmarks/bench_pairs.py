@@ -5,7 +5,7 @@
 Prints three tables:
 1. artifact-mask time for one 1024x1024 pair in each mode (median of 5);
 2. simulator time per manipulation at 512 and 1024 px (median of 3; face analysis excluded);
-3. on simulated pairs written to disk and read back through the pair source and validation
+3. on simulated pairs written to disk and read back through the pair source and its checks
    (so JPEG re-encoding and all), the IoU of each artifact-mask mode against the simulator's
    ground-truth edit mask, per manipulation, with the mean mask size next to the true one.
    This is the table that tells users which mode to trust.
@@ -93,7 +93,7 @@ def bench_mask_quality(per_combo: int, seed: int) -> None:
                 shares[manipulation][mode].append(result.share)
     skipped = "; ".join(f"{s['real']} {s['manipulation'] or ''}: {s['reason']}" for s in summary.skipped) or "none"
     print(f"\nmask quality on {summary.pairs} simulated pairs ({n} requested; skipped: {skipped};")
-    print(f"  rejected by validation: {count_reasons(rejects) or 'none'}):")
+    print(f"  rejected by the pair checks: {count_reasons(rejects) or 'none'}):")
     header = "".join(f"{'IoU ' + m:>15}" for m in MODES) + "".join(f"{'size ' + m:>15}" for m in MODES)
     print(f"  {'manipulation':<13}{'pairs':>6}{header}{'true size':>11}")
     totals = defaultdict(list)

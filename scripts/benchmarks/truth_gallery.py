@@ -8,7 +8,7 @@ One row per manipulation type, each on another cached photo of the held-out half
 ``bench_faithfulness.py --half hold`` (never one of the three bundled portraits): real / fake /
 the simulator's true edit / FiFa's artifact mask (titled with its IoU) / the AGE text the build
 writes, with the concepts it flags and the truth concepts. The pairs take the bench's path (the
-build's): files on disk → pair source → validation → annotator → guard. Writes
+build's): files on disk → pair source → pair checks → annotator → guard. Writes
 ``OUT/truth_<type>.png`` and ``OUT/truth_gallery.jsonl`` (per row: photo, type, IoU, concepts,
 text, stated facts and whether each is true of the edit).
 

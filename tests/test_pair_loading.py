@@ -13,7 +13,7 @@ from skimage import data
 
 from fifa_data.pairs.loading import (
     LoadedPair,
-    ValidationConfig,
+    PairChecks,
     alignment,
     is_grayscale,
     load_pair,
@@ -148,13 +148,13 @@ def test_an_unshifted_edit_of_a_tall_photo_is_not_misaligned(results):
 def test_resize_policy_resizes_the_fake_losslessly(layout):
     pairs, _ = FolderPairs(layout).scan()
     ref = next(p for p in pairs if p.fake_path == "fake/small_x.png")
-    loaded = load_pair(ref, ValidationConfig(resize="fake-to-real"))
+    loaded = load_pair(ref, PairChecks(resize="fake-to-real"))
     assert isinstance(loaded, LoadedPair)
     assert loaded.fake_resized_from == (256, 256)
     stored = np.asarray(Image.open(io.BytesIO(loaded.fake_bytes)))
     assert stored.shape == loaded.real.shape and np.array_equal(stored, loaded.fake)
     with pytest.raises(ValueError, match="resize policy"):
-        ValidationConfig(resize="stretch")
+        PairChecks(resize="stretch")
 
 
 def test_a_given_mask_loads_with_its_pair_and_a_bad_one_is_a_reject(tmp_path, astronaut):
@@ -176,7 +176,7 @@ def test_a_given_mask_loads_with_its_pair_and_a_bad_one_is_a_reject(tmp_path, as
     (tmp_path / "pairs.csv").write_text("\n".join(lines) + "\n")
     pairs, rejects = ManifestPairs(tmp_path / "pairs.csv").scan()
     assert rejects == []
-    loaded = [load_pair(p, ValidationConfig(resize="fake-to-real")) for p in pairs]
+    loaded = [load_pair(p, PairChecks(resize="fake-to-real")) for p in pairs]
     for good in (loaded[0], loaded[1]):
         assert isinstance(good, LoadedPair), good
         assert np.array_equal(good.given_mask, edited)
@@ -222,7 +222,7 @@ def test_two_faces_with_one_edited_keep_the_edited_face(layout, results, astrona
 def test_several_faces_can_be_refused(layout):
     pairs, _ = FolderPairs(layout).scan()
     ref = next(p for p in pairs if p.fake_path == "fake/two_x.png")
-    reject = load_pair(ref, ValidationConfig(allow_multiple_faces=False))
+    reject = load_pair(ref, PairChecks(allow_multiple_faces=False))
     assert isinstance(reject, Reject) and reject.reason == "multiple_faces" and "real/two.png: 2 faces" in reject.detail
 
 
