@@ -1,6 +1,10 @@
-"""Write simulated FaceApp-like real/fake pairs from the bundled public-domain photos.
+"""Write simulated real/fake pairs (FaceApp-like edits, or any forgery family) from real photos.
 
     python scripts/simulate.py --out pairs/ -n 200 --seed 0
+    python scripts/simulate.py --out pairs/ --photos-dir my_photos/ --manipulations face_swap,inpaint -n 40
+
+The photos are the bundled public-domain ones, or those of ``--photos-dir`` (a photo without a usable
+face is skipped and counted); the donor edits draw their donor from the other photos.
 
 Writes ``OUT/real/<view>/<photo>.*``, ``OUT/fake/<view>/<photo>_<manipulation>_<k>.*`` and
 ``OUT/pairs.csv`` (real, fake, manipulation, source_id, params, edit_mask): a pair source that
@@ -20,7 +24,8 @@ cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
 from fifa_data.core.schema import MANIPULATIONS
 from fifa_data.outputs import staged_output
 from fifa_data.pairs import photos
-from fifa_data.pairs.sample_source import VIEWS, write_sample_pairs
+from fifa_data.pairs.sample_source import PHOTO_SUFFIXES, VIEWS, write_sample_pairs
+from fifa_data.pairs.simulate import FAMILY_EDITS
 from fifa_data.pairs.sources import EDIT_MASK_COLUMN
 
 
@@ -39,27 +44,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output folder; an earlier simulation there is replaced")
     parser.add_argument("-n", type=int, default=100, help="number of pairs (default: 100)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--photos", action=cli.ListAction, choices=sorted(photos.PHOTOS), default=list(photos.PHOTOS))
+    parser.add_argument("--photos", action=cli.ListAction, choices=sorted(photos.PHOTOS), default=None, help="bundled photos (default: all)")
+    parser.add_argument("--photos-dir", type=Path, help="a folder of real photos to use instead of the bundled ones")
     parser.add_argument("--views", action=cli.ListAction, choices=VIEWS, default=list(VIEWS))
-    parser.add_argument("--manipulations", action=cli.ListAction, choices=MANIPULATIONS, default=list(MANIPULATIONS))
+    parser.add_argument("--manipulations", action=cli.ListAction, choices=MANIPULATIONS + FAMILY_EDITS, default=list(MANIPULATIONS))
     parser.add_argument("--overwrite", action="store_true", help="replace --out even if it holds files that FiFa did not write")
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("-n: must be at least 1")
+    if args.photos is not None and args.photos_dir is not None:
+        parser.error("--photos and --photos-dir: give one of them")
+    if args.photos_dir is not None and not args.photos_dir.is_dir():
+        parser.error(f"--photos-dir {args.photos_dir}: not a folder")
+    if args.photos_dir is not None and not any(p.suffix.lower() in PHOTO_SUFFIXES for p in args.photos_dir.iterdir()):
+        parser.error(f"--photos-dir {args.photos_dir}: no photos ({', '.join(PHOTO_SUFFIXES)}) in this folder")
+    bundled = args.photos if args.photos is not None else list(photos.PHOTOS)
 
     with staged_output(args.out, is_simulation, overwrite=args.overwrite) as staging:
         summary = write_sample_pairs(
             staging,
             args.n,
             args.seed,
-            photos=tuple(args.photos),
+            photos=tuple(bundled),
             views=tuple(args.views),
             manipulations=tuple(args.manipulations),
+            photos_dir=args.photos_dir,
         )
+        if summary.pairs == 0:
+            reasons = "; ".join(sorted({s["reason"] for s in summary.skipped})) or "nothing to edit"
+            raise cli.RunError(f"{args.photos_dir or 'the bundled photos'}: no pair could be made ({reasons})")
     print(f"wrote {summary.pairs} pairs from {len(summary.reals)} real images to {args.out}/ (manifest: pairs.csv)")
+    faceless = sum(s["manipulation"] is None for s in summary.skipped)
+    if faceless:
+        print(f"skipped {faceless} photo view(s) without a usable face", file=sys.stderr)
     for reason, count in Counter(s["reason"] for s in summary.skipped).items():
         print(f"skipped {count}: {reason}", file=sys.stderr)
-    for photo in args.photos:
+    for photo in [] if args.photos_dir is not None else bundled:
         print(f"  {photo}: {photos.CREDITS[photo]}")
     return 0
 

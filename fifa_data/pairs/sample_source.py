@@ -13,6 +13,11 @@ the manifest (with ground truth), and `pairs.FolderPairs(OUT)` reads the same fi
 Like an app's output, most fakes are re-encoded as JPEG (quality drawn per fake), a few as PNG.
 Greyscale photos get greyscale fakes. Pair ``k`` draws its randomness from ``(seed, k)`` alone,
 so the same seed writes the same bytes.
+
+``photos_dir`` takes the real photos from any folder instead (its image files, by name); a photo without
+a usable face is skipped and listed in the summary. The family edits that need a donor
+(`simulate.DONOR_EDITS`) draw it from the other photos of the collection, never the photo itself, and
+record it in ``params["donor"]``; a blend records its seam band in ``params["seam"]`` (a COCO RLE).
 """
 
 from __future__ import annotations
@@ -26,14 +31,14 @@ import numpy as np
 import polars as pl
 from PIL import Image
 
-from fifa_data.core.images import encode_image, load_rgb
+from fifa_data.core.images import ImageLoadError, encode_image, load_rgb
 from fifa_data.core.masks import encode
 from fifa_data.core.schema import MANIPULATIONS
 from fifa_data.faces.concepts import concept_masks
 from fifa_data.faces.detect import NoFaceError, analyze_face
 from fifa_data.pairs import photos as bundled_photos
 from fifa_data.pairs.loading import is_grayscale
-from fifa_data.pairs.simulate import simulate_edit
+from fifa_data.pairs.simulate import DONOR_EDITS, simulate_edit
 from fifa_data.pairs.sources import EDIT_MASK_COLUMN
 
 VIEWS = ("full", "face")
@@ -43,6 +48,7 @@ JPEG_QUALITY = (75, 95)
 PNG_SHARE = 0.2
 # Three photos are three identities: one per split, so each split holds a photo the others never see.
 SPLITS = {"astronaut": "train", "camera": "validation", "grace_hopper": "test"}
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")  # the files of a photos_dir that are photos
 
 
 @dataclass(frozen=True)
@@ -72,20 +78,32 @@ def write_sample_pairs(
     views: tuple[str, ...] = VIEWS,
     manipulations: tuple[str, ...] = MANIPULATIONS,
     long_side: int | None = None,
+    photos_dir: str | os.PathLike | None = None,
 ) -> SampleSummary:
     """Write `n` simulated pairs (cycling photo x view x manipulation, past the edits that do not apply) under `out`.
 
     ``long_side`` resizes every real view to that long side (Lanczos, saved as PNG) before the edits:
-    the same photos at another resolution, as the build bench measures at 512 and 1024 px.
+    the same photos at another resolution, as the build bench measures at 512 and 1024 px. ``photos_dir``
+    replaces the bundled ``photos`` with the photos of that folder.
     """
     unknown = set(views) - set(VIEWS)
     if unknown:
         raise ValueError(f"unknown view(s) {', '.join(sorted(unknown))}; known: {', '.join(VIEWS)}")
     out = Path(out)
+    if photos_dir is not None:
+        sources = {path.stem: path for path in sorted(Path(photos_dir).iterdir()) if path.suffix.lower() in PHOTO_SUFFIXES}
+        if not sources:
+            raise ValueError(f"{photos_dir}: no photos ({', '.join(PHOTO_SUFFIXES)}) in this folder")
+    else:
+        sources = {photo: bundled_photos.photo_file(photo) for photo in photos}
     reals, analysed, skipped = [], {}, []
     for view in views:
-        for photo in photos:
-            real, data = _real_view(photo, view, long_side)
+        for photo, source in sources.items():
+            try:
+                real, data = _real_view(photo, view, long_side, source)
+            except (NoFaceError, ImageLoadError) as exc:  # a folder's photo that does not load, or has no face to crop
+                skipped.append({"real": f"real/{view}/{source.name}", "manipulation": None, "reason": str(exc)})
+                continue
             try:
                 face = analyze_face(real.image)
             except NoFaceError as exc:  # e.g. a small profile face, blurred by the face view's upscale
@@ -97,14 +115,24 @@ def write_sample_pairs(
 
     combos = [(real, manipulation) for real in reals for manipulation in manipulations]
     rows = []
-    for k in range(n + len(combos)):  # an edit that does not apply to a photo makes room for the next one
+    for k in range(n + len(combos) if combos else 0):  # an edit that does not apply to a photo makes room for the next one
         if len(rows) == n:
             break
         real, manipulation = combos[k % len(combos)]
         rng = np.random.default_rng([seed, k])
         face, concepts = analysed[real.path]
+        donor = _donor(real, reals, rng) if manipulation in DONOR_EDITS else None
         try:
-            edit = simulate_edit(real.image, manipulation, rng, face=face, concepts=concepts)
+            if manipulation in DONOR_EDITS and donor is None:
+                raise ValueError(f"{manipulation} needs a donor: the collection has no other photo")
+            edit = simulate_edit(
+                real.image,
+                manipulation,
+                rng,
+                face=face,
+                concepts=concepts,
+                **({"donor": donor.image, "donor_face": analysed[donor.path][0]} if donor is not None else {}),
+            )
         except ValueError as exc:  # the edit does not apply to this photo
             skipped.append({"real": real.path, "manipulation": manipulation, "reason": str(exc)})
             continue
@@ -115,14 +143,19 @@ def write_sample_pairs(
         stem = Path(real.path).stem
         fake_path = f"fake/{Path(real.path).parent.name}/{stem}_{manipulation}_{k:04d}{suffix}"
         _write_bytes(out / fake_path, data)
+        params = {**edit.params, "encoding": encoding}
+        if donor is not None:
+            params["donor"] = donor.path
+        if edit.seam is not None:
+            params["seam"] = encode(edit.seam)
         rows.append(
             {
                 "real": real.path,
                 "fake": fake_path,
                 "manipulation": manipulation,
                 "source_id": real.source_id,
-                "split": SPLITS[real.source_id],
-                "params": json.dumps({**edit.params, "encoding": encoding}, sort_keys=True),
+                "split": SPLITS.get(real.source_id, "") if photos_dir is None else "",
+                "params": json.dumps(params, sort_keys=True),
                 EDIT_MASK_COLUMN: json.dumps(encode(edit.mask)),
             }
         )
@@ -131,8 +164,16 @@ def write_sample_pairs(
     return SampleSummary(out, len(rows), [r.path for r in reals], skipped)
 
 
-def _real_view(photo: str, view: str, long_side: int | None = None) -> tuple[_Real, bytes]:
-    source = bundled_photos.photo_file(photo)
+def _donor(real: _Real, reals: list[_Real], rng: np.random.Generator) -> _Real | None:
+    """Another photo of the collection (of the same view where one exists) to lend its face; None if there is none."""
+    others = [r for r in reals if r.source_id != real.source_id]
+    same_view = [r for r in others if Path(r.path).parent == Path(real.path).parent]
+    pool = same_view or others
+    return pool[int(rng.integers(len(pool)))] if pool else None
+
+
+def _real_view(photo: str, view: str, long_side: int | None = None, source: Path | None = None) -> tuple[_Real, bytes]:
+    source = source if source is not None else bundled_photos.photo_file(photo)
     data = source.read_bytes()
     image = load_rgb(data, name=str(source))
     grayscale = is_grayscale(image)

@@ -173,3 +173,54 @@ def _face_slim(ctx: _Context, rng: np.random.Generator):
         "radius_px": radius,
     }
     return fake, _displacement_weight(magnitude), params
+
+
+_EXPRESSION = {  # mesh points that carry an expression: brows, eyelids, lips
+    "brows": (*regions.EYEBROW["right"], *regions.EYEBROW["left"]),
+    "eyelids": (*regions.EYE["right"], *regions.EYE["left"]),
+    "mouth": regions.LIPS_OUTER,
+}
+_STILL = (1, 4, 6, 168, 197, 10, 234, 454, 93, 323, 127, 356)  # nose ridge, forehead top, face sides: they stay
+_JAW = (152, 148, 377, 176, 400, 149, 378)  # chin and lower jaw: they follow the mouth's opening
+
+
+def _reenact(ctx: _Context, rng: np.random.Generator, donor: _Context | None):
+    """The donor's expression (the shape of brows, eyelids and lips, and the jaw's drop) moved onto the
+    photo's face by a smooth landmark-driven warp; its identity (the face's layout) stays."""
+    strength = float(rng.uniform())
+    share = 0.5 + 0.5 * strength
+    mine, theirs = regions.eye_frame(ctx.points), regions.eye_frame(donor.points)
+    limit = 0.08  # largest landmark move, in eye distances
+    centres, moves = [], []
+    for points in _EXPRESSION.values():
+        idx = list(points)
+        delta = theirs[idx] - mine[idx]
+        delta -= delta.mean(axis=0)  # a group's shape, not its place: the place belongs to the identity
+        delta *= share
+        centres += [ctx.points[i] for i in idx]
+        moves += list(delta)
+    opening = (theirs[152, 1] - theirs[14, 1]) - (mine[152, 1] - mine[14, 1])  # chin below the lower lip
+    for i in _JAW:
+        centres.append(ctx.points[i])
+        moves.append(np.array([0.0, share * opening]))
+    moves = np.array(moves)
+    length = np.linalg.norm(moves, axis=1, keepdims=True)
+    moves = moves * np.minimum(1.0, limit / np.maximum(length, 1e-9))
+    moves_px = ctx.unit * (moves[:, :1] * ctx.ex + moves[:, 1:] * ctx.ey)
+    centres += [ctx.points[i] for i in _STILL]
+    moves_px = np.concatenate([moves_px, np.zeros((len(_STILL), 2))])
+    centres = np.array(centres)
+    if np.linalg.norm(moves_px, axis=1).max() < 1.0:
+        raise EditNotApplicable("the two faces have the same expression: nothing to reenact")
+    radius = 0.3 * ctx.unit
+    roi = _Roi.around(centres, radius + 2, ctx.shape)
+    field = _rbf_field(centres, moves_px, radius, roi)
+    fake, magnitude = _warp(ctx, roi, field)
+    params = {
+        "strength": strength,
+        "concepts": ["eyebrow", "eye", "lips", "chin"],
+        "share": share,
+        "jaw_drop_to_eye_distance": share * opening,
+        "radius_px": radius,
+    }
+    return fake, _displacement_weight(magnitude), params

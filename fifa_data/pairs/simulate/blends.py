@@ -1,0 +1,193 @@
+"""Blending one image into the photo: a donor warped onto the photo's face mesh triangle by triangle,
+colour transfer in L*a*b*, feathered and Poisson (`cv2.seamlessClone`) blends and their seam bands;
+and the two family edits that need no donor, the self-blend and the inpainting."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from fifa_data.faces import mesh_regions as regions
+from fifa_data.pairs.simulate.canvas import EditNotApplicable, _compose, _Context, _feather, _from_lab, _noise, _Roi, _to_lab
+
+SEAM_WEIGHT = 0.5  # a feathered blend's seam band: where 4 a (1 - a) >= this
+SEAM_WIDTH = 0.03  # a Poisson blend's seam band: the clone region's inner border, this share of the eye distance wide
+MESH_POINTS = 468  # the mesh proper (the 10 iris points are not triangulated)
+
+
+def warp_to_mesh(image: np.ndarray, source: np.ndarray, target: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``image`` (whose face mesh is ``source``, (478, 2+) px) warped piecewise-affinely onto the mesh ``target``.
+
+    Each mesh triangle is mapped by its own affine transform; pixels outside the mesh take the least-squares
+    affine transform of the whole mesh. Returns an RGB uint8 image of ``shape``.
+    """
+    src, dst = np.asarray(source, np.float64)[:MESH_POINTS, :2], np.asarray(target, np.float64)[:MESH_POINTS, :2]
+    tris = regions.triangles()
+    # transforms[0]: the mesh's global affine; transforms[i + 1]: triangle i's (target pixel -> source pixel).
+    design = np.hstack([dst, np.ones((len(dst), 1))])
+    transforms = np.empty((len(tris) + 1, 2, 3))
+    transforms[0] = np.linalg.lstsq(design, src, rcond=None)[0].T
+    labels = np.zeros(shape, np.int32)
+    for i, tri in enumerate(tris):
+        a, b, c = dst[tri]
+        if abs((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])) < 0.5:  # degenerate (seen edge-on)
+            transforms[i + 1] = transforms[0]
+        else:
+            transforms[i + 1] = cv2.getAffineTransform(dst[tri].astype(np.float32), src[tri].astype(np.float32))
+        cv2.fillConvexPoly(labels, np.rint(dst[tri] * 16).astype(np.int32), i + 1, cv2.LINE_8, shift=4)
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
+    t = transforms[labels]
+    map_x = (t[..., 0, 0] * xs + t[..., 0, 1] * ys + t[..., 0, 2]).astype(np.float32)
+    map_y = (t[..., 1, 0] * xs + t[..., 1, 1] * ys + t[..., 1, 2]).astype(np.float32)
+    return cv2.remap(np.ascontiguousarray(image), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def _hull(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The filled convex hull of the mesh points, as a bool mask."""
+    out = np.zeros(shape, np.uint8)
+    hull = cv2.convexHull(np.rint(points[:MESH_POINTS, :2] * 16).astype(np.int32))
+    cv2.fillConvexPoly(out, hull, 1, cv2.LINE_8, shift=4)
+    return out > 0
+
+
+def _disc(radius: float) -> np.ndarray:
+    r = max(1, round(radius))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
+def _away_from_edges(mask: np.ndarray, margin: int = 2) -> np.ndarray:
+    out = mask.copy()
+    out[:margin], out[-margin:], out[:, :margin], out[:, -margin:] = False, False, False, False
+    return out
+
+
+def _match_colour(source: np.ndarray, target: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """``source`` (RGB) with its L*a*b* mean and spread inside ``region`` moved to ``target``'s there; float 0..255."""
+    src, dst = _to_lab(source), _to_lab(target)
+    mean_s, std_s = src[region].mean(axis=0), src[region].std(axis=0) + 1e-3
+    mean_d, std_d = dst[region].mean(axis=0), dst[region].std(axis=0) + 1e-3
+    return _from_lab((src - mean_s) * np.minimum(std_d / std_s, 3.0) + mean_d)
+
+
+def _feather_blend(ctx: _Context, new_rgb: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The photo blended towards ``new_rgb`` (full size, float) by ``alpha``; returns (fake, seam band)."""
+    roi = _Roi.around(alpha > 0, 1, ctx.shape)
+    a = alpha[roi.slices][..., None]
+    mixed = ctx.image[roi.slices] * (1 - a) + new_rgb[roi.slices] * a
+    return _compose(ctx, roi, mixed, alpha[roi.slices] > 0), 4 * alpha * (1 - alpha) >= SEAM_WEIGHT
+
+
+def _poisson_blend(ctx: _Context, new_rgb: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``new_rgb`` Poisson-cloned into the photo over ``region``; returns (fake, seam band: the region's inner border)."""
+    region = _away_from_edges(region)
+    if region.sum() < 20:
+        raise EditNotApplicable("the region to blend is too small")
+    source = np.clip(np.rint(new_rgb), 0, 255).astype(np.uint8)
+    clone = region.astype(np.uint8) * 255
+    x, y, w, h = cv2.boundingRect(clone)
+    fake = cv2.seamlessClone(source, ctx.image, clone, (x + w // 2, y + h // 2), cv2.NORMAL_CLONE)
+    inner = cv2.erode(clone, _disc(ctx.px(SEAM_WIDTH, 1.0)), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    return fake, region & ~inner
+
+
+def _self_blend(ctx: _Context, rng: np.random.Generator, donor: _Context | None = None):
+    """SBI's self-blended image: a colour-, sharpness- and slightly geometry-jittered copy of the photo
+    blended through a deformed, feathered face hull; the identity does not change."""
+    strength = float(rng.uniform())
+    image = ctx.image.astype(np.float32)
+    # Colour: per-channel shifts and a contrast change.
+    shift = rng.uniform(-1, 1, 3) * (4 + 14 * strength)
+    contrast = 1 + rng.uniform(-1, 1) * (0.05 + 0.15 * strength)
+    source = (image - image.mean()) * contrast + image.mean() + shift
+    # Sharpness: blurred or unsharp-masked.
+    sharpen = bool(rng.random() < 0.5)
+    sigma = float(rng.uniform(0.6, 1.6))
+    blurred = cv2.GaussianBlur(source, (0, 0), sigma)
+    amount = float(rng.uniform(0.3, 1.0))
+    source = source + amount * (source - blurred) if sharpen else blurred
+    # Geometry: a small scale and shift about the face centre.
+    scale = 1 + rng.uniform(-1, 1) * 0.03
+    move = rng.uniform(-1, 1, 2) * 0.02 * ctx.unit
+    centre = ctx.points[:MESH_POINTS].mean(axis=0)
+    affine = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), 0.0, scale)
+    affine[:, 2] += move
+    source = cv2.warpAffine(source, affine, (ctx.shape[1], ctx.shape[0]), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    # Blend mask: the face hull, deformed by smooth noise, grown or shrunk, feathered.
+    hull = _hull(ctx.points, ctx.shape)
+    roi = _Roi.around(hull, 0.3 * ctx.unit, ctx.shape)
+    window = hull[roi.slices].astype(np.float32)
+    wobble = 0.06 * ctx.unit
+    dx, dy = (_noise(rng, roi.shape, 0.4 * ctx.unit) * wobble for _ in range(2))
+    xs, ys = np.meshgrid(np.arange(roi.shape[1], dtype=np.float32), np.arange(roi.shape[0], dtype=np.float32))
+    window = cv2.remap(window, xs + dx, ys + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0.5
+    grow = float(rng.uniform(-0.08, 0.04)) * ctx.unit
+    op = cv2.dilate if grow > 0 else cv2.erode
+    window = op(window.astype(np.uint8), _disc(abs(grow)), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    deformed = np.zeros(ctx.shape, bool)
+    deformed[roi.slices] = window
+    deformed = _away_from_edges(deformed)
+    feather = float(rng.uniform(0.02, 0.08))
+    alpha = _feather(deformed, ctx.px(feather, 1.0), inside=True)
+    fake, seam = _feather_blend(ctx, source, alpha)
+    params = {
+        "strength": strength,
+        "concepts": ["face"],
+        "blend": {"kind": "feather", "feather_to_eye_distance": feather, "grow_to_eye_distance": grow / ctx.unit},
+        "colour_shift": shift,
+        "contrast": contrast,
+        "sharpness": {"kind": "sharpen" if sharpen else "blur", "sigma_px": sigma, "amount": amount if sharpen else 1.0},
+        "scale": scale,
+        "shift_px": move,
+    }
+    return fake, alpha, params, seam
+
+
+INPAINT_PATCHES = ("mole", "mark", "wrinkles")  # what the inpainting removes
+_INPAINT_REGIONS = {"mole": ("cheek", "forehead"), "mark": ("cheek", "forehead"), "wrinkles": ("forehead",)}
+
+
+def _inpaint(ctx: _Context, rng: np.random.Generator, donor: _Context | None = None):
+    """A patch of the cheek or forehead (a mole, a mark, or a wrinkled band of the forehead) removed with
+    `cv2.inpaint`: filled from its surroundings. Of a few candidate places, the most textured one is taken."""
+    strength = float(rng.uniform())
+    patch = INPAINT_PATCHES[int(rng.integers(len(INPAINT_PATCHES)))]
+    concept = _INPAINT_REGIONS[patch][int(rng.integers(len(_INPAINT_REGIONS[patch])))]
+    if patch == "mole":
+        axes = np.array([1.0, 1.0]) * (0.03 + 0.03 * strength)
+    elif patch == "mark":
+        axes = np.array([0.06 + 0.06 * strength, rng.uniform(0.03, 0.05)])
+    else:
+        axes = np.array([0.2 + 0.15 * strength, rng.uniform(0.05, 0.08)])
+    angle = float(rng.uniform(-30, 30)) if patch == "mark" else 0.0
+    axes_px = axes * ctx.unit
+    region = cv2.erode(ctx.mask(concept).astype(np.uint8), _disc(axes_px.max() * 0.8), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    ys, xs = np.nonzero(region)
+    if len(ys) == 0:
+        raise EditNotApplicable(f"the {concept} is too small for a {patch} to be removed from it")
+    picks = rng.integers(len(ys), size=8)
+    gray = cv2.cvtColor(ctx.image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    detail = np.abs(gray - cv2.GaussianBlur(gray, (0, 0), max(1.0, 0.03 * ctx.unit)))
+    texture = cv2.blur(detail, (max(1, int(axes_px[0])), max(1, int(axes_px[1]))))
+    best = picks[int(np.argmax(texture[ys[picks], xs[picks]]))]
+    centre = (float(xs[best]), float(ys[best]))
+    tilt = float(np.degrees(np.arctan2(ctx.ex[1], ctx.ex[0]))) + angle
+    hole = np.zeros(ctx.shape, np.uint8)
+    centre_q, axes_q = (round(centre[0] * 16), round(centre[1] * 16)), (round(axes_px[0] * 16), round(axes_px[1] * 16))
+    cv2.ellipse(hole, centre_q, axes_q, tilt, 0, 360, 1, -1, cv2.LINE_8, shift=4)
+    hole = _away_from_edges(hole > 0)
+    method = ("telea", "navier_stokes")[int(rng.integers(2))]
+    radius = ctx.px(0.03, 2.0)
+    flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
+    fake = cv2.inpaint(ctx.image, hole.astype(np.uint8), radius, flag)
+    inner = cv2.erode(hole.astype(np.uint8), _disc(ctx.px(SEAM_WIDTH, 1.0)), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    params = {
+        "strength": strength,
+        "concepts": [concept],
+        "patch": patch,
+        "centre_px": centre,
+        "axes_px": axes_px,
+        "angle_deg": tilt,
+        "method": method,
+        "radius_px": radius,
+    }
+    return fake, hole.astype(np.float32), params, hole & ~inner
