@@ -85,8 +85,9 @@ def _poisson_blend(ctx: _Context, new_rgb: np.ndarray, region: np.ndarray) -> tu
     source = np.clip(np.rint(new_rgb), 0, 255).astype(np.uint8)
     clone = region.astype(np.uint8) * 255
     x, y, w, h = cv2.boundingRect(clone)
-    fake = cv2.seamlessClone(source, ctx.image, clone, (x + w // 2, y + h // 2), cv2.NORMAL_CLONE)
     inner = cv2.erode(clone, _disc(ctx.px(SEAM_WIDTH, 1.0)), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    fake = cv2.seamlessClone(source, ctx.image, clone.copy(), (x + w // 2, y + h // 2), cv2.NORMAL_CLONE)
+    fake[~region] = ctx.image[~region]  # the solver also nudges pixels of the bounding box outside the region
     return fake, region & ~inner
 
 
