@@ -37,6 +37,7 @@ from PIL import Image
 
 from fifa_data.core import masks as masklib
 from fifa_data.core.fict import FICT, load_fict
+from fifa_data.core.grammar import conjugate, is_plural
 from fifa_data.core.images import ImageLoadError, load_image_file
 from fifa_data.core.schema import BOX_QUERY_TASKS, REGION_TASKS, SEG_TASKS, TASKS, PlainImage, box_text, make_row
 from fifa_data.faces.concepts import concept_masks
@@ -153,12 +154,13 @@ def check_model_task(model: FiFaModel, path: str, task: str) -> None:
 
 
 def make_question(task: str, question: str | None, *, box: list[float] | None = None, concept_name: str | None = None) -> str:
-    """``question`` (default: the task's first phrasing) with ``{box}`` and ``{concept}`` filled in."""
+    """``question`` (default: the task's first phrasing) with ``{box}``, ``{concept}`` and the verbs
+    that agree with the concept (``{Have}``, ``{be}`` ...) filled in."""
     text = QUESTIONS[task][0] if question is None else question
     if box is not None:
         text = text.replace("{box}", box_text(box))
     if concept_name is not None:
-        text = text.replace("{concept}", concept_name)
+        text = conjugate(text, is_plural(concept_name)).replace("{concept}", concept_name)
     text = " ".join(text.split())
     if not text:
         raise InferError("--question: empty question")

@@ -12,7 +12,7 @@ from fifa_data.core.markup import SEG
 from fifa_data.core.schema import MANIPULATIONS, TASKS
 from fifa_data.scoring.parse import ParseCounts, ParsedAnswer, parse_answer, parse_rows
 from fifa_data.tasks.generators import family_words
-from fifa_data.tasks.questions import ANSWERS
+from fifa_data.tasks.questions import ANSWERS, phrase
 
 FICT = load_fict()
 FINDER = finder_for(FICT)
@@ -30,7 +30,7 @@ def capital(text: str) -> str:
 
 
 def fill(template: str, concept: str = "lips", manipulation: str = "smile") -> str:
-    return capital(template.format(concept=FICT[concept].name, kind=kind(manipulation), list=BREG_LIST, **family_words(manipulation)))
+    return capital(phrase(template, FICT[concept].name, kind=kind(manipulation), list=BREG_LIST, **family_words(manipulation)))
 
 
 def parse(task: str, text: str | None) -> ParsedAnswer:

@@ -486,3 +486,27 @@ def colour_name(lightness: float, a: float, b: float) -> str:
     if hue < 320:
         return "blue" if chroma > 60 else "purple"
     return "purple" if lightness < 45 else "pink" if lightness > 70 else "magenta" if chroma > 40 else "mauve"
+
+
+# The hue shifts a colour name can be the result of (`Fact` colour directions); neutrals have none.
+COLOUR_HUES: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("black", "dark grey", "grey", "white"), frozenset()),
+    **dict.fromkeys(("pink", "red", "rosy"), frozenset({"redder"})),
+    **dict.fromkeys(("brown", "orange", "beige", "tan"), frozenset({"redder", "yellower"})),
+    **dict.fromkeys(("olive", "blonde", "yellow"), frozenset({"yellower"})),
+    "green": frozenset({"greener", "yellower"}),
+    "blue": frozenset({"bluer", "greener", "redder"}),
+    **dict.fromkeys(("purple", "magenta", "mauve"), frozenset({"redder", "bluer"})),
+}
+_HUE_SHIFTS = frozenset({"redder", "greener", "yellower", "bluer"})
+
+
+def colour_agrees(colour: str, directions: list[str] | tuple[str, ...]) -> bool:
+    """Whether a colour name (`colour_name`) reads as the result of the stated colour shifts: every
+    hue shift is one the colour shows, and a neutral colour only follows a loss of saturation."""
+    hues = COLOUR_HUES.get(colour)
+    if hues is None:
+        return False
+    if not hues:
+        return "less saturated" in directions and not _HUE_SHIFTS & set(directions)
+    return "less saturated" not in directions and all(d in hues for d in directions if d in _HUE_SHIFTS)

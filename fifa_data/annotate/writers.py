@@ -1,7 +1,10 @@
 """The template writer: deterministic, offline English explanations from decisions and evidence.
 
 :class:`TemplateWriter` states only the facts of :meth:`Evidence.facts`, one sentence per
-grounded concept, in the order it is given (reading order: top to bottom). Variety comes from a
+grounded concept, in the order it is given (reading order: top to bottom); the concepts with no
+fact to state are named together in one sentence that states the pair's own measured fact (the
+warp's displacement, or the edit's colour difference there). Verbs agree with the concept name
+(:mod:`fifa_data.core.grammar`), and a colour is named only where it reads as its shift. Variety comes from a
 seeded choice among several phrasings per fact type, several sentence frames, degree adverbs,
 and the concept's FICT name or one of its synonyms, so the same pair always reads the same and
 two pairs rarely read alike. (The LLM writer lives in :mod:`fifa_data.annotate.llm`.)
@@ -15,13 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fifa_data.annotate.evidence import Evidence, EvidenceConfig, Fact
+from fifa_data.annotate.evidence import Evidence, EvidenceConfig, Fact, colour_agrees
 from fifa_data.annotate.explanation import Explanation, WriterInput
 from fifa_data.core.fict import Concept
+from fifa_data.core.grammar import agreement, subject_is_plural
 
-_PREPOSITIONS = (" of ", " around ", " above ", " below ", " beside ", " between ", " under ", " along ", " to ", " on ", " at ")
 _SIDES = {"left", "right", "the", "of", "a", "an", "on", "to", "side", "area"}
-_PLURAL_ENDINGS = ("teeth", "feet")
 _LEADING_BLOCKLIST = {"the", "around", "above", "below", "beside", "between", "under", "inside", "hair"}
 
 _ADVERBS = {
@@ -95,16 +97,20 @@ _CLAUSES = {
     ),
 }
 
-_FALLBACK = (
-    "{show} subtle pixel-level changes that do not match the rest of the photo",
-    "{have} been retouched, leaving small inconsistencies in the pixels",
-    "{differ} faintly but measurably from the original capture",
+# Concepts the writer can state no fact about are named together in one sentence that states the
+# pair's measured fact instead: the warp's displacement (or the share of the change it explains),
+# or the paint's largest colour difference there.
+_WARP_MOVED = (
+    "The warp moved the facial landmarks by up to {amount} of the interocular distance and also reaches {regions}.",
+    "The warp, which moved the facial landmarks by up to {amount} of the interocular distance, also reaches {regions}.",
 )
-
-_WARP_FALLBACK = (  # a concept of a warped pair whose own motion is too small to state
-    "{lie} inside the warped area",
-    "{have} been resampled by the warp around {obj}",
-    "{differ} faintly from the original where the warp reaches {obj}",
+_WARP_EXPLAINED = (
+    "The warp, which explains {share} of the change between the two photos, also reaches {regions}.",
+    "The warp also reaches {regions} and explains {share} of the change between the two photos.",
+)
+_FAINT = (
+    "The edit also reaches {regions}, with a mean colour difference of at most ΔE {delta_e}.",
+    "The edit also touches {regions}, changing the colour there by at most ΔE {delta_e} on average.",
 )
 
 _EXTENT = (
@@ -146,25 +152,57 @@ class TemplateWriter:
             summary = _pick(rng, _COUNTED).format(n=n, s="" if n == 1 else "s", were="was" if n == 1 else "were")
         else:
             summary = _pick(rng, _SUMMARIES)
-        sentences = tuple(self._sentence(item.fict[c], item.evidence.get(c), rng) for c in item.requested)
-        return Explanation(summary, sentences, tuple(item.requested), self.name)
+        sentences: list[str] = []
+        concepts: list[str] = []
+        faint: list[str] = []  # concepts with no stated fact, named together at the first one's place
+        for concept_id in item.requested:
+            evidence = item.evidence.get(concept_id)
+            grouped = _group(evidence.facts(self.config))[:MAX_CLAUSES] if evidence is not None else []
+            if grouped:
+                sentences.append(self._sentence(item.fict[concept_id], evidence, grouped, rng))
+                concepts.append(concept_id)
+                continue
+            if not faint:
+                at = len(sentences)
+            faint.append(concept_id)
+        if faint:
+            sentences.insert(at, self._faint_sentence(item, faint, rng))
+            concepts[at:at] = faint
+        return Explanation(summary, tuple(sentences), tuple(concepts), self.name)
 
-    def _sentence(self, concept: Concept, evidence: Evidence | None, rng: np.random.Generator) -> str:
+    def _sentence(self, concept: Concept, evidence: Evidence, grouped: list[list[Fact]], rng: np.random.Generator) -> str:
         name = concept_words(concept, rng, self.synonym_rate)
-        plural = _is_plural(name)
-        grouped = _group(evidence.facts(self.config))[:MAX_CLAUSES] if evidence is not None else []
-        recoloured = evidence is not None and evidence.colour_after != evidence.colour_before
+        prefix = ""
+        if rng.random() < 0.35:
+            prefix = _pick(rng, next(p for limit, p in _EXTENT if evidence.share >= limit))
+        plural = subject_is_plural(name, prefix)
+        recoloured = evidence.colour_after != evidence.colour_before
         after = evidence.colour_after if recoloured else None
-        fallback = _WARP_FALLBACK if evidence is not None and evidence.warped else _FALLBACK
-        clauses = [_clause(group, plural, rng, after) for group in grouped] or [_fill(_pick(rng, fallback), plural, rng, None)]
-        use_extent = evidence is not None and rng.random() < 0.35
-        if use_extent:
-            prefix = next(p for limit, p in _EXTENT if evidence.share >= limit)
-            subject = f"{_pick(rng, prefix)} <p>the {name}</p>"
-        else:
-            subject = f"<p>The {name}</p>"
+        clauses = [_clause(group, plural, rng, after) for group in grouped]
+        subject = f"{prefix} <p>the {name}</p>" if prefix else f"<p>The {name}</p>"
         body = clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + " and " + clauses[-1]
         return f"{subject} {body}."
+
+    def _faint_sentence(self, item: WriterInput, faint: list[str], rng: np.random.Generator) -> str:
+        """One sentence that names every concept without a stated fact, with the pair's own measured fact."""
+        found = [e for e in (item.evidence.get(c) for c in faint) if e is not None]
+        names = []
+        for concept_id in faint:
+            evidence = item.evidence.get(concept_id)
+            name = concept_words(item.fict[concept_id], rng, self.synonym_rate)
+            share = "" if evidence is None else _pick(rng, next(p for limit, p in _EXTENT if evidence.share >= limit)).lower() + " "
+            names.append(f"{share}<p>the {name}</p>")
+        regions = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        if any(e.warped for e in found):
+            moved = [e.displacement for e in item.evidence.values() if e.moved(self.config)]
+            if moved:
+                return _pick(rng, _WARP_MOVED).format(amount=f"{100 * max(moved):.1f} %", regions=regions)
+            explained = next((e.pair_motion_explained for e in found if e.pair_motion_explained is not None), None)
+            if explained is not None:
+                share = "most" if explained >= 0.5 else "much" if explained >= 0.25 else "a small part"
+                return _pick(rng, _WARP_EXPLAINED).format(share=share, regions=regions)
+        delta_e = max((e.delta_e for e in found), default=0.0)
+        return _pick(rng, _FAINT).format(regions=regions, delta_e=f"{delta_e:.1f}")
 
 
 def _stable_int(text: str) -> int:
@@ -188,18 +226,9 @@ def concept_words(concept: Concept, rng: np.random.Generator, synonym_rate: floa
     return concept.name
 
 
-def _head(name: str) -> str:
-    cut = min((name.find(p) for p in _PREPOSITIONS if p in name), default=len(name))
-    return name[:cut].split()[-1]
-
-
-def _is_plural(name: str) -> bool:
-    head = _head(name.lower())
-    return head in _PLURAL_ENDINGS or (head.endswith("s") and not head.endswith(("ss", "is", "us")))
-
-
 def stated_facts(evidence: Evidence | None, config: EvidenceConfig = EvidenceConfig()) -> list[Fact]:
-    """The facts the template writer states about a concept: those of its first `MAX_CLAUSES` clauses."""
+    """The facts the template writer states about a concept: those of its first `MAX_CLAUSES` clauses
+    (a concept without any is named in the pair's sentence of faint regions, which states none of its own)."""
     if evidence is None:
         return []
     return [fact for group in _group(evidence.facts(config))[:MAX_CLAUSES] for fact in group]
@@ -231,28 +260,17 @@ def _clause(group: list[Fact], plural: bool, rng: np.random.Generator, colour_af
     hue = _HUES.get(frozenset(directions))
     direction = hue or " and ".join(directions)
     text = _fill(_pick(rng, options), plural, rng, first.strength).replace("{dir}", direction)
-    if first.kind == "colour" and colour_after and rng.random() < 0.6:
-        text += _pick(rng, (f", now a {colour_after} shade", f", turning {colour_after}", f" (now {colour_after})"))
+    # The colour after is named once, and only where it reads as the result of the stated shift.
+    named = first.kind == "colour" and colour_after and colour_after not in direction and colour_agrees(colour_after, directions)
+    if named and rng.random() < 0.6:
+        text += f" (now {colour_after})"
     return text
 
 
 def _fill(template: str, plural: bool, rng: np.random.Generator, strength: str | None) -> str:
     adverb = _pick(rng, _ADVERBS[strength or "slight"])
     adjective = {"slight": "subtle", "clear": "clear", "strong": "strong"}[strength or "slight"]
-    words = {
-        "be": "are" if plural else "is",
-        "look": "look" if plural else "looks",
-        "look_bare": "looks",
-        "have": "have" if plural else "has",
-        "show": "show" if plural else "shows",
-        "sit": "sit" if plural else "sits",
-        "carry": "carry" if plural else "carries",
-        "differ": "differ" if plural else "differs",
-        "lie": "lie" if plural else "lies",
-        "obj": "them" if plural else "it",
-        "adv": adverb,
-        "adv_adj": adjective,
-    }
+    words = {**agreement(plural), "look_bare": "looks", "adv": adverb, "adv_adj": adjective}
     return re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), template)
 
 

@@ -32,7 +32,7 @@ from fifa_data.annotate.writers import concept_words
 from fifa_data.core.families import FAMILY_PHRASES, family_of
 from fifa_data.core.fict import FICT
 from fifa_data.core.schema import TASKS, box_text, make_row
-from fifa_data.tasks.questions import ANSWERS, QUESTIONS
+from fifa_data.tasks.questions import ANSWERS, QUESTIONS, phrase
 
 MIN_NEGATIVE_AREA = 0.0005  # share of the image a negative concept must cover to be asked about
 
@@ -208,8 +208,8 @@ def rdet(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> l
     rows = []
     for k, (concept_id, manipulated, name) in enumerate(_region_queries(img, rng, config)):
         answer = "yes" if manipulated else "no"
-        question = _pick(rng, QUESTIONS["rdet"]).format(concept=name)
-        text = _pick(rng, ANSWERS[f"rdet_{answer}"]).format(concept=name)
+        question = phrase(_pick(rng, QUESTIONS["rdet"]), name)
+        text = phrase(_pick(rng, ANSWERS[f"rdet_{answer}"]), name)
         rows.append(make_row(img, "rdet", question, text, answer=answer, query_concept=concept_id, query_mask=_concept_rle(img, concept_id), index=k))
     return rows
 
@@ -217,11 +217,11 @@ def rdet(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> l
 def rexp(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> list[dict]:
     rows = []
     for k, (concept_id, manipulated, name) in enumerate(_region_queries(img, rng, config)):
-        question = _pick(rng, QUESTIONS["rexp"]).format(concept=name)
+        question = phrase(_pick(rng, QUESTIONS["rexp"]), name)
         if manipulated:
             text = " ".join(img.explanation.sentences_about(concept_id))
         else:
-            text = _capital(_pick(rng, ANSWERS["rexp_no"]).format(concept=name))
+            text = _capital(phrase(_pick(rng, ANSWERS["rexp_no"]), name))
         rows.append(make_row(img, "rexp", question, text, concepts=[concept_id], query_concept=concept_id, query_mask=_concept_rle(img, concept_id), index=k))
     return rows
 
@@ -229,12 +229,12 @@ def rexp(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> l
 def rseg(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> list[dict]:
     rows = []
     for k, (concept_id, manipulated, name) in enumerate(_region_queries(img, rng, config)):
-        question = _pick(rng, QUESTIONS["rseg"]).format(concept=name)
+        question = phrase(_pick(rng, QUESTIONS["rseg"]), name)
         if manipulated:
-            text = _pick(rng, ANSWERS["rseg_yes"]).format(concept=name)
+            text = phrase(_pick(rng, ANSWERS["rseg_yes"]), name)
             masks, concepts = [img.masks[concept_id]], [concept_id]
         else:
-            text, masks, concepts = _capital(_pick(rng, ANSWERS["rseg_no"]).format(concept=name)), [], []
+            text, masks, concepts = _capital(phrase(_pick(rng, ANSWERS["rseg_no"]), name)), [], []
         rows.append(
             make_row(img, "rseg", question, text, masks=masks, concepts=concepts, query_concept=concept_id, query_mask=_concept_rle(img, concept_id), index=k)
         )
@@ -294,13 +294,13 @@ def bexp(img: AnnotatedImage, rng: np.random.Generator, config: TaskConfig) -> l
     for k, concept_id in enumerate(positives(img, rng, config.box_positives)):
         box = _int_box(img.boxes[concept_id])
         inside = _inside(img, box) or [concept_id]
-        text = " ".join(s for c in inside for s in img.explanation.sentences_about(c))
+        text = " ".join(dict.fromkeys(s for c in inside for s in img.explanation.sentences_about(c)))  # a sentence may name several
         question = _pick(rng, QUESTIONS["bexp"]).format(box=box_text(box))
         rows.append(make_row(img, "bexp", question, text, concepts=inside, boxes=[box], index=k))
     for k, (concept_id, box) in enumerate(negative_boxes(img, rng, config.box_negatives), start=len(rows)):
         box = _int_box(box)
         question = _pick(rng, QUESTIONS["bexp"]).format(box=box_text(box))
-        text = _pick(rng, ANSWERS["bexp_no"]).format(concept=_name(img, concept_id, rng))
+        text = phrase(_pick(rng, ANSWERS["bexp_no"]), _name(img, concept_id, rng))
         rows.append(make_row(img, "bexp", question, text, concepts=[concept_id], boxes=[box], index=k))
     return rows
 

@@ -2,10 +2,14 @@
 
 Each task has many paraphrases so a model learns the task, not one sentence. Placeholders:
 ``{concept}`` (a FICT name), ``{box}`` (``[x0, y0, x1, y1]`` in pixels), ``{kind}`` (a
-manipulation type in words).
+manipulation type in words), and the verbs and pronouns that agree with the concept (``{be}``,
+``{have}``, ``{subj}`` ...; capitalised, ``{Have}``, at the start of a question), which
+:func:`phrase` fills in from :mod:`fifa_data.core.grammar`.
 """
 
 from __future__ import annotations
+
+from fifa_data.core.grammar import conjugate, is_plural
 
 QUESTIONS: dict[str, tuple[str, ...]] = {
     "det": (
@@ -61,28 +65,28 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
         "Describe the artifacts of this image and highlight each facial concept involved.",
     ),
     "rdet": (
-        "Has the {concept} been manipulated?",
-        "Was the {concept} edited?",
+        "{Have} the {concept} been manipulated?",
+        "{Was} the {concept} edited?",
         "Do you see forgery artifacts on the {concept}?",
         "Is there any tampering in the {concept}?",
-        "Look at the {concept}: is it manipulated?",
+        "Look at the {concept}: {be} {subj} manipulated?",
         "Has anyone altered the {concept} in this image?",
-        "Is the {concept} manipulated?",
-        "Does the {concept} show signs of editing?",
+        "{Be} the {concept} manipulated?",
+        "{Do} the {concept} show signs of editing?",
     ),
     "rexp": (
         "Explain what, if anything, was done to the {concept}.",
         "Describe the artifacts in the {concept}.",
-        "Why does the {concept} look real or fake?",
+        "Why {do} the {concept} look real or fake?",
         "What happened to the {concept} in this photo?",
         "Analyse the {concept} for manipulation traces.",
         "Describe the state of the {concept} in this image.",
-        "Is the {concept} edited? Explain.",
+        "{Be} the {concept} edited? Explain.",
     ),
     "rseg": (
         "Segment the manipulated part of the {concept}.",
         "Please output a mask of the artifacts in the {concept}.",
-        "Where exactly was the {concept} edited? Give a mask.",
+        "Where exactly {was} the {concept} edited? Give a mask.",
         "Highlight the tampered pixels of the {concept}.",
         "Mark the forged area inside the {concept}.",
         "Show the manipulation mask for the {concept}.",
@@ -132,26 +136,34 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "Nothing to segment; I see no artifacts.",
         "The photo is real, so there is no artifact mask.",
     ),
-    "rdet_yes": ("Yes.", "Yes, the {concept} has been manipulated.", "Yes, it was edited.", "Yes; the {concept} shows artifacts."),
-    "rdet_no": ("No.", "No, the {concept} looks authentic.", "No, it was not edited.", "No; the {concept} is untouched."),
+    "rdet_yes": ("Yes.", "Yes, the {concept} {have} been manipulated.", "Yes, {subj} {was} edited.", "Yes; the {concept} {show} artifacts."),
+    "rdet_no": ("No.", "No, the {concept} {look} authentic.", "No, {subj} {was} not edited.", "No; the {concept} {be} untouched."),
     "rexp_no": (
-        "The {concept} shows no sign of manipulation.",
-        "Nothing was done to the {concept}; it looks authentic.",
-        "The {concept} looks natural and untouched.",
+        "The {concept} {show} no sign of manipulation.",
+        "Nothing was done to the {concept}; {subj} {look} authentic.",
+        "The {concept} {look} natural and untouched.",
     ),
     "rseg_yes": ("Sure, <p>the {concept}</p> [SEG].", "Here is the manipulated part of <p>the {concept}</p> [SEG].", "<p>The {concept}</p> [SEG]."),
     "rseg_no": (
-        "The {concept} was not manipulated, so there is nothing to segment.",
+        "The {concept} {was} not manipulated, so there is nothing to segment.",
         "There are no artifacts in the {concept}.",
-        "The {concept} looks untouched; no mask.",
+        "The {concept} {look} untouched; no mask.",
     ),
     "bdet_yes": ("Yes.", "Yes, the box contains manipulated pixels.", "Yes, something in this region was edited."),
     "bdet_no": ("No.", "No, the content of the box looks authentic.", "No, nothing in this region was edited."),
     "bexp_no": (
-        "Nothing inside this box appears manipulated; the {concept} looks authentic.",
-        "The region shows the {concept}, which looks untouched.",
-        "I see no artifacts in this box: the {concept} is natural.",
+        "Nothing inside this box appears manipulated; the {concept} {look} authentic.",
+        "The region shows the {concept}, which {look} untouched.",
+        "I see no artifacts in this box: the {concept} {be} natural.",
     ),
     "breg_intro": ("The manipulated regions are: {list}.", "Edited regions: {list}.", "{list}."),
     "breg_real": ("There are no manipulated regions; the image is real.", "None: this photo is real."),
 }
+
+
+def phrase(template: str, concept: str | None = None, **fields: str) -> str:
+    """A template filled in: ``{concept}``, the verbs that agree with it, and any other ``fields``."""
+    if concept is not None:
+        template = conjugate(template, is_plural(concept))
+        fields["concept"] = concept
+    return template.format(**fields)
