@@ -68,6 +68,14 @@ def _displacement_weight(magnitude: np.ndarray) -> np.ndarray:
     return magnitude * (MIN_WEIGHT / MIN_DISPLACEMENT)
 
 
+def _landmark_warp(ctx: _Context, centres: np.ndarray, moves: np.ndarray, radius: float, around: np.ndarray | None = None):
+    """The photo warped by the smooth field that moves each centre by its move (within ``radius`` of
+    ``around``, the centres by default), and the truth weight of its displacement."""
+    roi = _Roi.around(centres if around is None else around, radius + 2, ctx.shape)
+    fake, magnitude = _warp(ctx, roi, _rbf_field(centres, moves, radius, roi))
+    return fake, _displacement_weight(magnitude)
+
+
 def _smile(ctx: _Context, rng: np.random.Generator):
     """Mouth corners lifted up and out (cheeks follow a little); lip centres, nose and chin stay."""
     p = ctx.points
@@ -86,9 +94,7 @@ def _smile(ctx: _Context, rng: np.random.Generator):
     moves += [np.zeros(2)] * len(anchors)
     centres, moves = np.array(centres), np.array(moves)
     radius = 0.3 * ctx.unit
-    roi = _Roi.around(centres, radius + 2, ctx.shape)
-    field = _rbf_field(centres, moves, radius, roi)
-    fake, magnitude = _warp(ctx, roi, field)
+    fake, weight = _landmark_warp(ctx, centres, moves, radius)
     params = {
         "strength": strength,
         "concepts": ["lips", "perioral", "cheek"],
@@ -97,7 +103,7 @@ def _smile(ctx: _Context, rng: np.random.Generator):
         "cheek_lift": cheek,
         "radius_px": radius,
     }
-    return fake, _displacement_weight(magnitude), params
+    return fake, weight, params
 
 
 def _eye_enlarge(ctx: _Context, rng: np.random.Generator):
@@ -162,9 +168,7 @@ def _face_slim(ctx: _Context, rng: np.random.Generator):
     centres = np.concatenate([oval, inner, outer, anchors])
     all_moves = np.concatenate([moves, np.zeros((len(inner) + len(outer) + len(anchors), 2))])
     radius = 0.32 * ctx.unit
-    roi = _Roi.around(oval, radius + 2, ctx.shape)
-    field = _rbf_field(centres, all_moves, radius, roi)
-    fake, magnitude = _warp(ctx, roi, field)
+    fake, weight = _landmark_warp(ctx, centres, all_moves, radius, around=oval)
     params = {
         "strength": strength,
         "concepts": ["jaw", "cheek", "chin"],
@@ -172,7 +176,7 @@ def _face_slim(ctx: _Context, rng: np.random.Generator):
         "peak_v": lower,
         "radius_px": radius,
     }
-    return fake, _displacement_weight(magnitude), params
+    return fake, weight, params
 
 
 _EXPRESSION = {  # mesh points that carry an expression: brows, eyelids, lips
@@ -213,9 +217,7 @@ def _reenact(ctx: _Context, rng: np.random.Generator, donor: _Context | None):
     if np.linalg.norm(moves_px, axis=1).max() < 1.0:
         raise EditNotApplicable("the two faces have the same expression: nothing to reenact")
     radius = 0.3 * ctx.unit
-    roi = _Roi.around(centres, radius + 2, ctx.shape)
-    field = _rbf_field(centres, moves_px, radius, roi)
-    fake, magnitude = _warp(ctx, roi, field)
+    fake, weight = _landmark_warp(ctx, centres, moves_px, radius)
     params = {
         "strength": strength,
         "concepts": ["eyebrow", "eye", "lips", "chin"],
@@ -223,4 +225,4 @@ def _reenact(ctx: _Context, rng: np.random.Generator, donor: _Context | None):
         "jaw_drop_to_eye_distance": share * opening,
         "radius_px": radius,
     }
-    return fake, _displacement_weight(magnitude), params
+    return fake, weight, params
