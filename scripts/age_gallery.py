@@ -19,13 +19,10 @@ from pathlib import Path
 
 from fifa_data import cli
 from fifa_data.annotate.guard import GuardCounts
-from fifa_data.annotate.pipeline import annotate
+from fifa_data.annotate.source import AnnotateSettings, annotate_source
 from fifa_data.core.schema import MANIPULATIONS
 from fifa_data.pairs import photos
-from fifa_data.pairs.loading import load_pairs
-from fifa_data.pairs.rejects import Reject
 from fifa_data.pairs.sample_source import write_sample_pairs
-from fifa_data.pairs.sources import open_source
 from fifa_data.viz import render_annotated
 
 ATTEMPTS = 4
@@ -49,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
             break
         with tempfile.TemporaryDirectory() as tmp:
             write_sample_pairs(tmp, ATTEMPTS * len(todo), args.seed, photos=(photo,), views=("face",), manipulations=todo)
-            refs, _ = open_source(tmp).scan()
-            for img in annotate(load_pairs(refs), counts=counts):
-                if isinstance(img, Reject) or img.label != "fake" or img.unlocalised or img.manipulation in done:
+            for annotated in annotate_source(tmp, AnnotateSettings(tasks=()), guard=counts):
+                img = annotated.item
+                if not annotated.accepted or img.manipulation in done:
                     continue
                 done.add(img.manipulation)
                 title = f"{img.manipulation} ({photo}): {img.explanation.writer} writer"
