@@ -37,6 +37,7 @@ import httpx2
 
 from fifa_data.annotate.evidence import Evidence
 from fifa_data.annotate.explanation import Explanation, WriterInput
+from fifa_data.core.families import FAMILY_PHRASES, family_of
 from fifa_data.core.fict import FICT, ConceptFinder
 from fifa_data.core.markup import SEG, TAG, canonical, strip
 
@@ -268,7 +269,11 @@ def facts_text(item: WriterInput, with_real: bool = False) -> str:
     images = "The first image is the edited photo; the second is the untouched original." if with_real else "The image is the edited photo."
     if not item.requested:
         return f"{images}\nNo facial region is to be described: write only the summary sentence, naming no facial region."
-    lines = [images, "Edited regions, in the order to describe them:"]
+    lines = [images]
+    family = family_of(item.manipulation)
+    if family != "unknown":
+        lines.append(f"The forgery is {FAMILY_PHRASES[family]} ({item.manipulation}): the summary sentence says so, in plain words.")
+    lines.append("Edited regions, in the order to describe them:")
     for i, concept_id in enumerate(item.requested, 1):
         lines.append(f"{i}. {_region_line(item.fict, concept_id, item.evidence.get(concept_id))}")
     lines.append(

@@ -20,6 +20,7 @@ import numpy as np
 
 from fifa_data.annotate.evidence import Evidence, EvidenceConfig, Fact, colour_agrees
 from fifa_data.annotate.explanation import Explanation, WriterInput
+from fifa_data.core.families import family_of
 from fifa_data.core.fict import Concept
 from fifa_data.core.grammar import agreement, subject_is_plural
 
@@ -129,6 +130,36 @@ _SUMMARIES = (
     "The image contains manipulated regions.",
 )
 
+_NEUTRAL_SUMMARIES = tuple(s for s in _SUMMARIES if "attribute" not in s)  # a fake whose family is not known
+
+_FAMILY_SUMMARIES = {  # the first sentence of a fake of another family: what happened, at the family's level
+    "identity_swap": (
+        "The inner face comes from another person and was blended into this photo.",
+        "This is a face swap: another person's face was pasted over the original one and blended in.",
+        "The face in this photo was replaced by someone else's, blended at its border.",
+    ),
+    "self_blend": (
+        "A slightly altered copy of this same face was blended back into the photo.",
+        "The face was blended with a retouched copy of itself: the identity is unchanged, the blend left traces.",
+    ),
+    "reenactment": (
+        "The expression was changed: the face was moved to follow another person's expression.",
+        "This face was reenacted: its expression was moved while its identity was kept.",
+    ),
+    "part_swap": (
+        "A facial part comes from another person and was blended into this face.",
+        "One feature of this face was taken from someone else and blended in.",
+    ),
+    "inpainting": (
+        "Something was removed from this face and the hole was filled in to blend with what lies around it.",
+        "A patch of this face was erased and painted over to match what lies around it.",
+    ),
+    "synthesis": (
+        "This whole face was generated: it is not a photograph of a real person.",
+        "The face is synthetic, made by a generator rather than a camera.",
+    ),
+}
+
 _COUNTED = (
     "{n} region{s} of this photo {were} edited.",
     "The manipulation touches {n} region{s} of the picture.",
@@ -147,11 +178,7 @@ class TemplateWriter:
 
     def write(self, item: WriterInput) -> Explanation:
         rng = np.random.default_rng([self.seed, _stable_int(item.key), _stable_int(",".join(item.requested))])
-        n = len(item.requested)
-        if n and rng.random() < 0.3:
-            summary = _pick(rng, _COUNTED).format(n=n, s="" if n == 1 else "s", were="was" if n == 1 else "were")
-        else:
-            summary = _pick(rng, _SUMMARIES)
+        summary = self._summary(item, rng)
         sentences: list[str] = []
         concepts: list[str] = []
         faint: list[str] = []  # concepts with no stated fact, named together at the first one's place
@@ -169,6 +196,16 @@ class TemplateWriter:
             sentences.insert(at, self._faint_sentence(item, faint, rng))
             concepts[at:at] = faint
         return Explanation(summary, tuple(sentences), tuple(concepts), self.name)
+
+    def _summary(self, item: WriterInput, rng: np.random.Generator) -> str:
+        """The opening sentence: what happened at the family's level; an attribute edit's may count its regions."""
+        family = family_of(item.manipulation)
+        if family in _FAMILY_SUMMARIES:
+            return _pick(rng, _FAMILY_SUMMARIES[family])
+        n = len(item.requested)
+        if n and rng.random() < 0.3:
+            return _pick(rng, _COUNTED).format(n=n, s="" if n == 1 else "s", were="was" if n == 1 else "were")
+        return _pick(rng, _SUMMARIES if family == "attribute" else _NEUTRAL_SUMMARIES)
 
     def _sentence(self, concept: Concept, evidence: Evidence, grouped: list[list[Fact]], rng: np.random.Generator) -> str:
         name = concept_words(concept, rng, self.synonym_rate)
