@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from fifa_data.faces import mesh_regions as regions
-from fifa_data.pairs.simulate.canvas import EditNotApplicable, _compose, _Context, _feather, _from_lab, _noise, _Roi, _to_lab
+from fifa_data.pairs.simulate.canvas import EditNotApplicable, _compose, _Context, _disc, _feather, _from_lab, _noise, _Roi, _to_lab
 
 SEAM_WEIGHT = 0.5  # a feathered blend's seam band: where 4 a (1 - a) >= this
 SEAM_WIDTH = 0.03  # a Poisson blend's seam band: the clone region's inner border, this share of the eye distance wide
@@ -48,11 +48,6 @@ def _hull(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     hull = cv2.convexHull(np.rint(points[:MESH_POINTS, :2] * 16).astype(np.int32))
     cv2.fillConvexPoly(out, hull, 1, cv2.LINE_8, shift=4)
     return out > 0
-
-
-def _disc(radius: float) -> np.ndarray:
-    r = max(1, round(radius))
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
 def _away_from_edges(mask: np.ndarray, margin: int = 2) -> np.ndarray:

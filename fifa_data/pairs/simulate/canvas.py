@@ -116,9 +116,7 @@ def _ground_truth(changed: np.ndarray, weight: np.ndarray, unit: float) -> np.nd
     mask = changed | (weight >= MIN_WEIGHT)
     roi = _Roi.around(mask, max(2, unit * 0.02), mask.shape)
     window = mask[roi.slices].astype(np.uint8)
-    radius = max(1, round(0.01 * unit))
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    window = cv2.morphologyEx(window, cv2.MORPH_CLOSE, disc, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    window = cv2.morphologyEx(window, cv2.MORPH_CLOSE, _disc(0.01 * unit), borderType=cv2.BORDER_CONSTANT, borderValue=0)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(1 - window, connectivity=4)
     h, w = window.shape
     touches = (stats[:, 0] == 0) | (stats[:, 1] == 0)
@@ -129,6 +127,12 @@ def _ground_truth(changed: np.ndarray, weight: np.ndarray, unit: float) -> np.nd
     out = mask.copy()
     out[roi.slices] |= window
     return out
+
+
+def _disc(radius: float) -> np.ndarray:
+    """A disc-shaped structuring element of ``radius`` pixels (rounded, at least 1)."""
+    r = max(1, round(radius))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
 def _plain(value):

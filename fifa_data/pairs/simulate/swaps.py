@@ -7,8 +7,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from fifa_data.pairs.simulate.blends import _disc, _feather_blend, _hull, _match_colour, _poisson_blend, warp_to_mesh
-from fifa_data.pairs.simulate.canvas import EditNotApplicable, _Context, _feather, _Roi
+from fifa_data.pairs.simulate.blends import _feather_blend, _hull, _match_colour, _poisson_blend, warp_to_mesh
+from fifa_data.pairs.simulate.canvas import EditNotApplicable, _Context, _disc, _feather, _Roi
 
 SWAP_PARTS = {"eyes": ("eye",), "eyebrows": ("eyebrow",), "nose": ("nose",), "mouth": ("lips", "mouth")}  # part: FICT concepts
 
