@@ -3,7 +3,8 @@
     python model/evaluate.py --model OUT --dataset ./fifa --out results/
     python model/evaluate.py --predictions answers.jsonl --dataset ./fifa --out results/
 
-With ``--model`` the checkpoint answers every row (greedy decoding, in batches); its answers are
+``--dataset`` may be any FiFa build (``python scripts/build.py --pairs ...`` on other photos and
+edits): a checkpoint is scored on its test split as on its own. With ``--model`` the checkpoint answers every row (greedy decoding, in batches); its answers are
 saved as ``results/predictions.jsonl``. With ``--predictions`` the answers of any other system
 (GLaMM, LISA, FakeShield, a person) are scored the same way; the file format is documented in
 :mod:`fifa_data.scoring.predictions`. The rows are FiFa-Bench (``--config bench``, the test split) unless
@@ -11,7 +12,8 @@ saved as ``results/predictions.jsonl``. With ``--predictions`` the answers of an
 training rows). Written to ``--out``:
 
 - ``results.md``: one line per task and metric: the system, then each trivial baseline
-  (always "fake", the majority answer, the empty mask, the whole-face mask) scored by the same code;
+  (always "fake", the majority answer, the empty mask, the whole-face mask, the location prior,
+  the queried region) scored by the same code; then the same per edit type and per family;
 - ``results.json``: the same numbers, the parse and prediction-file problems, and the speed;
 - ``age_gallery.png``: the best and the worst AGE answers by mask IoU, each beside its reference.
 """
@@ -37,12 +39,12 @@ from PIL import Image
 from fifa_data.core.images import open_row_image
 from fifa_data.core.schema import TASKS, answer_of
 from fifa_data.outputs import check_output, staged_output
-from fifa_data.scoring.baselines import BASELINES, baseline_predictions, baseline_tasks
+from fifa_data.scoring.baselines import BASELINES, LocationPrior, baseline_predictions, baseline_tasks
 from fifa_data.scoring.predictions import Prediction, read_predictions, write_predictions
-from fifa_data.scoring.score import ConceptCache, Scores, score
+from fifa_data.scoring.score import ConceptCache, Scores, by_group, json_safe, score
 from fifa_data.viz import render_age
 from model.collator import CollateError
-from model.data import check_dataset, empty_split_error, load_split, parse_configs
+from model.data import DatasetError, check_dataset, empty_split_error, load_split, parse_configs
 from model.modeling import check_model_folder
 
 GALLERY_CASES = 3  # best and worst AGE answers shown each
@@ -107,15 +109,63 @@ def model_predictions(
     return predictions, speed | {"not_answered": failed}
 
 
-def score_baselines(rows: list[dict], concepts: ConceptCache, captions: bool) -> dict[str, Scores]:
-    """Each trivial baseline's answers, scored by the same code on the tasks it applies to."""
+PAIR_COLUMNS = ["pair_id", "source_id", "face_boxes", "subject", "artifact_mask"]
+GROUP_KEYS = ("manipulation", "family")  # the per-type tables of results.md
+
+
+def fit_location_prior(dataset: str) -> LocationPrior | None:
+    """The ``location-prior`` baseline of a build: fitted on its train pairs, cut on its validation pairs (None without pairs)."""
+    splits = {}
+    for split in ("train", "validation", "test"):
+        try:
+            found = load_split(dataset, ["pairs"], split)
+        except DatasetError:  # a build without the pairs config
+            return None
+        splits[split] = [] if found is None else list(found.select_columns(PAIR_COLUMNS))
+    if not splits["train"]:
+        return None
+    try:
+        return LocationPrior.fit(splits["train"], splits["validation"], splits["test"])
+    except ValueError:  # no training face box
+        return None
+
+
+def score_baselines(rows: list[dict], concepts: ConceptCache, captions: bool, prior: LocationPrior | None = None) -> dict[str, Scores]:
+    """Each trivial baseline's answers, scored by the same code on the tasks it applies to (``location-prior`` needs ``prior``)."""
     present = {r["task"] for r in rows}
     out = {}
     for name in BASELINES:
         tasks = [t for t in baseline_tasks(name) if t in present]
-        if tasks:
-            out[name] = score(rows, baseline_predictions(name, rows, concepts), tasks=tasks, captions=captions, concepts=concepts)
+        if tasks and (name != "location-prior" or prior is not None):
+            predictions = baseline_predictions(name, rows, concepts, prior=prior)
+            out[name] = score(rows, predictions, tasks=tasks, captions=captions, concepts=concepts)
     return out
+
+
+def group_table(rows: list[dict], system: str, scores: Scores, baselines: dict[str, Scores], key: str) -> str:
+    """results.md's table per ``key`` (edit type or family): each group's accuracy, mIoU and marked share, beside the baselines."""
+    names = list(baselines)
+    mine = by_group(rows, scores, key)
+    theirs = {n: by_group(rows, b, key) for n, b in baselines.items()}
+    lines = [f"| {key} | task | metric | n | {system} | " + " | ".join(names) + " |", "|---|---|---|---:|---:|" + "---:|" * len(names)]
+    for group, tasks in mine.items():
+        for task, values in tasks.items():
+            for metric, value in values.items():
+                if metric == "n":
+                    continue
+                others = [_cell(theirs[n].get(group, {}).get(task, {}).get(metric)) if task in baselines[n].metrics else "" for n in names]
+                lines.append(f"| {group} | {task} | {metric} | {values['n']} | **{_cell(value)}** | " + " | ".join(others) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _prior_note(prior: LocationPrior | None) -> str:
+    if prior is None:
+        return "location-prior: not computed (the build has no `pairs` config with a training face box).\n\n"
+    fallback = "" if prior.tuned_on == "validation" else " (the build has no validation split: tuned on train)"
+    return (
+        f"location-prior: the mean artifact mask of {prior.fitted_on} training pairs in face-box coordinates, "
+        f"cut at {prior.level:.3f} (mean IoU {prior.tuning_miou:.3f} on the {prior.tuned_on} pairs{fallback}).\n\n"
+    )
 
 
 def _cell(value: float | None) -> str:
@@ -211,7 +261,8 @@ def _evaluate_into(out: Path, args: argparse.Namespace, rows: list[dict]) -> dic
         system = Path(args.model).name or "model"
     concepts = ConceptCache()
     scores = score(rows, predictions, captions=not args.no_captions, concepts=concepts)
-    baselines = score_baselines(rows, concepts, captions=not args.no_captions)
+    prior = fit_location_prior(args.dataset)
+    baselines = score_baselines(rows, concepts, captions=not args.no_captions, prior=prior)
     scored_ids = {r["id"] for r in rows}
     report = {
         "system": system,
@@ -222,6 +273,8 @@ def _evaluate_into(out: Path, args: argparse.Namespace, rows: list[dict]) -> dic
         "rows": len(rows),
         "scores": scores.to_dict(),
         "baselines": {name: s.to_dict() for name, s in baselines.items()},
+        "by_group": json_safe({key: {"system": by_group(rows, scores, key)} | {n: by_group(rows, b, key) for n, b in baselines.items()} for key in GROUP_KEYS}),
+        "location_prior": None if prior is None else {"level": prior.level, "fitted_on": prior.fitted_on, "tuned_on": prior.tuned_on},
         "prediction_file_problems": file_problems,
         "predictions_for_other_rows": sum(1 for i in predictions if i not in scored_ids),
         "generation": speed,
@@ -231,7 +284,8 @@ def _evaluate_into(out: Path, args: argparse.Namespace, rows: list[dict]) -> dic
         f"# FiFa-Bench: {system}\n\n{len(rows)} rows of {args.dataset} ({args.config}, {args.split}). "
         f"{scores.parse.summary()}; {scores.missing} rows had no answer.\n\n"
     )
-    (out / "results.md").write_text(header + table)
+    groups = "".join(f"\n## By {key}\n\n" + group_table(rows, system, scores, baselines, key) for key in GROUP_KEYS)
+    (out / "results.md").write_text(header + _prior_note(prior) + table + groups)
     report["gallery"] = age_gallery(rows, predictions, scores, out / "age_gallery.png")
     (out / REPORT_FILE).write_text(json.dumps(report, indent=2, sort_keys=True, allow_nan=False))
     print("\n" + header + table)

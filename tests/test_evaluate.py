@@ -44,7 +44,7 @@ def test_the_references_as_predictions_score_perfectly_beside_the_baselines(smal
         assert metrics[task][key] == 1.0, (task, key, metrics[task])
     if metrics["age"]["miou"] is not None:
         assert metrics["age"]["miou"] == 1.0
-    assert set(report["baselines"]) == {"always-fake", "majority", "empty-mask", "whole-face"}
+    assert set(report["baselines"]) == {"always-fake", "majority", "empty-mask", "whole-face", "location-prior", "query-region"}
     assert report["baselines"]["always-fake"]["metrics"]["det"]["accuracy"] < 1.0
     assert report["baselines"]["empty-mask"]["metrics"]["loc"]["giou"] < 1.0
     assert report["prediction_file_problems"] == [f"{predictions}:{len(bench_rows) + 1}: not JSON (Expecting value)"]

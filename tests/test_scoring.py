@@ -109,13 +109,14 @@ def test_closed_tasks_accuracy_and_f1_with_a_missing_prediction():
     scores = run(rows, predictions)
     assert scores.missing == 1 and scores.counts == {"det": 4, "cls": 3, "rdet": 2}
     # det: right 0 and 2 -> 2/4; positive fake: TP 1 (det-0), FN 1 (det-1), FP 1 (det-3) -> 2 / (2 + 1 + 1)
-    assert scores.metrics["det"] == {"accuracy": 0.5, "f1": 0.5, "unparsed": 0.25}
+    # auc ranks by verdict (fake 1, real 0, none 0.5): fakes {1, 0} vs reals {0, 0.5} -> (1 + 1 + 0.5 + 0) / 4
+    assert scores.metrics["det"] == {"accuracy": 0.5, "f1": 0.5, "auc": 0.625, "unparsed": 0.25}
     # cls: labels lip_color, real, hair_color: lip_color TP1 FP1 -> 2/3; real FP1 FN1 -> 0; hair_color FN1 -> 0
     assert scores.metrics["cls"]["accuracy"] == pytest.approx(1 / 3)
     assert scores.metrics["cls"]["f1_macro"] == pytest.approx(2 / 9)
     # rdet: 1 of 2 right; positive yes: TP1 FP1 -> 2/3
-    assert scores.metrics["rdet"] == {"accuracy": 0.5, "f1": pytest.approx(2 / 3), "unparsed": 0.0}
-    assert scores.per_row["det-3"] == {"task": "det", "parsed": False, "truth": "real", "verdict": None, "correct": False}
+    assert scores.metrics["rdet"] == {"accuracy": 0.5, "f1": pytest.approx(2 / 3), "auc": 0.5, "unparsed": 0.0}  # both "yes": a tie
+    assert scores.per_row["det-3"] == {"task": "det", "parsed": False, "truth": "real", "verdict": None, "correct": False, "score": 0.5}
     assert scores.per_row["cls-0"]["correct"] and not scores.per_row["cls-1"]["correct"]
     assert scores.parse.problems == {"empty answer": 1}
 
@@ -144,7 +145,8 @@ def test_a_perfect_system_scores_1_everywhere():
     m = run(rows, predictions).metrics
     for task in ("det", "cls", "bdet"):
         assert m[task]["accuracy"] == 1.0
-    assert m["loc"] == {"miou": 1.0, "giou": 1.0, "ciou": 1.0, "n_acc": 1.0, "unparsed": 0.0}
+    marked = {"marked_real": 0.0, "marked_fake": pytest.approx(2 / 6)}  # the truth: two of six columns on the fake, none on the real
+    assert m["loc"] == {"miou": 1.0, "giou": 1.0, "ciou": 1.0, "n_acc": 1.0, "unparsed": 0.0} | marked
     assert m["rseg"]["miou"] == 1.0 and math.isnan(m["rseg"]["n_acc"])  # no row without truth: n_acc undefined
     assert (m["age"]["miou"], m["age"]["ap50"], m["age"]["mask_recall"], m["age"]["ciou"]) == (1.0, 1.0, 1.0, 1.0)
     assert m["breg"] == {"miou": 1.0, "ap50": 1.0, "recall50": 1.0, "unparsed": 0.0}
@@ -175,7 +177,7 @@ def test_segmentation_miou_giou_ciou_and_n_acc(task):
     assert m["ciou"] == pytest.approx((8 + 0 + 0 + 0) / (16 + 0 + 2 + 4))
     assert m["n_acc"] == 0.5  # b right, c wrong
     assert scores.missing == 1
-    assert scores.per_row["a"] == {"task": task, "parsed": True, "iou": 0.5, "n_truth": 1, "n_pred": 1}
+    assert scores.per_row["a"] == {"task": task, "parsed": True, "iou": 0.5, "n_truth": 1, "n_pred": 1, "marked": 0.5}
     assert scores.per_row["d"]["iou"] == 0.0 and scores.per_row["d"]["n_pred"] == 0
 
 
@@ -249,7 +251,7 @@ def test_age_matching_ciou_and_consistency():
     assert m["ciou"] == pytest.approx((12 + 0) / (16 + 2))
     # "the lips" mask lies in the lips; "the nose" mask (column 0) not in the nose; no face in the real image
     assert m["consistency"] == pytest.approx(1 / 3)
-    assert scores.per_row["age-fake"] == {"task": "age", "parsed": True, "miou": 0.75, "iou": 0.75, "n_truth": 2, "n_pred": 2}
+    assert scores.per_row["age-fake"] == {"task": "age", "parsed": True, "miou": 0.75, "iou": 0.75, "n_truth": 2, "n_pred": 2, "marked": 0.5}
     assert math.isnan(scores.per_row["age-real"]["miou"]) and scores.per_row["age-real"]["iou"] == 0.0
     assert set(concepts.calls) == {"age-fake", "age-real"}
 
@@ -398,7 +400,7 @@ def test_mask_baselines_on_the_real_benchmark(bench, bench_concepts):
     assert face.metrics["age"]["consistency"] == 0.0  # "face" names no concept a phrase may name
     with pytest.raises(ValueError, match="unknown baseline"):
         baseline_tasks("oracle")
-    assert set(BASELINES) == {"always-fake", "majority", "empty-mask", "whole-face"}
+    assert set(BASELINES) == {"always-fake", "majority", "empty-mask", "whole-face", "location-prior", "query-region"}
 
 
 @pytest.mark.slow

@@ -3,7 +3,8 @@
 =================  ==========================================================================
 task               metric
 =================  ==========================================================================
-det cls rdet bdet  :func:`accuracy`, :func:`f1_binary` (det / rdet / bdet), :func:`f1_macro` (cls)
+det cls rdet bdet  :func:`accuracy`, :func:`f1_binary` (det / rdet / bdet), :func:`f1_macro` (cls),
+                   :func:`roc_auc` (det / rdet / bdet)
 loc rseg age       :func:`mask_iou`, :func:`miou`, :func:`ciou`
 age                :func:`age_matching` (GLaMM-style mask matching), :func:`text_mask_consistency`
 breg               :func:`box_iou`, :func:`box_matching`, :func:`box_ap50`, :func:`box_recall50`,
@@ -53,6 +54,7 @@ __all__ = [
     "match_masks",
     "mean_box_iou",
     "miou",
+    "roc_auc",
     "text_mask_consistency",
     "text_mask_consistency_dataset",
 ]
@@ -130,6 +132,25 @@ def f1_macro(predictions: Sequence[Hashable | None], truths: Sequence[Hashable],
         fn = sum(t == label for t in truths) - tp
         scores.append(_f1(tp, fp, fn))
     return float(np.mean(scores))
+
+
+def roc_auc(scores: Sequence[float], positives: Sequence[bool]) -> float:
+    """Area under the ROC curve: the chance that a random positive scores above a random negative (ties count half).
+
+    Computed from the ranks (the Mann-Whitney U statistic), tied scores sharing their mean rank.
+    nan when there is no positive or no negative.
+    """
+    _paired(scores, positives, "scores", "labels")
+    values, is_positive = np.asarray(scores, float), np.asarray(positives, bool)
+    n_pos, n_neg = int(is_positive.sum()), int((~is_positive).sum())
+    if not n_pos or not n_neg:
+        return NAN
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ranks = (np.bincount(inverse, ranks) / counts)[inverse]  # ties share their mean rank
+    return float((ranks[is_positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 # --------------------------------------------------------------------------- masks

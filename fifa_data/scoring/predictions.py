@@ -22,6 +22,11 @@ A prediction file is JSON Lines (UTF-8): one JSON object per line, one line per 
     a run of background); both are read, and kept in the compressed string form. ``null`` stands
     for a mask the system could not produce (scored as empty). The scorer pairs the i-th mask
     with the i-th ``[SEG]``: a missing mask is empty, an extra one ignored, and both are reported.
+``score`` (optional, det / rdet / bdet)
+    The system's confidence that the answer is the positive one ("fake" for det, "yes" for rdet
+    and bdet), any real number, higher = more likely; it gives the task's ``auc``. A row without a
+    score ranks by its verdict (1 positive, 0 negative, 0.5 none), so hard answers alone give the
+    balanced accuracy.
 
 Other keys are ignored. Blank lines are skipped. :func:`read_predictions` never fails on a bad
 line: it keeps what it can and reports each problem as ``"FILE:LINE: reason"``.
@@ -30,6 +35,7 @@ line: it keeps what it can and reports each problem as ``"FILE:LINE: reason"``.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -49,10 +55,12 @@ class Prediction:
     id: str
     answer: str | None
     masks: list[dict | None] = field(default_factory=list)
+    score: float | None = None  # confidence in the positive answer (det: fake, rdet / bdet: yes)
 
     def to_json(self) -> dict:
         """The JSON object of a prediction file line, masks as compressed RLE with ``str`` counts."""
-        return {"id": self.id, "answer": self.answer, "masks": [None if m is None else normalise_rle(m) for m in self.masks]}
+        line = {"id": self.id, "answer": self.answer, "masks": [None if m is None else normalise_rle(m) for m in self.masks]}
+        return line if self.score is None else line | {"score": self.score}
 
 
 def mask_rle(mask: np.ndarray) -> dict:
@@ -80,7 +88,7 @@ def read_predictions(path: str | os.PathLike) -> tuple[dict[str, Prediction], li
     A line that is not valid UTF-8 or JSON, not an object, or has no string ``id`` is skipped; a
     duplicate id keeps the first line; a missing answer or one that is neither a string nor
     null becomes None; a mask that is not a valid RLE becomes None; a ``masks`` that is not a
-    list becomes ``[]``. Each is a problem (a null answer or mask is not). A missing file raises
+    list becomes ``[]``; a ``score`` that is not a finite number becomes None. Each is a problem (a null answer or mask is not). A missing file raises
     FileNotFoundError.
     """
     path = Path(path)
@@ -131,7 +139,16 @@ def _parse_line(raw: bytes, reasons: list[str]) -> Prediction | None:
     elif answer is not None and not isinstance(answer, str):
         reasons.append(f"answer is not a string (a {_json_type(answer)})")
         answer = None
-    return Prediction(obj["id"], answer, _read_masks(obj.get("masks", []), reasons))
+    return Prediction(obj["id"], answer, _read_masks(obj.get("masks", []), reasons), _read_score(obj.get("score"), reasons))
+
+
+def _read_score(score: object, reasons: list[str]) -> float | None:
+    if score is None:
+        return None
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+        reasons.append(f"score is not a finite number ({json.dumps(score)})")
+        return None
+    return float(score)
 
 
 def _read_masks(masks: object, reasons: list[str]) -> list[dict | None]:

@@ -8,16 +8,20 @@ definitions; nan = nothing to score):
 =================  =====================================================================================
 task               metric keys
 =================  =====================================================================================
-det                ``accuracy``, ``f1`` (positive class "fake")
-rdet, bdet         ``accuracy``, ``f1`` (positive class "yes")
+det                ``accuracy``, ``f1`` (positive class "fake"), ``auc`` (ROC AUC of the predictions'
+                   ``score``; a row without one ranks by its verdict: 1 positive, 0 negative, 0.5 none)
+rdet, bdet         ``accuracy``, ``f1``, ``auc`` (positive class "yes")
 cls                ``accuracy``, ``f1_macro`` (over every label that is true or predicted in the scored
                    rows, as scikit-learn's default: predicting a label that never occurs costs F1)
 toe, rexp, bexp    ``bleu4``, ``rouge_l``, ``meteor``, ``cider`` against the row's reference answer
 loc, rseg          ``miou`` (mean IoU over rows with a truth mask), ``giou`` (mean IoU over all rows, a row
                    without truth having an empty one, as gRefCOCO), ``ciou`` (cumulative IoU, all rows),
-                   ``n_acc`` (share of rows without truth where nothing was segmented)
+                   ``n_acc`` (share of rows without truth where nothing was segmented), ``marked_real`` and
+                   ``marked_fake`` (mean share of the image the answer marks on real and on fake images: a
+                   system that marks reals as much as fakes has learned where edits usually are, not seen one)
 age                ``miou``, ``mask_recall``, ``ap50``, ``ap50_coco`` (:func:`~fifa_data.scoring.metrics.age_matching`),
-                   ``ciou`` (union of an answer's masks vs union of its truths, pooled), ``consistency``
+                   ``ciou`` (union of an answer's masks vs union of its truths, pooled), ``marked_real``,
+                   ``marked_fake`` (of the union of the answer's masks), ``consistency``
                    (:func:`~fifa_data.scoring.metrics.text_mask_consistency_dataset`), and the four caption scores
 breg               ``miou`` (mean IoU of the matching), ``ap50``, ``recall50`` (:func:`~fifa_data.scoring.metrics.box_matching`)
 every task         ``unparsed``: share of the task's answers with a parse problem (missing answers included)
@@ -47,7 +51,7 @@ from fifa_data.scoring.concept_cache import ConceptCache, image_size
 from fifa_data.scoring.parse import ParseCounts, ParsedAnswer, parse_rows
 from fifa_data.scoring.predictions import Prediction
 
-__all__ = ["CAPTION_TASKS", "ConceptCache", "Scores", "score"]
+__all__ = ["CAPTION_TASKS", "ConceptCache", "Scores", "by_group", "json_safe", "score"]
 
 NAN = float("nan")
 POSITIVE = {"det": "fake", "rdet": "yes", "bdet": "yes"}
@@ -74,7 +78,7 @@ class Scores:
 
     def to_dict(self) -> dict:
         """Everything as JSON-safe plain types (nan becomes None)."""
-        return _json_safe(
+        return json_safe(
             {
                 "metrics": self.metrics,
                 "counts": self.counts,
@@ -221,9 +225,31 @@ def _closed(task: str, items: list[_Item], per_row: dict[str, dict]) -> dict[str
     if task == "cls":
         labels = list(dict.fromkeys([*truths, *(v for v in verdicts if v is not None)]))
         out["f1_macro"] = M.f1_macro(verdicts, truths, labels)
-    else:
-        out["f1"] = M.f1_binary(verdicts, truths, POSITIVE[task])
+        return out
+    positive = POSITIVE[task]
+    ranked = [_rank_score(it.prediction.score, verdict, positive) for it, verdict in zip(items, verdicts)]
+    for it, value in zip(items, ranked):
+        per_row[it.row["id"]]["score"] = value
+    out["f1"] = M.f1_binary(verdicts, truths, positive)
+    out["auc"] = M.roc_auc(ranked, [truth == positive for truth in truths])
     return out
+
+
+def _rank_score(score: float | None, verdict: str | None, positive: str) -> float:
+    """What ranks a row for the AUC: the system's score, else its verdict (1 positive, 0 negative, 0.5 none)."""
+    if score is not None:
+        return float(score)
+    return 0.5 if verdict is None else float(verdict == positive)
+
+
+def _marked(mask: dict | None, size: tuple[int, int]) -> float:
+    """Share of the image a (possibly None = empty) mask covers."""
+    return 0.0 if mask is None else masklib.area(mask) / (size[0] * size[1])
+
+
+def _marked_by_label(items: list[_Item], marked: Sequence[float]) -> dict[str, float]:
+    """Mean marked share on the real and on the fake images."""
+    return {f"marked_{label}": _mean([m for it, m in zip(items, marked) if it.row["label"] == label]) for label in ("real", "fake")}
 
 
 def _segmentation(items: list[_Item], per_row: dict[str, dict], cache: ConceptCache) -> dict[str, float]:
@@ -233,15 +259,16 @@ def _segmentation(items: list[_Item], per_row: dict[str, dict], cache: ConceptCa
     has_truth = [bool(it.row["masks"]) for it in items]
     answered = [it.prediction.answer is not None for it in items]  # no answer is wrong even where there is nothing to find
     ious = [M.mask_iou(p, t) if a else 0.0 for p, t, a in zip(preds, truths, answered)]
-    for it, iou in zip(items, ious):
-        per_row[it.row["id"]].update(iou=iou, n_truth=len(it.row["masks"]), n_pred=it.parsed.segs)
+    marked = [_marked(p, it.size) for p, it in zip(preds, items)]
+    for it, iou, share in zip(items, ious, marked):
+        per_row[it.row["id"]].update(iou=iou, n_truth=len(it.row["masks"]), n_pred=it.parsed.segs, marked=share)
     negatives = [a and (p is None or masklib.area(p) == 0) for p, truth, a in zip(preds, has_truth, answered) if not truth]
     return {
         "miou": _mean([iou for iou, truth in zip(ious, has_truth) if truth]),
         "giou": _mean(ious),
         "ciou": M.ciou(preds, truths),
         "n_acc": _mean(negatives),
-    }
+    } | _marked_by_label(items, marked)
 
 
 def _age(items: list[_Item], per_row: dict[str, dict], cache: ConceptCache) -> dict[str, float]:
@@ -251,9 +278,10 @@ def _age(items: list[_Item], per_row: dict[str, dict], cache: ConceptCache) -> d
     matched = M.age_matching(preds, truths)
     pred_unions = [_union(p) for p in preds]
     truth_unions = [_union(t) or _empty(it.size) for t, it in zip(truths, items)]
-    for it, p, t, pu, tu in zip(items, preds, truths, pred_unions, truth_unions):
+    marked = [_marked(pu, it.size) for pu, it in zip(pred_unions, items)]
+    for it, p, t, pu, tu, share in zip(items, preds, truths, pred_unions, truth_unions, marked):
         row_miou = sum(iou for *_, iou in M.match_masks(p, t)) / len(t) if t else NAN
-        per_row[it.row["id"]].update(miou=row_miou, iou=M.mask_iou(pu, tu), n_truth=len(t), n_pred=it.parsed.segs)
+        per_row[it.row["id"]].update(miou=row_miou, iou=M.mask_iou(pu, tu), n_truth=len(t), n_pred=it.parsed.segs, marked=share)
     named = [_seg_concepts(it.parsed) for it in items]
     consistency = M.text_mask_consistency_dataset(preds, named, [_concept_lookup(cache, it.row) for it in items])
     return {
@@ -263,7 +291,7 @@ def _age(items: list[_Item], per_row: dict[str, dict], cache: ConceptCache) -> d
         "ap50_coco": matched["ap50_coco"],
         "ciou": M.ciou(pred_unions, truth_unions),
         "consistency": consistency["consistency"],
-    }
+    } | _marked_by_label(items, marked)
 
 
 def _seg_concepts(parsed: ParsedAnswer) -> list[str | None]:
@@ -303,6 +331,38 @@ def _caption_metrics(by_task: dict[str, list[_Item]]) -> dict[str, dict[str, flo
     return caption_scores_many(groups) if groups else {}
 
 
+# --------------------------------------------------------------------------- per edit type
+
+
+def by_group(rows: Iterable[dict], scores: Scores, key: str) -> dict[str, dict[str, dict[str, float]]]:
+    """``scores`` split by the rows' ``key`` (``manipulation`` or ``family``; real images are the group "real").
+
+    Per group and task: ``n`` (rows), ``accuracy`` for the closed tasks, ``miou`` (mean IoU of the rows
+    with a truth mask) and ``marked`` (mean share of the image marked) for loc, rseg and age, so a mean
+    over a mix of large and small edits hides nothing.
+    """
+    grouped: dict[str, dict[str, list[dict]]] = {}
+    for row in rows:
+        found = scores.per_row.get(row["id"])
+        if found is not None:
+            group = "real" if row["label"] == "real" else row.get(key) or "unknown"
+            grouped.setdefault(group, {}).setdefault(row["task"], []).append(found)
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for group in sorted(grouped, key=lambda g: (g == "real", g)):
+        out[group] = {}
+        for task in (t for t in TASKS if t in grouped[group]):
+            found = grouped[group][task]
+            values: dict[str, float] = {"n": len(found)}
+            if task in CLOSED_TASKS:
+                values["accuracy"] = _mean([bool(f["correct"]) for f in found])
+            elif task in SEG_TASKS:
+                iou = "miou" if task == "age" else "iou"
+                values["miou"] = _mean([f[iou] for f in found if f["n_truth"]])
+                values["marked"] = _mean([f["marked"] for f in found])
+            out[group][task] = values
+    return out
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -310,12 +370,12 @@ def _mean(values: Sequence[float | bool]) -> float:
     return float(np.mean(values)) if len(values) else NAN
 
 
-def _json_safe(value):
+def json_safe(value):
     """``value`` with nan / inf floats as None and numpy scalars as Python numbers, recursively."""
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
