@@ -5,7 +5,8 @@
 
 ``--dataset`` may be any FiFa build (``python scripts/build.py --pairs ...`` on other photos and
 edits): a checkpoint is scored on its test split as on its own. With ``--model`` the checkpoint answers every row (greedy decoding, in batches); its answers are
-saved as ``results/predictions.jsonl``. With ``--predictions`` the answers of any other system
+saved as ``results/predictions.jsonl``, det / rdet / bdet with the probability of the positive verdict
+as ``score`` (:func:`model.generation.verdict_score`), which gives their AUC. With ``--predictions`` the answers of any other system
 (GLaMM, LISA, FakeShield, a person) are scored the same way; the file format is documented in
 :mod:`fifa_data.scoring.predictions`. The rows are FiFa-Bench (``--config bench``, the test split) unless
 ``--config`` / ``--split`` say otherwise (``--config loc,rseg,det --split train`` scores the
@@ -89,7 +90,7 @@ def model_predictions(
 
     def answer(chunk: list[dict]) -> None:
         for row, result in zip(chunk, generate(model, chunk, max_new_tokens=max_new_tokens, batch_size=batch_size)):
-            predictions[row["id"]] = Prediction(row["id"], result.text, result.mask_rles())
+            predictions[row["id"]] = Prediction(row["id"], result.text, result.mask_rles(), result.score)
 
     start = time.perf_counter()
     with cli.progress(len(rows), "generate", "row", no_progress=no_progress) as bar:

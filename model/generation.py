@@ -32,10 +32,39 @@ class Answer:
     text: str
     masks: list[np.ndarray] = field(default_factory=list)  # bool (h, w) at the image's size, in [SEG] order
     token_ids: list[int] = field(default_factory=list, repr=False)
+    score: float | None = None  # det / rdet / bdet: the probability of the positive verdict (fake, yes); see verdict_score
 
     def mask_rles(self) -> list[dict]:
         """The masks as COCO RLE (the prediction file's format)."""
         return [encode(m) for m in self.masks]
+
+
+VERDICT_WORDS = {"det": ("fake", "real"), "rdet": ("yes", "no"), "bdet": ("yes", "no")}  # positive, negative
+
+
+def verdict_token_ids(tokenizer, task: str) -> tuple[list[int], list[int]]:
+    """The first token of each spelling of the task's positive and negative verdict word ("Fake", " fake", ...)."""
+
+    def first_tokens(word: str) -> list[int]:
+        spellings = (word, word.capitalize(), " " + word, " " + word.capitalize())
+        return sorted({ids[0] for s in spellings if (ids := tokenizer.encode(s, add_special_tokens=False))})
+
+    positive, negative = (first_tokens(w) for w in VERDICT_WORDS[task])
+    return [t for t in positive if t not in negative], [t for t in negative if t not in positive]
+
+
+def verdict_score(token_ids: Sequence[int], step_probs: torch.Tensor, positive: Sequence[int], negative: Sequence[int]) -> float | None:
+    """P(positive) / (P(positive) + P(negative)) at the first step that wrote a verdict word; None if none was written.
+
+    ``step_probs`` holds each step's probability of every token id of ``positive`` then ``negative``.
+    """
+    words = set(positive) | set(negative)
+    for step, token in enumerate(token_ids):
+        if token in words:
+            probs = step_probs[step].double()
+            yes, no = float(probs[: len(positive)].sum()), float(probs[len(positive) :].sum())
+            return yes / (yes + no) if yes + no > 0 else None
+    return None
 
 
 def load_for_inference(path: str) -> FiFaModel:
@@ -56,11 +85,14 @@ def stop_token_ids(model: FiFaModel) -> set[int]:
 
 
 @torch.no_grad()
-def generate_ids(model: FiFaModel, batch: dict, *, max_new_tokens: int = 256) -> tuple[list[list[int]], torch.Tensor, list[int]]:
+def generate_ids(
+    model: FiFaModel, batch: dict, *, max_new_tokens: int = 256, watch: Sequence[int] = ()
+) -> tuple[list[list[int]], torch.Tensor, list[int], torch.Tensor]:
     """Greedy decoding of a left-padded prompt batch (:class:`FiFaCollator` with ``with_answers=False``).
 
     Returns each row's generated token ids (end token excluded), the mask logits of every
-    generated ``[SEG]`` (row by row, in order) and the batch row of each.
+    generated ``[SEG]`` (row by row, in order), the batch row of each, and the probability of each
+    ``watch`` token id at every step (rows x steps x len(watch)).
     """
     family, base = model.family, model.base
     device = next(model.parameters()).device
@@ -94,9 +126,12 @@ def generate_ids(model: FiFaModel, batch: dict, *, max_new_tokens: int = 256) ->
             seg_states[b].append(out[b])
         return out
 
+    watched = torch.tensor(list(watch), dtype=torch.long, device=device)
+    step_probs: list[torch.Tensor] = []
     for _ in range(max_new_tokens):
         scores = head(hidden)
         scores[:, input_only] = float("-inf")  # task, region and image tokens are prompt markers, never answers
+        step_probs.append(scores.float().softmax(-1)[:, watched])
         tokens = scores.argmax(-1)
         tokens = torch.where(finished, torch.full_like(tokens, pad), tokens)
         ends = torch.isin(tokens, stops)
@@ -109,7 +144,8 @@ def generate_ids(model: FiFaModel, batch: dict, *, max_new_tokens: int = 256) ->
 
     logits = model.decode_masks([torch.stack(s) if s else hidden.new_zeros((0, hidden.shape[-1])) for s in seg_states], features)
     seg_rows = [b for b, s in enumerate(seg_states) for _ in s]
-    return generated, logits, seg_rows
+    probs = torch.stack(step_probs, dim=1) if step_probs else torch.zeros(rows, 0, len(watched))
+    return generated, logits, seg_rows, probs.cpu()
 
 
 def generate(model: FiFaModel, rows: Sequence[dict], *, max_new_tokens: int = 256, batch_size: int = 8) -> list[Answer]:
@@ -120,17 +156,25 @@ def generate(model: FiFaModel, rows: Sequence[dict], *, max_new_tokens: int = 25
     was_training = model.training
     model.eval()
     answers: list[Answer] = []
+    verdicts = {task: verdict_token_ids(tokenizer, task) for task in VERDICT_WORDS}
+    watch = sorted({t for positive, negative in verdicts.values() for t in [*positive, *negative]})
+    column = {t: i for i, t in enumerate(watch)}
     for start in range(0, len(rows), batch_size):
         chunk = list(rows[start : start + batch_size])
-        ids, logits, seg_rows = generate_ids(model, collator(chunk), max_new_tokens=max_new_tokens)
+        ids, logits, seg_rows, step_probs = generate_ids(model, collator(chunk), max_new_tokens=max_new_tokens, watch=watch)
         for b, (row, token_ids) in enumerate(zip(chunk, ids)):
+            score = None
+            if row.get("task") in verdicts:
+                positive, negative = verdicts[row["task"]]
+                probs = step_probs[b][:, [column[t] for t in [*positive, *negative]]]
+                score = verdict_score(token_ids, probs, positive, negative)
             image = open_row_image(row["image"])
             mine = logits[[i for i, r in enumerate(seg_rows) if r == b]]
             masks = list(masks_at(mine, (image.height, image.width))) if len(mine) else []
             text = tokenizer.decode(token_ids, skip_special_tokens=False).strip()
-            answers.append(Answer(text=text, masks=masks, token_ids=token_ids))
+            answers.append(Answer(text=text, masks=masks, token_ids=token_ids, score=score))
     model.train(was_training)
     return answers
 
 
-__all__ = ["Answer", "generate", "generate_ids", "load_for_inference", "stop_token_ids"]
+__all__ = ["VERDICT_WORDS", "Answer", "generate", "generate_ids", "load_for_inference", "stop_token_ids", "verdict_score", "verdict_token_ids"]

@@ -170,3 +170,21 @@ def test_evaluate_scores_a_checkpoint_on_another_build_beside_the_prior_baseline
     assert report["by_group"]["family"]["system"] and report["by_group"]["manipulation"]["location-prior"]
     scores = report["scores"]["metrics"]
     assert scores["det"]["auc"] is None or 0.0 <= scores["det"]["auc"] <= 1.0
+
+
+def test_a_models_det_score_is_its_probability_of_the_positive_verdict_where_it_writes_one(checkpoint):
+    """P(fake) / (P(fake) + P(real)) at the first step that writes a verdict word; None when it writes none."""
+    import torch
+
+    from model.generation import generate, load_for_inference, verdict_score, verdict_token_ids
+
+    probs = torch.tensor([[0.5, 0.0], [0.3, 0.1], [0.0, 0.9]])  # per step: P(positive token 7), P(negative token 8)
+    assert verdict_score([5, 7, 8], probs, [7], [8]) == pytest.approx(0.75)
+    assert verdict_score([5, 6, 6], probs, [7], [8]) is None
+    model = load_for_inference(str(checkpoint))
+    fake, real = verdict_token_ids(model.processor.tokenizer, "det")
+    assert fake and real and not set(fake) & set(real)
+    row = {"task": "det", "image": {"bytes": _png(64)["bytes"], "path": None}, "query_mask": None, "boxes": []}
+    row["messages"] = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Is this face real or fake?"}]}]
+    (answer,) = generate(model, [row], max_new_tokens=4)
+    assert answer.score is None or 0.0 <= answer.score <= 1.0

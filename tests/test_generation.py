@@ -37,7 +37,7 @@ def _model(family: str, rows: list[dict]) -> FiFaModel:
 
 def _prefer_seg(model: FiFaModel, batch: dict) -> None:
     """Make the first greedy token [SEG] wherever the random model's favourite is: 1.5 x its output row."""
-    ids, _, _ = generate_ids(model, dict(batch), max_new_tokens=1)
+    ids, *_ = generate_ids(model, dict(batch), max_new_tokens=1)
     favourite = ids[0][0]
     with torch.no_grad():
         head = model.base.get_output_embeddings().weight
@@ -50,7 +50,7 @@ def test_decoding_matches_a_full_forward_over_prompt_and_answer(family, rows):
     collator = FiFaCollator(model.processor, family, mask_size=32, tasks=model.fifa_config.tasks, with_answers=False)
     batch = collator(rows)
     _prefer_seg(model, batch)
-    generated, logits, seg_rows = generate_ids(model, dict(batch), max_new_tokens=STEPS)
+    generated, logits, seg_rows, _ = generate_ids(model, dict(batch), max_new_tokens=STEPS)
     assert any(model.seg_token_id in ids for ids in generated), "the test needs generated [SEG] tokens"
 
     for b, (row, ids) in enumerate(zip(rows, generated)):
