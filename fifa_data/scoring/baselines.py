@@ -107,7 +107,7 @@ class LocationPrior:
         truths = [(masklib.decode(p["artifact_mask"]), _subject_box(p)) for p in tuning]
         best_level, best_miou = float(levels[0]), -1.0
         for level in levels:
-            ious = [_iou(_from_frame(mean >= level, box, truth.shape), truth) for truth, box in truths]
+            ious = [masklib.iou(_from_frame(mean >= level, box, truth.shape), truth) for truth, box in truths]
             miou = float(np.mean(ious)) if ious else 0.0
             if miou > best_miou:
                 best_level, best_miou = float(level), miou
@@ -152,11 +152,6 @@ def _from_frame(frame: np.ndarray, box: Sequence[float], size: tuple[int, int]) 
     inside = (vs[:, None] >= 0) & (vs[:, None] < PRIOR_GRID) & (us[None] >= 0) & (us[None] < PRIOR_GRID)
     picked = frame[np.clip(vs, 0, PRIOR_GRID - 1)][:, np.clip(us, 0, PRIOR_GRID - 1)]
     return inside & picked.astype(bool)
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 1.0
 
 
 def baseline_predictions(
