@@ -111,3 +111,4 @@ def test_the_pipeline_decides_at_the_manipulations_family(astronaut, grace_hoppe
     assert measured.decisions.family == "identity_swap"
     assert set(measured.item.requested) == set(measured.decisions.cover)  # every part grounded, none cut
     assert "eye" in measured.item.requested and np.any(measured.decisions.mask("eye"))
+    assert measured.item.seam == measured.decisions.seam_concepts and "forehead" in measured.item.seam

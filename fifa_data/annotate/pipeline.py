@@ -174,7 +174,7 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     limit = config.max_grounded if decisions.family_cover is None else max(config.max_grounded, len(decisions.cover))
     salient = sorted(decisions.cover, key=lambda c: -decisions.concepts[c].artifact_pixels)[:limit]
     order = tuple(sorted(salient, key=lambda c: (round(evidence[c].centroid[1]), evidence[c].centroid[0])))
-    item = WriterInput(ref.pair_id, concepts.fict, order, evidence, pair.fake_bytes, pair.real_bytes, ref.manipulation)
+    item = WriterInput(ref.pair_id, concepts.fict, order, evidence, pair.fake_bytes, pair.real_bytes, ref.manipulation, decisions.seam_concepts)
     return Measured(pair, concepts, params, decisions, evidence, item)
 
 
