@@ -214,8 +214,9 @@ def decide(
 ) -> Decisions:
     """Decide which concepts of ``concepts`` the boolean ``artifact`` mask marks as manipulated.
 
-    ``family`` (a `fifa_data.core.families.FAMILIES` name) grounds a non-attribute forgery at its
-    family's scale (see the module docstring); None or ``attribute`` decide at the edit's scale.
+    ``family`` (a `fifa_data.core.families.FAMILIES` name) grounds a region or patch forgery at its
+    family's scale (see the module docstring); any other (None, attribute, synthesis, unknown)
+    decides at the edit's scale.
     """
     artifact = np.asarray(artifact, dtype=bool)
     if artifact.shape != concepts.labels.shape:
