@@ -53,8 +53,10 @@ cover and the seam change:
   sides. ``Decisions.seam_concepts`` are the natural parts that hold at least ``seam_min_share``
   of the band's head pixels (hair, face, ears, neck), in FICT order: "the seam runs along the
   jaw and the forehead". The background and the body (:data:`CONTEXT`) are never seam concepts.
-* an **inpainting** is grounded by the patch's own concept: the deepest concept that holds every
-  concept of the attribute-scale cover, when that is not too broad to name (then the cover stays).
+* an **inpainting** is grounded by the patch's own concept: the deepest concept, not too broad to
+  name, that holds at least ``patch_share`` of the artifact's pixels (and ``small_edit_pixels``);
+  a mole filled on the left cheek's apple is "the left cheek's apple" even where the patch is too
+  small a share of it to pass the rules above. When no such concept holds it, the cover stays.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ class DecisionConfig:
     seam_width: float = 0.02  # face heights either side of a blend's border (family scale)
     seam_min_px: float = 2.0
     seam_min_share: float = 0.1  # share of the seam band's head pixels a seam concept holds
+    patch_share: float = 0.8  # share of an inpainting's pixels its own concept holds
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -281,10 +284,12 @@ def _at_family_scale(decisions: Decisions, family: str) -> Decisions:
     fict, config, concepts = decisions.fict, decisions.config, decisions.concepts
     seam: tuple[str, ...] = ()
     if family in PATCH_FAMILIES:
-        cover = decisions.cover
-        own = _common_ancestor(fict, cover)
-        if own is not None and own not in TOO_BROAD and own not in cover:
-            cover = (own,)
+        total = int(decisions.artifact.sum())
+        holding = [
+            c for c, d in concepts.items()
+            if c not in TOO_BROAD and d.artifact_pixels >= max(config.patch_share * total, config.small_edit_pixels)
+        ]
+        cover = tuple(holding[-1:]) or decisions.cover  # FICT order: a concept's descendants follow it
     else:
         def whole(d: ConceptDecision) -> bool:
             return d.share >= config.parent_min_share and d.artifact_pixels >= config.min_pixels
@@ -305,15 +310,6 @@ def _whole(concepts: dict[str, ConceptDecision], part: str, holds: Callable[[Con
     sides = [f"{part}.{side}" for side in ("left", "right") if f"{part}.{side}" in concepts]
     held = [s for s in sides if holds(concepts[s])]
     return tuple(held) if len(held) == 1 else ()
-
-
-def _common_ancestor(fict: FICT, concept_ids: tuple[str, ...]) -> str | None:
-    """The deepest concept that is or holds every one of ``concept_ids``; None for none."""
-    if not concept_ids:
-        return None
-    lines = [[c, *(a.id for a in fict.ancestors(c))] for c in concept_ids]
-    shared = set(lines[0]).intersection(*lines[1:])
-    return next(c for c in lines[0] if c in shared)
 
 
 def _seam_concepts(decisions: Decisions) -> tuple[str, ...]:
