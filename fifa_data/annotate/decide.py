@@ -36,8 +36,9 @@ Family scale
 ------------
 An attribute edit is grounded at the scale of what it edited (the rules above). The other forgery
 families (`fifa_data.core.families`) replace or move whole regions, and ``decide(..., family=...)``
-grounds them at that scale; the verdicts (``manipulated``) stay those of the rules above, only the
-cover and the seam change:
+grounds them at that scale; the verdicts (``manipulated``) stay those of the rules above but for
+the concepts the cover names, which are flagged (an inpainting's patch concept), and the cover and
+the seam change:
 
 * a **region** family (:data:`REGION_FAMILIES`: identity swap, self-blend, part swap, reenactment)
   is grounded by its **natural parts**: the children of the face (eyebrows, eyes, nose, cheeks,
