@@ -31,20 +31,52 @@ Every flagged concept's *concept-artifact mask* is the artifact mask inside the 
 set of flagged concepts that a grounded explanation names: flagged concepts without a flagged
 ancestor, where the root and the whole face (:data:`~fifa_data.core.fict.TOO_BROAD`) count as too broad to name, so
 a retouch of the whole face is grounded part by part.
+
+Family scale
+------------
+An attribute edit is grounded at the scale of what it edited (the rules above). The other forgery
+families (`fifa_data.core.families`) replace or move whole regions, and ``decide(..., family=...)``
+grounds them at that scale; the verdicts (``manipulated``) stay those of the rules above but for
+the concepts the cover names, which are flagged (an inpainting's patch concept), and the cover and
+the seam change:
+
+* a **region** family (:data:`REGION_FAMILIES`: identity swap, self-blend, part swap, reenactment)
+  is grounded by its **natural parts**: the children of the face (eyebrows, eyes, nose, cheeks,
+  lips, mouth, chin, jaw, forehead, temples) and the head's other regions (hair, ears, neck). A
+  part is named when the artifact covers at least ``parent_min_share`` of it (it is replaced or
+  moved as a whole); otherwise one side of it (``eye.left``) when that side is covered as a whole
+  and the other is not. A part covered less is not named: where a blended region's border crosses
+  it, it is a seam concept. When no natural part qualifies (a part swap of a sliver), the cover
+  is the attribute-scale one. A family-scale cover has at most one entry per natural part, so it
+  is grounded whole, never cut to ``AnnotatorConfig.max_grounded``.
+* a **blend** family (:data:`BLEND_FAMILIES`) also has its **seam**: the band within
+  ``seam_width`` face heights (at least ``seam_min_px``) of the artifact mask's border, on both
+  sides. ``Decisions.seam_concepts`` are the natural parts that hold at least ``seam_min_share``
+  of the band's head pixels (hair, face, ears, neck), in FICT order: "the seam runs along the
+  jaw and the forehead". The background and the body (:data:`CONTEXT`) are never seam concepts.
+* an **inpainting** is grounded by the patch's own concept: the deepest concept, not too broad to
+  name, that holds at least ``patch_share`` of the artifact's pixels (and ``small_edit_pixels``);
+  a mole filled on the left cheek's apple is "the left cheek's apple" even where the patch is too
+  small a share of it to pass the rules above. When no such concept holds it, the cover stays.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+import cv2
 import numpy as np
 
 from fifa_data.annotate.artifacts import JPEG_SPREAD_PX
 from fifa_data.core.fict import FICT, TOO_BROAD
-from fifa_data.faces.concepts import ConceptMasks
+from fifa_data.faces.concepts import HEAD, ConceptMasks
 
 CONTEXT = ("background", "body")  # the regions around the head (`concepts.HEAD`): annotated only beyond its rim
+REGION_FAMILIES = ("identity_swap", "self_blend", "part_swap", "reenactment")  # grounded by natural parts
+BLEND_FAMILIES = ("identity_swap", "self_blend", "part_swap")  # a region blended in: it has a seam
+PATCH_FAMILIES = ("inpainting",)  # grounded by the patch's own concept
 
 
 @dataclass(frozen=True)
@@ -59,6 +91,10 @@ class DecisionConfig:
     parent_min_share: float = 0.6
     context_margin: float = 0.04
     context_min_px: float = JPEG_SPREAD_PX
+    seam_width: float = 0.02  # face heights either side of a blend's border (family scale)
+    seam_min_px: float = 2.0
+    seam_min_share: float = 0.1  # share of the seam band's head pixels a seam concept holds
+    patch_share: float = 0.8  # share of an inpainting's pixels its own concept holds
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,6 +123,9 @@ class Decisions:
     concepts: dict[str, ConceptDecision]
     artifact: np.ndarray = field(repr=False)
     concept_masks: ConceptMasks = field(repr=False)
+    family: str | None = None  # the forgery family decided for (None: the attribute scale)
+    family_cover: tuple[str, ...] | None = None  # the cover at the family's scale, when it has one
+    seam_concepts: tuple[str, ...] = ()  # natural parts a blend's border band runs through, in FICT order
 
     @property
     def fict(self) -> FICT:
@@ -104,7 +143,10 @@ class Decisions:
     @property
     def cover(self) -> tuple[str, ...]:
         """The manipulated concepts a grounded explanation names (no flagged ancestor but the
-        root or the face), in FICT order; their masks never overlap."""
+        root or the face), in FICT order; their masks never overlap. At a family's scale, its
+        natural parts or its patch's concept (see the module docstring)."""
+        if self.family_cover is not None:
+            return self.family_cover
         flagged = set(self.manipulated)
         return tuple(
             c
@@ -157,10 +199,12 @@ class Decisions:
 
     def to_dict(self) -> dict:
         """Thresholds, flagged concepts and per-concept overlap counts as plain values."""
+        extra = {"family": self.family, "seam_concepts": list(self.seam_concepts)} if self.family_cover is not None else {}
         return {
             "config": self.config.to_dict(),
             "manipulated": list(self.manipulated),
             "cover": list(self.cover),
+            **extra,
             "overlap": {
                 c: {"artifact_pixels": d.artifact_pixels, "concept_pixels": d.concept_pixels}
                 for c, d in self.concepts.items()
@@ -169,8 +213,15 @@ class Decisions:
         }
 
 
-def decide(artifact: np.ndarray, concepts: ConceptMasks, config: DecisionConfig = DecisionConfig()) -> Decisions:
-    """Decide which concepts of ``concepts`` the boolean ``artifact`` mask marks as manipulated."""
+def decide(
+    artifact: np.ndarray, concepts: ConceptMasks, config: DecisionConfig = DecisionConfig(), family: str | None = None
+) -> Decisions:
+    """Decide which concepts of ``concepts`` the boolean ``artifact`` mask marks as manipulated.
+
+    ``family`` (a `fifa_data.core.families.FAMILIES` name) grounds a region or patch forgery at its
+    family's scale (see the module docstring); any other (None, attribute, synthesis, unknown)
+    decides at the edit's scale.
+    """
     artifact = np.asarray(artifact, dtype=bool)
     if artifact.shape != concepts.labels.shape:
         raise ValueError(f"artifact mask {artifact.shape} and concept labels {concepts.labels.shape} differ in size")
@@ -218,7 +269,66 @@ def decide(artifact: np.ndarray, concepts: ConceptMasks, config: DecisionConfig 
         decisions.clear()
         visit(fict.root.id)
     ordered = {c.id: decisions[c.id] for c in fict if c.id in decisions}
-    return Decisions(config, ordered, artifact, concepts)
+    result = Decisions(config, ordered, artifact, concepts)
+    if family in REGION_FAMILIES or family in PATCH_FAMILIES:
+        result = _at_family_scale(result, family)
+    return result
+
+
+def natural_parts(fict: FICT) -> tuple[str, ...]:
+    """The parts a region forgery is grounded by: the face's children and the head's other regions, in FICT order."""
+    return tuple(c.id for c in fict if c.parent == "face" or (c.parent == fict.root.id and c.id not in TOO_BROAD + CONTEXT))
+
+
+def _at_family_scale(decisions: Decisions, family: str) -> Decisions:
+    """The same verdicts with the cover (and a blend's seam concepts) at ``family``'s scale."""
+    fict, config, concepts = decisions.fict, decisions.config, decisions.concepts
+    seam: tuple[str, ...] = ()
+    if family in PATCH_FAMILIES:
+        total = int(decisions.artifact.sum())
+        holding = [
+            c for c, d in concepts.items()
+            if c not in TOO_BROAD and d.artifact_pixels >= max(config.patch_share * total, config.small_edit_pixels)
+        ]
+        cover = tuple(holding[-1:]) or decisions.cover  # FICT order: a concept's descendants follow it
+    else:
+        def whole(d: ConceptDecision) -> bool:
+            return d.share >= config.parent_min_share and d.artifact_pixels >= config.min_pixels
+
+        cover = tuple(c for part in natural_parts(fict) for c in _whole(concepts, part, whole)) or decisions.cover
+        if family in BLEND_FAMILIES:
+            seam = _seam_concepts(decisions)
+    flagged = {c: d if d.manipulated else ConceptDecision(c, True, d.artifact_pixels, d.concept_pixels) for c, d in concepts.items() if c in cover}
+    return Decisions(config, {**concepts, **flagged}, decisions.artifact, decisions.concept_masks, family, cover, seam)
+
+
+def _whole(concepts: dict[str, ConceptDecision], part: str, holds: Callable[[ConceptDecision], bool]) -> tuple[str, ...]:
+    """``part`` when it ``holds`` as a whole, else its one side that does (``eye.left``), else nothing."""
+    if part not in concepts:
+        return ()
+    if holds(concepts[part]):
+        return (part,)
+    sides = [f"{part}.{side}" for side in ("left", "right") if f"{part}.{side}" in concepts]
+    held = [s for s in sides if holds(concepts[s])]
+    return tuple(held) if len(held) == 1 else ()
+
+
+def _seam_concepts(decisions: Decisions) -> tuple[str, ...]:
+    """The natural parts holding ``seam_min_share`` of the artifact border band's head pixels."""
+    config, masks = decisions.config, decisions.concept_masks
+    if decisions.artifact_box is None:
+        return ()
+    face_height = masks.face_box[3] - masks.face_box[1]
+    width = max(config.seam_min_px, config.seam_width * face_height)
+    size = 2 * int(round(width)) + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    mask = np.ascontiguousarray(decisions.artifact, dtype=np.uint8)
+    band = (cv2.dilate(mask, kernel) != cv2.erode(mask, kernel, borderType=cv2.BORDER_REPLICATE)) & masks.members(*HEAD)[masks.labels]
+    total = int(band.sum())
+    if total == 0:
+        return ()
+    counts = masks.pixels_within(band)
+    return tuple(c for c in natural_parts(decisions.fict) if masks.count(c, counts) >= config.seam_min_share * total)
 
 
 def _box_of(mask: np.ndarray, top: int = 0, left: int = 0) -> list[float] | None:

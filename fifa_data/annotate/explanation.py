@@ -26,6 +26,7 @@ class WriterInput:
     fake_bytes: bytes = b""
     real_bytes: bytes | None = None
     manipulation: str | None = None
+    seam: tuple[str, ...] = ()  # a blend's seam concepts (`Decisions.seam_concepts`): where its border runs
 
 
 @dataclass(frozen=True)

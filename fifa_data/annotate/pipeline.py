@@ -46,7 +46,7 @@ class AnnotatorConfig:
     decision: DecisionConfig = DecisionConfig()
     evidence: EvidenceConfig = EvidenceConfig()
     motion: MotionConfig = MotionConfig()
-    max_grounded: int = 8  # an explanation grounds at most this many concepts, the largest edits
+    max_grounded: int = 8  # an explanation grounds at most this many concepts, the largest edits (a family-scale cover: all)
     keep_unlocalised: bool = True  # a fake without a usable mask is kept for det and cls instead of rejected
     subject_reach: float | None = 0.25  # the mask is read within this many face heights of the subject (None: everywhere)
     use_given_masks: bool = True  # a mask the source gives (`PairRef.mask_path`) is the artifact mask; False: only its truth
@@ -166,14 +166,15 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     params["motion"] = motion.to_dict()
     if not artifact.any():
         return Reject("empty_artifact_mask", f"{ref.fake_path}: no difference above the noise floor", ref.pair_id, ref.real_path, ref.fake_path)
-    decisions = decide(artifact, concepts, config.decision)
+    decisions = decide(artifact, concepts, config.decision, family=family_of(ref.manipulation))
     if not decisions.cover:
         detail = f"{ref.fake_path}: {int(artifact.sum())} artifact pixels, none of the concepts passes the decision thresholds"
         return Reject("no_concept_manipulated", detail, ref.pair_id, ref.real_path, ref.fake_path)
     evidence = measure_evidence(reference, pair.fake, decisions, pair.face.landmarks, config=config.evidence, motion=motion)
-    salient = sorted(decisions.cover, key=lambda c: -decisions.concepts[c].artifact_pixels)[: config.max_grounded]
+    limit = config.max_grounded if decisions.family_cover is None else max(config.max_grounded, len(decisions.cover))
+    salient = sorted(decisions.cover, key=lambda c: -decisions.concepts[c].artifact_pixels)[:limit]
     order = tuple(sorted(salient, key=lambda c: (round(evidence[c].centroid[1]), evidence[c].centroid[0])))
-    item = WriterInput(ref.pair_id, concepts.fict, order, evidence, pair.fake_bytes, pair.real_bytes, ref.manipulation)
+    item = WriterInput(ref.pair_id, concepts.fict, order, evidence, pair.fake_bytes, pair.real_bytes, ref.manipulation, decisions.seam_concepts)
     return Measured(pair, concepts, params, decisions, evidence, item)
 
 

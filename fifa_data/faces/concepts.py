@@ -14,6 +14,13 @@ construction and a parent's mask is the union of its children's. Sources, in pai
 3. *The openings*: the eye openings split into iris (from the iris landmarks), pupil (0.4 of the
    iris radius) and the inner / outer white; the mouth opening split into upper teeth, lower
    teeth (bright, unsaturated pixels above / below the mouth's midline) and the oral cavity.
+
+Only what is visible is labelled: a pixel belongs to what covers it. Beside the face (temples
+beyond the mesh, ears) hair of a skin-like hue lies over the skin, so there a pixel is skin only if
+it also matches the skin's luma, and the skin model is fitted to the cheeks and to the forehead only
+where the forehead matches them (bangs are not skin); skin-coloured patches in the ear zone mostly
+ringed by hair are gaps between strands, labelled hair (`EAR_IN_HAIR`). An ear under hair is hair.
+A hat is not yet told from hair: it is labelled as the hair it covers.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ PUPIL_TO_IRIS = 0.4
 HEAD = ("hair", "face", "ear", "neck")  # the FICT regions of the head (the rest: body and background)
 SKIN_CHI2 = 11.3  # 99 % quantile of chi-square with 3 degrees of freedom
 _SHIFT = 4  # sub-pixel bits for cv2.fillPoly
+EAR_IN_HAIR = 0.6  # share of its rim in the hair that makes an ear-zone skin patch a gap in the hair
+SIDE_U = 0.62  # |u| (eye-frame units) beyond which a pixel lies beside the face: temples, ears
 _SKIN_SAMPLES = ("cheek.left.apple", "cheek.right.apple", "forehead.center", "forehead.left", "forehead.right")
 
 
@@ -283,20 +292,24 @@ def _surroundings(image: np.ndarray, face: Face, index: dict[str, int]) -> np.nd
     ycc = cv2.cvtColor(small, cv2.COLOR_RGB2YCrCb).reshape(-1, 3).astype(np.float32)
     points = face.landmarks[:, :2].astype(np.float64)
 
-    sample = np.zeros((work_h, work_w), dtype=np.uint8)
-    skin_triangles = regions.triangles()[np.concatenate([_triangles_by_concept()[c] for c in _SKIN_SAMPLES])]
-    _fill(sample, list(_polygon(points[skin_triangles] * scale)), 1)
-    skin = _gaussian_distance(ycc, ycc[sample.ravel() > 0], luma_spread=1.5) < SKIN_CHI2
+    skin_sample = _skin_sample(ycc, points, scale, (work_h, work_w))
+    skin = (_gaussian_distance(ycc, skin_sample, luma_spread=1.5) < SKIN_CHI2).reshape(work_h, work_w)
     u, v = _grid_uv(points, 0, 0, (work_h, work_w), scale)
-    # Skin-coloured pixels far above the brows are scalp or blond hair, not forehead.
-    skin = skin.reshape(work_h, work_w) & (v > -0.85)
     au = np.abs(u)
+    # Skin-coloured pixels far above the brows are scalp or blond hair, not forehead. Beside the face
+    # (temples beyond the mesh, ears) hair of a skin-like hue lies over the skin: there, skin must
+    # also match the skin's own luma (no shading allowance), so that an ear under brown hair is hair.
+    side = au >= SIDE_U
+    skin &= (v > -0.85) & ~(side & ~(_gaussian_distance(ycc, skin_sample).reshape(work_h, work_w) < SKIN_CHI2))
     is_left = u >= 0
     is_person = person > 0.5
     if face.num_faces > 1:
         is_person &= face_territories(person.shape, face.boxes, scale) == face.subject
 
     hair = _head_hair(ycc, is_person & ~skin, v)
+    under_hair = _under_hair(is_person & skin & side & (v >= -0.25) & (v < 0.55), hair)
+    skin &= ~under_hair
+    hair |= under_hair
     # Each rule names a central concept or a sided template, resolved per pixel by a lookup.
     rules = [
         # person, skin
@@ -328,6 +341,44 @@ def _surroundings(image: np.ndarray, face: Face, index: dict[str, int]) -> np.nd
         [[index[name.format(side=side)] for name in names] for side in ("right", "left")], dtype=np.uint8
     )
     return by_side[is_left.astype(np.uint8), region]
+
+
+def _under_hair(ears: np.ndarray, hair: np.ndarray) -> np.ndarray:
+    """The parts of the ear zone's skin pixels that lie in the hair: patches mostly ringed by hair.
+
+    An ear under hair shows, if at all, as skin-coloured gaps between strands; those belong to the
+    hair over it. A visible ear borders the background, the cheek or the neck on most of its rim.
+    """
+    count, components = cv2.connectedComponents(ears.view(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros_like(ears)
+    ring = cv2.dilate(ears.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~ears
+    # Each ring pixel goes to the component it touches (the dilated labels of the nearest one).
+    nearest = cv2.dilate(components.astype(np.float32), np.ones((5, 5), np.uint8)).astype(np.int32)
+    rim = np.bincount(nearest[ring], minlength=count)
+    in_hair = np.bincount(nearest[ring & hair], minlength=count)
+    buried = in_hair >= EAR_IN_HAIR * np.maximum(rim, 1)
+    buried[0] = False
+    return buried[components]
+
+
+def _skin_sample(ycc: np.ndarray, points: np.ndarray, scale: float, shape: tuple[int, int]) -> np.ndarray:
+    """The subject's skin pixels (YCrCb rows): the cheek apples, and the forehead where it matches them.
+
+    The forehead is the larger, flatter sample, but bangs or a fringe may cover it; hair taken for
+    skin would make the hair beside the face (over the ears, the temples) pass as skin.
+    """
+
+    def pixels(concepts: tuple[str, ...]) -> np.ndarray:
+        sample = np.zeros(shape, dtype=np.uint8)
+        triangles = regions.triangles()[np.concatenate([_triangles_by_concept()[c] for c in concepts])]
+        _fill(sample, list(_polygon(points[triangles] * scale)), 1)
+        return ycc[sample.ravel() > 0]
+
+    cheeks, forehead = pixels(_SKIN_SAMPLES[:2]), pixels(_SKIN_SAMPLES[2:])
+    if len(cheeks) < 10:
+        return np.concatenate([cheeks, forehead])
+    return np.concatenate([cheeks, forehead[_gaussian_distance(forehead, cheeks, luma_spread=1.5) < SKIN_CHI2]])
 
 
 def _head_hair(ycc: np.ndarray, not_skin: np.ndarray, v: np.ndarray) -> np.ndarray:
