@@ -8,6 +8,7 @@ Checked in this order, the first that matches wins:
 ``celebdf``   ``Celeb-real/`` and ``Celeb-synthesis/``
 ``dffd``      ``<split>/Real/`` and ``<split>/Fake/``
 ``folder``    ``real/`` and ``fake/``
+``mask_only`` ``fake/`` + ``mask/``, or ``<name>_mask.png`` beside ``<name>.png``, no ``real/`` (refused: no real images)
 ==========  ===============================================================
 """
 
@@ -20,10 +21,11 @@ from fifa_data.pairs.layouts.celebdf import CelebDFPairs, is_celebdf
 from fifa_data.pairs.layouts.dffd import DFFDPairs, is_dffd
 from fifa_data.pairs.layouts.ffpp import FaceForensicsPairs, is_ffpp
 from fifa_data.pairs.layouts.frames import LayoutOptions
+from fifa_data.pairs.layouts.maskonly import MaskOnlyPairs, is_mask_only
 from fifa_data.pairs.sources import MANIFEST_NAMES, FolderPairs, ManifestPairs, PairSource, SourceError
 
 DATASET_LAYOUTS = {"ffpp": (is_ffpp, FaceForensicsPairs), "celebdf": (is_celebdf, CelebDFPairs), "dffd": (is_dffd, DFFDPairs)}
-LAYOUTS: tuple[str, ...] = ("manifest", *DATASET_LAYOUTS, "folder")
+LAYOUTS: tuple[str, ...] = ("manifest", *DATASET_LAYOUTS, "folder", "mask_only")
 
 
 def detect_layout(path: str | os.PathLike) -> str:
@@ -38,6 +40,8 @@ def detect_layout(path: str | os.PathLike) -> str:
             return name
     if (path / "real").is_dir() and (path / "fake").is_dir():
         return "folder"
+    if is_mask_only(path):
+        return "mask_only"
     raise SourceError(
         f"{path}: neither a manifest ({' or '.join(MANIFEST_NAMES)}) nor real/ + fake/ sub-folders, "
         "nor a FaceForensics++, Celeb-DF v2 or DFFD tree (see docs/datasets.md)"
@@ -63,4 +67,6 @@ def open_layout(path: str | os.PathLike, options: LayoutOptions = LayoutOptions(
         return FolderPairs(path)
     if not path.is_dir():
         raise SourceError(f"{path}: the {name} layout reads a folder")
+    if name == "mask_only":
+        return MaskOnlyPairs(path, options)
     return DATASET_LAYOUTS[name][1](path, options)
