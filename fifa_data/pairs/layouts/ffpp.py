@@ -24,6 +24,7 @@ from fifa_data.core.families import family_of
 from fifa_data.pairs.layouts.frames import MaterialisedSource, Stated
 from fifa_data.pairs.layouts.video import VIDEO_SUFFIXES
 from fifa_data.pairs.rejects import Reject
+from fifa_data.pairs.sources import SourceError
 
 COMPRESSIONS = ("raw", "c23", "c40")
 MASK_MEANINGS: dict[str, str] = {  # method folder (lower case) → what its mask video marks
@@ -82,9 +83,12 @@ def official_splits(folder: Path) -> dict[str, str]:
     for file_name, split in SPLIT_NAMES.items():
         path = folder / f"{file_name}.json"
         if path.is_file():
-            for pair in json.loads(path.read_text()):
-                for video_id in pair:
-                    splits[str(video_id)] = split
+            try:
+                pairs = json.loads(path.read_text())
+                ids = [str(video_id) for pair in pairs for video_id in pair]
+            except (OSError, ValueError, TypeError) as exc:
+                raise SourceError(f"{path}: not an FF++ split list, a JSON list of [target, source] id pairs ({exc})") from exc
+            splits.update(dict.fromkeys(ids, split))
     return splits
 
 
