@@ -160,3 +160,17 @@ def test_build_reads_ffpp_end_to_end(ffpp, tmp_path):
                 assert json.loads(row["mask_params"])["mode"] == "given"
                 assert iou(masklib.decode(row["artifact_mask"]), truth) >= 0.7
     assert seen == {"Deepfakes", "FaceSwap", "Face2Face", "FaceShifter"}
+
+
+def test_layout_is_forced_and_a_bad_split_list_is_one_usage_error(ffpp, tmp_path):
+    from fifa_data.pairs.sources import SourceError
+
+    with pytest.raises(SourceError, match="the folder layout needs a real/ sub-folder"):
+        open_source(ffpp, LayoutOptions(layout="folder")).scan()
+    broken = tmp_path / "broken"
+    (broken / "original_sequences").mkdir(parents=True)
+    (broken / "manipulated_sequences").mkdir()
+    (broken / "splits").mkdir()
+    (broken / "splits/train.json").write_text("{not json")
+    with pytest.raises(SourceError, match="train.json: not an FF\\+\\+ split list"):
+        open_source(broken, LayoutOptions(work=tmp_path / "work")).scan()
