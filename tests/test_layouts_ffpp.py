@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from layout_videos import FRAMES, base, box_of, clip, edit, iou, moved, write_video
 
+from fifa_data.core import masks as masklib
 from fifa_data.core.families import family_of
 from fifa_data.core.images import load_image_file, load_mask_file
 from fifa_data.pairs.layouts.detect import detect_layout
@@ -107,7 +108,7 @@ def test_ffpp_masks_are_binarised_and_tagged_with_their_meaning(ffpp, tmp_path):
     for method, meaning in (("Deepfakes", "box"), ("Face2Face", "render")):  # recorded; the build computes its own
         for p in by_method[method]:
             assert p.extra["mask_meaning"] == meaning and p.mask_path is None
-            given = load_mask_file(p.root / p.extra["given_mask"])
+            given = masklib.decode(json.loads(p.extra["given_mask"]))
             truth = moved(edit(*TRUTH[method]).mask.astype(np.uint8), int(p.extra["frame_index"])).astype(bool)
             assert (given & truth).sum() >= 0.9 * truth.sum()  # the render's shading and the box hold the change
     assert all("mask_meaning" not in p.extra and p.mask_path is None for p in by_method["FaceShifter"])
@@ -142,8 +143,6 @@ def test_build_reads_ffpp_end_to_end(ffpp, tmp_path):
 
     import datasets
 
-    from fifa_data.core import masks as masklib
-
     rows = datasets.load_dataset(str(out), "pairs")
     assert set(rows) == {"train", "test"}  # the official lists: 000 trains, 002 tests
     assert {r["source_id"] for r in rows["test"]} == {"002"}
@@ -159,6 +158,11 @@ def test_build_reads_ffpp_end_to_end(ffpp, tmp_path):
                 truth = moved(edit(*SWAP).mask.astype(np.uint8), middle).astype(bool)
                 assert json.loads(row["mask_params"])["mode"] == "given"
                 assert iou(masklib.decode(row["artifact_mask"]), truth) >= 0.7
+            if row["manipulation"] in ("Deepfakes", "Face2Face"):  # both masks travel: the computed one and the given box or render
+                truth = moved(edit(*TRUTH[row["manipulation"]]).mask.astype(np.uint8), middle).astype(bool)
+                given = masklib.decode(json.loads(fields["given_mask"]))
+                assert fields["mask_meaning"] in ("box", "render") and (given & truth).sum() >= 0.9 * truth.sum()
+                assert json.loads(row["mask_params"])["mode"] != "given"
     assert seen == {"Deepfakes", "FaceSwap", "Face2Face", "FaceShifter"}
 
 

@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from fifa_data.core import masks as masklib
 from fifa_data.core.images import ImageLoadError, encode_image, load_image_file
 from fifa_data.faces.detect import NoFaceError, analyze_face, square_around
 from fifa_data.pairs.layouts.video import DEFAULT_FRAMES_PER_VIDEO, VIDEO_SUFFIXES, VideoError, count_frames, read_frames, sample_indices
@@ -180,13 +181,14 @@ class MaterialisedSource(PairSource):
         return extra
 
     def _write_mask(self, s: Stated, relative: str, mask: np.ndarray, extra: dict[str, str]) -> str | None:
-        """Write the binarised mask under ``masks/``; the artifact mask's path when its meaning allows, else None (kept in ``extra``)."""
+        """Write the binarised mask under ``masks/``: the artifact mask's path when its meaning allows; else None,
+        the mask kept in ``extra["given_mask"]`` (a JSON COCO RLE) beside the artifact mask the build computes."""
+        if s.mask_meaning not in GIVEN_AS_ARTIFACT:
+            extra["given_mask"] = json.dumps(masklib.encode(mask))
+            return None
         relative = f"masks/{PurePosixPath(relative).with_suffix('.png')}"
         _write(self.root / relative, encode_image((mask * 255).astype(np.uint8)))
-        if s.mask_meaning in GIVEN_AS_ARTIFACT:
-            return relative
-        extra["given_mask"] = relative  # a box or a render: recorded; the build computes its own artifact mask
-        return None
+        return relative
 
 
 def _binarise(pixels: np.ndarray, level: int) -> np.ndarray:
