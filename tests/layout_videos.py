@@ -39,10 +39,10 @@ def moved(image: np.ndarray, k: int) -> np.ndarray:
     return cv2.warpAffine(image, matrix, (image.shape[1], image.shape[0]), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
 
 
-def write_video(path: Path, frames) -> Path:
-    """An mp4 (mp4v) of RGB (or 2-D mask) frames."""
+def write_video(path: Path, frames, size: tuple[int, int] = (SIDE, SIDE)) -> Path:
+    """An mp4 (mp4v) of RGB (or 2-D mask) frames of ``size`` (width, height)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, (SIDE, SIDE))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, size)
     for frame in frames:
         frame = np.repeat(frame[..., None], 3, axis=2) if frame.ndim == 2 else frame
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))

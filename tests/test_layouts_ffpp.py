@@ -178,3 +178,24 @@ def test_layout_is_forced_and_a_bad_split_list_is_one_usage_error(ffpp, tmp_path
     (broken / "splits/train.json").write_text("{not json")
     with pytest.raises(SourceError, match="train.json: not an FF\\+\\+ split list"):
         open_source(broken, LayoutOptions(work=tmp_path / "work")).scan()
+
+
+def test_the_subject_of_a_two_face_frame_is_the_face_its_mask_covers(tmp_path):
+    from fifa_data.pairs.loading import load_pair
+
+    left, right = base("astronaut"), base("grace_hopper")
+    swap = edit(*SWAP)  # a swap of the left face (the truth mask) ...
+    louder = edit("grace_hopper", "hair_color")  # ... and a larger change on the right face, not in the mask
+    real = np.concatenate([left, right], axis=1)
+    fake = np.concatenate([swap.fake, louder.fake], axis=1)
+    mask = np.concatenate([swap.mask, np.zeros_like(swap.mask)], axis=1).astype(np.uint8) * 255
+    root = tmp_path / "ffpp"
+    for path, frame in (("original_sequences/youtube/c23/videos/000.mp4", real), ("manipulated_sequences/FaceSwap/c23/videos/000_003.mp4", fake),
+                        ("manipulated_sequences/FaceSwap/masks/videos/000_003.mp4", mask)):
+        write_video(root / path, [frame] * 3, size=(512, 256))
+    (ref,), rejects = open_source(root, LayoutOptions(frames_per_video=1, work=tmp_path / "work")).scan()
+    assert rejects == []
+    loaded = load_pair(ref)
+    assert loaded.face.num_faces == 2
+    x0, _, x1, _ = loaded.face.box
+    assert (x0 + x1) / 2 < 256  # the masked face, though the unmasked one changed more
