@@ -171,6 +171,8 @@ def test_layout_is_forced_and_a_bad_split_list_is_one_usage_error(ffpp, tmp_path
 
     with pytest.raises(SourceError, match="the folder layout needs a real/ sub-folder"):
         open_source(ffpp, LayoutOptions(layout="folder")).scan()
+    with pytest.raises(SourceError, match="not a celebdf tree"):
+        open_source(ffpp, LayoutOptions(layout="celebdf"))
     broken = tmp_path / "broken"
     (broken / "original_sequences").mkdir(parents=True)
     (broken / "manipulated_sequences").mkdir()

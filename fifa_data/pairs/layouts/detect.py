@@ -69,4 +69,7 @@ def open_layout(path: str | os.PathLike, options: LayoutOptions = LayoutOptions(
         raise SourceError(f"{path}: the {name} layout reads a folder")
     if name == "mask_only":
         return MaskOnlyPairs(path, options)
-    return DATASET_LAYOUTS[name][1](path, options)
+    matches, layout = DATASET_LAYOUTS[name]
+    if not matches(path):
+        raise SourceError(f"{path}: not a {name} tree (--layout {name}; docs/datasets.md shows the tree it reads)")
+    return layout(path, options)
