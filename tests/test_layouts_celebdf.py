@@ -72,3 +72,16 @@ def test_build_reads_celebdf_end_to_end(celebdf, tmp_path):
         for row in split:
             assert row["family"] == "identity_swap" and json.loads(row["mask_params"])["mode"] != "given"
             assert json.loads(row["source_fields"])["video"].startswith("Celeb-synthesis/")
+
+
+@pytest.mark.slow
+def test_annotate_reads_celebdf_videos(celebdf, tmp_path):
+    out = tmp_path / "annotated"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "scripts/annotate.py", str(celebdf), "--out", str(out), "--layout", "celebdf", "--frames-per-video", "1", "--render", "0"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    annotations = [json.loads(line) for line in (out / "annotations.jsonl").read_text().splitlines()]
+    assert sorted(a["source_id"] for a in annotations) == ["id0_0000", "id1_0001"]
+    rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
+    assert [r["reason"] for r in rejects] == ["unpaired_fake"]
