@@ -46,6 +46,7 @@ from fifa_data.annotate.reliability import Reliability
 from fifa_data.annotate.source import AnnotateSettings
 from fifa_data.core.schema import CONFIGS, TASKS
 from fifa_data.outputs import staged_output
+from fifa_data.pairs.layouts.frames import LayoutOptions
 from fifa_data.pairs.rejects import Reject
 from fifa_data.pairs.sources import PairRef, make_pair_id, open_source
 
@@ -69,6 +70,7 @@ class BuildOptions:
 
     out: Path = Path("fifa")
     sources: tuple[str, ...] = ()  # pair sources (folders or manifests); empty: the bundled sample
+    layout: LayoutOptions = LayoutOptions()  # how --pairs folders are read (layout, frames per video, face crop)
     sample_pairs: int = 100  # pairs simulated for the bundled sample source
     configs: tuple[str, ...] = CONFIGS
     settings: AnnotateSettings = AnnotateSettings()
@@ -91,6 +93,7 @@ class BuildOptions:
             "sources": list(self.sources) or [SAMPLE_SOURCE],
             "license": self.license or ("other" if self.sources else "cc0-1.0"),
             "sample_pairs": self.sample_pairs if not self.sources else None,
+            **({"layout": self.layout.parameters()} if self.sources else {}),
             "configs": list(self.configs),
             "limit": self.limit,
             "split_ratios": list(self.split_ratios),
@@ -375,7 +378,7 @@ def _scan(options: BuildOptions, work: Path) -> tuple[list[PairRef], list[Reject
     rejects: list[Reject] = []
     sources = []
     for path, name in zip(paths, names):
-        source_refs, source_rejects = open_source(path).scan()
+        source_refs, source_rejects = open_source(path, replace(options.layout, work=work / "layouts" / name)).scan()
         if len(paths) > 1:
             source_refs = [_namespaced(r, name) for r in source_refs]
             source_rejects = [replace(r, pair_id=f"{name}/{r.pair_id}" if r.pair_id else None) for r in source_rejects]

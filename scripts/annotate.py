@@ -21,8 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from fifa_data import cli
@@ -35,6 +37,7 @@ from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig
 from fifa_data.annotate.source import AnnotateSettings, annotate_source
 from fifa_data.core.schema import TASKS
 from fifa_data.outputs import check_output, staged_output
+from fifa_data.pairs.layouts.options import add_layout_arguments, layout_options
 from fifa_data.pairs.rejects import Reject, count_reasons
 from fifa_data.pairs.sources import open_source
 from fifa_data.viz import render_annotated
@@ -76,19 +79,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--render", type=int, default=10, help="draw the AGE answer of the first N fakes (default: 10)")
     parser.add_argument("--overwrite", action="store_true", help="replace --out even if it holds files that FiFa did not write")
     add_writer_arguments(parser)
+    add_layout_arguments(parser)
     args = parser.parse_args(argv)
+    layout = layout_options(args, parser)
 
     check_output(args.out, SUMMARY_FILE, overwrite=args.overwrite)
     writer = writer_spec(args, parser, Path(args.out).parent / f".{Path(args.out).name}.llm_cache").make()
     config = annotator_config(args)
-    refs, rejects = open_source(args.pairs).scan()
-    if args.pair_id:
-        refs = [r for r in refs if r.pair_id in set(args.pair_id)]
-        if not refs:
-            parser.error(f"--pair-id: no pair with id {', '.join(args.pair_id)} in {args.pairs}")
-    refs = refs[: args.limit] if args.limit else refs
-    with staged_output(args.out, SUMMARY_FILE, overwrite=args.overwrite) as out:
-        summary, counts, rendered = _annotate_into(out, args, refs, rejects, writer, config)
+    with tempfile.TemporaryDirectory(prefix="fifa-layout-") as frames:  # a video layout's decoded frames
+        refs, rejects = open_source(args.pairs, replace(layout, work=Path(frames))).scan()
+        if args.pair_id:
+            refs = [r for r in refs if r.pair_id in set(args.pair_id)]
+            if not refs:
+                parser.error(f"--pair-id: no pair with id {', '.join(args.pair_id)} in {args.pairs}")
+        refs = refs[: args.limit] if args.limit else refs
+        with staged_output(args.out, SUMMARY_FILE, overwrite=args.overwrite) as out:
+            summary, counts, rendered = _annotate_into(out, args, refs, rejects, writer, config)
     out = Path(args.out)
     print(f"{summary['accepted']} fakes annotated, {sum(summary['image_level_only'].values())} kept for det and cls only, "
           f"{sum(summary['rejected'].values())} rejected, {summary['seconds']} s")

@@ -2,6 +2,7 @@
 
     python scripts/build.py                                  # the bundled sample source → ./fifa
     python scripts/build.py --pairs my_pairs/ --manifest more/pairs.csv --out fifa --num-proc 8
+    python scripts/build.py --pairs FaceForensics++/ --frames-per-video 8 --crop-face 1.3   # FF++, Celeb-DF, DFFD: docs/datasets.md
     python scripts/build.py --configs age loc det --limit 100       # or --configs age,loc,det
     python scripts/build.py --push --repo-id USER/fifa [--private]
 
@@ -34,6 +35,7 @@ cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
 
 from fifa_data.annotate.options import add_annotator_arguments, add_writer_arguments, annotator_config, pair_checks, writer_spec
 from fifa_data.core.schema import CONFIGS, SPLITS
+from fifa_data.pairs.layouts.options import add_layout_arguments, layout_options
 
 if TYPE_CHECKING:  # the build itself (datasets, the annotator) is imported once the flags are read, so --help answers at once
     from builders import BuildOptions, BuildReport
@@ -45,6 +47,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Arg
     sources.add_argument("--pairs", dest="sources", action="append", default=[], metavar="DIR", help="a pair folder (real/ + fake/, or holding pairs.csv)")
     sources.add_argument("--manifest", dest="sources", action="append", metavar="FILE", help="a pairs.csv / pairs.parquet manifest")
     sources.add_argument("--sample-pairs", type=int, default=100, help="pairs simulated for the bundled sample (default: 100)")
+    add_layout_arguments(parser)
     parser.add_argument("--out", default="fifa", help="output folder (default: ./fifa)")
     parser.add_argument(
         "--configs", action=cli.ListAction, choices=CONFIGS, default=list(CONFIGS), metavar="CONFIG",
@@ -122,6 +125,7 @@ def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> B
     return BuildOptions(
         out=out,
         sources=tuple(args.sources),
+        layout=layout_options(args, parser),
         sample_pairs=args.sample_pairs,
         configs=tuple(args.configs),
         settings=AnnotateSettings(annotator=annotator, checks=pair_checks(args), writer=writer),

@@ -23,7 +23,7 @@ never raises because of one pair. The checks, in order:
 6. a given artifact mask (the manifest's ``mask`` column) decodes and has the fake's size
    (``bad_mask``); it is resized with the fake under ``resize="fake-to-real"``;
 7. a face in the real image (``no_face``). In a photo of several people the subject is the face
-   the edit lies on (`edited_face`), and the count is kept with the face; with
+   the given mask covers (`masked_face`), else the face the edit lies on (`edited_face`), and the count is kept with the face; with
    ``allow_multiple_faces=False`` such a photo is rejected instead (``multiple_faces``).
 """
 
@@ -150,7 +150,7 @@ def load_pair(ref: PairRef, config: PairChecks = PairChecks(), real_cache: dict 
         if not config.allow_multiple_faces:
             return reject("multiple_faces", f"{ref.real_path}: {face.num_faces} faces")
         reference = resaved_reference(real, fake, fake_bytes)
-        face = face.with_subject(edited_face(reference[0], fake, face))
+        face = face.with_subject(masked_face(given, face) if given is not None and given.any() else edited_face(reference[0], fake, face))
     return LoadedPair(ref, real_bytes, fake_bytes, real, fake, face, real_gray, resized_from, given, reference)
 
 
@@ -162,6 +162,12 @@ def load_pairs(refs: Iterable[PairRef | Reject], config: PairChecks = PairChecks
     real_cache: dict = {}
     for ref in refs:
         yield ref if isinstance(ref, Reject) else load_pair(ref, config, real_cache)
+
+
+def masked_face(mask: np.ndarray, face: Face) -> int:
+    """Index (in ``face.faces``) of the face whose territory (`faces.face_territories`) holds most of a given mask."""
+    owner = face_territories(mask.shape, face.boxes)
+    return int(np.argmax(np.bincount(owner[mask], minlength=len(face.boxes))))
 
 
 def edited_face(real: np.ndarray, fake: np.ndarray, face: Face) -> int:

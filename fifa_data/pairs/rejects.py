@@ -23,6 +23,11 @@ REASONS: dict[str, str] = {
     "ambiguous_real": "several real images match the same fake",
     "duplicate_pair": "the same real/fake pair is listed twice",
     "bad_manifest_row": "a manifest row lacks its real or fake path",
+    # Dataset layouts and their videos (fifa_data.pairs.layouts)
+    "unreadable_video": "a video cannot be opened or no frame of it decodes (corrupt or truncated)",
+    "short_video": "a fake video has fewer frames than its original, so its frames cannot be paired by index",
+    "missing_mask": "the layout ships a mask for this fake's method but its mask file is missing or unreadable",
+    "unknown_method": "a method folder whose name is not a known manipulation (see docs/families.md)",
     # Loading and checking them (fifa_data.pairs.loading)
     "unreadable": "an image file cannot be decoded",
     "size_mismatch": "the real and fake images differ in size",

@@ -47,6 +47,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -54,6 +55,9 @@ import polars as pl
 from fifa_data.core import masks as masklib
 from fifa_data.core.errors import UsageError
 from fifa_data.pairs.rejects import Reject
+
+if TYPE_CHECKING:
+    from fifa_data.pairs.layouts.frames import LayoutOptions
 
 
 class SourceError(UsageError):
@@ -350,16 +354,10 @@ def _clean_path(value: str | None) -> str | None:
     return value
 
 
-def open_source(path: str | os.PathLike) -> PairSource:
-    """The source at `path`: a manifest file, a folder holding ``pairs.parquet``/``pairs.csv``, or a folder layout."""
-    path = Path(path)
-    if path.is_file():
-        return ManifestPairs(path)
-    if not path.is_dir():
-        raise SourceError(f"{path}: no such file or folder")
-    for name in MANIFEST_NAMES:
-        if (path / name).is_file():
-            return ManifestPairs(path / name)
-    if (path / "real").is_dir() and (path / "fake").is_dir():
-        return FolderPairs(path)
-    raise SourceError(f"{path}: neither a manifest ({' or '.join(MANIFEST_NAMES)}) nor real/ + fake/ sub-folders")
+def open_source(path: str | os.PathLike, options: LayoutOptions | None = None) -> PairSource:
+    """The source at `path`: a manifest file, a folder holding ``pairs.parquet``/``pairs.csv``, a folder layout, or a
+    dataset layout (FaceForensics++, Celeb-DF v2, DFFD; `fifa_data.pairs.layouts`), detected unless ``options.layout`` names one."""
+    from fifa_data.pairs.layouts.detect import open_layout
+    from fifa_data.pairs.layouts.frames import LayoutOptions
+
+    return open_layout(path, options or LayoutOptions())
