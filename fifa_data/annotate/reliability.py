@@ -54,6 +54,18 @@ TRUE_FACTS: dict[str, dict[str, frozenset[str]]] = {
     "smile": {"geometry": frozenset({"lowered"})},
     "eye_enlarge": {"geometry": frozenset({"shrunk"})},
     "face_slim": {"geometry": frozenset({"enlarged", "pushed outward"})},
+    # The family edits (`fifa_data.pairs.simulate.FAMILY_EDITS`) and their family facts
+    # (`family_evidence.FamilyEvidence.facts`). A swap brings another face's pixels, resampled onto
+    # the photo's mesh: its landmarks stay (no geometry), the blur is resampling (no removed
+    # structure). A self-blend recolours, blurs or sharpens, scales and shifts the face's own copy a
+    # little: its texture is its own. A reenactment only warps. An inpainting fills a patch from its
+    # surroundings: it smooths, it matches the colour around it, it adds no detail.
+    "face_swap": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY, "blend": _ANY, "replaced": _ANY},
+    "part_swap": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY, "blend": _ANY, "replaced": _ANY},
+    "self_blend": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY, "blend": _ANY, "geometry": _ANY},
+    "reenact": {"geometry": _ANY, "motion": _ANY},
+    "inpaint": {"colour": _ANY, "lightness": _ANY, "texture": frozenset({"sharper"}), "seam": _ANY,
+                "blend": frozenset({"colour mismatch", "lighting mismatch"}), "removed": _ANY},
 }
 
 
@@ -98,7 +110,7 @@ def score_pair(
     record["facts"] = [
         {"concept": c, "kind": f.kind, "direction": f.direction, "true": fact_is_true(manipulation, f)}
         for c in img.explanation.concepts
-        for f in stated_facts(img.evidence.get(c), evidence)
+        for f in stated_facts(img.evidence.get(c), evidence, img.family)
     ]
     own = img.concept_masks  # what the text names lies on the annotator's subject
     fict = own.fict
