@@ -220,17 +220,18 @@ class TemplateWriter:
         if faint:
             sentences.insert(at, self._faint_sentence(item, faint, rng))
             concepts[at:at] = faint
+        if item.family_facts:  # the pair's family facts come first, right after the opening
+            sentences[:0] = self._family_sentences(item, item.family or family_of(item.manipulation), rng)
         return Explanation(summary, tuple(sentences), tuple(concepts), self.name)
 
     def _summary(self, item: WriterInput, rng: np.random.Generator) -> str:
-        """The opening: what happened at the family's level (hedged when the family is the annotator's
-        guess), then the pair's family facts; an attribute edit's may count its regions."""
+        """The opening sentence: what happened at the family's level (hedged when the family is the
+        annotator's guess); an attribute edit's may count its regions."""
         family = item.family or family_of(item.manipulation)
         if item.guessed and family in FAMILY_PHRASES and family != "unknown":
-            opening = _pick(rng, _GUESSED).format(phrase=FAMILY_PHRASES[family])
-            return " ".join([opening, *self._family_sentences(item, family, rng)])
+            return _pick(rng, _GUESSED).format(phrase=FAMILY_PHRASES[family])
         if family in _FAMILY_SUMMARIES:
-            return " ".join([_pick(rng, _FAMILY_SUMMARIES[family]), *self._family_sentences(item, family, rng)])
+            return _pick(rng, _FAMILY_SUMMARIES[family])
         n = len(item.requested)
         if n and rng.random() < 0.3:
             return _pick(rng, _COUNTED).format(n=n, s="" if n == 1 else "s", were="was" if n == 1 else "were")
