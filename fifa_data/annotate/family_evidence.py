@@ -44,7 +44,7 @@ from fifa_data.annotate.motion import MIN_FLOW_SIDE, NO_MOTION, PairMotion, eye_
 from fifa_data.faces.concepts import ConceptMasks
 
 MESH_POINTS = 468  # the mesh proper (the iris points are not part of the face hull)
-PARTS = ("eye", "eyebrow", "nose", "lips", "mouth")  # the facial parts a part swap takes
+PARTS = {"eye": ("eye",), "eyebrow": ("eyebrow",), "nose": ("nose",), "mouth": ("lips", "mouth")}  # a part swap's parts: FICT concepts
 EXPRESSION_PARTS = ("eyebrow", "eye", "lips", "chin")  # the parts a reenactment moves
 _EPS = 1.0
 
@@ -203,14 +203,11 @@ def measure_family(
 
 
 def _main_part(region: np.ndarray, concepts: ConceptMasks, labels: np.ndarray) -> tuple[str | None, float]:
-    """The facial part (`PARTS`, eyes and mouth with their lips together) that holds the largest
-    share of the artifact, and that share."""
+    """The facial part (`PARTS`) that holds the largest share of the artifact, and that share."""
     total = np.count_nonzero(region)
     if not total:
         return None, 0.0
-    shares = {}
-    for name, members in (("eye", ("eye",)), ("eyebrow", ("eyebrow",)), ("nose", ("nose",)), ("mouth", ("lips", "mouth"))):
-        shares[name] = np.count_nonzero(region & concepts.members(*members)[labels]) / total
+    shares = {name: np.count_nonzero(region & concepts.members(*members)[labels]) / total for name, members in PARTS.items()}
     part = max(shares, key=shares.get)
     return part, float(shares[part])
 

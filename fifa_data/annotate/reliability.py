@@ -12,7 +12,8 @@ check the decisions and the text against what happened:
   `decide` applied to the edit mask on the same concept masks (micro averages; a pair that is not
   localised flags nothing, so it lowers recall);
 - **fact P**: every fact the text states (`writers.stated_facts`) checked against `TRUE_FACTS`:
-  a colour edit displaces nothing, a warp changes no colour, a smoothing adds no detail;
+  a colour edit displaces nothing, a warp changes no colour, a smoothing adds no detail; the
+  family edits' entries also judge their family facts (`family_evidence.FamilyEvidence.facts`);
   ``geometry_on_paint`` counts geometry stated about edits that move nothing;
 - **outside**: concepts the text names whose own mask has less than `OUTSIDE_SHARE` of its pixels
   inside the edit; ``loose_named``/``loose_outside`` count the background and body ones.
