@@ -143,6 +143,9 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     The artifact mask is `artifact` when passed, else the mask the source gives with the pair (see
     `AnnotatorConfig.use_given_masks`), else computed from the pair; the first two are mode ``given``.
     Mask, motion and evidence compare the fake with its reference (`images.resaved_reference`).
+    A fake that is not a named attribute edit also gets its family evidence
+    (`family_evidence.measure_family`) and, where its manipulation names no family `family_of`
+    knows, a family guess (`family_guess.guess_family`), before the decisions.
     """
     ref = pair.ref
     reference, how = (pair.real, {"reference": "real"})
