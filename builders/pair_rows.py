@@ -25,6 +25,8 @@ def pair_row(fake: AnnotatedImage, real_bytes: bytes, ref: PairRef, evidence_con
         "fake_path": ref.fake_path,
         "manipulation": fake.manipulation,
         "family": fake.family,
+        "family_guess": fake.family_guess.family if fake.family_guess else None,
+        "family_reasons": list(fake.family_guess.reasons) if fake.family_guess else [],
         "artifact_mask": artifact,
         "artifact_share": masklib.area(artifact) / (height * width),
         "mask_params": json.dumps(fake.mask_params, sort_keys=True),

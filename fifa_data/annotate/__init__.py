@@ -2,7 +2,8 @@
 
 Stages, one module each: ``artifacts`` (where the fake differs from its real) and ``motion`` (whether
 it moved pixels), ``decide`` (which FICT concepts the artifact mask marks as edited), ``evidence``
-(what the edit did to each, measured from pixels), ``writers`` and ``llm`` (text from those facts),
+(what the edit did to each, measured from pixels), ``family_evidence`` (the traces of the forgery
+family, per pair) and ``family_guess`` (the family of a fake whose source names none), ``writers`` and ``llm`` (text from those facts),
 ``guard`` (text checked against the decisions), ``pipeline`` (all of it over loaded pairs).
 ``explanation`` holds the text type the writers share; ``reliability`` scores the annotations
 against a known truth; ``options`` holds the command-line options; ``source`` holds

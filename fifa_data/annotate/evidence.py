@@ -74,7 +74,7 @@ class EvidenceConfig:
 class Fact:
     """One qualitative statement about a concept, e.g. ``Fact("colour", "redder", "clear", 6.1)``."""
 
-    kind: str  # colour | lightness | texture | geometry | seam
+    kind: str  # colour | lightness | texture | geometry | seam; a pair's family facts: blend | replaced | removed | motion
     direction: str
     strength: str  # slight | clear | strong
     value: float

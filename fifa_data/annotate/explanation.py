@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fifa_data.annotate.evidence import Evidence
+from fifa_data.annotate.evidence import Evidence, Fact
 from fifa_data.core.fict import FICT
 from fifa_data.core.markup import SEG, TAG, strip
 
@@ -27,6 +27,9 @@ class WriterInput:
     real_bytes: bytes | None = None
     manipulation: str | None = None
     seam: tuple[str, ...] = ()  # a blend's seam concepts (`Decisions.seam_concepts`): where its border runs
+    family: str | None = None  # the forgery family: the manipulation's, or the guess's (`guessed`)
+    family_facts: tuple[Fact, ...] = ()  # the pair's family facts (`family_evidence.FamilyEvidence.facts`)
+    guessed: bool = False  # the family is the annotator's guess: the source named none
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,7 @@ def guard(
         note = f"rejected {explanation.writer} text: " + _describe(hallucinated_t, missing)
         return GuardResult(replace(whole, notes=(*whole.notes, note)), hallucinated_t, missing, "rejected")
 
-    filled = fallback.write(replace(item, requested=missing)) if missing else None
+    filled = fallback.write(replace(item, requested=missing, family_facts=())) if missing else None  # the kept text has them
     sentences = tuple(kept_sentences) + (filled.sentences if filled else ())
     concepts = tuple(kept_concepts) + (filled.concepts if filled else ())
     if not summary.strip():

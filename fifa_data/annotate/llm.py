@@ -270,9 +270,15 @@ def facts_text(item: WriterInput, with_real: bool = False) -> str:
     if not item.requested:
         return f"{images}\nNo facial region is to be described: write only the summary sentence, naming no facial region."
     lines = [images]
-    family = family_of(item.manipulation)
-    if family != "unknown":
+    family = item.family or family_of(item.manipulation)
+    if item.guessed and family != "unknown":
+        lines.append(f"The forgery looks like {FAMILY_PHRASES[family]} (the annotator's guess; the source does not say): "
+                     "the summary sentence says so, hedged, in plain words.")
+    elif family != "unknown":
         lines.append(f"The forgery is {FAMILY_PHRASES[family]} ({item.manipulation}): the summary sentence says so, in plain words.")
+    if item.family_facts:
+        stated = "; ".join(f"{f.direction} ({f.strength})" for f in item.family_facts)
+        lines.append(f"Traces of the forgery on the changed area as a whole (state them after the summary, naming no facial region): {stated}.")
     lines.append("Edited regions, in the order to describe them:")
     for i, concept_id in enumerate(item.requested, 1):
         lines.append(f"{i}. {_region_line(item.fict, concept_id, item.evidence.get(concept_id))}")

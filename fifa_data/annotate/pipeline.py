@@ -21,6 +21,8 @@ from fifa_data.annotate.artifacts import JPEG_SPREAD_PX, LOSSLESS_PARAMS, RESAVE
 from fifa_data.annotate.decide import DecisionConfig, Decisions, decide
 from fifa_data.annotate.evidence import Evidence, EvidenceConfig, measure_evidence
 from fifa_data.annotate.explanation import Explanation, WriterInput
+from fifa_data.annotate.family_evidence import FamilyEvidence, FamilyEvidenceConfig, measure_family
+from fifa_data.annotate.family_guess import FamilyGuess, FamilyGuessConfig, guess_family
 from fifa_data.annotate.guard import GuardCounts, Writer, guard
 from fifa_data.annotate.motion import MotionConfig, pair_motion
 from fifa_data.annotate.writers import TemplateWriter
@@ -46,6 +48,8 @@ class AnnotatorConfig:
     decision: DecisionConfig = DecisionConfig()
     evidence: EvidenceConfig = EvidenceConfig()
     motion: MotionConfig = MotionConfig()
+    family_evidence: FamilyEvidenceConfig = FamilyEvidenceConfig()
+    family_guess: FamilyGuessConfig = FamilyGuessConfig()
     max_grounded: int = 8  # an explanation grounds at most this many concepts, the largest edits (a family-scale cover: all)
     keep_unlocalised: bool = True  # a fake without a usable mask is kept for det and cls instead of rejected
     subject_reach: float | None = 0.25  # the mask is read within this many face heights of the subject (None: everywhere)
@@ -60,6 +64,8 @@ class AnnotatorConfig:
             "decision": self.decision.to_dict(),
             "evidence": self.evidence.to_dict(),
             "motion": self.motion.to_dict(),
+            "family_evidence": self.family_evidence.to_dict(),
+            "family_guess": self.family_guess.to_dict(),
             "max_grounded": self.max_grounded,
             "keep_unlocalised": self.keep_unlocalised,
             "subject_reach": self.subject_reach,
@@ -92,6 +98,8 @@ class AnnotatedImage:
     boxes: dict[str, list[float]] = field(default_factory=dict)
     mask_params: dict = field(default_factory=dict)
     unlocalised: Reject | None = None  # a fake whose edit could not be localised, and why: det and cls only
+    family_evidence: FamilyEvidence | None = None  # the pair's family readings (not measured for attribute edits)
+    family_guess: FamilyGuess | None = None  # the guessed family, where the source names none `family_of` knows
 
     @property
     def image_id(self) -> str:
@@ -100,8 +108,14 @@ class AnnotatedImage:
 
     @property
     def family(self) -> str | None:
-        """A fake's forgery family (its manipulation's, by `family_of`); None for a real image."""
-        return family_of(self.manipulation) if self.label == "fake" else None
+        """A fake's forgery family: its manipulation's (by `family_of`) when known, else the guess's,
+        else ``unknown``; None for a real image."""
+        if self.label != "fake":
+            return None
+        named = family_of(self.manipulation)
+        if named == "unknown" and self.family_guess is not None:
+            return self.family_guess.family
+        return named
 
     @property
     def grounded(self) -> tuple[str, ...]:
@@ -119,6 +133,8 @@ class Measured:
     decisions: Decisions
     evidence: dict[str, Evidence]
     item: WriterInput
+    family_evidence: FamilyEvidence | None = None
+    family_guess: FamilyGuess | None = None
 
 
 def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = AnnotatorConfig(), artifact: np.ndarray | None = None) -> Measured | Reject:
@@ -127,6 +143,9 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     The artifact mask is `artifact` when passed, else the mask the source gives with the pair (see
     `AnnotatorConfig.use_given_masks`), else computed from the pair; the first two are mode ``given``.
     Mask, motion and evidence compare the fake with its reference (`images.resaved_reference`).
+    A fake that is not a named attribute edit also gets its family evidence
+    (`family_evidence.measure_family`) and, where its manipulation names no family `family_of`
+    knows, a family guess (`family_guess.guess_family`), before the decisions.
     """
     ref = pair.ref
     reference, how = (pair.real, {"reference": "real"})
@@ -166,7 +185,13 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     params["motion"] = motion.to_dict()
     if not artifact.any():
         return Reject("empty_artifact_mask", f"{ref.fake_path}: no difference above the noise floor", ref.pair_id, ref.real_path, ref.fake_path)
-    decisions = decide(artifact, concepts, config.decision, family=family_of(ref.manipulation))
+    family, family_evidence, guess = family_of(ref.manipulation), None, None
+    if family != "attribute":  # an attribute edit's text states its per-concept facts only: nothing to measure
+        family_evidence = measure_family(reference, pair.fake, artifact, concepts, pair.face.landmarks, motion, config.family_evidence)
+        if family == "unknown":
+            guess = guess_family(family_evidence, config.family_guess, config.family_evidence)
+            family = guess.family
+    decisions = decide(artifact, concepts, config.decision, family=family)
     if not decisions.cover:
         detail = f"{ref.fake_path}: {int(artifact.sum())} artifact pixels, none of the concepts passes the decision thresholds"
         return Reject("no_concept_manipulated", detail, ref.pair_id, ref.real_path, ref.fake_path)
@@ -174,8 +199,10 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     limit = config.max_grounded if decisions.family_cover is None else max(config.max_grounded, len(decisions.cover))
     salient = sorted(decisions.cover, key=lambda c: -decisions.concepts[c].artifact_pixels)[:limit]
     order = tuple(sorted(salient, key=lambda c: (round(evidence[c].centroid[1]), evidence[c].centroid[0])))
-    item = WriterInput(ref.pair_id, concepts.fict, order, evidence, pair.fake_bytes, pair.real_bytes, ref.manipulation, decisions.seam_concepts)
-    return Measured(pair, concepts, params, decisions, evidence, item)
+    family_facts = tuple(family_evidence.facts(family, config.family_evidence)) if family_evidence is not None else ()
+    item = WriterInput(ref.pair_id, concepts.fict, order, evidence, pair.fake_bytes, pair.real_bytes, ref.manipulation,
+                       seam=decisions.seam_concepts, family=family, family_facts=family_facts, guessed=guess is not None)
+    return Measured(pair, concepts, params, decisions, evidence, item, family_evidence, guess)
 
 
 def differs_away(reference: np.ndarray, fake: np.ndarray, near: np.ndarray | None) -> float:
@@ -224,6 +251,8 @@ def finish(measured: Measured, explanation: Explanation) -> AnnotatedImage:
         masks=masks,
         boxes=boxes,
         mask_params=measured.artifact_params,
+        family_evidence=measured.family_evidence,
+        family_guess=measured.family_guess,
     )
 
 

@@ -12,7 +12,8 @@ check the decisions and the text against what happened:
   `decide` applied to the edit mask on the same concept masks (micro averages; a pair that is not
   localised flags nothing, so it lowers recall);
 - **fact P**: every fact the text states (`writers.stated_facts`) checked against `TRUE_FACTS`:
-  a colour edit displaces nothing, a warp changes no colour, a smoothing adds no detail;
+  a colour edit displaces nothing, a warp changes no colour, a smoothing adds no detail; the
+  family edits' entries also judge their family facts (`family_evidence.FamilyEvidence.facts`);
   ``geometry_on_paint`` counts geometry stated about edits that move nothing;
 - **outside**: concepts the text names whose own mask has less than `OUTSIDE_SHARE` of its pixels
   inside the edit; ``loose_named``/``loose_outside`` count the background and body ones.
@@ -54,6 +55,18 @@ TRUE_FACTS: dict[str, dict[str, frozenset[str]]] = {
     "smile": {"geometry": frozenset({"lowered"})},
     "eye_enlarge": {"geometry": frozenset({"shrunk"})},
     "face_slim": {"geometry": frozenset({"enlarged", "pushed outward"})},
+    # The family edits (`fifa_data.pairs.simulate.FAMILY_EDITS`) and their family facts
+    # (`family_evidence.FamilyEvidence.facts`). A swap brings another face's pixels, resampled onto
+    # the photo's mesh: its landmarks stay (no geometry), the blur is resampling (no removed
+    # structure). A self-blend recolours, blurs or sharpens, scales and shifts the face's own copy a
+    # little: its texture is its own. A reenactment only warps. An inpainting fills a patch from its
+    # surroundings: it smooths, it matches the colour around it, it adds no detail.
+    "face_swap": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY, "blend": _ANY, "replaced": _ANY},
+    "part_swap": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY, "blend": _ANY, "replaced": _ANY},
+    "self_blend": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY, "blend": _ANY, "geometry": _ANY},
+    "reenact": {"geometry": _ANY, "motion": _ANY},
+    "inpaint": {"colour": _ANY, "lightness": _ANY, "texture": frozenset({"sharper"}), "seam": _ANY,
+                "blend": frozenset({"colour mismatch", "lighting mismatch"}), "removed": _ANY},
 }
 
 
@@ -98,7 +111,7 @@ def score_pair(
     record["facts"] = [
         {"concept": c, "kind": f.kind, "direction": f.direction, "true": fact_is_true(manipulation, f)}
         for c in img.explanation.concepts
-        for f in stated_facts(img.evidence.get(c), evidence)
+        for f in stated_facts(img.evidence.get(c), evidence, img.family)
     ]
     own = img.concept_masks  # what the text names lies on the annotator's subject
     fict = own.fict

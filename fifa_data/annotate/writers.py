@@ -20,7 +20,7 @@ import numpy as np
 
 from fifa_data.annotate.evidence import Evidence, EvidenceConfig, Fact, colour_agrees
 from fifa_data.annotate.explanation import Explanation, WriterInput
-from fifa_data.core.families import family_of
+from fifa_data.core.families import FAMILY_PHRASES, family_of
 from fifa_data.core.fict import Concept
 from fifa_data.core.grammar import agreement, subject_is_plural
 
@@ -160,6 +160,31 @@ _FAMILY_SUMMARIES = {  # the first sentence of a fake of another family: what ha
     ),
 }
 
+_GUESSED = (  # the opening of a fake whose source names no family: the annotator's guess, hedged
+    "This looks like {phrase}, judging by the traces it left.",
+    "The traces in this photo suggest {phrase}.",
+)
+
+_FAMILY_AREAS = {  # what a family's family-fact sentence calls the region it changed (no FICT name: it is the pair's)
+    "identity_swap": "pasted face",
+    "part_swap": "pasted part",
+    "self_blend": "blended area",
+    "inpainting": "filled patch",
+}
+_FAMILY_FACTS = {  # a family fact as the noun phrase that the family-fact sentence lists
+    "blending seam": "a blending seam along its border",
+    "colour mismatch": "a colour mismatch with the skin around it",
+    "lighting mismatch": "a lighting mismatch with the skin around it",
+    "sharpness mismatch": "a sharpness mismatch with the pixels around it",
+    "texture replaced": "fine texture that comes from another face",
+    "structure removed": "none of the fine structure the original had there",
+}
+_FAMILY_FRAMES = ("The {area} shows {facts}.", "Its traces: the {area} shows {facts}.")
+_MOTION_FRAMES = (
+    "A smooth warp moved {n} of the face's expression features.",
+    "The expression changed through a smooth warp of {n} of the face's features.",
+)
+
 _COUNTED = (
     "{n} region{s} of this photo {were} edited.",
     "The manipulation touches {n} region{s} of the picture.",
@@ -184,7 +209,7 @@ class TemplateWriter:
         faint: list[str] = []  # concepts with no stated fact, named together at the first one's place
         for concept_id in item.requested:
             evidence = item.evidence.get(concept_id)
-            grouped = _group(evidence.facts(self.config))[:MAX_CLAUSES] if evidence is not None else []
+            grouped = _group(concept_facts(evidence, self.config, item.family))[:MAX_CLAUSES] if evidence is not None else []
             if grouped:
                 sentences.append(self._sentence(item.fict[concept_id], evidence, grouped, rng))
                 concepts.append(concept_id)
@@ -195,17 +220,36 @@ class TemplateWriter:
         if faint:
             sentences.insert(at, self._faint_sentence(item, faint, rng))
             concepts[at:at] = faint
+        if item.family_facts:  # the pair's family facts come first, right after the opening
+            sentences[:0] = self._family_sentences(item, item.family or family_of(item.manipulation), rng)
         return Explanation(summary, tuple(sentences), tuple(concepts), self.name)
 
     def _summary(self, item: WriterInput, rng: np.random.Generator) -> str:
-        """The opening sentence: what happened at the family's level; an attribute edit's may count its regions."""
-        family = family_of(item.manipulation)
+        """The opening sentence: what happened at the family's level (hedged when the family is the
+        annotator's guess); an attribute edit's may count its regions."""
+        family = item.family or family_of(item.manipulation)
+        if item.guessed and family in FAMILY_PHRASES and family != "unknown":
+            return _pick(rng, _GUESSED).format(phrase=FAMILY_PHRASES[family])
         if family in _FAMILY_SUMMARIES:
             return _pick(rng, _FAMILY_SUMMARIES[family])
         n = len(item.requested)
         if n and rng.random() < 0.3:
             return _pick(rng, _COUNTED).format(n=n, s="" if n == 1 else "s", were="was" if n == 1 else "were")
         return _pick(rng, _SUMMARIES if family == "attribute" else _NEUTRAL_SUMMARIES)
+
+    def _family_sentences(self, item: WriterInput, family: str, rng: np.random.Generator) -> list[str]:
+        """The pair's measured family facts (`WriterInput.family_facts`), at most one sentence each for
+        the motion and for the traces on the changed region, which they name by its role, not by a region."""
+        out = []
+        moved = [f for f in item.family_facts if f.direction == "expression moved"]
+        if moved:
+            n = int(moved[0].value)
+            out.append(_pick(rng, _MOTION_FRAMES).format(n=_NUMBERS.get(n, str(n))))
+        phrases = [_FAMILY_FACTS[f.direction] for f in item.family_facts if f.direction in _FAMILY_FACTS]
+        if phrases and family in _FAMILY_AREAS:
+            listed = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
+            out.append(_pick(rng, _FAMILY_FRAMES).format(area=_FAMILY_AREAS[family], facts=listed))
+        return out
 
     def _sentence(self, concept: Concept, evidence: Evidence, grouped: list[list[Fact]], rng: np.random.Generator) -> str:
         name = concept_words(concept, rng, self.synonym_rate)
@@ -242,6 +286,9 @@ class TemplateWriter:
         return _pick(rng, _FAINT).format(regions=regions, delta_e=f"{delta_e:.1f}")
 
 
+_NUMBERS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+
+
 def _stable_int(text: str) -> int:
     return int.from_bytes(hashlib.sha1(text.encode()).digest()[:8], "little")
 
@@ -263,12 +310,23 @@ def concept_words(concept: Concept, rng: np.random.Generator, synonym_rate: floa
     return concept.name
 
 
-def stated_facts(evidence: Evidence | None, config: EvidenceConfig = EvidenceConfig()) -> list[Fact]:
+_FAMILY_KINDS = {"reenactment": frozenset({"geometry"})}  # a family whose concepts state only these kinds of `Fact`
+
+
+def concept_facts(evidence: Evidence, config: EvidenceConfig = EvidenceConfig(), family: str | None = None) -> list[Fact]:
+    """A concept's facts as a pair of ``family`` may state them: a reenactment moves pixels, so a
+    colour or texture reading of its concepts is resampling's side effect and is not stated."""
+    facts = evidence.facts(config)
+    kinds = _FAMILY_KINDS.get(family or "")
+    return facts if kinds is None else [f for f in facts if f.kind in kinds]
+
+
+def stated_facts(evidence: Evidence | None, config: EvidenceConfig = EvidenceConfig(), family: str | None = None) -> list[Fact]:
     """The facts the template writer states about a concept: those of its first `MAX_CLAUSES` clauses
     (a concept without any is named in the pair's sentence of faint regions, which states none of its own)."""
     if evidence is None:
         return []
-    return [fact for group in _group(evidence.facts(config))[:MAX_CLAUSES] for fact in group]
+    return [fact for group in _group(concept_facts(evidence, config, family))[:MAX_CLAUSES] for fact in group]
 
 
 def _group(facts: list[Fact]) -> list[list[Fact]]:

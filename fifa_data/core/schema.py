@@ -79,6 +79,9 @@ PAIRS_TABLE: tuple[Column, ...] = (  # the `pairs` config: one row per accepted 
     Column("fake_path", "string", "the fake file's path in the pair source"),
     Column("manipulation", "string", "the source's manipulation label"),
     Column("family", "string", "the manipulation's forgery family (see the task configs' `family`)"),
+    Column("family_guess", "string", "the family the annotator guessed from the pair's traces, where the source names none it knows "
+           "(null when the source named the family)"),
+    Column("family_reasons", "strings", "the guess's reasons, short phrases (empty when the source named the family)"),
     Column("artifact_mask", "rle", "COCO RLE of every pixel that changed beyond the noise floor (or the mask the source gives)"),
     Column("artifact_share", "float64", "the artifact mask's share of the image"),
     Column("mask_params", "json", "JSON: the mask mode (or `given`) and every parameter it used"),
