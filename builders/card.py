@@ -272,6 +272,11 @@ def _reliability(totals: dict, given: int = 0) -> list[str]:
         f"| named concepts lying outside the edit | {cell(figures['named_outside'], True)} |",
         f"| background or body concepts named (outside the edit) | {figures['background_body_named']:,} "
         f"({figures['background_body_outside']:,}) |",
+        f"| texts stating the true forgery family / another family | {cell(figures['family_stated'], True)} / "
+        f"{cell(figures['wrong_family'], True)} |",
+        f"| texts calling another family an attribute edit | {figures['attribute_on_other']:,} |",
+        *([f"| unnamed fakes whose family was guessed right | {cell(figures['family_guessed'], True)} |"]
+          if figures["family_guessed"] is not None else []),
     ]
 
 
