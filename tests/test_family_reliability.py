@@ -5,6 +5,8 @@ family guessed on unnamed fakes."""
 
 import dataclasses
 import json
+import runpy
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -120,6 +122,7 @@ def swap_source(tmp_path_factory, astronaut, grace_hopper):
     return root, edit.mask
 
 
+@pytest.mark.slow  # the simulated swap and its annotation take a few seconds
 def test_a_wrong_family_from_the_writer_is_repaired_in_the_pipeline(swap_source):
     root, _ = swap_source
     counts = GuardCounts()
@@ -131,6 +134,7 @@ def test_a_wrong_family_from_the_writer_is_repaired_in_the_pipeline(swap_source)
     assert "attribute" not in fake.explanation.plain().lower()
 
 
+@pytest.mark.slow  # the simulated swap and its annotation take a few seconds
 def test_score_pair_counts_the_family_of_an_annotated_swap(swap_source):
     root, truth = swap_source
     reliability = Reliability()
@@ -153,3 +157,15 @@ def test_score_pair_counts_the_family_of_an_annotated_swap(swap_source):
     figures = wrong.figures()
     assert (figures["family_stated"], figures["wrong_family"], figures["attribute_on_other"]) == (0.5, 0.5, 1)
     assert figures["family_guessed"] == (1.0 if unnamed["family_guess"] == "identity_swap" else 0.0)
+
+
+@pytest.mark.slow  # the simulated swap and its annotation take a few seconds
+def test_annotate_py_reports_the_family_figures(swap_source, tmp_path, capsys):
+    root, _ = swap_source
+    main = runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "annotate.py"))["main"]
+    assert main([str(root), "--out", str(tmp_path / "out"), "--render", "0"]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["reliability"]["pairs"] == 1 and summary["reliability"]["family_stated"] == 1.0
+    assert summary["guard"]["wrong_family"] == 0
+    out = capsys.readouterr().out
+    assert "family stated 1.000, another family stated 0.000" in out and "0 stating another forgery family" in out
