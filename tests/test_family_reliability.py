@@ -49,6 +49,8 @@ def test_the_attribute_summaries_state_attribute_or_nothing():
     ("This is a deepfake: the subject's face was replaced with a different person's.", {"identity_swap"}),
     ("A face-swapped image; <p>the cheeks</p> show a blending seam.", {"identity_swap"}),
     ("The eyes were swapped from another person.", {"part_swap"}),
+    ("The nose was replaced with someone else's.", {"part_swap"}),
+    ("The subject was replaced by someone else's face.", {"identity_swap"}),
     ("The face appears self-blended, with a visible halo.", {"self_blend"}),
     ("The person's expression was changed to match a driving video.", {"reenactment"}),
     ("The mouth was lip-synced to new audio.", {"reenactment"}),

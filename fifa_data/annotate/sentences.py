@@ -69,7 +69,7 @@ FAMILY_STATEMENTS: dict[str, tuple[str, ...]] = {  # family -> the phrases (regu
         r"\bface[- ]?swap(?:s|ped|ping)?\b", r"\bidentity[- ]swap", r"\bswapped (?:face|identity)\b",
         _WHOLE_FACE + r"(?:inner )?face (?:comes|came|was taken|is taken) from " + _SOMEONE,
         _WHOLE_FACE + r"face\b[^.,:;]{0,30}\b(?:was|has been|is|were) (?:replaced|swapped)\b",
-        r"\breplaced (?:by|with) (?:someone|somebody|another (?:person|individual)|a different (?:person|face))",
+        r"\breplaced (?:by|with) (?:(?:someone|somebody) else's|(?:another|a different) (?:person|individual)'s|another|a different) face\b",
         r"\b(?:another|a different) (?:person|individual)'s face (?:was|has been|is) (?:pasted|placed|put|swapped|transplanted|blended)",
         r"\bidentity (?:was|has been|is) (?:swapped|replaced|changed)\b",
     ),
@@ -84,6 +84,7 @@ FAMILY_STATEMENTS: dict[str, tuple[str, ...]] = {  # family -> the phrases (regu
     "part_swap": (
         r"\bpart[- ]?swap(?:s|ped|ping)?\b", r"\b(?:eyes|eyebrows|nose|mouth|lips)[- ]swap(?:s|ped)?\b",
         _PART + r" (?:comes?|came|(?:was|were|is|are|has been|have been) (?:taken|swapped|transplanted|copied|pasted)) (?:in )?from " + _SOMEONE,
+        _PART + r" (?:was|were|is|are|has been|have been) replaced (?:by|with) (?:the same part of )?" + _SOMEONE,
     ),
     "inpainting": (
         r"\binpaint(?:s|ed|ing)?\b", r"\b(?:removed|erased|deleted)\b[^.]{0,60}\b(?:filled|painted over|painted in|filled in)\b",

@@ -390,6 +390,7 @@ def metrics(records: list[dict]) -> dict:
         "visible_share": float(np.mean([r["visible_share"] for r in pairs])) if pairs else None,
         "kept": sum(r["accepted"] or str(r["reason"]).startswith("image_level") for r in pairs) / len(pairs) if pairs else None,
         "facts": totals.facts,
+        "facts_unknown": totals.facts_unknown,
         "named": totals.named,
         "rejects": dict(Counter(r["reason"] for r in pairs if not r["accepted"]).most_common()),
         "row_errors": sum(r.get("row_error") is not None for r in pairs),
@@ -427,6 +428,7 @@ def row(label: str, m: dict) -> str:
 def reasons(m: dict) -> str:
     counted = ", ".join(f"{k} {v}" for k, v in m["rejects"].items()) or "none"
     return (f"  rejected: {counted}; not applicable: {m['not_applicable']}; row errors: {m['row_errors']}; "
+            f"facts about a type whose truth is not known (not in fact P): {m['facts_unknown']}; "
             f"another face than the edited one annotated: {m['wrong_face']}")
 
 
