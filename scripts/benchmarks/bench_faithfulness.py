@@ -36,8 +36,8 @@ call another family an attribute edit, and **guess** the share of the unnamed fa
 guessed right (``--unnamed`` writes the manifest without its ``manipulation`` column and the fakes as
 ``fake/<photo>_<n>``, as users do). **Sentences** (`sentences.check_text` on each text): **agree!** the
 agreement errors, **factless** the sentences that name a region and state no fact, and **occl!** the
-named ears that hair hides (more than half of the ring around the ear's pixels is hair: the ear the
-parser found is a sliver under the hair).
+named ears that hair hides (hair surrounds the ear's pixels and their colour is the hair's, not the
+cheeks': what the parser called ear is hair; a hat taken for hair is not measured).
 
 ``--half tune`` runs the photos at even positions (in the package round-robin order), ``--half
 hold`` the others: tune thresholds on one half and report the other.
@@ -241,7 +241,7 @@ def write_source(job: Job, root: Path) -> tuple[dict[str, dict], list[dict]]:
         visible = edit.mask & (np.abs(edit.fake.astype(np.int16) - real).max(axis=2) > CHANGE_LEVELS)
         truths[make_pair_id(real_path, fake_path)] = {**base, "manipulation": manipulation, "encoding": encoding,
                                                       "subject": subject, "truth": edit.mask, "concepts": concepts,
-                                                      "visible": visible}
+                                                      "visible": visible, "real": real}
     schema = dict.fromkeys(("real", "fake", "manipulation", "source_id", "split", "params", EDIT_MASK_COLUMN), pl.String)
     manifest = pl.DataFrame(rows, schema=schema)
     (manifest.drop("manipulation") if job.unnamed else manifest).write_csv(root / "pairs.csv")
@@ -260,23 +260,28 @@ def load_donor(job: Job):
     return None, None, None
 
 
-def sentence_checks(fake: AnnotatedImage) -> dict:
+def sentence_checks(fake: AnnotatedImage, real: np.ndarray) -> dict:
     """The sentence checker's findings on a localised fake's text, and the named ears hair hides."""
     problems = check_explanation(fake.explanation, fake.concept_masks.fict)
     return {"agreement": sum(p.kind == "agreement" for p in problems), "factless": sum(p.kind == "factless" for p in problems),
-            "occluded_named": occluded_named(fake)}
+            "occluded_named": occluded_named(fake, real)}
 
 
-def occluded_named(fake: AnnotatedImage) -> list[str]:
+def occluded_named(fake: AnnotatedImage, real: np.ndarray) -> list[str]:
     """The ears the text names (or grounds) that hair hides: hair fills more than half of a ring of
-    `OCCLUDED_RING` face heights around the ear's own pixels."""
+    `OCCLUDED_RING` face heights around the ear's own pixels, and in the real photo the ear's mean
+    colour is nearer the hair's than the cheeks' (CIE L*a*b*): what the parser called ear is hair."""
     import cv2
 
     from fifa_data.core.fict import finder_for
 
     own = fake.concept_masks
     named = dict.fromkeys([*fake.explanation.concepts, *finder_for(own.fict).find(fake.explanation.plain())])
-    hair = own.mask("hair")
+    hair, cheeks = own.mask("hair"), own.mask("cheek")
+    if not hair.any() or not cheeks.any():
+        return []  # nothing to compare the ear with
+    height, width = own.labels.shape
+    lab = cv2.cvtColor(cv2.resize(real, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
     reach = max(1, round(OCCLUDED_RING * (own.face_box[3] - own.face_box[1])))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     out = []
@@ -285,7 +290,11 @@ def occluded_named(fake: AnnotatedImage) -> list[str]:
             continue
         ear = own.mask(concept_id)
         ring = cv2.dilate(ear.astype(np.uint8), kernel).astype(bool) & ~ear
-        if not ear.any() or np.count_nonzero(ring & hair) > 0.5 * np.count_nonzero(ring):
+        if not ear.any():
+            continue
+        colour = lab[ear].mean(axis=0)
+        nearer_hair = np.linalg.norm(colour - lab[hair].mean(axis=0)) < np.linalg.norm(colour - lab[cheeks].mean(axis=0))
+        if nearer_hair and np.count_nonzero(ring & hair) > 0.5 * np.count_nonzero(ring):
             out.append(concept_id)
     return out
 
@@ -334,12 +343,12 @@ def score(truth: dict, result: AnnotatedImage | Reject | Crash | None, config: A
     The truth concepts are read off the edited face's concept masks, so choosing the wrong face in
     a group photo costs recall.
     """
-    mask, concepts, visible = truth.pop("truth"), truth.pop("concepts"), truth.pop("visible")
+    mask, concepts, visible, real = truth.pop("truth"), truth.pop("concepts"), truth.pop("visible"), truth.pop("real")
     fake = result if isinstance(result, AnnotatedImage) else None
     record = {**truth, **score_pair(fake, mask, truth["manipulation"], concepts, config.decision, config.evidence)}
     record["visible_share"] = float(visible.sum() / max(mask.sum(), 1))
     record["iou_visible"] = masklib.iou(fake.decisions.artifact, visible) if fake is not None and fake.unlocalised is None else 0.0
-    record.update(sentence_checks(fake) if fake is not None and fake.unlocalised is None else {"agreement": 0, "factless": 0, "occluded_named": []})
+    record.update(sentence_checks(fake, real) if fake is not None and fake.unlocalised is None else {"agreement": 0, "factless": 0, "occluded_named": []})
     if fake is not None:
         record["chosen_subject"] = fake.concept_masks.subject
         record["accepted"], record["reason"], record["detail"] = fake.unlocalised is None, None, None
