@@ -230,7 +230,8 @@ def _statistics(stats: dict) -> str:
         f"agreement with the truth is the reliability section's). {guard['texts']:,} explanations checked: "
         f"{guard['clean']:,} clean, {guard['repaired']:,} repaired, {guard['rejected']:,} replaced; "
         f"{guard['inconsistent']:,} mentions of concepts the decisions do not flag removed, {guard['missing']:,} "
-        f"missing concepts filled in, {guard['writer_failures']:,} writer failures.",
+        f"missing concepts filled in, {guard.get('wrong_family', 0):,} texts stating another forgery family than the "
+        f"pair's corrected, {guard['writer_failures']:,} writer failures.",
     ]
     return "\n".join(parts)
 

@@ -171,3 +171,14 @@ def test_annotate_py_reports_the_family_figures(swap_source, tmp_path, capsys):
     assert summary["guard"]["wrong_family"] == 0
     out = capsys.readouterr().out
     assert "family stated 1.000, another family stated 0.000" in out and "0 stating another forgery family" in out
+
+
+def test_the_card_reports_the_family_figures(small_build):
+    stats = json.loads((small_build / "build.json").read_text())
+    figures = Reliability(**stats["reliability"]).figures()
+    assert figures["wrong_family"] == 0.0 and figures["attribute_on_other"] == 0 and figures["family_guessed"] is None
+    card = (small_build / "README.md").read_text()
+    stated = f"{100 * figures['family_stated']:.1f} %"
+    assert f"| texts stating the true forgery family / another family | {stated} / 0.0 % |" in card
+    assert "| texts calling another family an attribute edit | 0 |" in card
+    assert "0 texts stating another forgery family than the pair's corrected" in card
