@@ -45,7 +45,8 @@ hold`` the others: tune thresholds on one half and report the other.
 Prints one table per manipulation type (rows by size), one per family (rows by type), then an overall
 table (rows by family, type, size, fake encoding and kind of photo) with the reject reasons, and the
 issues' targets. The
-default (each cached photo once, sizes in turn, 2 processes) took 6 minutes on 2 cores;
+default with the attribute edits only (``--families attribute``: each cached photo once, sizes in turn,
+2 processes) took 6 minutes on 2 cores, and ``--half hold`` with every family 6 to 7 minutes;
 ``--every-size`` takes about four times as long. ``--out`` writes every pair's scores as JSON.
 """
 
