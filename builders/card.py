@@ -230,7 +230,8 @@ def _statistics(stats: dict) -> str:
         f"agreement with the truth is the reliability section's). {guard['texts']:,} explanations checked: "
         f"{guard['clean']:,} clean, {guard['repaired']:,} repaired, {guard['rejected']:,} replaced; "
         f"{guard['inconsistent']:,} mentions of concepts the decisions do not flag removed, {guard['missing']:,} "
-        f"missing concepts filled in, {guard['writer_failures']:,} writer failures.",
+        f"missing concepts filled in, {guard.get('wrong_family', 0):,} texts stating another forgery family than the "
+        f"pair's corrected, {guard['writer_failures']:,} writer failures.",
     ]
     return "\n".join(parts)
 
@@ -272,6 +273,11 @@ def _reliability(totals: dict, given: int = 0) -> list[str]:
         f"| named concepts lying outside the edit | {cell(figures['named_outside'], True)} |",
         f"| background or body concepts named (outside the edit) | {figures['background_body_named']:,} "
         f"({figures['background_body_outside']:,}) |",
+        f"| texts stating the true forgery family / another family | {cell(figures['family_stated'], True)} / "
+        f"{cell(figures['wrong_family'], True)} |",
+        f"| texts calling another family an attribute edit | {figures['attribute_on_other']:,} |",
+        *([f"| unnamed fakes whose family was guessed right | {cell(figures['family_guessed'], True)} |"]
+          if figures["family_guessed"] is not None else []),
     ]
 
 

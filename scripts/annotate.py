@@ -13,7 +13,8 @@ manifest). Writes into ``OUT/``:
   the evidence, the explanation and what the consistency guard did;
 * ``rejects.jsonl``: every pair left out, with its reason;
 * ``age/<pair_id>.png``: the AGE answer drawn over the image (first ``--render`` fakes);
-* ``summary.json``: counts, also printed.
+* ``summary.json``: counts, also printed, with the reliability figures (`fifa_data.annotate.reliability`)
+  when the source gives the true edit masks (``edit_mask``, or a ``mask`` with ``--score-given-masks``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
 from fifa_data.annotate.guard import GuardCounts
 from fifa_data.annotate.options import add_annotator_arguments, add_writer_arguments, annotator_config, pair_checks, writer_spec
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig
+from fifa_data.annotate.reliability import Reliability
 from fifa_data.annotate.source import AnnotateSettings, annotate_source
 from fifa_data.core.schema import TASKS
 from fifa_data.outputs import check_output, staged_output
@@ -104,7 +106,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  rows {n:7d}  {key}")
     guard = counts.to_dict()
     print(f"  guard: {guard['texts']} texts, {guard['inconsistent']} concepts the decisions do not flag, {guard['missing']} missing, "
-          f"{guard['repaired']} repaired, {guard['rejected']} rejected, {guard['writer_failures']} writer failures")
+          f"{guard['repaired']} repaired, {guard['rejected']} rejected, {guard['writer_failures']} writer failures, "
+          f"{guard['wrong_family']} stating another forgery family")
+    if figures := summary.get("reliability"):
+        cell = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+        print(f"  reliability against the true edit masks ({figures['pairs']} pairs): mIoU {cell(figures['miou'])}, "
+              f"concept P/R {cell(figures['concept_precision'])}/{cell(figures['concept_recall'])}, fact P {cell(figures['fact_precision'])}, "
+              f"family stated {cell(figures['family_stated'])}, another family stated {cell(figures['wrong_family'])}, "
+              f"'attribute' about another family {figures['attribute_on_other']}"
+              + (f", family guessed {cell(figures['family_guessed'])}" if figures["family_guessed"] is not None else ""))
     print(f"wrote {out}/rows.jsonl, annotations.jsonl, rejects.jsonl, age/ ({rendered} pictures)")
     if not summary["accepted"]:
         raise cli.RunError(f"{args.pairs}: no pair accepted of {summary['pairs']} (see {out}/rejects.jsonl)")
@@ -116,6 +126,7 @@ def _annotate_into(out: Path, args: argparse.Namespace, refs: list, rejects: lis
     (out / "age").mkdir()
     started = time.perf_counter()
     counts = GuardCounts()
+    reliability = Reliability()
     rows_per_task: Counter = Counter()
     accepted = rendered = 0
     image_level: Counter = Counter()
@@ -127,7 +138,7 @@ def _annotate_into(out: Path, args: argparse.Namespace, refs: list, rejects: lis
         for reject in rejects:
             rejects_file.write(json.dumps(reject.to_row()) + "\n")
         settings = AnnotateSettings(annotator=config, checks=pair_checks(args), tasks=tuple(args.tasks))
-        for out_item in annotate_source(refs, settings, writer=writer, guard=counts):
+        for out_item in annotate_source(refs, settings, writer=writer, guard=counts, reliability=reliability):
             img = out_item.item
             if isinstance(img, Reject):
                 rejects.append(img)
@@ -154,6 +165,7 @@ def _annotate_into(out: Path, args: argparse.Namespace, refs: list, rejects: lis
         "rejected": count_reasons(rejects),
         "rows": {f"{task}/{label}": n for (task, label), n in sorted(rows_per_task.items())},
         "guard": counts.to_dict(),
+        **({"reliability": reliability.figures()} if reliability.pairs else {}),
         "writer": getattr(writer, "name", type(writer).__name__),
         "config": config.to_dict(),
         "seconds": round(time.perf_counter() - started, 1),

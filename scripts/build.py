@@ -162,7 +162,9 @@ def print_summary(report: BuildReport) -> None:
         cell = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
         print(f"  reliability against the true edit masks ({reliability['pairs']:,} pairs): mIoU {cell(reliability['miou'])}, "
               f"concept P/R {cell(reliability['concept_precision'])}/{cell(reliability['concept_recall'])}, "
-              f"fact P {cell(reliability['fact_precision'])}, geometry on colour/texture edits {reliability['geometry_on_paint']}")
+              f"fact P {cell(reliability['fact_precision'])}, geometry on colour/texture edits {reliability['geometry_on_paint']}, "
+              f"family stated {cell(reliability['family_stated'])}, another family stated {cell(reliability['wrong_family'])}"
+              + (f", family guessed {cell(reliability['family_guessed'])}" if reliability["family_guessed"] is not None else ""))
     print(f"  {'rows':10} {'version':>8} " + " ".join(f"{split:>11}" for split in SPLITS))
     for config, version in s["versions"].items():
         rows = s["rows"].get(config, {})
@@ -171,7 +173,8 @@ def print_summary(report: BuildReport) -> None:
         print(f"  warning: {warning}")
     g = s["guard"]
     print(f"  guard: {g['texts']:,} texts, {g['inconsistent']:,} text-decision inconsistencies removed, {g['missing']:,} missing filled in, "
-          f"{g['repaired']:,} repaired, {g['rejected']:,} replaced, {g['writer_failures']:,} writer failures")
+          f"{g['repaired']:,} repaired, {g['rejected']:,} replaced, {g['writer_failures']:,} writer failures, "
+          f"{g.get('wrong_family', 0):,} stating another forgery family")
     per_pair = s["disk_bytes"] / max(s["accepted"], 1)
     images = s["image_bytes"]
     print(f"  on disk: {s['disk_bytes'] / 1e6:,.1f} MB of parquet, {per_pair / 1e6:,.2f} MB per annotated pair; "

@@ -19,7 +19,7 @@ import numpy as np
 
 from fifa_data.annotate.artifacts import JPEG_SPREAD_PX, LOSSLESS_PARAMS, RESAVED_PARAMS, artifact_mask, within
 from fifa_data.annotate.decide import DecisionConfig, Decisions, decide
-from fifa_data.annotate.evidence import Evidence, EvidenceConfig, measure_evidence
+from fifa_data.annotate.evidence import Evidence, EvidenceConfig, Fact, measure_evidence
 from fifa_data.annotate.explanation import Explanation, WriterInput
 from fifa_data.annotate.family_evidence import FamilyEvidence, FamilyEvidenceConfig, measure_family
 from fifa_data.annotate.family_guess import FamilyGuess, FamilyGuessConfig, guess_family
@@ -100,6 +100,7 @@ class AnnotatedImage:
     unlocalised: Reject | None = None  # a fake whose edit could not be localised, and why: det and cls only
     family_evidence: FamilyEvidence | None = None  # the pair's family readings (not measured for attribute edits)
     family_guess: FamilyGuess | None = None  # the guessed family, where the source names none `family_of` knows
+    family_facts: tuple[Fact, ...] = ()  # the pair's family facts its writer was given to state (`WriterInput.family_facts`)
 
     @property
     def image_id(self) -> str:
@@ -253,6 +254,7 @@ def finish(measured: Measured, explanation: Explanation) -> AnnotatedImage:
         mask_params=measured.artifact_params,
         family_evidence=measured.family_evidence,
         family_guess=measured.family_guess,
+        family_facts=measured.item.family_facts,
     )
 
 

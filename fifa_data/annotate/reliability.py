@@ -11,12 +11,17 @@ check the decisions and the text against what happened:
 - **concept P / R**: the atomic concepts flagged against the *truth concepts*, which are
   `decide` applied to the edit mask on the same concept masks (micro averages; a pair that is not
   localised flags nothing, so it lowers recall);
-- **fact P**: every fact the text states (`writers.stated_facts`) checked against `TRUE_FACTS`:
+- **fact P**: every fact the text states (`writers.stated_facts`, and the pair's family facts) checked against `TRUE_FACTS`:
   a colour edit displaces nothing, a warp changes no colour, a smoothing adds no detail; the
   family edits' entries also judge their family facts (`family_evidence.FamilyEvidence.facts`);
   ``geometry_on_paint`` counts geometry stated about edits that move nothing;
 - **outside**: concepts the text names whose own mask has less than `OUTSIDE_SHARE` of its pixels
-  inside the edit; ``loose_named``/``loose_outside`` count the background and body ones.
+  inside the edit; ``loose_named``/``loose_outside`` count the background and body ones;
+- **family stated / wrong family**: share of the localised texts of a known family that state it, or
+  state another one (`sentences.stated_families`); ``attribute_on_other`` counts the texts that call
+  a fake of another family an attribute edit;
+- **family guessed**: share of the unnamed fakes (no manipulation given) of a known true family whose
+  guessed family (``AnnotatedImage.family_guess``) is right; a fake without a guess counts as wrong.
 
 `score_pair` gives one pair's record (the faithfulness bench keeps them); `Reliability` adds
 records up into totals that sum across workers and slices, and `figures` turns totals into the
@@ -32,8 +37,10 @@ import numpy as np
 from fifa_data.annotate.decide import CONTEXT, DecisionConfig, decide
 from fifa_data.annotate.evidence import EvidenceConfig, Fact
 from fifa_data.annotate.pipeline import AnnotatedImage
+from fifa_data.annotate.sentences import stated_families
 from fifa_data.annotate.writers import stated_facts
 from fifa_data.core import masks as masklib
+from fifa_data.core.families import family_of
 from fifa_data.core.fict import FICT, finder_for
 from fifa_data.faces.concepts import ConceptMasks
 
@@ -99,12 +106,19 @@ def score_pair(
     evidence: EvidenceConfig = EvidenceConfig(),
 ) -> dict:
     """One pair's record against its edit mask. ``img`` is the annotated fake (None when rejected);
+    ``manipulation`` the true one, also when the source did not name it (``img.manipulation`` None);
     ``concepts`` the concept masks of the edited face (None when unknown: no truth concepts)."""
-    record: dict = {"manipulation": manipulation, "truth_share": float(edit.mean())}
+    family = family_of(manipulation)
+    record: dict = {"manipulation": manipulation, "family": family, "truth_share": float(edit.mean())}
     truth = truth_concepts(edit, concepts, decision) if concepts is not None else set()
     record["truth_concepts"] = sorted(truth)
+    record["unnamed"] = img is not None and img.manipulation is None
+    guess = img.family_guess if record["unnamed"] else None
+    record["family_guess"] = guess.family if guess is not None else None
     if img is None or img.unlocalised is not None:
-        return {**record, "localised": False, "iou": 0.0, "artifact_share": 0.0, "predicted_concepts": [], "facts": [], "named": []}
+        return {**record, "localised": False, "iou": 0.0, "artifact_share": 0.0, "predicted_concepts": [], "facts": [], "named": [],
+                "stated_families": []}
+    record["stated_families"] = sorted(stated_families(img.explanation.plain()))
     decisions = img.decisions
     record.update(localised=True, iou=masklib.iou(decisions.artifact, edit), artifact_share=float(decisions.artifact.mean()),
                   predicted_concepts=sorted(decisions.manipulated_atomic))
@@ -112,7 +126,7 @@ def score_pair(
         {"concept": c, "kind": f.kind, "direction": f.direction, "true": fact_is_true(manipulation, f)}
         for c in img.explanation.concepts
         for f in stated_facts(img.evidence.get(c), evidence, img.family)
-    ]
+    ] + [{"concept": None, "kind": f.kind, "direction": f.direction, "true": fact_is_true(manipulation, f)} for f in img.family_facts]
     own = img.concept_masks  # what the text names lies on the annotator's subject
     fict = own.fict
     named = dict.fromkeys([*img.explanation.concepts, *finder_for(fict).find(img.explanation.plain())])
@@ -143,6 +157,12 @@ class Reliability:
     named_outside: int = 0
     loose_named: int = 0
     loose_outside: int = 0
+    family_texts: int = 0  # localised texts of a fake whose true family is known
+    family_stated: int = 0  # ... that state it
+    wrong_family: int = 0  # ... that state another family
+    attribute_on_other: int = 0  # ... of another family than attribute that state "attribute"
+    unnamed: int = 0  # fakes of a known family the source did not name
+    family_guessed: int = 0  # ... whose guessed family is the true one
 
     def add(self, record: dict) -> None:
         self.pairs += 1
@@ -164,6 +184,18 @@ class Reliability:
             self.named_outside += named["outside"]
             self.loose_named += named["region"] is not None
             self.loose_outside += named["region"] is not None and named["outside"]
+        family = record.get("family", "unknown")
+        if family == "unknown":
+            return
+        if record["localised"]:
+            stated = set(record.get("stated_families", ()))
+            self.family_texts += 1
+            self.family_stated += family in stated
+            self.wrong_family += bool(stated - {family})
+            self.attribute_on_other += family != "attribute" and "attribute" in stated
+        if record.get("unnamed"):
+            self.unnamed += 1
+            self.family_guessed += record.get("family_guess") == family
 
     def merge(self, other: Reliability | dict) -> None:
         for key, value in (other if isinstance(other, dict) else asdict(other)).items():
@@ -189,4 +221,8 @@ class Reliability:
             "named_outside": share(self.named_outside, self.named),
             "background_body_named": self.loose_named,
             "background_body_outside": self.loose_outside,
+            "family_stated": share(self.family_stated, self.family_texts),
+            "wrong_family": share(self.wrong_family, self.family_texts),
+            "attribute_on_other": self.attribute_on_other,
+            "family_guessed": share(self.family_guessed, self.unnamed),
         }

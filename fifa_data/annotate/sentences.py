@@ -13,6 +13,12 @@
   decision instead: yes or no, untouched, manipulated, the manipulation, a mask or a box;
 * **colour**: a colour named after its shift that repeats the shift (``"more purple (now
   purple)"``) or reads against it (``"bluer (now brown)"``, see `evidence.colour_agrees`).
+
+:func:`stated_families` reads which forgery families (:data:`fifa_data.core.families.FAMILIES`) a
+text states, by the phrases of :data:`FAMILY_STATEMENTS`: the template writer's opening sentences
+and the ways an LLM says the same ("face swap", "reenacted", "removed and filled in", ...). A phrase
+right after a negation (``"this is not a face swap"``) states nothing; a texture that "looks
+synthetic" is a fact about a region, not a synthesised face.
 """
 
 from __future__ import annotations
@@ -54,6 +60,47 @@ _COLOUR = re.compile(r"\(now ([a-z ]+)\)|, now (?:an? )?([a-z ]+?) shade|, turni
 _SHIFT = re.compile(r"redder|greener|yellower|bluer|more saturated|less saturated|more (" + "|".join(COLOUR_HUES) + ")", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 
+_SOMEONE = r"(?:another (?:person|individual|identity|subject)|someone else|somebody else|a different (?:person|individual|identity))"
+_PART = r"(?:facial (?:part|feature|region)s?|(?:part|feature)s? of (?:this|the) face|eyes|eyebrows|nose|mouth|lips)"
+_WHOLE_FACE = r"(?<!of this )(?<!of the )(?<!of a )\b"  # "the face", not "a part of the face"
+FAMILY_STATEMENTS: dict[str, tuple[str, ...]] = {  # family -> the phrases (regular expressions) that state it
+    "attribute": (r"\battributes?\b", r"\bfaceapp\b"),
+    "identity_swap": (
+        r"\bface[- ]?swap(?:s|ped|ping)?\b", r"\bidentity[- ]swap", r"\bswapped (?:face|identity)\b",
+        _WHOLE_FACE + r"(?:inner )?face (?:comes|came|was taken|is taken) from " + _SOMEONE,
+        _WHOLE_FACE + r"face\b[^.,:;]{0,30}\b(?:was|has been|is|were) (?:replaced|swapped)\b",
+        r"\breplaced (?:by|with) (?:(?:someone|somebody) else's|(?:another|a different) (?:person|individual)'s|another|a different) face\b",
+        r"\b(?:another|a different) (?:person|individual)'s face (?:was|has been|is) (?:pasted|placed|put|swapped|transplanted|blended)",
+        r"\bidentity (?:was|has been|is) (?:swapped|replaced|changed)\b",
+    ),
+    "self_blend": (
+        r"\bself[- ]?blend(?:s|ed|ing)?\b", r"\bcopy of (?:this|the) (?:same )?face\b", r"\bcopy of itself\b",
+    ),
+    "reenactment": (
+        r"\bre-?enact(?:s|ed|ing|ment)?\b", r"\bexpression (?:was|has been|is|were) (?:changed|altered|modified|transferred|moved|driven|manipulated)\b",
+        r"\b(?:follow|mimic|copy) another (?:person|individual)'s expression", r"\bexpression (?:of|from) another (?:person|individual)",
+        r"\blip[- ]?sync(?:ed|ing)?\b", r"\bpuppet(?:ed|eering)?\b",
+    ),
+    "part_swap": (
+        r"\bpart[- ]?swap(?:s|ped|ping)?\b", r"\b(?:eyes|eyebrows|nose|mouth|lips)[- ]swap(?:s|ped)?\b",
+        _PART + r" (?:comes?|came|(?:was|were|is|are|has been|have been) (?:taken|swapped|transplanted|copied|pasted)) (?:in )?from " + _SOMEONE,
+        _PART + r" (?:was|were|is|are|has been|have been) replaced (?:by|with) (?:the same part of )?" + _SOMEONE,
+    ),
+    "inpainting": (
+        r"\binpaint(?:s|ed|ing)?\b", r"\b(?:removed|erased|deleted)\b[^.]{0,60}\b(?:filled|painted over|painted in|filled in)\b",
+        r"\b(?:hole|gap|patch) (?:was|has been|is) (?:filled|painted)", r"\bpainted over to match\b",
+    ),
+    "synthesis": (
+        r"\b(?:whole|entire) (?:face|image|photo|picture|person) (?:was|is|has been) (?:generated|synthesi[sz]ed|synthetic)\b",
+        r"\b(?:face|image|photo|picture|person) is (?:synthetic|generated|synthesi[sz]ed)\b",
+        r"\b(?:fully|entirely|wholly|completely) (?:synthetic|synthesi[sz]ed|generated)\b", r"\bsynthetic (?:face|person|image)\b",
+        r"\b(?:ai|gan|diffusion|computer)[- ]generated\b", r"\bmade by a generator\b", r"\bnot a photograph of a real person\b",
+        r"\bgenerated (?:face|person|image)\b",
+    ),
+}
+_FAMILY_PHRASE = {family: re.compile("|".join(f"(?:{p})" for p in phrases), re.I) for family, phrases in FAMILY_STATEMENTS.items()}
+_NEGATED = re.compile(r"\b(?:not|no|never|nor|neither|rather than|instead of|isn't|wasn't)\s+(?:\S+\s+){0,2}$", re.I)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -84,6 +131,20 @@ def check_text(text: str, fict: FICT, verdicts: bool = False) -> list[Problem]:
 def check_explanation(explanation: Explanation, fict: FICT) -> list[Problem]:
     """The problems of an explanation: its summary and its grounded sentences."""
     return check_text(explanation.summary, fict) + [p for s in explanation.sentences for p in check_text(s, fict)]
+
+
+def stated_families(text: str) -> set[str]:
+    """The forgery families ``text`` states (tags allowed), by :data:`FAMILY_STATEMENTS`; a phrase
+    negated just before (``"not a face swap"``) does not count."""
+    plain = " ".join(strip(text).split())
+    stated = set()
+    for family, phrase in _FAMILY_PHRASE.items():
+        for m in phrase.finditer(plain):
+            clause = re.split(r"[.?!;:,]", plain[: m.start()])[-1]
+            if not _NEGATED.search(clause):
+                stated.add(family)
+                break
+    return stated
 
 
 @functools.lru_cache(maxsize=4)
