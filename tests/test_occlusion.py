@@ -109,3 +109,18 @@ def test_dark_hair_stays_hair(astronaut_analysis):
     _, concepts = astronaut_analysis
     assert (concepts.labels == 0).sum() == 0
     assert concepts.count("hair.top") > 0.1 * _face_height(concepts) ** 2
+
+
+def test_a_black_fringe_over_black_side_hair_stays_hair(grace_hopper, grace_concepts):
+    # Dye Grace Hopper's grey side hair the black of her cap: the cap now reads as a straight black
+    # fringe over black hair, which nothing tells from a hat, so it stays hair.
+    band = _hat_band(grace_hopper, grace_concepts)
+    black = np.median(grace_hopper[band], axis=0).astype(np.uint8)
+    side = cv2.dilate(grace_concepts.mask("hair").astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    side &= ~grace_concepts.mask("face")
+    painted = grace_hopper.copy()
+    painted[side] = black
+
+    concepts = concept_masks(painted)
+    assert (concepts.labels == 0).sum() == 0
+    assert concepts.mask("hair")[band].mean() > 0.8
