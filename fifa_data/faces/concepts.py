@@ -361,7 +361,7 @@ def _surroundings(image: np.ndarray, face: Face, index: dict[str, int]) -> np.nd
     conditions, names = zip(*rules)
     region = np.select(conditions, np.arange(len(rules), dtype=np.uint8))
     by_side = np.array(
-        [[index.get(name.format(side=side), 0) for name in names] for side in ("right", "left")], dtype=np.uint8
+        [[index[name.format(side=side)] if name else 0 for name in names] for side in ("right", "left")], dtype=np.uint8
     )
     return by_side[is_left.astype(np.uint8), region]
 
