@@ -1,5 +1,5 @@
 """Only visible regions are named (issue 32, part B): skin-coloured gaps in the hair over an ear are hair,
-never ear, on real photos; visible ears stay ears."""
+never ear, on real photos; visible ears stay ears; a hat is no concept, not hair, and real hair stays hair."""
 
 from __future__ import annotations
 
@@ -70,10 +70,57 @@ def test_hair_painted_over_an_ear_is_hair(astronaut, grace_hopper, astronaut_ana
     assert concepts.mask("hair")[region].mean() > 0.9
 
 
-@pytest.mark.xfail(strict=True, reason="issue 32: no offline cue found yet that tells Grace Hopper's black hat from black hair")
-def test_grace_hoppers_hat_is_not_hair(grace_hopper, grace_concepts):
-    # the hat's black band sits right above her forehead, across the head
+def _hat_band(grace_hopper, grace_concepts) -> np.ndarray:
+    """The black band of Grace Hopper's cap, right above her forehead, across the head."""
     x0, y0, x1, _ = (int(v) for v in grace_concepts.face_box)
     band = np.zeros(grace_hopper.shape[:2], dtype=bool)
     band[max(0, y0 - int(0.2 * (x1 - x0))) : y0, x0 + (x1 - x0) // 4 : x1 - (x1 - x0) // 4] = True
+    return band
+
+
+def test_grace_hoppers_hat_is_not_hair(grace_hopper, grace_concepts):
+    band = _hat_band(grace_hopper, grace_concepts)
     assert grace_concepts.mask("hair")[band].mean() < 0.2
+    assert (grace_concepts.labels[band] == 0).mean() > 0.8  # a hat is no FICT concept
+    # the whole cap, up to its white top, is no hair
+    x0, y0, x1, _ = (int(v) for v in grace_concepts.face_box)
+    assert grace_concepts.count("hair.top") < 0.02 * (x1 - x0) ** 2
+
+
+def test_grace_hoppers_grey_hair_below_her_hat_stays_hair(grace_concepts):
+    # her white-grey hair shows beside her face, below the cap, over and around the ears
+    area = _face_height(grace_concepts) ** 2
+    assert grace_concepts.count("hair.left") > 0.01 * area
+    assert grace_concepts.count("hair.right") > 0.01 * area
+
+
+def test_an_edit_of_the_hat_names_no_hair(grace_hopper, grace_concepts):
+    decisions = decide(_hat_band(grace_hopper, grace_concepts), grace_concepts)
+    assert not [c for c in decisions.manipulated if c.startswith("hair")]
+
+
+def test_hair_dye_leaves_the_hat_alone(grace_hopper, grace_concepts):
+    edit = simulate_edit(grace_hopper, "hair_color", 0, concepts=grace_concepts)
+    assert edit.mask[_hat_band(grace_hopper, grace_concepts)].mean() < 0.05
+
+
+def test_dark_hair_stays_hair(astronaut_analysis):
+    # the astronaut's dark brown hair, parted over her forehead, has no brim: none of it is a hat
+    _, concepts = astronaut_analysis
+    assert (concepts.labels == 0).sum() == 0
+    assert concepts.count("hair.top") > 0.1 * _face_height(concepts) ** 2
+
+
+def test_a_black_fringe_over_black_side_hair_stays_hair(grace_hopper, grace_concepts):
+    # Dye Grace Hopper's grey side hair the black of her cap: the cap now reads as a straight black
+    # fringe over black hair, which nothing tells from a hat, so it stays hair.
+    band = _hat_band(grace_hopper, grace_concepts)
+    black = np.median(grace_hopper[band], axis=0).astype(np.uint8)
+    side = cv2.dilate(grace_concepts.mask("hair").astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    side &= ~grace_concepts.mask("face")
+    painted = grace_hopper.copy()
+    painted[side] = black
+
+    concepts = concept_masks(painted)
+    assert (concepts.labels == 0).sum() == 0
+    assert concepts.mask("hair")[band].mean() > 0.8

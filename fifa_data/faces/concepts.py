@@ -20,7 +20,13 @@ beyond the mesh, ears) hair of a skin-like hue lies over the skin, so there a pi
 it also matches the skin's luma, and the skin model is fitted to the cheeks and to the forehead only
 where the forehead matches them (bangs are not skin); skin-coloured patches in the ear zone mostly
 ringed by hair are gaps between strands, labelled hair (`EAR_IN_HAIR`). An ear under hair is hair.
-A hat is not yet told from hair: it is labelled as the hair it covers.
+
+A hat is not hair. FICT has no concept for it (nor for any other occluder), so a hat is labelled 0,
+no concept: it is never named, counted or edited as hair, and `decide` ignores it. A hat is told
+from hair by its brim (`_hat`): a straight, nearly level lower border across the forehead, reaching
+below the hairline, with hair of another colour beside the face below it (a fringe's border is
+ragged or stays at the hairline, and the side hair has its colour). Without such side hair (a bald
+head, hair of the hat's colour) the hat stays labelled as the hair it covers.
 """
 
 from __future__ import annotations
@@ -42,6 +48,18 @@ SKIN_CHI2 = 11.3  # 99 % quantile of chi-square with 3 degrees of freedom
 _SHIFT = 4  # sub-pixel bits for cv2.fillPoly
 EAR_IN_HAIR = 0.6  # share of its rim in the hair that makes an ear-zone skin patch a gap in the hair
 SIDE_U = 0.62  # |u| (eye-frame units) beyond which a pixel lies beside the face: temples, ears
+# A hat's brim (`_hat`): the top hair's lowest point in BRIM_BINS bins of |u| < BRIM_U lies on a line
+# within BRIM_RAGGED, of |slope| <= BRIM_SLOPE, below v = BRIM_V (inside the forehead); the hair beside
+# the face BRIM_BAND below it differs from the band BRIM_BAND above it by BRIM_LAB_GAP (Lab) and at
+# most BRIM_ALIKE of it fits the band's colour model.
+BRIM_U = 0.45
+BRIM_BINS = 12
+BRIM_RAGGED = 0.04
+BRIM_SLOPE = 0.2
+BRIM_V = -0.7
+BRIM_BAND = 0.3
+BRIM_LAB_GAP = 30.0
+BRIM_ALIKE = 0.5
 _SKIN_SAMPLES = ("cheek.left.apple", "cheek.right.apple", "forehead.center", "forehead.left", "forehead.right")
 
 
@@ -50,7 +68,7 @@ class ConceptMasks:
     """The atomic concepts of one photo as a label map.
 
     ``labels[y, x] == i + 1`` means pixel (x, y) belongs to ``fict.atomic_ids[i]``; 0 means no
-    concept (it does not occur for a successfully analysed photo).
+    concept: an occluder such as a hat (see the module docstring).
     """
 
     labels: np.ndarray
@@ -310,6 +328,10 @@ def _surroundings(image: np.ndarray, face: Face, index: dict[str, int]) -> np.nd
     under_hair = _under_hair(is_person & skin & side & (v >= -0.25) & (v < 0.55), hair)
     skin &= ~under_hair
     hair |= under_hair
+    oval = np.zeros((work_h, work_w), dtype=np.uint8)
+    _fill(oval, [_polygon(points[list(regions.FACE_OVAL)] * scale)], 1)
+    hat = _hat(cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32), hair & (oval == 0), u, v)
+    hair &= ~hat
     # Each rule names a central concept or a sided template, resolved per pixel by a lookup.
     rules = [
         # person, skin
@@ -322,7 +344,8 @@ def _surroundings(image: np.ndarray, face: Face, index: dict[str, int]) -> np.nd
         (is_person & skin & (v < 1.40) & (au < 0.55), "neck.submental"),
         (is_person & skin & (au < 0.22), "neck.front"),
         (is_person & skin, "neck.{side}"),
-        # person, not skin: hair, or clothing and accessories
+        # person, not skin: a hat (no concept), hair, or clothing and accessories
+        (hat, ""),
         (hair & (v < -0.95), "hair.top.crown"),
         (hair & (v < 0) & (au < 0.62), "hair.top.hairline"),
         (hair & (v < 0), "hair.{side}.side"),
@@ -338,9 +361,49 @@ def _surroundings(image: np.ndarray, face: Face, index: dict[str, int]) -> np.nd
     conditions, names = zip(*rules)
     region = np.select(conditions, np.arange(len(rules), dtype=np.uint8))
     by_side = np.array(
-        [[index[name.format(side=side)] for name in names] for side in ("right", "left")], dtype=np.uint8
+        [[index[name.format(side=side)] if name else 0 for name in names] for side in ("right", "left")], dtype=np.uint8
     )
     return by_side[is_left.astype(np.uint8), region]
+
+
+def _hat(lab: np.ndarray, hair: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The hair pixels that are a hat: all of the hair above a brim, when there is one.
+
+    A brim is the lower border of the hair over the forehead when it is a straight, nearly level
+    line that reaches down into the upper forehead, and the hair visible beside the face below it
+    (over the temples and ears) has another colour than the band right above it. A fringe's border
+    is ragged or stays at the hairline, and its colour is the side hair's.
+    """
+    none = np.zeros_like(hair)
+    top = hair & (v < 0) & (np.abs(u) < SIDE_U)
+    edges = np.linspace(-BRIM_U, BRIM_U, BRIM_BINS + 1)
+    centres, lows = [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        column = top & (u >= a) & (u < b)
+        if column.sum() >= 3:
+            centres.append((a + b) / 2)
+            lows.append(np.quantile(v[column], 0.95))
+    if len(lows) < 0.75 * BRIM_BINS:
+        return none
+    centres, lows = np.array(centres), np.array(lows)
+    slope, offset = np.polyfit(centres, lows, 1)
+    ragged = float(np.std(lows - (slope * centres + offset)))
+    if ragged > BRIM_RAGGED or abs(slope) > BRIM_SLOPE or offset < BRIM_V:
+        return none
+    line = slope * u + offset
+    band = hair & (v < line) & (v > line - BRIM_BAND) & (np.abs(u) < SIDE_U)
+    below = hair & (v > line + BRIM_BAND) & (v < 0.5) & (np.abs(u) >= SIDE_U) & (np.abs(u) < 1.0)
+    if band.sum() < 10 or below.sum() < 10:
+        return none
+    pixels = lab.reshape(-1, 3)
+    band_colours, side_colours = pixels[band.ravel()], pixels[below.ravel()]
+    gap = float(np.linalg.norm(np.median(band_colours, axis=0) - np.median(side_colours, axis=0)))
+    alike = float((_gaussian_distance(side_colours, band_colours) < SKIN_CHI2).mean())
+    if gap < BRIM_LAB_GAP or alike > BRIM_ALIKE:
+        return none
+    # the brim itself may dip below the line where it follows the head: hair of the band's colour
+    brim = (v < line + BRIM_BAND) & (_gaussian_distance(pixels, band_colours) < SKIN_CHI2).reshape(v.shape)
+    return hair & ((v < line) | brim)
 
 
 def _under_hair(ears: np.ndarray, hair: np.ndarray) -> np.ndarray:
