@@ -23,6 +23,7 @@ from fifa_data.annotate.evidence import Evidence, EvidenceConfig, measure_eviden
 from fifa_data.annotate.explanation import Explanation, WriterInput
 from fifa_data.annotate.family_evidence import FamilyEvidence, FamilyEvidenceConfig, measure_family
 from fifa_data.annotate.family_guess import FamilyGuess, FamilyGuessConfig, guess_family
+from fifa_data.annotate.given_region import REGION_MARGIN_FACES, given_region
 from fifa_data.annotate.guard import GuardCounts, Writer, guard
 from fifa_data.annotate.motion import MotionConfig, pair_motion
 from fifa_data.annotate.writers import TemplateWriter
@@ -142,6 +143,7 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
 
     The artifact mask is `artifact` when passed, else the mask the source gives with the pair (see
     `AnnotatorConfig.use_given_masks`), else computed from the pair; the first two are mode ``given``.
+    A computed mask lies inside the box or render the source gives, if any (`given_region.given_region`).
     Mask, motion and evidence compare the fake with its reference (`images.resaved_reference`).
     A fake that is not a named attribute edit also gets its family evidence
     (`family_evidence.measure_family`) and, where its manipulation names no family `family_of`
@@ -168,6 +170,9 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
             how["differs_away"] = differs_away(reference, pair.fake, near)
             if how["differs_away"] <= RESAVED_EXACT:
                 tuned = LOSSLESS_PARAMS if lossless else RESAVED_PARAMS
+        region = given_region(ref, pair.fake.shape[:2], face_height)  # a given box or render bounds the mask
+        if region is not None:
+            near = region if near is None else near & region
         settings = {**tuned, **config.mask_params}
         if config.mask_mode == "adaptive":
             settings.setdefault("extent", MASK_EXTENT_FACES * face_height)
@@ -176,6 +181,8 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
         if near is not None:
             result = within(result, near)
         artifact, params, computed = result.mask, {"mode": result.mode, **result.params}, True
+        if region is not None:
+            params["given_region"] = {"meaning": ref.extra["mask_meaning"], "margin_faces": REGION_MARGIN_FACES}
     if not literal:
         params.update(how)
     motion = pair_motion(reference, pair.fake, artifact, pair.face.landmarks, config.motion)
