@@ -11,8 +11,9 @@ from fifa_data.core.schema import LAYOUT_TABLE
 from fifa_data.pairs.sources import PairRef
 
 
-def pair_row(fake: AnnotatedImage, real_bytes: bytes, ref: PairRef, evidence_config: EvidenceConfig = EvidenceConfig()) -> dict:
-    """One ``pairs`` row: both images, the artifact mask, and the annotator's decisions, evidence and text."""
+def pair_row(fake: AnnotatedImage, real_bytes: bytes | None, ref: PairRef, evidence_config: EvidenceConfig = EvidenceConfig()) -> dict:
+    """One ``pairs`` row: both images, the artifact mask, and the annotator's decisions, evidence and text
+    (``real_bytes`` None: a mask-only source's fake, whose real and real path are null)."""
     fields = dict(ref.extra)  # a dataset layout's own fields become columns; a manifest's columns stay in source_fields
     from_layout = "layout" in fields
     layout = {column.name: _typed(column.kind, fields.pop(column.name, None) if from_layout else None) for column in LAYOUT_TABLE}
@@ -23,9 +24,9 @@ def pair_row(fake: AnnotatedImage, real_bytes: bytes, ref: PairRef, evidence_con
     return {
         "pair_id": fake.pair_id,
         "source_id": fake.source_id,
-        "real": {"bytes": real_bytes, "path": ref.real_path},
+        "real": {"bytes": real_bytes, "path": ref.real_path} if real_bytes is not None else None,
         "fake": {"bytes": fake.image, "path": ref.fake_path},
-        "real_path": ref.real_path,
+        "real_path": ref.real_path if real_bytes is not None else None,
         "fake_path": ref.fake_path,
         "manipulation": fake.manipulation,
         "family": fake.family,

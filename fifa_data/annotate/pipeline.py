@@ -21,6 +21,7 @@ from fifa_data.annotate.artifacts import JPEG_SPREAD_PX, LOSSLESS_PARAMS, RESAVE
 from fifa_data.annotate.decide import DecisionConfig, Decisions, decide
 from fifa_data.annotate.evidence import Evidence, EvidenceConfig, measure_evidence
 from fifa_data.annotate.explanation import Explanation, WriterInput
+from fifa_data.annotate.fake_only import fake_only_text, measure_fake_only
 from fifa_data.annotate.family_evidence import FamilyEvidence, FamilyEvidenceConfig, measure_family
 from fifa_data.annotate.family_guess import FamilyGuess, FamilyGuessConfig, guess_family
 from fifa_data.annotate.given_region import REGION_MARGIN_FACES, given_region
@@ -150,6 +151,9 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     knows, a family guess (`family_guess.guess_family`), before the decisions.
     """
     ref = pair.ref
+    if pair.fake_only:  # a mask-only source: no real to compare with (`fake_only`)
+        measured = measure_fake_only(pair, concepts, config)
+        return measured if isinstance(measured, Reject) else Measured(pair, concepts, *measured)
     reference, how = (pair.real, {"reference": "real"})
     if config.resaved_reference:
         reference, how = pair.reference or resaved_reference(pair.real, pair.fake, pair.fake_bytes)
@@ -285,8 +289,9 @@ def explain(batch: list[Measured], writer: Writer, counts: GuardCounts, fallback
         return []
     fallback = fallback or TemplateWriter()
     finder = finder_for(batch[0].concepts.fict)
-    items = [m.item for m in batch]
-    texts = writer.write_many(items) if hasattr(writer, "write_many") else [writer.write(i) for i in items]
+    items = [m.item for m in batch if not m.pair.fake_only]  # a fake without its real states locations only (`fake_only`)
+    written = iter(writer.write_many(items) if hasattr(writer, "write_many") else [writer.write(i) for i in items])
+    texts = [fake_only_text(m.item) if m.pair.fake_only else next(written) for m in batch]
     out = []
     for measured, text in zip(batch, texts):
         if isinstance(text, Exception):
@@ -325,7 +330,8 @@ def annotate(
         concepts = by_subject[pair.face.subject]
         if key not in seen_reals:
             seen_reals.add(key)
-            yield real_image(pair, concepts)
+            if not pair.fake_only:
+                yield real_image(pair, concepts)
         measured = measure(pair, concepts, config)
         if isinstance(measured, Reject):
             keep = config.keep_unlocalised and measured.reason in UNLOCALISED

@@ -87,9 +87,9 @@ LAYOUT_TABLE: tuple[Column, ...] = (  # the `pairs` columns a dataset layout (`f
 PAIRS_TABLE: tuple[Column, ...] = (  # the `pairs` config: one row per accepted pair
     Column("pair_id", "string", "stable id of the pair (a hash of its two paths)"),
     Column("source_id", "string", "the source photo; splits are made on it"),
-    Column("real", "image", "the real image file, bytes unchanged"),
+    Column("real", "image", "the real image file, bytes unchanged (null for a mask-only source's fake)"),
     Column("fake", "image", "the fake image file, bytes unchanged"),
-    Column("real_path", "string", "the real file's path in the pair source"),
+    Column("real_path", "string", "the real file's path in the pair source (null for a mask-only source's fake)"),
     Column("fake_path", "string", "the fake file's path in the pair source"),
     Column("manipulation", "string", "the source's manipulation label"),
     Column("family", "string", "the manipulation's forgery family (see the task configs' `family`)"),
