@@ -92,7 +92,7 @@ def annotate_unit(unit: WorkUnit, settings: AnnotateSettings, writer) -> UnitRes
             result.mask_modes.update(mask_kinds(img))
             result.concepts.update(img.decisions.manipulated)
             if settings.with_pairs:
-                result.pair_rows.append(pair_row(img, real.image, out.ref, settings.annotator.evidence))
+                result.pair_rows.append(pair_row(img, real.image if real is not None else None, out.ref, settings.annotator.evidence))
     return result
 
 

@@ -68,6 +68,7 @@ KINDS = {  # a column's storage kind -> its `datasets` feature
     "messages": MESSAGES,
     "rle": RLE,
     "rles": List(RLE),
+    "box": BOX,
     "boxes": List(BOX),
     "overlap": List(OVERLAP),
     "evidence": List(EVIDENCE),

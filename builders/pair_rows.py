@@ -7,11 +7,16 @@ import json
 from fifa_data.annotate.evidence import EvidenceConfig
 from fifa_data.annotate.pipeline import AnnotatedImage
 from fifa_data.core import masks as masklib
+from fifa_data.core.schema import LAYOUT_TABLE
 from fifa_data.pairs.sources import PairRef
 
 
-def pair_row(fake: AnnotatedImage, real_bytes: bytes, ref: PairRef, evidence_config: EvidenceConfig = EvidenceConfig()) -> dict:
-    """One ``pairs`` row: both images, the artifact mask, and the annotator's decisions, evidence and text."""
+def pair_row(fake: AnnotatedImage, real_bytes: bytes | None, ref: PairRef, evidence_config: EvidenceConfig = EvidenceConfig()) -> dict:
+    """One ``pairs`` row: both images, the artifact mask, and the annotator's decisions, evidence and text
+    (``real_bytes`` None: a mask-only source's fake, whose real and real path are null)."""
+    fields = dict(ref.extra)  # a dataset layout's own fields become columns; a manifest's columns stay in source_fields
+    from_layout = "layout" in fields
+    layout = {column.name: _typed(column.kind, fields.pop(column.name, None) if from_layout else None) for column in LAYOUT_TABLE}
     decisions = fake.decisions
     artifact = fake.masks["image"]
     height, width = fake.size
@@ -19,9 +24,9 @@ def pair_row(fake: AnnotatedImage, real_bytes: bytes, ref: PairRef, evidence_con
     return {
         "pair_id": fake.pair_id,
         "source_id": fake.source_id,
-        "real": {"bytes": real_bytes, "path": ref.real_path},
+        "real": {"bytes": real_bytes, "path": ref.real_path} if real_bytes is not None else None,
         "fake": {"bytes": fake.image, "path": ref.fake_path},
-        "real_path": ref.real_path,
+        "real_path": ref.real_path if real_bytes is not None else None,
         "fake_path": ref.fake_path,
         "manipulation": fake.manipulation,
         "family": fake.family,
@@ -46,5 +51,13 @@ def pair_row(fake: AnnotatedImage, real_bytes: bytes, ref: PairRef, evidence_con
         "explanation": fake.explanation.grounded(),
         "explanation_plain": fake.explanation.plain(),
         "writer": fake.explanation.writer,
-        "source_fields": json.dumps(ref.extra, sort_keys=True),
+        **layout,
+        "source_fields": json.dumps(fields, sort_keys=True),
     }
+
+
+def _typed(kind: str, value: str | None) -> object:
+    """A layout's field (a string in `PairRef.extra`) as its column stores it: JSON boxes and masks decoded, numbers parsed."""
+    if value is None or kind == "string":
+        return value
+    return int(value) if kind == "int32" else json.loads(value)

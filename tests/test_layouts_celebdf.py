@@ -71,7 +71,7 @@ def test_build_reads_celebdf_end_to_end(celebdf, tmp_path):
     for split in rows.values():
         for row in split:
             assert row["family"] == "identity_swap" and json.loads(row["mask_params"])["mode"] != "given"
-            assert json.loads(row["source_fields"])["video"].startswith("Celeb-synthesis/")
+            assert row["video"].startswith("Celeb-synthesis/") and row["real_video"].startswith("Celeb-real/")
 
 
 @pytest.mark.slow

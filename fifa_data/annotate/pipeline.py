@@ -21,8 +21,10 @@ from fifa_data.annotate.artifacts import JPEG_SPREAD_PX, LOSSLESS_PARAMS, RESAVE
 from fifa_data.annotate.decide import DecisionConfig, Decisions, decide
 from fifa_data.annotate.evidence import Evidence, EvidenceConfig, Fact, measure_evidence
 from fifa_data.annotate.explanation import Explanation, WriterInput
+from fifa_data.annotate.fake_only import fake_only_text, measure_fake_only
 from fifa_data.annotate.family_evidence import FamilyEvidence, FamilyEvidenceConfig, measure_family
 from fifa_data.annotate.family_guess import FamilyGuess, FamilyGuessConfig, guess_family
+from fifa_data.annotate.given_region import REGION_MARGIN_FACES, given_region
 from fifa_data.annotate.guard import GuardCounts, Writer, guard
 from fifa_data.annotate.motion import MotionConfig, pair_motion
 from fifa_data.annotate.writers import TemplateWriter
@@ -143,12 +145,16 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
 
     The artifact mask is `artifact` when passed, else the mask the source gives with the pair (see
     `AnnotatorConfig.use_given_masks`), else computed from the pair; the first two are mode ``given``.
+    A computed mask lies inside the box or render the source gives, if any (`given_region.given_region`).
     Mask, motion and evidence compare the fake with its reference (`images.resaved_reference`).
     A fake that is not a named attribute edit also gets its family evidence
     (`family_evidence.measure_family`) and, where its manipulation names no family `family_of`
     knows, a family guess (`family_guess.guess_family`), before the decisions.
     """
     ref = pair.ref
+    if pair.fake_only:  # a mask-only source: no real to compare with (`fake_only`)
+        measured = measure_fake_only(pair, concepts, config)
+        return measured if isinstance(measured, Reject) else Measured(pair, concepts, *measured)
     reference, how = (pair.real, {"reference": "real"})
     if config.resaved_reference:
         reference, how = pair.reference or resaved_reference(pair.real, pair.fake, pair.fake_bytes)
@@ -169,6 +175,9 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
             how["differs_away"] = differs_away(reference, pair.fake, near)
             if how["differs_away"] <= RESAVED_EXACT:
                 tuned = LOSSLESS_PARAMS if lossless else RESAVED_PARAMS
+        region = given_region(ref, pair.fake.shape[:2], face_height)  # a given box or render bounds the mask
+        if region is not None:
+            near = region if near is None else near & region
         settings = {**tuned, **config.mask_params}
         if config.mask_mode == "adaptive":
             settings.setdefault("extent", MASK_EXTENT_FACES * face_height)
@@ -177,6 +186,8 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
         if near is not None:
             result = within(result, near)
         artifact, params, computed = result.mask, {"mode": result.mode, **result.params}, True
+        if region is not None:
+            params["given_region"] = {"meaning": ref.extra["mask_meaning"], "margin_faces": REGION_MARGIN_FACES}
     if not literal:
         params.update(how)
     motion = pair_motion(reference, pair.fake, artifact, pair.face.landmarks, config.motion)
@@ -280,8 +291,9 @@ def explain(batch: list[Measured], writer: Writer, counts: GuardCounts, fallback
         return []
     fallback = fallback or TemplateWriter()
     finder = finder_for(batch[0].concepts.fict)
-    items = [m.item for m in batch]
-    texts = writer.write_many(items) if hasattr(writer, "write_many") else [writer.write(i) for i in items]
+    items = [m.item for m in batch if not m.pair.fake_only]  # a fake without its real states locations only (`fake_only`)
+    written = iter(writer.write_many(items) if hasattr(writer, "write_many") else [writer.write(i) for i in items])
+    texts = [fake_only_text(m.item) if m.pair.fake_only else next(written) for m in batch]
     out = []
     for measured, text in zip(batch, texts):
         if isinstance(text, Exception):
@@ -320,7 +332,8 @@ def annotate(
         concepts = by_subject[pair.face.subject]
         if key not in seen_reals:
             seen_reals.add(key)
-            yield real_image(pair, concepts)
+            if not pair.fake_only:
+                yield real_image(pair, concepts)
         measured = measure(pair, concepts, config)
         if isinstance(measured, Reject):
             keep = config.keep_unlocalised and measured.reason in UNLOCALISED

@@ -70,12 +70,26 @@ TASK_TABLE: tuple[Column, ...] = (  # every FiFa-11 task config, `instruct` and 
     Column("source_id", "string", "the source photo; splits are made on it"),
 )
 
+LAYOUT_TABLE: tuple[Column, ...] = (  # the `pairs` columns a dataset layout (`fifa_data.pairs.layouts`) fills; null for other sources
+    Column("layout", "string", "the dataset layout the pair was read through: `ffpp`, `celebdf`, `dffd` or `mask_only` "
+           "(null for folder and manifest sources)"),
+    Column("video", "string", "the fake video the frame was sampled from, its path in the dataset (null for images)"),
+    Column("real_video", "string", "the original video of that frame (null for images)"),
+    Column("frame_index", "int32", "the frame's number in both videos, counted from 0 (null for images)"),
+    Column("compression", "string", "FaceForensics++'s compression level: `raw`, `c23` or `c40` (null elsewhere)"),
+    Column("crop_box", "box", "`[x0, y0, x1, y1]` of the `--crop-face` crop in the original frame (null without a crop)"),
+    Column("mask_meaning", "string", "what the dataset's own mask marks: `changed_pixels`, `region`, `render` or `box` "
+           "(null without one)"),
+    Column("given_mask", "rle", "the dataset's own mask (COCO RLE) where it is a box or a render: the artifact mask is "
+           "computed inside it (null elsewhere)"),
+)
+
 PAIRS_TABLE: tuple[Column, ...] = (  # the `pairs` config: one row per accepted pair
     Column("pair_id", "string", "stable id of the pair (a hash of its two paths)"),
     Column("source_id", "string", "the source photo; splits are made on it"),
-    Column("real", "image", "the real image file, bytes unchanged"),
+    Column("real", "image", "the real image file, bytes unchanged (null for a mask-only source's fake)"),
     Column("fake", "image", "the fake image file, bytes unchanged"),
-    Column("real_path", "string", "the real file's path in the pair source"),
+    Column("real_path", "string", "the real file's path in the pair source (null for a mask-only source's fake)"),
     Column("fake_path", "string", "the fake file's path in the pair source"),
     Column("manipulation", "string", "the source's manipulation label"),
     Column("family", "string", "the manipulation's forgery family (see the task configs' `family`)"),
@@ -98,6 +112,7 @@ PAIRS_TABLE: tuple[Column, ...] = (  # the `pairs` config: one row per accepted 
     Column("explanation", "string", "the AGE text, `<p>phrase</p> [SEG]` per grounded concept"),
     Column("explanation_plain", "string", "the same text without tags"),
     Column("writer", "string", "which writer wrote the text"),
+    *LAYOUT_TABLE,
     Column("source_fields", "json", "JSON: the source's other columns (for the bundled sample: each edit's parameters and truth mask)"),
 )
 

@@ -25,6 +25,9 @@ never raises because of one pair. The checks, in order:
 7. a face in the real image (``no_face``). In a photo of several people the subject is the face
    the given mask covers (`masked_face`), else the face the edit lies on (`edited_face`), and the count is kept with the face; with
    ``allow_multiple_faces=False`` such a photo is rejected instead (``multiple_faces``).
+
+A mask-only source's fake has no real (its `PairRef` names the fake twice: `LoadedPair.fake_only`);
+`load_fake_only` checks only that it decodes, that its mask fits it (``bad_mask``) and that it shows a face.
 """
 
 from __future__ import annotations
@@ -77,6 +80,11 @@ class LoadedPair:
     given_mask: np.ndarray | None = None  # the artifact mask the source ships with the fake (`PairRef.mask_path`)
     reference: tuple[np.ndarray, dict] | None = None  # `images.resaved_reference` of the pair, where the pair checks made it
 
+    @property
+    def fake_only(self) -> bool:
+        """A mask-only source's fake (`pairs.layouts.maskonly`): no real image; ``real`` holds the fake's own pixels."""
+        return self.ref.real_path == self.ref.fake_path
+
 
 def load_pair(ref: PairRef, config: PairChecks = PairChecks(), real_cache: dict | None = None) -> LoadedPair | Reject:
     """Read and check one pair (module docstring); problems come back as a `Reject`, never raised.
@@ -88,6 +96,8 @@ def load_pair(ref: PairRef, config: PairChecks = PairChecks(), real_cache: dict 
     def reject(reason: str, detail: str) -> Reject:
         return Reject(reason, detail, pair_id=ref.pair_id, real=ref.real_path, fake=ref.fake_path)
 
+    if ref.real_path == ref.fake_path:
+        return load_fake_only(ref, config)
     cache = real_cache if real_cache is not None else {}
     key = str(ref.real_file)
     try:
@@ -152,6 +162,29 @@ def load_pair(ref: PairRef, config: PairChecks = PairChecks(), real_cache: dict 
         reference = resaved_reference(real, fake, fake_bytes)
         face = face.with_subject(masked_face(given, face) if given is not None and given.any() else edited_face(reference[0], fake, face))
     return LoadedPair(ref, real_bytes, fake_bytes, real, fake, face, real_gray, resized_from, given, reference)
+
+
+def load_fake_only(ref: PairRef, config: PairChecks = PairChecks()) -> LoadedPair | Reject:
+    """A fake without a real (`LoadedPair.fake_only`): it decodes, its given mask decodes at its size, it shows a face;
+    the subject of a group photo is the face the mask covers."""
+
+    def reject(reason: str, detail: str) -> Reject:
+        return Reject(reason, detail, pair_id=ref.pair_id, real=None, fake=ref.fake_path)
+
+    try:
+        fake_bytes, fake = load_image_file(ref.fake_file, max_pixels=config.max_pixels)
+        given = load_mask_file(ref.mask_file, max_pixels=config.max_pixels) if ref.mask_file is not None else None
+    except ImageLoadError as exc:
+        return reject("unreadable", _relative(str(exc), ref))
+    if given is None or given.shape != fake.shape[:2]:
+        return reject("bad_mask", f"{ref.mask_path or ref.fake_path}: a mask-only fake needs its mask at its own size")
+    try:
+        face = analyze_face(fake)
+    except NoFaceError as exc:
+        return reject("no_face", f"{ref.fake_path}: {exc}")
+    if face.num_faces > 1 and given.any():
+        face = face.with_subject(masked_face(given, face))
+    return LoadedPair(ref, fake_bytes, fake_bytes, fake, fake, face, is_grayscale(fake), given_mask=given)
 
 
 def load_pairs(refs: Iterable[PairRef | Reject], config: PairChecks = PairChecks()) -> Iterator[LoadedPair | Reject]:

@@ -8,7 +8,7 @@ Checked in this order, the first that matches wins:
 ``celebdf``   ``Celeb-real/`` and ``Celeb-synthesis/``
 ``dffd``      ``<split>/Real/`` and ``<split>/Fake/``
 ``folder``    ``real/`` and ``fake/``
-``mask_only`` ``fake/`` + ``mask/``, or ``<name>_mask.png`` beside ``<name>.png``, no ``real/`` (refused: no real images)
+``mask_only`` ``fake/`` + ``mask/``, or ``<name>_mask.png`` beside ``<name>.png``, no ``real/`` (fakes without reals)
 ==========  ===============================================================
 """
 
@@ -44,7 +44,7 @@ def detect_layout(path: str | os.PathLike) -> str:
         return "mask_only"
     raise SourceError(
         f"{path}: neither a manifest ({' or '.join(MANIFEST_NAMES)}) nor real/ + fake/ sub-folders, "
-        "nor a FaceForensics++, Celeb-DF v2 or DFFD tree (see docs/datasets.md)"
+        "nor a FaceForensics++, Celeb-DF v2, DFFD or mask-only tree (see docs/datasets.md)"
     )
 
 

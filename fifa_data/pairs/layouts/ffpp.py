@@ -5,11 +5,14 @@ The tree, as the official download script writes it (any of ``raw``, ``c23``, ``
     original_sequences/youtube/<c>/videos/<t>.mp4
     manipulated_sequences/<method>/<c>/videos/<t>_<s>.mp4        target t, source s
     manipulated_sequences/<method>/masks/videos/<t>_<s>.mp4      some methods only
+    original_sequences/actors/<c>/videos/<a>__<scene>.mp4        DeepFakeDetection's originals
+    manipulated_sequences/DeepFakeDetection/<c>/videos/<a>_<b>__<scene>__<id>.mp4
     splits/{train,val,test}.json                                 optional: lists of [a, b] id pairs
 
 A fake ``<t>_<s>`` pairs with the original ``<t>`` of the same compression; its ``source_id`` is
 ``t``, so an original and all its fakes share a split, the official one where ``splits/`` is
-present. The masks mean different things per method (`MASK_MEANINGS`): Deepfakes' is the swapped
+present. A DeepFakeDetection fake pairs with actor ``a``'s original of the same scene; its
+``source_id`` is ``actors/<a>__<scene>`` (no official split lists it). The masks mean different things per method (`MASK_MEANINGS`): Deepfakes' is the swapped
 box, FaceSwap's the rendered face region, Face2Face's and NeuralTextures' a shaded render of the
 tracked face; FaceShifter and DeepFakeDetection ship none.
 """
@@ -17,6 +20,7 @@ tracked face; FaceShifter and DeepFakeDetection ship none.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +38,7 @@ MASK_MEANINGS: dict[str, str] = {  # method folder (lower case) → what its mas
     "neuraltextures": "render",
 }
 MASK_LEVEL = 32  # mask videos are lossy: a pixel is in the mask when its brightest channel reaches this (render shading included)
+DFD_NAME = re.compile(r"^(\d+)_(\d+)__(.+)__([A-Za-z0-9]+)$")  # DeepFakeDetection: <target>_<source>__<scene>__<id>
 SPLIT_NAMES = {"train": "train", "val": "validation", "test": "test"}
 
 
@@ -44,7 +49,6 @@ class FaceForensicsPairs(MaterialisedSource):
 
     def stated(self) -> Iterator[Stated | Reject]:
         splits = official_splits(self.dataset / "splits")
-        originals = self.dataset / "original_sequences" / "youtube"
         for method_dir in sorted(p for p in (self.dataset / "manipulated_sequences").iterdir() if p.is_dir()):
             method = method_dir.name
             if family_of(method) == "unknown":
@@ -57,10 +61,10 @@ class FaceForensicsPairs(MaterialisedSource):
                     continue
                 for video in sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES):
                     fake = video.relative_to(self.dataset).as_posix()
-                    target = video.stem.split("_")[0]
-                    real = originals / compression / "videos" / f"{target}{video.suffix}"
-                    if not real.is_file():
-                        yield Reject("unpaired_fake", f"{fake}: no original {real.relative_to(self.dataset).as_posix()}", fake=fake)
+                    target, real = self._original(method, video, compression)
+                    if real is None or not real.is_file():
+                        why = f"no original {real.relative_to(self.dataset).as_posix()}" if real else "not named <a>_<b>__<scene>__<id>"
+                        yield Reject("unpaired_fake", f"{fake}: {why}", fake=fake)
                         continue
                     mask = f"manipulated_sequences/{method}/masks/videos/{video.name}" if meaning else None
                     yield Stated(
@@ -75,6 +79,18 @@ class FaceForensicsPairs(MaterialisedSource):
                         split=splits.get(target),
                         mask_required=meaning is not None,
                     )
+
+
+    def _original(self, method: str, video: Path, compression: str) -> tuple[str, Path | None]:
+        """The target's id and original video of a fake (`DFD_NAME` for DeepFakeDetection); no path when the name has no target."""
+        if method.lower() != "deepfakedetection":
+            target = video.stem.split("_")[0]
+            return target, self.dataset / "original_sequences/youtube" / compression / "videos" / f"{target}{video.suffix}"
+        match = DFD_NAME.match(video.stem)
+        if match is None:
+            return video.stem, None
+        target = f"{match[1]}__{match[3]}"
+        return f"actors/{target}", self.dataset / "original_sequences/actors" / compression / "videos" / f"{target}{video.suffix}"
 
 
 def official_splits(folder: Path) -> dict[str, str]:

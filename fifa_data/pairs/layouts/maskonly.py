@@ -2,12 +2,16 @@
 
 The trees recognised::
 
-    fake/<name>.png + mask/<name>.png        (or masks/)
+    fake/<name>.png + mask/<name>.png        (or masks/); an optional <name>.txt beside the fake
     <any folder>/<name>.png + <name>_mask.png
 
-FiFa's annotator compares every fake with its real image (the pair checks, the artifact mask's
-noise floor, the colour and texture evidence), so these sets are recognised and counted but not
-built yet: `MaskOnlyPairs` raises a `SourceError` that says so.
+Each fake becomes a pair whose real is the fake itself (``real_path == fake_path``, see
+`pairs.loading.LoadedPair.fake_only`): the mask, binarised at `MASK_LEVEL`, is the artifact mask
+(meaning ``region``), the concepts are read from the fake, and the annotator leaves out what only a
+real image could show (`annotate.fake_only`). The manipulation is the fake's folder when the alias
+table knows it (``lip_color/0001.png``), else `UNNAMED` (SID-Set's word for a locally edited image);
+the ``source_id`` is the fake's path without suffix. A ``<name>.txt`` beside the fake travels in
+``source_fields`` as ``text``.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from fifa_data.core.families import family_of
 from fifa_data.pairs.layouts.frames import MaterialisedSource, Stated
 from fifa_data.pairs.rejects import Reject
-from fifa_data.pairs.sources import IMAGE_SUFFIXES, SourceError
+from fifa_data.pairs.sources import IMAGE_SUFFIXES
 
 MASK_FOLDERS = ("mask", "masks")
 MASK_SUFFIX = "_mask"
+MASK_LEVEL = 128  # a mask pixel whose brightest channel reaches this is in the edited region
+UNNAMED = "tampered"  # the manipulation of a fake whose folder names none
 
 
 def mask_only_fakes(folder: Path) -> list[tuple[Path, Path]]:
@@ -40,16 +47,31 @@ def mask_only_fakes(folder: Path) -> list[tuple[Path, Path]]:
 
 
 class MaskOnlyPairs(MaterialisedSource):
-    """A mask-only set: recognised, refused with the reason (module docstring)."""
+    """A mask-only set: each fake paired with itself, its mask the artifact mask (module docstring)."""
 
     name = "mask_only"
 
     def stated(self) -> Iterator[Stated | Reject]:
-        count = len(mask_only_fakes(self.dataset))
-        raise SourceError(
-            f"{self.dataset}: a mask-only set ({count} fake{'s' if count != 1 else ''} with a mask, no real images); FiFa's annotator compares each fake "
-            "with its real image, so such sets cannot be built yet (docs/datasets.md)"
-        )
+        for fake, mask in mask_only_fakes(self.dataset):
+            rel = fake.relative_to(self.dataset).as_posix()
+            folder = fake.parent.name
+            yield Stated(
+                real=rel,
+                fake=rel,
+                manipulation=folder if family_of(folder) != "unknown" else UNNAMED,
+                source_id=str(Path(rel).with_suffix("").as_posix()),
+                mask=mask.relative_to(self.dataset).as_posix(),
+                mask_meaning="region",
+                mask_level=MASK_LEVEL,
+                mask_required=True,
+            )
+
+    def _extra(self, s: Stated) -> dict[str, str]:
+        extra = super()._extra(s)
+        text = (self.dataset / s.fake).with_suffix(".txt")
+        if text.is_file():
+            extra["text"] = text.read_text(errors="replace").strip()
+        return extra
 
 
 def is_mask_only(folder: Path) -> bool:
