@@ -347,8 +347,9 @@ def _provenance(stats: dict) -> str:
     sample = p["sources"] == ["sample"]
     lines = [
         f"- **Sources:** {sources}."
-        + (f" The bundled sample source simulates {p['sample_pairs']} FaceApp-like edits of public-domain photos "
-           "(`fifa_data.pairs.sample_source`)." if sample else ""),
+        + (f" The bundled sample source simulates {p['sample_pairs']} edits of public-domain photos: FaceApp-like "
+           "attribute edits and, after every two of them, one edit of another forgery family (face swap, self-blend, "
+           "reenactment, part swap, inpainting; `fifa_data.pairs.sample_source.SAMPLE_MIX`)." if sample else ""),
         f"- **Artifact masks:** {_mask_modes(annotator, stats.get('mask_modes') or {})}.",
         f"- **Concept decisions:** an atomic concept is manipulated when the artifact covers at least "
         f"{decision['min_pixels']} of its pixels and either {decision['min_share']:.0%} of it or "
@@ -375,8 +376,9 @@ def _limitations(sample: bool, sources: list[dict]) -> str:
     """What the card says of the edits: the sample's simulated ones, or those of the user's sources, named here."""
     if sample:
         return ("This build uses the bundled sample source: classical, simulated edits (recolouring, warps, "
-                "smoothing, drawn hair, beards and glasses) of a few public-domain photos, made to exercise the "
-                "pipeline. They are not FaceApp edits, and three photos are far too few identities to train a "
+                "smoothing, drawn hair, beards and glasses; face and part swaps, self-blends, reenactments and "
+                "inpaintings) of a few public-domain photos, made to exercise the pipeline. They are neither FaceApp "
+                "edits nor a deepfake generator's output, and three photos are far too few identities to train a "
                 "detector that generalises. Build from your own FaceApp-style pairs for research.")
     names = ", ".join(f"`{s['name']}`" for s in sources)
     return f"The fakes come from this build's sources ({names}, described under *How it was built*); their edit types and biases carry over."
