@@ -366,12 +366,12 @@ def _scan(options: BuildOptions, work: Path) -> tuple[list[PairRef], list[Reject
     """Every source's pairs and rejects; with several sources, ids are prefixed by the source's name."""
     paths = list(options.sources)
     if not paths:
-        from fifa_data.pairs.sample_source import write_sample_pairs
+        from fifa_data.pairs.sample_source import SAMPLE_MIX, write_sample_pairs
 
         sample = work / SAMPLE_SOURCE
         if not _bars_off(options):
             tqdm.write(f"simulating {options.sample_pairs} sample pairs from the bundled photos ...")
-        write_sample_pairs(sample, options.sample_pairs, options.settings.annotator.seed)
+        write_sample_pairs(sample, options.sample_pairs, options.settings.annotator.seed, manipulations=SAMPLE_MIX)
         paths = [str(sample)]
     names = _source_names(paths)
     refs: list[PairRef] = []

@@ -24,15 +24,18 @@ from builders.features import KINDS
 from builders.splits import SPLITS, empty_splits_warning
 from fifa_data.annotate.reliability import Reliability
 from fifa_data.annotate.source import RESAVED, WARPED
-from fifa_data.core.families import FAMILIES, family_of
+from fifa_data.core.families import FAMILIES, FAMILY_PHRASES, family_of
 from fifa_data.core.fict import load_fict
 from fifa_data.core.images import load_rgb
+from fifa_data.core.markup import strip
 from fifa_data.core.schema import CONFIGS, PAIRS_TABLE, TASK_TABLE, Column
 from fifa_data.pairs.photos import CREDITS
 from fifa_data.viz import render_age
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "cards" / "dataset_card.md"
 EXAMPLE_PICTURE = "images/age_example.png"
+GALLERY_PICTURE = "images/age_{family}.jpg"  # one per forgery family; JPEG at GALLERY_WIDTH keeps the card's folder small
+GALLERY_WIDTH = 960
 
 
 def render_card(folder: str | Path, stats: dict, name: str | None = None, template: str | Path = TEMPLATE) -> str:
@@ -57,6 +60,7 @@ def render_card(folder: str | Path, stats: dict, name: str | None = None, templa
         "example_split": example_split or "train",
         "example_picture": picture or "(no fake in this build)",
         "example_row": json.dumps(_shortened(example), indent=2, ensure_ascii=False) if example else "{}",
+        "family_gallery": _family_gallery(folder, stats),
         "split_header": " | ".join(SPLITS),
         "split_rule": "---:|" * len(SPLITS),
         "config_table": _config_table(stats),
@@ -64,7 +68,7 @@ def render_card(folder: str | Path, stats: dict, name: str | None = None, templa
         "task_schema": schema_table(TASK_TABLE),
         "pairs_schema": schema_table(PAIRS_TABLE),
         "fict_summary": _fict_summary(),
-        "statistics": _statistics(stats),
+        "statistics": _statistics(stats, _family_rows(folder, stats)),
         "provenance": _provenance(stats),
         "limitations_source": _limitations(sample, stats["sources"]),
         "licence": _licence(sample, stats["parameters"]["license"]),
@@ -124,6 +128,36 @@ def _example_age_row(folder: Path, stats: dict) -> tuple[dict | None, str | None
             if fakes:
                 return max(fakes, key=lambda row: (min(len(row["masks"]), 4), -fakes.index(row))), split
     return None, None
+
+
+def _family_gallery(folder: Path, stats: dict) -> str:
+    """The card's gallery: one AGE picture per forgery family in the build (its first ``age`` row, train first), with its text."""
+    found: dict[str, dict] = {}
+    for split in SPLITS:
+        for name in stats["files"].get("age", {}).get(split, []):
+            file = pq.ParquetFile(folder / name)
+            for group in range(file.num_row_groups):
+                families = file.read_row_group(group, columns=["family", "label"]).to_pylist()
+                wanted = {i for i, row in enumerate(families) if row["label"] == "fake" and row["family"] not in found}
+                if not wanted:
+                    continue
+                rows = file.read_row_group(group).to_pylist()
+                for i in sorted(wanted):
+                    found.setdefault(rows[i]["family"], rows[i])
+    if not found:
+        return ""
+    (folder / "images").mkdir(exist_ok=True)
+    parts = ["## One explanation per forgery family", "",
+             "The first `age` row of every family in this build (what a family is: `fifa_data.core.families`)."]
+    for family in (f for f in FAMILIES if f in found):
+        row = found[family]
+        text = row["messages"][1]["content"][0]["text"]
+        image = load_rgb(io.BytesIO(row["image"]["bytes"]), name=row["image"]["path"])
+        picture = GALLERY_PICTURE.format(family=family)
+        render_age(image, text, row["masks"], title=f"{family} · {row['manipulation']} · {row['pair_id']}", width=GALLERY_WIDTH,
+                   alpha=0).convert("RGB").save(folder / picture, quality=85)
+        parts += ["", f"**{family}** (`{row['manipulation']}`)", "", f"![{FAMILY_PHRASES[family]}]({picture})", "", f"> {strip(text)}"]
+    return "\n".join(parts)
 
 
 def _first_rows(path: Path, n: int = 64) -> list[dict]:
@@ -189,7 +223,15 @@ def _image_ratio(stats: dict) -> float:
     return images["stored"] / max(images["unique"], 1)
 
 
-def _statistics(stats: dict) -> str:
+def _family_rows(folder: Path, stats: dict) -> dict[str, Counter]:
+    """The ``cls`` fakes of every split counted by family (the ``family`` column; every fake has one ``cls`` row)."""
+    counts = {}
+    for split, files in stats["files"].get("cls", {}).items():
+        counts[split] = Counter(f for name in files for f in pq.read_table(folder / name, columns=["family"])["family"].to_pylist() if f)
+    return counts
+
+
+def _statistics(stats: dict, family_rows: dict[str, Counter] | None = None) -> str:
     parts = [
         f"**Pairs.** {stats['pairs_in']:,} pairs in, {stats['accepted']:,} annotated, "
         f"{sum((stats.get('image_level_only') or {}).values()):,} kept for det and cls only, "
@@ -209,6 +251,13 @@ def _statistics(stats: dict) -> str:
             families[family_of(manipulation)] += n
         parts += ["", "**Forgery families** (annotated fakes):", "", "| family | fakes |", "|---|---:|"]
         parts += [f"| {family} | {families[family]:,} |" for family in FAMILIES if families[family]]
+    if family_rows and any(family_rows.values()):
+        splits = [s for s in SPLITS if s in family_rows]
+        parts += ["", "**Fakes per family and split** (`cls` rows, fakes kept for det and cls only included):", "",
+                  "| family | " + " | ".join(splits) + " |", "|---|" + "---:|" * len(splits)]
+        parts += [f"| {family} | " + " | ".join(f"{family_rows[s][family]:,}" for s in splits) + " |"
+                  for family in FAMILIES if any(family_rows[s][family] for s in splits)]
+    if stats["manipulations"]:
         parts += ["", "**Manipulation types** (annotated fakes):", "", "| manipulation | family | fakes |", "|---|---|---:|"]
         parts += [f"| {m} | {family_of(m)} | {n:,} |" for m, n in sorted(stats["manipulations"].items(), key=lambda kv: (-kv[1], kv[0]))]
     if stats["concepts"]:
@@ -304,8 +353,9 @@ def _provenance(stats: dict) -> str:
     sample = p["sources"] == ["sample"]
     lines = [
         f"- **Sources:** {sources}."
-        + (f" The bundled sample source simulates {p['sample_pairs']} FaceApp-like edits of public-domain photos "
-           "(`fifa_data.pairs.sample_source`)." if sample else ""),
+        + (f" The bundled sample source simulates {p['sample_pairs']} edits of public-domain photos: FaceApp-like "
+           "attribute edits and, after every two of them, one edit of another forgery family (face swap, self-blend, "
+           "reenactment, part swap, inpainting; `fifa_data.pairs.sample_source.SAMPLE_MIX`)." if sample else ""),
         f"- **Artifact masks:** {_mask_modes(annotator, stats.get('mask_modes') or {})}.",
         f"- **Concept decisions:** an atomic concept is manipulated when the artifact covers at least "
         f"{decision['min_pixels']} of its pixels and either {decision['min_share']:.0%} of it or "
@@ -332,8 +382,9 @@ def _limitations(sample: bool, sources: list[dict]) -> str:
     """What the card says of the edits: the sample's simulated ones, or those of the user's sources, named here."""
     if sample:
         return ("This build uses the bundled sample source: classical, simulated edits (recolouring, warps, "
-                "smoothing, drawn hair, beards and glasses) of a few public-domain photos, made to exercise the "
-                "pipeline. They are not FaceApp edits, and three photos are far too few identities to train a "
+                "smoothing, drawn hair, beards and glasses; face and part swaps, self-blends, reenactments and "
+                "inpaintings) of a few public-domain photos, made to exercise the pipeline. They are neither FaceApp "
+                "edits nor a deepfake generator's output, and three photos are far too few identities to train a "
                 "detector that generalises. Build from your own FaceApp-style pairs for research.")
     names = ", ".join(f"`{s['name']}`" for s in sources)
     return f"The fakes come from this build's sources ({names}, described under *How it was built*); their edit types and biases carry over."

@@ -34,7 +34,7 @@ DESCRIPTIONS: dict[str, str] = {
     "fict": "the Facial Image Concept Tree: every concept with its parent, level, description and synonyms",
     "pairs": "each real/fake pair with both images, the artifact mask and the annotator's decisions, evidence and text",
     "det": "detection: is the face real or fake",
-    "cls": "classification: which attribute was edited, or real",
+    "cls": "classification: which manipulation, of which forgery family, or real",
     "toe": "text-only explanation of the artifacts",
     "loc": "localisation: one mask of all artifacts (`[SEG]`)",
     "age": "artifact-grounding explanation: text with `<p>phrase</p> [SEG]` and one mask per manipulated concept",

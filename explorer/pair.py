@@ -4,7 +4,9 @@
 it (the pair checks, the annotator and the task rows), exactly as ``scripts/build.py`` does for every pair, so a
 pair the build would reject shows the build's reason, and an accepted one shows what the build
 would store: the artifact mask and its parameters, the decisions with their evidence, the AGE text
-and the eleven task rows. `sample_pair` gives the bundled simulated pairs of the astronaut photo.
+and the eleven task rows. `sample_pair` gives the bundled simulated pairs of the astronaut photo: every attribute
+edit and one edit of every other forgery family (a face swap, a self-blend, a reenactment, a part swap, an
+inpainting), the donor edits taking their donor from `DONOR_PHOTO`.
 """
 
 from __future__ import annotations
@@ -33,10 +35,13 @@ from fifa_data.core.schema import MANIPULATIONS
 from fifa_data.faces.detect import square_around
 from fifa_data.pairs.rejects import REASONS, Reject
 from fifa_data.pairs.sample_source import write_sample_pairs
+from fifa_data.pairs.simulate import FAMILY_EDITS
 from fifa_data.pairs.sources import PairRef, default_source_id, make_pair_id, manipulation_of
 from fifa_data.viz import overlay_masks, render_annotated
 
 SAMPLE_PHOTO = "astronaut"
+DONOR_PHOTO = "grace_hopper"  # lends its face to the sample's face swap, reenactment and part swap; never edited itself
+SAMPLE_EDITS = MANIPULATIONS + FAMILY_EDITS
 CLOSE_UP_MARGIN = 0.6  # the overlays' crop: the face box grown by this share of its size on each side
 CLOSE_UP_SIDE = 1024  # ... and shrunk to at most this many pixels
 DECISION_COLUMNS = ["concept", "name", "grounded", "share covered", "artifact px", "ΔE", "Δ lightness", "texture", "displacement px", "facts stated"]
@@ -173,13 +178,14 @@ def _readable(row: dict) -> dict:
 @lru_cache(maxsize=1)
 def _sample_source() -> tuple[Path, pl.DataFrame]:
     root = Path(tempfile.mkdtemp(prefix="fifa-explore-samples-"))
-    write_sample_pairs(root, n=len(MANIPULATIONS), photos=(SAMPLE_PHOTO,), views=("full",))
+    # The pairs cycle through the photos' edits photo by photo: the first len(SAMPLE_EDITS) are the sample photo's.
+    write_sample_pairs(root, n=len(SAMPLE_EDITS), photos=(SAMPLE_PHOTO, DONOR_PHOTO), views=("full",), manipulations=SAMPLE_EDITS)
     return root, pl.read_csv(root / "pairs.csv")
 
 
 def sample_manipulations() -> list[str]:
-    """The edits of the bundled sample pairs, in `schema.MANIPULATIONS` order (the simulator's ten)."""
-    return list(MANIPULATIONS)
+    """The edits of the bundled sample pairs: the simulator's ten attribute edits, then its five family edits."""
+    return list(SAMPLE_EDITS)
 
 
 def sample_pair(manipulation: str) -> tuple[Path, Path]:

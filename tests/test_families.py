@@ -46,8 +46,9 @@ def test_every_row_of_a_build_carries_its_family_and_cls_names_it(small_build):
             assert row["family"] == (None if row["label"] == "real" else family_of(row["manipulation"])), row["id"]
             if config == "cls" and row["label"] == "fake":
                 answer = row["messages"][1]["content"][0]["text"].lower()
-                assert "attribute" in answer and row["manipulation"].split("_")[0] in answer, answer
+                names = {row["family"].replace("_", " "), FAMILY_PHRASES[row["family"]].split(" ", 1)[1]}  # "identity swap", "self-blend"
+                assert any(name in answer for name in names) and row["manipulation"].split("_")[0] in answer, answer
     pairs = datasets.load_dataset(str(small_build), "pairs", split="train", cache_dir=cache)
-    assert set(pairs["family"]) == {"attribute"}
+    assert set(pairs["family"]) == {family_of(m) for m in pairs["manipulation"]} and "attribute" in pairs["family"]
     card = (small_build / "README.md").read_text()
-    assert "**Forgery families**" in card and "| attribute |" in card
+    assert "**Forgery families**" in card and "| attribute |" in card and "| identity_swap |" in card

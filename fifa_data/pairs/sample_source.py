@@ -18,6 +18,10 @@ so the same seed writes the same bytes.
 a usable face is skipped and listed in the summary. The family edits that need a donor
 (`simulate.DONOR_EDITS`) draw it from the other photos of the collection, never the photo itself, and
 record it in ``params["donor"]``; a blend records its seam band in ``params["seam"]`` (a COCO RLE).
+
+The default build simulates `SAMPLE_MIX`: the ten attribute edits and the five family edits
+(`simulate.FAMILY_EDITS`), a family edit after every two attribute edits, so the pairs of every photo
+view hold every forgery family, two attribute pairs for each family pair.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from fifa_data.faces.concepts import concept_masks
 from fifa_data.faces.detect import NoFaceError, analyze_face
 from fifa_data.pairs import photos as bundled_photos
 from fifa_data.pairs.loading import is_grayscale
-from fifa_data.pairs.simulate import DONOR_EDITS, simulate_edit
+from fifa_data.pairs.simulate import DONOR_EDITS, FAMILY_EDITS, simulate_edit
 from fifa_data.pairs.sources import EDIT_MASK_COLUMN
 
 VIEWS = ("full", "face")
@@ -48,6 +52,10 @@ JPEG_QUALITY = (75, 95)
 PNG_SHARE = 0.2
 # Three photos are three identities: one per split, so each split holds a photo the others never see.
 SPLITS = {"astronaut": "train", "camera": "validation", "grace_hopper": "test"}
+SAMPLE_MIX: tuple[str, ...] = tuple(  # the default build's edits, in order: two attribute edits, then one family edit
+    edit for i, family in enumerate(FAMILY_EDITS) for edit in (*MANIPULATIONS[2 * i : 2 * i + 2], family)
+)
+assert sorted(SAMPLE_MIX) == sorted(MANIPULATIONS + FAMILY_EDITS)
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")  # the files of a photos_dir that are photos
 
 
