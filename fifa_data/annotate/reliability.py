@@ -45,7 +45,6 @@ from fifa_data.core.fict import FICT, finder_for
 from fifa_data.faces.concepts import ConceptMasks
 
 OUTSIDE_SHARE = 0.05  # a named concept with less of its area inside the edit lies outside it
-WARPS = frozenset({"smile", "eye_enlarge", "face_slim"})
 
 # What each known manipulation type really does, as the `Fact` kinds that can be true of it, each
 # with the directions that are false for it (the rest are true). Warps move pixels and change no
@@ -84,6 +83,12 @@ def fact_is_true(manipulation: str | None, fact: Fact) -> bool | None:
         return None
     false_directions = truth.get(fact.kind)
     return false_directions is not None and fact.direction not in false_directions
+
+
+def moves_nothing(manipulation: str | None) -> bool:
+    """Whether a known manipulation type displaces no pixel (no geometry fact can be true of it)."""
+    truth = TRUE_FACTS.get(manipulation or "")
+    return truth is not None and "geometry" not in truth
 
 
 def loose_region(fict: FICT, concept_id: str) -> str | None:
@@ -178,7 +183,7 @@ class Reliability:
                 continue
             self.facts += 1
             self.facts_true += fact["true"]
-            self.geometry_on_paint += fact["kind"] == "geometry" and record["manipulation"] not in WARPS
+            self.geometry_on_paint += fact["kind"] == "geometry" and moves_nothing(record["manipulation"])
         for named in record["named"]:
             self.named += 1
             self.named_outside += named["outside"]
