@@ -82,16 +82,21 @@ _SRM = [
 SRM_CHANNELS = len(_SRM)
 
 
-def srm_residuals(pixel_values: torch.Tensor, truncate: float = 3.0) -> torch.Tensor:
-    """``(b, 3, h, w)`` pixels → ``(b, 3, h, w)`` noise residuals of their luminance, one per SRM kernel.
+CLIP_LEVEL = 1 / (255 * 0.27)  # one 8-bit grey level of a CLIP-normalised image (std about 0.27)
+
+
+def srm_residuals(pixel_values: torch.Tensor, level: float = CLIP_LEVEL, truncate: float = 3.0) -> torch.Tensor:
+    """``(b, c, h, w)`` pixels → ``(b, 3, h, w)`` noise residuals of their luminance, one per SRM kernel, in [-1, 1].
 
     Each residual is a high-pass filter (its kernel sums to zero): flat regions give zero, and what is
-    left is the fine texture and noise that resampling and blending disturb. Residuals are clipped at
-    ``truncate`` as in the SRM.
+    left is the fine texture and noise that resampling and blending disturb. As in the SRM, residuals are
+    counted in grey levels (``level`` is one level in the units of ``pixel_values``) and clipped at
+    ``truncate`` levels; they are returned divided by ``truncate``.
     """
     grey = pixel_values.float().mean(1, keepdim=True)
     kernels = torch.from_numpy(np.stack(_SRM))[:, None].to(grey.device)
-    return F.conv2d(F.pad(grey, (2, 2, 2, 2), mode="reflect"), kernels).clamp(-truncate, truncate).to(pixel_values.dtype)
+    residual = F.conv2d(F.pad(grey, (2, 2, 2, 2), mode="reflect"), kernels) / level
+    return (residual.clamp(-truncate, truncate) / truncate).to(pixel_values.dtype)
 
 
 class RealsInEveryBatch(Sampler[int]):
