@@ -35,7 +35,8 @@ Measured on 2 shared cores, ``--photos 16 --repeats 2 --eval-people 6 --preset t
 --test-rows 40`` (308 training pairs): data and build 2.2 minutes, training 6.4 (2,694 steps of 4 rows),
 scoring 0.3, 9 minutes in all; the largest process (a spawned simulator or the main one) peaked at
 0.8 GB (``--photos 6 --repeats 1``, /usr/bin/time -v). The default (every cached person, ``--preset bench``,
-45 minutes of training) is the issue's setting and takes about an hour. Nothing is downloaded.
+45 minutes of training) is the issue's setting; it has not been run yet (estimated from the figures
+above: over an hour in all). Nothing is downloaded.
 """
 
 from __future__ import annotations
