@@ -13,6 +13,11 @@ tokenizer, and only the answer is labelled. Alongside the token tensors the batc
                  box's coverage (bdet, bexp) on the same grid; zeros for other tasks
 ``task_ids``     ``(batch,)``: each row's index in the model's task list
 
+With ``augment`` (training), each row is seen through a random scale-crop and, unless its text names
+a left or right side, a left-right flip; its masks, query mask and query box move with the image
+(`model.augment`). With ``forensic_input``, ``pixel_values`` gains the image's SRM noise-residual
+channels after its colour channels (a vision tower built with ``3 + SRM_CHANNELS`` input channels).
+
 Rows of different tasks mix in one batch. A row whose ``[SEG]`` count differs from its masks, or
 that ``max_length`` would cut between a ``[SEG]`` and its mask, raises :class:`CollateError`.
 """
@@ -29,6 +34,7 @@ from torch.nn.utils.rnn import pad_sequence
 from fifa_data.core import masks as masklib
 from fifa_data.core.images import open_row_image
 from fifa_data.core.schema import BOX_QUERY_TASKS, REGION_TASKS, TASKS, question_of
+from model.augment import View, mentions_sides, random_view, srm_residuals
 from model.families import FAMILIES
 from model.modeling import REGION, SEG, task_token
 
@@ -37,9 +43,9 @@ class CollateError(ValueError):
     """A row cannot become training input; the message names the row and the reason."""
 
 
-def soft_mask(rle: dict, size: int) -> np.ndarray:
-    """A COCO RLE mask area-resized to ``size x size``: each cell holds the share of it covered."""
-    mask = masklib.decode(rle).astype(np.float32)
+def soft_mask(rle: dict | np.ndarray, size: int) -> np.ndarray:
+    """A COCO RLE mask (or bool array) area-resized to ``size x size``: each cell holds the share of it covered."""
+    mask = masklib.to_mask(rle).astype(np.float32)
     height, width = mask.shape
     if height < size or width < size:
         return cv2.resize(mask, (size, size), interpolation=cv2.INTER_AREA)
@@ -48,13 +54,13 @@ def soft_mask(rle: dict, size: int) -> np.ndarray:
     return sums / np.outer(np.diff(rows, append=height), np.diff(cols, append=width))
 
 
-def grid_mask(rle: dict, size: int) -> np.ndarray:
-    """A COCO RLE mask on the ``size x size`` grid, 1 where a cell holds any masked pixel.
+def grid_mask(rle: dict | np.ndarray, size: int) -> np.ndarray:
+    """A COCO RLE mask (or bool array) on the ``size x size`` grid, 1 where a cell holds any masked pixel.
 
     Artifact masks are sparse (scattered pixels); an area average would fall below one half in
     almost every cell and teach the decoder to predict nothing.
     """
-    return masklib.resize(masklib.decode(rle).astype(bool), (size, size)).astype(np.float32)
+    return masklib.resize(masklib.to_mask(rle), (size, size)).astype(np.float32)
 
 
 def box_coverage(box: list[float], image_size: tuple[int, int], size: int) -> np.ndarray:
@@ -88,8 +94,13 @@ class FiFaCollator:
     tasks: tuple[str, ...] = TASKS
     max_length: int | None = None
     with_answers: bool = True
+    augment: bool = False  # a random scale-crop and flip per row (training only)
+    min_scale: float = 0.6  # the smallest crop side, as a share of the image's
+    forensic_input: bool = False  # add the SRM residual channels to pixel_values
+    seed: int = 0
 
     def __post_init__(self) -> None:
+        self._rng = np.random.default_rng(self.seed)
         tokenizer = self.processor.tokenizer
         self.seg_id = tokenizer.convert_tokens_to_ids(SEG)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -110,6 +121,10 @@ class FiFaCollator:
             raise CollateError(f"{name}: task {task!r} is not one of the model's tasks {list(self.tasks)}")
         image = open_row_image(row["image"])
         size = (image.height, image.width)
+        view = None
+        if self.augment:
+            view = random_view(size, self._rng, min_scale=self.min_scale, flip=not mentions_sides(row))
+            image = view.image(image)
         factor = self._family.reduction(self.processor.image_processor, image.width, image.height)
         if factor > 1:  # a box-filter reduction first makes the processor's resize 5x cheaper
             image = image.reduce(factor)
@@ -118,6 +133,8 @@ class FiFaCollator:
         inputs = self.processor(text=[header + task_token(task)], images=[image], return_tensors="pt", **self.processor_kwargs)
         prompt_ids = inputs.pop("input_ids")[0]
         inputs.pop("attention_mask")
+        if self.forensic_input:
+            inputs["pixel_values"] = torch.cat([inputs["pixel_values"], srm_residuals(inputs["pixel_values"])], dim=1)
         if bool((prompt_ids == self.seg_id).any()):
             raise CollateError(f"{name}: the question contains {SEG}")
 
@@ -137,7 +154,7 @@ class FiFaCollator:
         for i, rle in enumerate(masks):
             if tuple(rle["size"]) != size:
                 raise CollateError(f"{name}: mask {i} is {list(rle['size'])} but the image is {list(size)}")
-            seg_masks[i] = grid_mask(rle, self.mask_size)
+            seg_masks[i] = grid_mask(view.mask(masklib.decode(rle)) if view else rle, self.mask_size)
         if "mm_token_type_ids" in inputs:  # per-token, so it grows with the answer (text: type 0)
             types = inputs.pop("mm_token_type_ids")[0]
             inputs["mm_token_type_ids"] = torch.cat([types, torch.zeros(len(answer_ids), dtype=types.dtype)])
@@ -145,7 +162,7 @@ class FiFaCollator:
             "input_ids": torch.cat([prompt_ids, answer_ids]),
             "labels": torch.cat([torch.full_like(prompt_ids, -100), answer_ids]),
             "seg_masks": torch.from_numpy(seg_masks),
-            "region_mask": torch.from_numpy(self._region(name, row, size)),
+            "region_mask": torch.from_numpy(self._region(name, row, size, view)),
             "task_id": self.tasks.index(task),
             **inputs,
         }
@@ -164,7 +181,7 @@ class FiFaCollator:
             )
         return kept
 
-    def _region(self, name: str, row: dict, size: tuple[int, int]) -> np.ndarray:
+    def _region(self, name: str, row: dict, size: tuple[int, int], view: View | None = None) -> np.ndarray:
         task = row["task"]
         if task in REGION_TASKS:
             rle = row.get("query_mask")
@@ -172,11 +189,14 @@ class FiFaCollator:
                 raise CollateError(f"{name}: a {task} row needs query_mask (built with FiFa ≥ 1.1.0)")
             if tuple(rle["size"]) != size:
                 raise CollateError(f"{name}: query_mask is {list(rle['size'])} but the image is {list(size)}")
-            return soft_mask(rle, self.mask_size)
+            return soft_mask(view.mask(masklib.decode(rle)) if view else rle, self.mask_size)
         if task in BOX_QUERY_TASKS:
             if len(row.get("boxes") or []) != 1:
                 raise CollateError(f"{name}: a {task} row needs exactly one query box")
-            return box_coverage(row["boxes"][0], size, self.mask_size)
+            if view is None:
+                return box_coverage(row["boxes"][0], size, self.mask_size)
+            x0, y0, x1, y1 = view.box
+            return box_coverage(view.box_of(row["boxes"][0]), (y1 - y0, x1 - x0), self.mask_size)
         return np.zeros((self.mask_size, self.mask_size), np.float32)
 
     # --- the batch ------------------------------------------------------------------------

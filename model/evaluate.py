@@ -53,8 +53,11 @@ GALLERY_WIDTH = 720  # pixels of one rendered answer
 REPORT_FILE = "results.json"  # marks a folder as an evaluation report
 
 
-def load_rows(dataset: str, configs: str | Sequence[str], split: str, tasks: Sequence[str] | None, limit: int | None) -> list[dict]:
-    """The rows to score: ``configs``' ``split``, only ``tasks`` if given, at most ``limit`` rows per task.
+def load_rows(
+    dataset: str, configs: str | Sequence[str], split: str, tasks: Sequence[str] | None, limit: int | None, source_prefix: str | None = None
+) -> list[dict]:
+    """The rows to score: ``configs``' ``split``, only ``tasks`` if given, only sources whose id starts with
+    ``source_prefix`` if given, at most ``limit`` rows per task.
 
     Images stay as their stored bytes (``{"bytes", "path"}``), decoded only where pixels are needed.
     """
@@ -64,7 +67,10 @@ def load_rows(dataset: str, configs: str | Sequence[str], split: str, tasks: Seq
         raise empty_split_error(dataset, split) or cli.UsageError(f"{dataset}: has no {split!r} split for {', '.join(names)}")
     ds = ds.cast_column("image", datasets.Image(decode=False))
     kept, per_task = [], {}
+    sources = ds["source_id"] if source_prefix else None
     for i, task in enumerate(ds["task"]):
+        if sources is not None and not (sources[i] or "").startswith(source_prefix):
+            continue
         if (tasks and task not in tasks) or (limit is not None and per_task.get(task, 0) >= limit):
             continue
         per_task[task] = per_task.get(task, 0) + 1
@@ -238,7 +244,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     unknown = [t for t in tasks or [] if t not in TASKS]
     if unknown:
         raise cli.UsageError(f"--tasks: unknown tasks {unknown}; choose from {', '.join(TASKS)}")
-    rows = load_rows(args.dataset, args.config, args.split, tasks, args.limit)
+    rows = load_rows(args.dataset, args.config, args.split, tasks, args.limit, args.source_prefix)
     if not rows:
         raise cli.UsageError(f"{args.dataset}: no rows to score ({args.config}, {args.split}, tasks {','.join(tasks or []) or 'all'})")
     with staged_output(args.out, REPORT_FILE, overwrite=args.overwrite) as staging:
@@ -309,6 +315,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--split", default="test", help="test (FiFa-Bench), validation or train")
     parser.add_argument("--tasks", action=cli.ListAction, metavar="TASK", help="only these tasks, e.g. det,loc,age or det loc age")
     parser.add_argument("--limit", type=int, default=None, help="at most this many rows per task")
+    parser.add_argument("--source-prefix", metavar="P", help="only the rows of sources whose source_id starts with P (a group of a build)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--no-captions", action="store_true", help="skip BLEU/ROUGE/METEOR/CIDEr (they start Java)")

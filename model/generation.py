@@ -151,7 +151,9 @@ def generate_ids(
 def generate(model: FiFaModel, rows: Sequence[dict], *, max_new_tokens: int = 256, batch_size: int = 8) -> list[Answer]:
     """Answer every row's question (the user turn of a FiFa task row) with its text and masks at image size."""
     config = model.fifa_config
-    collator = FiFaCollator(model.processor, config.family, mask_size=config.mask_size, tasks=config.tasks, with_answers=False)
+    collator = FiFaCollator(
+        model.processor, config.family, mask_size=config.mask_size, tasks=config.tasks, with_answers=False, forensic_input=config.forensic_input
+    )
     tokenizer = model.processor.tokenizer
     was_training = model.training
     model.eval()

@@ -59,6 +59,7 @@ class FiFaConfig:
     decoder_layers: int = 2
     lora: dict | None = None  # peft LoraConfig fields when the base is adapted with LoRA
     base_in_checkpoint: bool = False
+    forensic_input: bool = False  # the vision tower also reads the image's SRM residual channels (model.augment)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self) | {"tasks": list(self.tasks)}, indent=2, sort_keys=True)

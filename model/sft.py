@@ -37,6 +37,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
 
 from fifa_data.outputs import Interrupted, check_output, output_lock
+from model.augment import SRM_CHANNELS, RealsInEveryBatch
 from model.card import render_model_card
 from model.collator import FiFaCollator
 from model.data import empty_split_error, load_split, parse_configs, texts_of
@@ -72,6 +73,13 @@ class FiFaArguments:
     train_vision_tower: bool | None = field(default=None, metadata={"help": "train the vision encoder too (default: only for tiny, which starts random)"})
     mask_size: int | None = field(default=None, metadata={"help": "side of the mask grid (default 64 tiny, 128 otherwise)"})
     decoder_dim: int | None = field(default=None, metadata={"help": "mask decoder width (default 64 tiny, 256 otherwise)"})
+    image_size: int = field(default=112, metadata={"help": "tiny only: the vision tower's input side in pixels"})
+    forensic_input: bool = field(
+        default=False, metadata={"help": "a new model's vision tower also reads SRM noise-residual channels (tiny only: a pretrained tower takes 3 channels)"}
+    )
+    augment: bool = field(default=False, metadata={"help": "train on a random scale-crop and flip of each image, its masks moved with it"})
+    augment_min_scale: float = field(default=0.6, metadata={"help": "the smallest crop side under --augment, as a share of the image's"})
+    reals_per_batch: int = field(default=0, metadata={"help": "put this many real-image rows in every training batch (0: plain shuffling)"})
     overwrite: bool = field(default=False, metadata={"help": "train into --output-dir even if it holds files that FiFa did not write"})
     no_progress: bool = field(default=False, metadata={"help": "no progress bars (they are off anyway when stderr is not a terminal)"})
 
@@ -98,6 +106,13 @@ class FiFaTrainer(SFTTrainer):
 
     args: FiFaSFTConfig
     card_facts: dict | None = None  # dataset and configs for the model card; set by `train`
+    reals_per_batch: int = 0  # set by `train`: real rows in every training batch (`RealsInEveryBatch`)
+
+    def _get_train_sampler(self, train_dataset=None):
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        if not self.reals_per_batch:
+            return super()._get_train_sampler(train_dataset)
+        return RealsInEveryBatch(dataset["label"], self.args.per_device_train_batch_size, self.reals_per_batch, seed=self.args.seed)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         mode = "train" if model.training else "eval"
@@ -235,14 +250,23 @@ def _new_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, seed
     tiny = args.model in TINY_MODELS and not composed
     heads = {"mask_size": args.mask_size or (64 if tiny else 128), "decoder_dim": args.decoder_dim or (64 if tiny else 256)}
     heads["decoder_heads"] = 4 if heads["decoder_dim"] < 128 else 8
+    if args.forensic_input and not tiny:
+        raise cli.UsageError(f"--forensic-input: only for a tiny model trained from scratch; {args.model}'s vision tower takes 3 channels")
     if composed:
         if not (args.vision_tower and args.language_model):
             raise cli.UsageError("--vision-tower, --language-model: composing a LLaVA needs both")
         base, processor = compose_llava_from_pretrained(args.vision_tower, args.language_model, seed=seed)
         return FiFaModel.create(base, processor, base_model=f"compose:{args.vision_tower}+{args.language_model}", seed=seed, **heads)
     if tiny:
-        base, processor = TINY[TINY_MODELS[args.model]](train_texts, seed=seed)
-        return FiFaModel.create(base, processor, base_model=f"tiny-{TINY_MODELS[args.model]}", seed=seed, **heads)
+        family = TINY_MODELS[args.model]
+        if family == "llava":
+            channels = 3 + SRM_CHANNELS if args.forensic_input else 3
+            base, processor = TINY[family](train_texts, image_size=args.image_size, channels=channels, seed=seed)
+        elif args.forensic_input or args.image_size != 112:
+            raise cli.UsageError(f"--forensic-input, --image-size: only for --model tiny, not {args.model}")
+        else:
+            base, processor = TINY[family](train_texts, seed=seed)
+        return FiFaModel.create(base, processor, base_model=f"tiny-{family}", seed=seed, forensic_input=args.forensic_input, **heads)
     try:
         return FiFaModel.from_base(args.model, dtype=dtype, seed=seed, **heads)
     except OSError as error:
@@ -283,8 +307,10 @@ def _train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
     if checkpoint:
         args.model = checkpoint  # the checkpoint's own tokenizer, base and heads; the trainer state follows
     model = build_model(args, texts_of(train), dtype, config.seed)
+    fifa = model.fifa_config
     collator = FiFaCollator(
-        model.processor, model.fifa_config.family, mask_size=model.fifa_config.mask_size, tasks=model.fifa_config.tasks, max_length=config.max_length
+        model.processor, fifa.family, mask_size=fifa.mask_size, tasks=fifa.tasks, max_length=config.max_length,
+        augment=args.augment, min_scale=args.augment_min_scale, forensic_input=fifa.forensic_input, seed=config.seed,
     )
     trainer = FiFaTrainer(
         model=model,
@@ -295,6 +321,7 @@ def _train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
         processing_class=model.processor,
     )
     trainer.card_facts = {"dataset": args.dataset, "configs": configs}
+    trainer.reals_per_batch = args.reals_per_batch
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     say = print if trainer.is_world_process_zero() else (lambda *_: None)

@@ -85,14 +85,20 @@ def _text_config(tokenizer, hidden: int, layers: int, heads: int) -> dict:
     }
 
 
-def tiny_llava(texts: Iterable[str], *, image_size: int = 112, patch_size: int = 8, hidden: int = 64, layers: int = 2, heads: int = 4, seed: int = 0):
-    """A random-initialised LLaVA (CLIP vision tower + Llama) and its processor: ``(model, processor)``."""
+def tiny_llava(
+    texts: Iterable[str], *, image_size: int = 112, patch_size: int = 8, hidden: int = 64, layers: int = 2, heads: int = 4,
+    channels: int = 3, seed: int = 0,
+):
+    """A random-initialised LLaVA (CLIP vision tower + Llama) and its processor: ``(model, processor)``.
+
+    ``channels`` is the vision tower's input channels: 3, or more for a forensic input (`model.augment.srm_residuals`).
+    """
     tokenizer = train_tokenizer(texts, image_tokens=(LLAVA_IMAGE,))
     torch.manual_seed(seed)
     vision = CLIPVisionModel(
         CLIPVisionConfig(
             hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers, num_attention_heads=heads,
-            image_size=image_size, patch_size=patch_size,
+            image_size=image_size, patch_size=patch_size, num_channels=channels,
         )
     )
     language = LlamaForCausalLM(LlamaConfig(**_text_config(tokenizer, hidden, layers, heads)))
