@@ -180,6 +180,10 @@ _FAMILY_FACTS = {  # a family fact as the noun phrase that the family-fact sente
     "structure removed": "none of the fine structure the original had there",
 }
 _FAMILY_FRAMES = ("The {area} shows {facts}.", "Its traces: the {area} shows {facts}.")
+_SEAM_FRAMES = (  # where a blend's border runs (`WriterInput.seam`)
+    "The blending seam runs along {regions}.",
+    "The seam of the blend runs along {regions}.",
+)
 _MOTION_FRAMES = (
     "A smooth warp moved {n} of the face's expression features.",
     "The expression changed through a smooth warp of {n} of the face's features.",
@@ -217,11 +221,14 @@ class TemplateWriter:
             if not faint:
                 at = len(sentences)
             faint.append(concept_id)
+        seam_grounded = [c for c in item.seam if c in faint]  # a seam concept with no fact of its own is grounded by the seam sentence
+        faint = [c for c in faint if c not in seam_grounded]
         if faint:
             sentences.insert(at, self._faint_sentence(item, faint, rng))
             concepts[at:at] = faint
-        if item.family_facts:  # the pair's family facts come first, right after the opening
-            sentences[:0] = self._family_sentences(item, item.family or family_of(item.manipulation), rng)
+        if item.family_facts or item.seam:  # the pair's family facts come first, right after the opening
+            sentences[:0] = self._family_sentences(item, item.family or family_of(item.manipulation), rng, seam_grounded)
+            concepts[:0] = seam_grounded
         return Explanation(summary, tuple(sentences), tuple(concepts), self.name)
 
     def _summary(self, item: WriterInput, rng: np.random.Generator) -> str:
@@ -237,18 +244,28 @@ class TemplateWriter:
             return _pick(rng, _COUNTED).format(n=n, s="" if n == 1 else "s", were="was" if n == 1 else "were")
         return _pick(rng, _SUMMARIES if family == "attribute" else _NEUTRAL_SUMMARIES)
 
-    def _family_sentences(self, item: WriterInput, family: str, rng: np.random.Generator) -> list[str]:
+    def _family_sentences(self, item: WriterInput, family: str, rng: np.random.Generator, seam_grounded: list[str]) -> list[str]:
         """The pair's measured family facts (`WriterInput.family_facts`), at most one sentence each for
-        the motion and for the traces on the changed region, which they name by its role, not by a region."""
+        the motion and for the traces on the changed region, which they name by its role, not by a
+        region; then where a blend's seam runs (`WriterInput.seam`), grounding the seam concepts in
+        ``seam_grounded`` and naming the others in plain words (they are grounded elsewhere, or not at all)."""
         out = []
         moved = [f for f in item.family_facts if f.direction == "expression moved"]
         if moved:
             n = int(moved[0].value)
             out.append(_pick(rng, _MOTION_FRAMES).format(n=_NUMBERS.get(n, str(n))))
-        phrases = [_FAMILY_FACTS[f.direction] for f in item.family_facts if f.direction in _FAMILY_FACTS]
+        said = {"blending seam"} if item.seam else set()  # the seam sentence says it, and where
+        phrases = [_FAMILY_FACTS[f.direction] for f in item.family_facts if f.direction in _FAMILY_FACTS and f.direction not in said]
         if phrases and family in _FAMILY_AREAS:
             listed = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
             out.append(_pick(rng, _FAMILY_FRAMES).format(area=_FAMILY_AREAS[family], facts=listed))
+        if item.seam:
+            names = [
+                f"<p>the {concept_words(item.fict[c], rng, self.synonym_rate)}</p>" if c in seam_grounded else f"the {item.fict[c].name}"
+                for c in item.seam
+            ]
+            regions = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            out.append(_pick(rng, _SEAM_FRAMES).format(regions=regions))
         return out
 
     def _sentence(self, concept: Concept, evidence: Evidence, grouped: list[list[Fact]], rng: np.random.Generator) -> str:
