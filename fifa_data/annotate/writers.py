@@ -3,7 +3,10 @@
 :class:`TemplateWriter` states only the facts of :meth:`Evidence.facts`, one sentence per
 grounded concept, in the order it is given (reading order: top to bottom); the concepts with no
 fact to state are named together in one sentence that states the pair's own measured fact (the
-warp's displacement, or the edit's colour difference there). Verbs agree with the concept name
+warp's displacement, or the edit's colour difference there). A fake of another forgery family
+states its family facts right after the opening, then, for a blend, where its seam runs
+(`WriterInput.seam`): a seam concept with no fact of its own is grounded there, the others are
+named in plain words (a concept is grounded once). Verbs agree with the concept name
 (:mod:`fifa_data.core.grammar`), and a colour is named only where it reads as its shift. Variety comes from a
 seeded choice among several phrasings per fact type, several sentence frames, degree adverbs,
 and the concept's FICT name or one of its synonyms, so the same pair always reads the same and
