@@ -330,12 +330,19 @@ def concept_words(concept: Concept, rng: np.random.Generator, synonym_rate: floa
     return concept.name
 
 
-_FAMILY_KINDS = {"reenactment": frozenset({"geometry"})}  # a family whose concepts state only these kinds of `Fact`
+_PAINTED = frozenset({"colour", "lightness", "texture", "seam"})
+_FAMILY_KINDS = {  # a family whose concepts state only these kinds of `Fact`
+    "reenactment": frozenset({"geometry"}),
+    "identity_swap": _PAINTED,  # a swap is resampled onto the photo's own mesh: its warp reading is resampling
+    "part_swap": _PAINTED,
+    "inpainting": _PAINTED,  # a filled patch moves nothing
+}
 
 
 def concept_facts(evidence: Evidence, config: EvidenceConfig = EvidenceConfig(), family: str | None = None) -> list[Fact]:
     """A concept's facts as a pair of ``family`` may state them: a reenactment moves pixels, so a
-    colour or texture reading of its concepts is resampling's side effect and is not stated."""
+    colour or texture reading of its concepts is resampling's side effect and is not stated; a swap
+    or an inpainting moves none, so a geometry reading of theirs is not stated either."""
     facts = evidence.facts(config)
     kinds = _FAMILY_KINDS.get(family or "")
     return facts if kinds is None else [f for f in facts if f.kind in kinds]
