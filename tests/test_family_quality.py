@@ -2,12 +2,16 @@
 concept, the family guess tells a reenactment from a self-blend and a part swap from drawn-on glasses,
 and a blend's text says where its seam runs."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from fifa_data.annotate.decide import decide
+from fifa_data.annotate.explanation import WriterInput
 from fifa_data.annotate.pipeline import annotate, nameable_seam
 from fifa_data.annotate.sentences import check_explanation
+from fifa_data.annotate.writers import TemplateWriter, stated_facts
 from fifa_data.core import masks as masklib
 from fifa_data.core.fict import finder_for
 from fifa_data.core.images import encode_image
@@ -100,3 +104,18 @@ def test_the_seam_sentence_names_the_seam_concepts_and_passes_the_checker(annota
     assert len(set(explanation.concepts)) == len(explanation.concepts)  # and no concept grounded twice
     assert not check_explanation(explanation, fake.concept_masks.fict)
     assert "blending seam along its border" not in explanation.plain()  # the seam is said once, where it runs
+
+
+@pytest.mark.slow
+def test_a_swap_text_states_no_warp(annotated):
+    """A swap is resampled onto the photo's own mesh, so a warp read on its regions is no fact about it:
+    the reenactment's real readings, written for a swap, state no geometry and no warp sentence."""
+    fakes, _ = annotated
+    fake = fakes["unnamed_reenact"]
+    item = WriterInput(fake.pair_id, fake.concept_masks.fict, fake.grounded, fake.evidence, family="reenactment")
+    assert "warp" in TemplateWriter().write(item).plain()
+    for family in ("identity_swap", "part_swap", "inpainting"):
+        text = TemplateWriter().write(replace(item, family=family))
+        assert not [f for c in text.concepts for f in stated_facts(fake.evidence[c], family=family) if f.kind == "geometry"]
+        assert "warp" not in text.plain() and "interocular distance" not in text.plain(), text.plain()
+        assert not check_explanation(text, fake.concept_masks.fict)

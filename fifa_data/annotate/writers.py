@@ -294,7 +294,8 @@ class TemplateWriter:
             share = "" if evidence is None else _pick(rng, next(p for limit, p in _EXTENT if evidence.share >= limit)).lower() + " "
             names.append(f"{share}<p>the {name}</p>")
         regions = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        if any(e.warped for e in found):
+        kinds = _FAMILY_KINDS.get(item.family or "")
+        if any(e.warped for e in found) and (kinds is None or "geometry" in kinds):  # a swap's warp reading is resampling
             moved = [e.displacement for e in item.evidence.values() if e.moved(self.config)]
             if moved:
                 return _pick(rng, _WARP_MOVED).format(amount=f"{100 * max(moved):.1f} %", regions=regions)
