@@ -57,7 +57,9 @@ the seam change:
 * an **inpainting** is grounded by the patch's own concept: the deepest concept, not too broad to
   name, that holds at least ``patch_share`` of the artifact's pixels (and ``small_edit_pixels``);
   a mole filled on the left cheek's apple is "the left cheek's apple" even where the patch is too
-  small a share of it to pass the rules above. When no such concept holds it, the cover stays.
+  small a share of it to pass the rules above. The patch concept's atomic parts that hold at least
+  ``small_edit_pixels`` of the patch are flagged with it (a wrinkled band across the forehead flags
+  the forehead's parts it crosses). When no such concept holds it, the cover stays.
 """
 
 from __future__ import annotations
@@ -284,6 +286,7 @@ def _at_family_scale(decisions: Decisions, family: str) -> Decisions:
     """The same verdicts with the cover (and a blend's seam concepts) at ``family``'s scale."""
     fict, config, concepts = decisions.fict, decisions.config, decisions.concepts
     seam: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()  # flagged beside the cover: a patch concept's atomic parts that hold the patch
     if family in PATCH_FAMILIES:
         total = int(decisions.artifact.sum())
         holding = [
@@ -291,6 +294,8 @@ def _at_family_scale(decisions: Decisions, family: str) -> Decisions:
             if c not in TOO_BROAD and d.artifact_pixels >= max(config.patch_share * total, config.small_edit_pixels)
         ]
         cover = tuple(holding[-1:]) or decisions.cover  # FICT order: a concept's descendants follow it
+        if holding:
+            parts = tuple(c for c in fict.atomic_descendants(cover[0]) if c in concepts and concepts[c].artifact_pixels >= config.small_edit_pixels)
     else:
         def whole(d: ConceptDecision) -> bool:
             return d.share >= config.parent_min_share and d.artifact_pixels >= config.min_pixels
@@ -298,7 +303,8 @@ def _at_family_scale(decisions: Decisions, family: str) -> Decisions:
         cover = tuple(c for part in natural_parts(fict) for c in _whole(concepts, part, whole)) or decisions.cover
         if family in BLEND_FAMILIES:
             seam = _seam_concepts(decisions)
-    flagged = {c: d if d.manipulated else ConceptDecision(c, True, d.artifact_pixels, d.concept_pixels) for c, d in concepts.items() if c in cover}
+    named = set(cover) | set(parts)
+    flagged = {c: d if d.manipulated else ConceptDecision(c, True, d.artifact_pixels, d.concept_pixels) for c, d in concepts.items() if c in named}
     return Decisions(config, {**concepts, **flagged}, decisions.artifact, decisions.concept_masks, family, cover, seam)
 
 

@@ -26,7 +26,7 @@ class WriterInput:
     fake_bytes: bytes = b""
     real_bytes: bytes | None = None
     manipulation: str | None = None
-    seam: tuple[str, ...] = ()  # a blend's seam concepts (`Decisions.seam_concepts`): where its border runs
+    seam: tuple[str, ...] = ()  # a blend's seam concepts a text may name (`pipeline.nameable_seam`): where its border runs
     family: str | None = None  # the forgery family: the manipulation's, or the guess's (`guessed`)
     family_facts: tuple[Fact, ...] = ()  # the pair's family facts (`family_evidence.FamilyEvidence.facts`)
     guessed: bool = False  # the family is the annotator's guess: the source named none

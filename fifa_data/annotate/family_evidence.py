@@ -20,10 +20,13 @@ wide, background and body left out):
   real has was removed, as in an inpainting);
 * **shape**: where R lies: the share of the inner-face hull it covers (`cover`), the share of the
   features (eyes, brows, lips) it covers (`features_cover`: a skin retouch leaves them out, a
-  blended face takes them in), its area in squared eye distances, and the facial part holding
-  most of it (`part`, `part_share`);
-* **motion**: the pair's warp reading (`motion.pair_motion`) and how many expression parts
-  (brows, eyes, lips, chin) the warp moved.
+  blended face takes them in), its area in squared eye distances, the facial part holding
+  most of it (`part`, `part_share`) and the share of that part it covers (`part_cover`: a swapped
+  part is replaced whole, a frame drawn across it is not);
+* **motion**: the pair's warp reading (`motion.pair_motion`), how many expression parts
+  (brows, eyes, lips, chin) the warp moved, and the share of the layout parts (nose, forehead)
+  it moved (`layout_moved`: a reenactment moves the expression and keeps the layout, a
+  self-blend's shifted or scaled copy moves both).
 
 :meth:`FamilyEvidence.facts` turns the readings into :class:`~fifa_data.annotate.evidence.Fact` s
 (kinds ``blend``, ``replaced``, ``removed``, ``motion``) with the thresholds of
@@ -46,6 +49,7 @@ from fifa_data.faces.concepts import ConceptMasks
 MESH_POINTS = 468  # the mesh proper (the iris points are not part of the face hull)
 PARTS = {"eye": ("eye",), "eyebrow": ("eyebrow",), "nose": ("nose",), "mouth": ("lips", "mouth")}  # a part swap's parts: FICT concepts
 EXPRESSION_PARTS = ("eyebrow", "eye", "lips", "chin")  # the parts a reenactment moves
+LAYOUT_PARTS = ("nose", "forehead")  # the parts that hold a face's layout: a reenactment leaves them, a shifted copy moves them
 _EPS = 1.0
 
 _BLENDED = frozenset({"blending seam", "colour mismatch", "lighting mismatch", "sharpness mismatch"})
@@ -95,6 +99,8 @@ class FamilyEvidence:
     removed: float | None
     warped: bool = False
     moved_parts: int = 0
+    layout_moved: float = 0.0
+    part_cover: float = 0.0
 
     def facts(self, family: str, config: FamilyEvidenceConfig = FamilyEvidenceConfig()) -> list[Fact]:
         """The family facts a pair of ``family`` states: the readings past their thresholds, kept to
@@ -156,14 +162,22 @@ def measure_family(
     features_cover = float(np.count_nonzero(region & features) / max(1, np.count_nonzero(features)))
     area = float(np.count_nonzero(region) / unit**2)
     part, part_share = _main_part(region, concepts, labels)
-    moved_parts = 0
+    part_cover = 0.0
+    if part is not None:
+        members = concepts.members(*PARTS[part])[labels]
+        part_cover = float(np.count_nonzero(region & members) / max(1, np.count_nonzero(members)))
+    moved_parts, layout_moved = 0, 0.0
     if motion.warped and motion.moved is not None:
         moved = motion.moved[window]
         for name in EXPRESSION_PARTS:
             mask = concepts.members(name)[labels]
             n = np.count_nonzero(mask)
             moved_parts += int(n > 0 and np.count_nonzero(mask & moved) >= config.moved_part * n)
-    empty = FamilyEvidence(cover, features_cover, area, part, part_share, None, None, None, None, None, None, motion.warped, moved_parts)
+        layout = concepts.members(*LAYOUT_PARTS)[labels]
+        layout_moved = float(np.count_nonzero(layout & moved) / max(1, np.count_nonzero(layout)))
+    empty = FamilyEvidence(
+        cover, features_cover, area, part, part_share, None, None, None, None, None, None, motion.warped, moved_parts, layout_moved, part_cover
+    )
     if not region.any():
         return empty
     lab_real, lab_fake = (cv2.cvtColor(np.ascontiguousarray(image[window]), cv2.COLOR_RGB2LAB).astype(np.float32) for image in (real, fake))
@@ -198,7 +212,7 @@ def measure_family(
     removed = _log_ratio(float((band_fake_plain[region] ** 2).mean()), float((a**2).mean()))
     return FamilyEvidence(
         cover, features_cover, area, part, part_share, seam, colour_fake - colour_real, light_fake - light_real, abs(sharp_fake - sharp_real),
-        detail_kept, removed, motion.warped, moved_parts,
+        detail_kept, removed, motion.warped, moved_parts, layout_moved, part_cover,
     )
 
 

@@ -1,13 +1,18 @@
 """The family guess: which forgery family a fake whose source names none most likely belongs to.
 
 Read off the pair's family evidence (:mod:`fifa_data.annotate.family_evidence`), first rule that
-holds: an artifact that covers most of the inner-face hull and its features is an *identity swap*
-when the features' texture was replaced and a *self-blend* when it was kept (an unwarped one that
-covers less of the hull, but replaces the features' texture, is still a swap); a warp that moves
-several expression parts is a *reenactment*; an artifact mostly on one facial part whose texture
-came from elsewhere, without a seam or drawn-on structure (glasses), is a *part swap*; another warp
-is an attribute warp (a smile, bigger eyes, a slimmer face); a small patch off the facial parts
-where nothing was drawn on is an *inpainting*; anything else is an *attribute* edit. The reasons are short phrases a text or a reviewer can read.
+holds: an artifact that covers most of the inner-face hull and its features, with the features'
+texture replaced, is an *identity swap*; a warp that moves several expression parts but leaves the face's layout (nose, forehead)
+in place is a *reenactment*, whatever share of the face it reaches; an artifact that covers most of
+the hull and its features with the face's own texture kept is a *self-blend* (its copy, shifted or
+scaled, moves the layout too); another warp of several expression parts is a *reenactment*; an
+artifact mostly on one facial part, covering much of that part, whose texture came from elsewhere,
+without a seam, is a *part swap* (a frame drawn across the eyes covers little of them); an unwarped
+artifact spread over several parts whose texture came from elsewhere is an *identity swap* that
+covers less of the hull; a small
+patch off the facial parts where nothing was drawn on and no part moved is an *inpainting*; another
+warp is an attribute warp (a smile, bigger eyes, a slimmer face); anything else is an *attribute*
+edit. The reasons are short phrases a text or a reviewer can read.
 """
 
 from __future__ import annotations
@@ -22,14 +27,17 @@ class FamilyGuessConfig:
     """Where each rule of the guess draws its line; recorded in the dataset card."""
 
     reenact_parts: int = 3  # a warp that moves at least this many expression parts is a reenactment
-    hull_cover: float = 0.6  # share of the inner-face hull an identity swap or self-blend covers
+    hull_cover: float = 0.5  # share of the inner-face hull an identity swap or self-blend covers
     features_cover: float = 0.5  # ... and share of the eyes, brows and lips (a skin retouch leaves them out)
-    patch_area: float = 1.0  # squared eye distances: an inpainted patch is at most this large
+    patch_area: float = 0.2  # squared eye distances: an inpainted patch is at most this large
     added: float = 2.5  # log2 band-pass energy ratio from which structure was drawn on (glasses), not swapped in
     part_share: float = 0.35  # share of the artifact on one facial part for a part swap
-    swap_cover: float = 0.45  # an unwarped identity swap covers at least this much of the hull
+    swap_cover: float = 0.2  # an unwarped identity swap covers at least this much of the hull
+    swap_features: float = 0.4  # ... and this much of the eyes, brows and lips
     off_part: float = 0.15  # an inpainted patch has less than this share on any facial part
     filled: float = 0.5  # ... and its band-pass energy grew by less than this log2 ratio (nothing drawn on)
+    layout_still: float = 0.4  # a reenactment's warp moves less than this share of the nose and forehead
+    part_cover: float = 0.35  # a part swap's artifact covers at least this share of its part
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -52,23 +60,28 @@ def guess_family(
     e = evidence
     replaced = e.detail_kept is not None and e.detail_kept < thresholds.replaced
     covered = f"{e.cover:.0%} of the inner face covered"
-    if e.cover >= config.hull_cover and e.features_cover >= config.features_cover:
-        if replaced:
-            return FamilyGuess("identity_swap", (covered, "the features' texture replaced"))
-        return FamilyGuess("self_blend", (covered, "the face's own texture kept"))
-    if replaced and not e.warped and e.cover >= config.swap_cover and e.features_cover >= config.features_cover:
+    hull = e.cover >= config.hull_cover and e.features_cover >= config.features_cover
+    if hull and replaced:
         return FamilyGuess("identity_swap", (covered, "the features' texture replaced"))
-    if e.warped and e.moved_parts >= config.reenact_parts:
+    expression = e.warped and e.moved_parts >= config.reenact_parts
+    if expression and e.layout_moved < config.layout_still:
+        return FamilyGuess("reenactment", ("a coherent warp", f"{e.moved_parts} expression parts moved", "the face's layout kept"))
+    if hull:
+        return FamilyGuess("self_blend", (covered, "the face's own texture kept"))
+    if expression:
         return FamilyGuess("reenactment", ("a coherent warp", f"{e.moved_parts} expression parts moved"))
     added = e.removed is not None and e.removed >= config.added
     seam = e.seam is not None and e.seam >= thresholds.seam
-    if replaced and e.part is not None and e.part_share >= config.part_share and not added and not seam:
+    if replaced and e.part is not None and e.part_share >= config.part_share and e.part_cover >= config.part_cover and not seam:
         return FamilyGuess("part_swap", (f"one facial part ({e.part})", "its texture replaced", "no seam"))
-    if e.warped:
-        return FamilyGuess("attribute", ("a coherent warp", "one feature reshaped"))
-    if e.part_share < config.off_part and e.area <= config.patch_area and (e.removed is None or e.removed < config.filled):
+    if replaced and not e.warped and e.cover >= config.swap_cover and e.features_cover >= config.swap_features:
+        return FamilyGuess("identity_swap", (covered, "the features' texture replaced"))
+    patch = e.part_share < config.off_part and e.area <= config.patch_area and (e.removed is None or e.removed < config.filled)
+    if patch and e.moved_parts == 0:
         removed = e.removed is not None and e.removed <= thresholds.removed
         return FamilyGuess("inpainting", ("a small patch off the facial parts", "structure removed" if removed else "filled in"))
+    if e.warped:
+        return FamilyGuess("attribute", ("a coherent warp", "one feature reshaped"))
     if added or seam:
         return FamilyGuess("attribute", ("a local change", "structure drawn on the face"))
     return FamilyGuess("attribute", ("a local change", "the texture kept" if not replaced else "the texture changed"))

@@ -213,8 +213,15 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     order = tuple(sorted(salient, key=lambda c: (round(evidence[c].centroid[1]), evidence[c].centroid[0])))
     family_facts = tuple(family_evidence.facts(family, config.family_evidence)) if family_evidence is not None else ()
     item = WriterInput(ref.pair_id, concepts.fict, order, evidence, pair.fake_bytes, pair.real_bytes, ref.manipulation,
-                       seam=decisions.seam_concepts, family=family, family_facts=family_facts, guessed=guess is not None)
+                       seam=nameable_seam(decisions), family=family, family_facts=family_facts, guessed=guess is not None)
     return Measured(pair, concepts, params, decisions, evidence, item, family_evidence, guess)
+
+
+def nameable_seam(decisions: Decisions) -> tuple[str, ...]:
+    """The seam concepts a text may name (`Decisions.seam_concepts`): those flagged or holding a flagged
+    concept, since the guard drops a sentence that names a region the decisions leave untouched."""
+    flagged = set(decisions.manipulated)
+    return tuple(c for c in decisions.seam_concepts if c in flagged or any(d.id in flagged for d in decisions.fict.descendants(c)))
 
 
 def differs_away(reference: np.ndarray, fake: np.ndarray, near: np.ndarray | None) -> float:

@@ -3,7 +3,10 @@
 :class:`TemplateWriter` states only the facts of :meth:`Evidence.facts`, one sentence per
 grounded concept, in the order it is given (reading order: top to bottom); the concepts with no
 fact to state are named together in one sentence that states the pair's own measured fact (the
-warp's displacement, or the edit's colour difference there). Verbs agree with the concept name
+warp's displacement, or the edit's colour difference there). A fake of another forgery family
+states its family facts right after the opening, then, for a blend, where its seam runs
+(`WriterInput.seam`): a seam concept with no fact of its own is grounded there, the others are
+named in plain words (a concept is grounded once). Verbs agree with the concept name
 (:mod:`fifa_data.core.grammar`), and a colour is named only where it reads as its shift. Variety comes from a
 seeded choice among several phrasings per fact type, several sentence frames, degree adverbs,
 and the concept's FICT name or one of its synonyms, so the same pair always reads the same and
@@ -180,6 +183,10 @@ _FAMILY_FACTS = {  # a family fact as the noun phrase that the family-fact sente
     "structure removed": "none of the fine structure the original had there",
 }
 _FAMILY_FRAMES = ("The {area} shows {facts}.", "Its traces: the {area} shows {facts}.")
+_SEAM_FRAMES = (  # where a blend's border runs (`WriterInput.seam`)
+    "The blending seam runs along {regions}.",
+    "The seam of the blend runs along {regions}.",
+)
 _MOTION_FRAMES = (
     "A smooth warp moved {n} of the face's expression features.",
     "The expression changed through a smooth warp of {n} of the face's features.",
@@ -217,11 +224,14 @@ class TemplateWriter:
             if not faint:
                 at = len(sentences)
             faint.append(concept_id)
+        seam_grounded = [c for c in item.seam if c in faint]  # a seam concept with no fact of its own is grounded by the seam sentence
+        faint = [c for c in faint if c not in seam_grounded]
         if faint:
             sentences.insert(at, self._faint_sentence(item, faint, rng))
             concepts[at:at] = faint
-        if item.family_facts:  # the pair's family facts come first, right after the opening
-            sentences[:0] = self._family_sentences(item, item.family or family_of(item.manipulation), rng)
+        if item.family_facts or item.seam:  # the pair's family facts come first, right after the opening
+            sentences[:0] = self._family_sentences(item, item.family or family_of(item.manipulation), rng, seam_grounded)
+            concepts[:0] = seam_grounded
         return Explanation(summary, tuple(sentences), tuple(concepts), self.name)
 
     def _summary(self, item: WriterInput, rng: np.random.Generator) -> str:
@@ -237,18 +247,28 @@ class TemplateWriter:
             return _pick(rng, _COUNTED).format(n=n, s="" if n == 1 else "s", were="was" if n == 1 else "were")
         return _pick(rng, _SUMMARIES if family == "attribute" else _NEUTRAL_SUMMARIES)
 
-    def _family_sentences(self, item: WriterInput, family: str, rng: np.random.Generator) -> list[str]:
+    def _family_sentences(self, item: WriterInput, family: str, rng: np.random.Generator, seam_grounded: list[str]) -> list[str]:
         """The pair's measured family facts (`WriterInput.family_facts`), at most one sentence each for
-        the motion and for the traces on the changed region, which they name by its role, not by a region."""
+        the motion and for the traces on the changed region, which they name by its role, not by a
+        region; then where a blend's seam runs (`WriterInput.seam`), grounding the seam concepts in
+        ``seam_grounded`` and naming the others in plain words (they are grounded elsewhere, or not at all)."""
         out = []
         moved = [f for f in item.family_facts if f.direction == "expression moved"]
         if moved:
             n = int(moved[0].value)
             out.append(_pick(rng, _MOTION_FRAMES).format(n=_NUMBERS.get(n, str(n))))
-        phrases = [_FAMILY_FACTS[f.direction] for f in item.family_facts if f.direction in _FAMILY_FACTS]
+        said = {"blending seam"} if item.seam else set()  # the seam sentence says it, and where
+        phrases = [_FAMILY_FACTS[f.direction] for f in item.family_facts if f.direction in _FAMILY_FACTS and f.direction not in said]
         if phrases and family in _FAMILY_AREAS:
             listed = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
             out.append(_pick(rng, _FAMILY_FRAMES).format(area=_FAMILY_AREAS[family], facts=listed))
+        if item.seam:
+            names = [
+                f"<p>the {concept_words(item.fict[c], rng, self.synonym_rate)}</p>" if c in seam_grounded else f"the {item.fict[c].name}"
+                for c in item.seam
+            ]
+            regions = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            out.append(_pick(rng, _SEAM_FRAMES).format(regions=regions))
         return out
 
     def _sentence(self, concept: Concept, evidence: Evidence, grouped: list[list[Fact]], rng: np.random.Generator) -> str:
@@ -274,7 +294,8 @@ class TemplateWriter:
             share = "" if evidence is None else _pick(rng, next(p for limit, p in _EXTENT if evidence.share >= limit)).lower() + " "
             names.append(f"{share}<p>the {name}</p>")
         regions = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        if any(e.warped for e in found):
+        kinds = _FAMILY_KINDS.get(item.family or "")
+        if any(e.warped for e in found) and (kinds is None or "geometry" in kinds):  # a swap's warp reading is resampling
             moved = [e.displacement for e in item.evidence.values() if e.moved(self.config)]
             if moved:
                 return _pick(rng, _WARP_MOVED).format(amount=f"{100 * max(moved):.1f} %", regions=regions)
@@ -310,12 +331,19 @@ def concept_words(concept: Concept, rng: np.random.Generator, synonym_rate: floa
     return concept.name
 
 
-_FAMILY_KINDS = {"reenactment": frozenset({"geometry"})}  # a family whose concepts state only these kinds of `Fact`
+_PAINTED = frozenset({"colour", "lightness", "texture", "seam"})
+_FAMILY_KINDS = {  # a family whose concepts state only these kinds of `Fact`
+    "reenactment": frozenset({"geometry"}),
+    "identity_swap": _PAINTED,  # a swap is resampled onto the photo's own mesh: its warp reading is resampling
+    "part_swap": _PAINTED,
+    "inpainting": _PAINTED,  # a filled patch moves nothing
+}
 
 
 def concept_facts(evidence: Evidence, config: EvidenceConfig = EvidenceConfig(), family: str | None = None) -> list[Fact]:
     """A concept's facts as a pair of ``family`` may state them: a reenactment moves pixels, so a
-    colour or texture reading of its concepts is resampling's side effect and is not stated."""
+    colour or texture reading of its concepts is resampling's side effect and is not stated; a swap
+    or an inpainting moves none, so a geometry reading of theirs is not stated either."""
     facts = evidence.facts(config)
     kinds = _FAMILY_KINDS.get(family or "")
     return facts if kinds is None else [f for f in facts if f.kind in kinds]
