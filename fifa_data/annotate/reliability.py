@@ -66,12 +66,12 @@ TRUE_FACTS: dict[str, dict[str, frozenset[str]]] = {
     # the photo's mesh: its landmarks stay (no geometry), the blur is resampling (no removed
     # structure). A self-blend recolours, blurs or sharpens, scales and shifts the face's own copy a
     # little: its texture is its own. A reenactment only warps. An inpainting fills a patch from its
-    # surroundings: it smooths, it matches the colour around it, it adds no detail.
+    # surroundings: it matches the colour around it, and its fill (OpenCV's) smooths or leaves streaks.
     "face_swap": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY, "blend": _ANY, "replaced": _ANY},
     "part_swap": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY, "blend": _ANY, "replaced": _ANY},
     "self_blend": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY, "blend": _ANY, "geometry": _ANY},
     "reenact": {"geometry": _ANY, "motion": _ANY},
-    "inpaint": {"colour": _ANY, "lightness": _ANY, "texture": frozenset({"sharper"}), "seam": _ANY,
+    "inpaint": {"colour": _ANY, "lightness": _ANY, "texture": _ANY, "seam": _ANY,
                 "blend": frozenset({"colour mismatch", "lighting mismatch"}), "removed": _ANY},
 }
 
@@ -97,9 +97,10 @@ def loose_region(fict: FICT, concept_id: str) -> str | None:
     return next((r for r in CONTEXT if r in ids), None)
 
 
-def truth_concepts(edit: np.ndarray, concepts: ConceptMasks, config: DecisionConfig = DecisionConfig()) -> set[str]:
-    """The atomic concepts the decision rule flags when given the true edit mask."""
-    return set(decide(edit, concepts, config).manipulated_atomic)
+def truth_concepts(edit: np.ndarray, concepts: ConceptMasks, config: DecisionConfig = DecisionConfig(), family: str | None = None) -> set[str]:
+    """The atomic concepts the decision rule flags when given the true edit mask, at ``family``'s scale
+    (an inpainting's patch concept holds its parts, as the annotator decides it)."""
+    return set(decide(edit, concepts, config, family=family).manipulated_atomic)
 
 
 def score_pair(
@@ -115,7 +116,7 @@ def score_pair(
     ``concepts`` the concept masks of the edited face (None when unknown: no truth concepts)."""
     family = family_of(manipulation)
     record: dict = {"manipulation": manipulation, "family": family, "truth_share": float(edit.mean())}
-    truth = truth_concepts(edit, concepts, decision) if concepts is not None else set()
+    truth = truth_concepts(edit, concepts, decision, family) if concepts is not None else set()
     record["truth_concepts"] = sorted(truth)
     record["unnamed"] = img is not None and img.manipulation is None
     guess = img.family_guess if record["unnamed"] else None

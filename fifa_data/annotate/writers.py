@@ -123,19 +123,22 @@ _EXTENT = (
     (0.0, ("Part of", "A portion of", "Some of")),
 )
 
-_SUMMARIES = (
+_NEUTRAL_SUMMARIES = (  # a fake whose family is not known: what happened, no family named
     "This photo has been digitally manipulated.",
-    "The image is a fake: a local attribute edit was applied.",
-    "This picture shows clear signs of an attribute manipulation.",
     "The photo was altered after capture.",
     "This is not an authentic photo; parts of it were edited.",
     "An editing tool has changed this picture.",
     "The image contains manipulated regions.",
 )
 
-_NEUTRAL_SUMMARIES = tuple(s for s in _SUMMARIES if "attribute" not in s)  # a fake whose family is not known
-
-_FAMILY_SUMMARIES = {  # the first sentence of a fake of another family: what happened, at the family's level
+_FAMILY_SUMMARIES = {  # the first sentence of a fake of a known family: what happened, at the family's level
+    "attribute": (
+        "The image is a fake: a local attribute edit was applied.",
+        "This picture shows clear signs of an attribute manipulation.",
+        "Attributes of this face were edited after capture.",
+        "This photo is not authentic: an editing tool changed attributes of the face.",
+        "The face in this photo had some of its attributes retouched.",
+    ),
     "identity_swap": (
         "The inner face comes from another person and was blended into this photo.",
         "This is a face swap: another person's face was pasted over the original one and blended in.",
@@ -192,9 +195,9 @@ _MOTION_FRAMES = (
     "The expression changed through a smooth warp of {n} of the face's features.",
 )
 
-_COUNTED = (
-    "{n} region{s} of this photo {were} edited.",
-    "The manipulation touches {n} region{s} of the picture.",
+_COUNTED = (  # an attribute edit's opening may count its regions
+    "An attribute edit changed {n} region{s} of this face.",
+    "The face's attributes were edited in {n} region{s}.",
 )
 
 
@@ -240,12 +243,10 @@ class TemplateWriter:
         family = item.family or family_of(item.manipulation)
         if item.guessed and family in FAMILY_PHRASES and family != "unknown":
             return _pick(rng, _GUESSED).format(phrase=FAMILY_PHRASES[family])
-        if family in _FAMILY_SUMMARIES:
-            return _pick(rng, _FAMILY_SUMMARIES[family])
         n = len(item.requested)
-        if n and rng.random() < 0.3:
-            return _pick(rng, _COUNTED).format(n=n, s="" if n == 1 else "s", were="was" if n == 1 else "were")
-        return _pick(rng, _SUMMARIES if family == "attribute" else _NEUTRAL_SUMMARIES)
+        if family == "attribute" and n and rng.random() < 0.3:
+            return _pick(rng, _COUNTED).format(n=n, s="" if n == 1 else "s")
+        return _pick(rng, _FAMILY_SUMMARIES.get(family, _NEUTRAL_SUMMARIES))
 
     def _family_sentences(self, item: WriterInput, family: str, rng: np.random.Generator, seam_grounded: list[str]) -> list[str]:
         """The pair's measured family facts (`WriterInput.family_facts`), at most one sentence each for
