@@ -123,6 +123,11 @@ RESAVED_PARAMS = {  # the adaptive settings against a resaved reference that rep
     "chroma_floor": 0.35,
     "blur_sigma": 0.5,
 }
+# Over RESAVED_PARAMS for a fake its source names as another family than an attribute edit (a swap, a blend, a
+# fill): such an edit replaces a whole region, whose strongest edges (nostrils, teeth, an eye's rim) would make the
+# macroblock-relative floor drop the moderate, visible change beside them, while the re-quantised halo it keeps
+# out lies mostly inside the replaced region anyway.
+FAMILY_RESAVED_PARAMS = {"relative_floor": 0.0}
 LOSSLESS_PARAMS = {  # against the real itself when a lossless fake equals it on every untouched pixel: no re-encoding noise at all
     "min_delta_e": 1.0,
     "faint_delta_e": 0.5,
