@@ -33,7 +33,9 @@ Two modes, chosen by name; the parameters (given and measured) are recorded with
        pixel scoring less than that share of the highest score within one JPEG macroblock
        (`JPEG_SPREAD_PX`) scores nothing: against a resaved reference, what remains of the noise
        is the re-quantisation of the blocks a strong edit touched (`RESAVED_PARAMS`; against the
-       real photo it costs the warps more than it gains).
+       real photo it costs the warps more than it gains; a fake its source names as a swap, blend
+       or fill goes without it, `FAMILY_RESAVED_PARAMS`: the strong edges of a replaced part would
+       drop its moderate, visible change).
        Against a resaved reference of a fake saved once, nothing but the edited blocks differs,
        so two more rules and a lighter blur (0.5 px) apply there (the annotator checks that the
        fake differs from it on nothing far from the subject, which a second save does not pass): farther than a macroblock from any pixel scoring
