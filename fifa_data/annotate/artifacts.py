@@ -33,7 +33,9 @@ Two modes, chosen by name; the parameters (given and measured) are recorded with
        pixel scoring less than that share of the highest score within one JPEG macroblock
        (`JPEG_SPREAD_PX`) scores nothing: against a resaved reference, what remains of the noise
        is the re-quantisation of the blocks a strong edit touched (`RESAVED_PARAMS`; against the
-       real photo it costs the warps more than it gains).
+       real photo it costs the warps more than it gains; a fake its source names as a swap, blend
+       or fill goes without it, `FAMILY_RESAVED_PARAMS`: the strong edges of a replaced part would
+       drop its moderate, visible change).
        Against a resaved reference of a fake saved once, nothing but the edited blocks differs,
        so two more rules and a lighter blur (0.5 px) apply there (the annotator checks that the
        fake differs from it on nothing far from the subject, which a second save does not pass): farther than a macroblock from any pixel scoring
@@ -123,6 +125,11 @@ RESAVED_PARAMS = {  # the adaptive settings against a resaved reference that rep
     "chroma_floor": 0.35,
     "blur_sigma": 0.5,
 }
+# Over RESAVED_PARAMS for a fake its source names as another family than an attribute edit (a swap, a blend, a
+# fill): such an edit replaces a whole region, whose strongest edges (nostrils, teeth, an eye's rim) would make the
+# macroblock-relative floor drop the moderate, visible change beside them, while the re-quantised halo it keeps
+# out lies mostly inside the replaced region anyway.
+FAMILY_RESAVED_PARAMS = {"relative_floor": 0.0}
 LOSSLESS_PARAMS = {  # against the real itself when a lossless fake equals it on every untouched pixel: no re-encoding noise at all
     "min_delta_e": 1.0,
     "faint_delta_e": 0.5,

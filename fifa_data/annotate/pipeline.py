@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fifa_data.annotate.artifacts import JPEG_SPREAD_PX, LOSSLESS_PARAMS, RESAVED_PARAMS, artifact_mask, within
+from fifa_data.annotate.artifacts import FAMILY_RESAVED_PARAMS, JPEG_SPREAD_PX, LOSSLESS_PARAMS, RESAVED_PARAMS, artifact_mask, within
 from fifa_data.annotate.decide import DecisionConfig, Decisions, decide
 from fifa_data.annotate.evidence import Evidence, EvidenceConfig, Fact, measure_evidence
 from fifa_data.annotate.explanation import Explanation, WriterInput
@@ -175,6 +175,8 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
             how["differs_away"] = differs_away(reference, pair.fake, near)
             if how["differs_away"] <= RESAVED_EXACT:
                 tuned = LOSSLESS_PARAMS if lossless else RESAVED_PARAMS
+                if not lossless and family_of(ref.manipulation) not in ("attribute", "unknown"):
+                    tuned = {**RESAVED_PARAMS, **FAMILY_RESAVED_PARAMS}
         region = given_region(ref, pair.fake.shape[:2], face_height)  # a given box or render bounds the mask
         if region is not None:
             near = region if near is None else near & region

@@ -28,7 +28,7 @@ Besides the attribute edits, :data:`FAMILY_EDITS` makes one edit of every other 
 the photo's mesh, colour-matched, feathered or Poisson-blended), ``self_blend`` (the photo's own
 jittered copy blended through a deformed face hull), ``reenact`` (a donor's expression moved onto the
 face by a landmark-driven warp), ``part_swap`` (the donor's eyes, eyebrows, nose or mouth) and
-``inpaint`` (a mole, mark or wrinkled patch filled from its surroundings). The donor edits
+``inpaint`` (a mole, mark or wrinkled patch, put where the photo has detail to remove, filled from its surroundings). The donor edits
 (:data:`DONOR_EDITS`) take a second photo of another identity. Their truth mask follows the same rule;
 a blend also records its *seam band* in :attr:`Edit.seam`: where ``4 a (1 - a) >= 0.5`` for a feathered
 blend weight ``a``, and the clone (or filled hole's) inner border band for a Poisson clone or an

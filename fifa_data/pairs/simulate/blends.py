@@ -140,11 +140,47 @@ def _self_blend(ctx: _Context, rng: np.random.Generator, donor: _Context | None 
 
 INPAINT_PATCHES = ("mole", "mark", "wrinkles")  # what the inpainting removes
 _INPAINT_REGIONS = {"mole": ("cheek", "forehead"), "mark": ("cheek", "forehead"), "wrinkles": ("forehead",)}
+_INPAINT_CANDIDATES = 8  # the most structured places of the region tried as holes
+_INPAINT_CHOICES = 3  # the place removed is drawn among this many candidates whose detail the fill removes most
+
+
+def _local_structure(gray: np.ndarray, inside: np.ndarray, axes_px: np.ndarray, tilt: float) -> np.ndarray:
+    """How much visible structure (a dark or bright blob, a line, a blemish) a hole of ``axes_px`` centred
+    on each pixel would hold: the mean absolute deviation of the grey level from its surroundings (a local
+    mean three holes wide), counted over the pixels of ``inside`` only so that a border with hair, an eye
+    or the background adds nothing."""
+    weight = inside.astype(np.float32)
+    sigma = float(max(1.0, 1.5 * axes_px.mean()))
+    support = cv2.GaussianBlur(weight, (0, 0), sigma)
+    surround = cv2.GaussianBlur(gray * weight, (0, 0), sigma) / np.maximum(support, 1e-3)
+    deviation = np.abs(gray - surround) * weight
+    kernel = np.zeros((2 * int(axes_px.max()) + 1,) * 2, np.uint8)
+    centre = (int(axes_px.max()), int(axes_px.max()))
+    cv2.ellipse(kernel, centre, (max(1, int(axes_px[0])), max(1, int(axes_px[1]))), tilt, 0, 360, 1, -1)
+    kernel = kernel.astype(np.float32)
+    total = cv2.filter2D(deviation, -1, kernel, borderType=cv2.BORDER_CONSTANT)
+    count = cv2.filter2D(weight, -1, kernel, borderType=cv2.BORDER_CONSTANT)
+    return total / np.maximum(count, 1.0)
+
+
+def _detail(gray: np.ndarray, inside: np.ndarray) -> float:
+    """The grey-level detail of ``inside``: the spread of its grey levels about their best-fitting plane (so a
+    smooth shading gradient counts as none; a mole, a line or a blemish does)."""
+    ys, xs = np.nonzero(inside)
+    if len(ys) < 4:
+        return 0.0
+    design = np.column_stack([xs, ys, np.ones_like(xs)]).astype(np.float64)
+    values = gray[inside].astype(np.float64)
+    return float(np.std(values - design @ np.linalg.lstsq(design, values, rcond=None)[0]))
 
 
 def _inpaint(ctx: _Context, rng: np.random.Generator, donor: _Context | None = None):
-    """A patch of the cheek or forehead (a mole, a mark, or a wrinkled band of the forehead) removed with
-    `cv2.inpaint`: filled from its surroundings. Of a few candidate places, the most textured one is taken."""
+    """A visible patch of the cheek or forehead (a mole, a mark or blemish, or a band of forehead wrinkles)
+    removed with `cv2.inpaint`: filled from its surroundings. The hole is put where the photo has structure
+    to remove: of the places of the region where the hole would lie inside the skin, one of the
+    few whose grey level departs most from its surroundings (a dark or bright blob, a line) is drawn, so the
+    removal changes what a viewer sees; ``params["removed_contrast"]`` records the structure's mean grey-level
+    departure from its surroundings before and after."""
     strength = float(rng.uniform())
     patch = INPAINT_PATCHES[int(rng.integers(len(INPAINT_PATCHES)))]
     concept = _INPAINT_REGIONS[patch][int(rng.integers(len(_INPAINT_REGIONS[patch])))]
@@ -156,25 +192,41 @@ def _inpaint(ctx: _Context, rng: np.random.Generator, donor: _Context | None = N
         axes = np.array([0.2 + 0.15 * strength, rng.uniform(0.05, 0.08)])
     angle = float(rng.uniform(-30, 30)) if patch == "mark" else 0.0
     axes_px = axes * ctx.unit
-    region = cv2.erode(ctx.mask(concept).astype(np.uint8), _disc(axes_px.max() * 0.8), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
-    ys, xs = np.nonzero(region)
-    if len(ys) == 0:
-        raise EditNotApplicable(f"the {concept} is too small for a {patch} to be removed from it")
-    picks = rng.integers(len(ys), size=8)
-    gray = cv2.cvtColor(ctx.image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    detail = np.abs(gray - cv2.GaussianBlur(gray, (0, 0), max(1.0, 0.03 * ctx.unit)))
-    texture = cv2.blur(detail, (max(1, int(axes_px[0])), max(1, int(axes_px[1]))))
-    best = picks[int(np.argmax(texture[ys[picks], xs[picks]]))]
-    centre = (float(xs[best]), float(ys[best]))
     tilt = float(np.degrees(np.arctan2(ctx.ex[1], ctx.ex[0]))) + angle
-    hole = np.zeros(ctx.shape, np.uint8)
-    centre_q, axes_q = (round(centre[0] * 16), round(centre[1] * 16)), (round(axes_px[0] * 16), round(axes_px[1] * 16))
-    cv2.ellipse(hole, centre_q, axes_q, tilt, 0, 360, 1, -1, cv2.LINE_8, shift=4)
-    hole = _away_from_edges(hole > 0)
+    skin = ctx.mask(concept)
+    region = cv2.erode(skin.astype(np.uint8), _disc(axes_px.max() * 0.8), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    if not region.any():
+        raise EditNotApplicable(f"the {concept} is too small for a {patch} to be removed from it")
+    gray = cv2.cvtColor(ctx.image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    structure = _local_structure(gray, skin, axes_px, tilt)
     method = ("telea", "navier_stokes")[int(rng.integers(2))]
     radius = ctx.px(0.03, 2.0)
     flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
-    fake = cv2.inpaint(ctx.image, hole.astype(np.uint8), radius, flag)
+    # Candidates: the most structured places of the region, each at least a hole apart; each is filled in
+    # a window around it and the removal is drawn among those that change the hole the most.
+    ys, xs = np.nonzero(region)
+    order = np.argsort(-structure[ys, xs], kind="stable")
+    candidates: list[tuple[float, tuple[float, float], np.ndarray, _Roi, np.ndarray]] = []  # (change, centre, hole, window, filled)
+    for k in order:
+        if len(candidates) == _INPAINT_CANDIDATES:
+            break
+        if any(np.hypot(xs[k] - c[1][0], ys[k] - c[1][1]) <= 2 * axes_px.max() for c in candidates):
+            continue
+        hole = np.zeros(ctx.shape, np.uint8)
+        cv2.ellipse(hole, (round(xs[k] * 16), round(ys[k] * 16)), (round(axes_px[0] * 16), round(axes_px[1] * 16)), tilt, 0, 360, 1, -1, cv2.LINE_8, shift=4)
+        hole = _away_from_edges(hole > 0)
+        roi = _Roi.around(hole, 2 * axes_px.max() + 2 * radius, ctx.shape)
+        filled = cv2.inpaint(np.ascontiguousarray(ctx.image[roi.slices]), hole[roi.slices].astype(np.uint8), radius, flag)
+        inside = hole[roi.slices]
+        after = cv2.cvtColor(filled, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        change = _detail(gray[roi.slices], inside) - _detail(after, inside)
+        candidates.append((change, (float(xs[k]), float(ys[k])), hole, roi, filled))
+    candidates.sort(key=lambda c: -c[0])
+    best = candidates[0][0]
+    choices = [c for c in candidates[:_INPAINT_CHOICES] if best <= 0 or c[0] >= 0.5 * best]
+    change, centre, hole, roi, filled = choices[int(rng.integers(len(choices)))]
+    fake = ctx.image.copy()
+    fake[roi.slices] = filled
     inner = cv2.erode(hole.astype(np.uint8), _disc(ctx.px(SEAM_WIDTH, 1.0)), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
     params = {
         "strength": strength,
@@ -185,5 +237,6 @@ def _inpaint(ctx: _Context, rng: np.random.Generator, donor: _Context | None = N
         "angle_deg": tilt,
         "method": method,
         "radius_px": radius,
+        "removed_detail_levels": change,
     }
     return fake, hole.astype(np.float32), params, hole & ~inner
