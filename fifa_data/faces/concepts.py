@@ -48,6 +48,7 @@ SKIN_CHI2 = 11.3  # 99 % quantile of chi-square with 3 degrees of freedom
 _SHIFT = 4  # sub-pixel bits for cv2.fillPoly
 EAR_IN_HAIR = 0.6  # share of its rim in the hair that makes an ear-zone skin patch a gap in the hair
 SIDE_U = 0.62  # |u| (eye-frame units) beyond which a pixel lies beside the face: temples, ears
+SIDE_V = 0.55  # ... above this v (the ears' lower end): below it lie the jaw, the neck, hands and shoulders
 # A hat's brim (`_hat`): the top hair's lowest point in BRIM_BINS bins of |u| < BRIM_U lies on a line
 # within BRIM_RAGGED, of |slope| <= BRIM_SLOPE, below v = BRIM_V (inside the forehead); the hair beside
 # the face BRIM_BAND below it differs from the band BRIM_BAND above it by BRIM_LAB_GAP (Lab) and at
@@ -310,15 +311,16 @@ def _surroundings(image: np.ndarray, face: Face, index: dict[str, int]) -> np.nd
     ycc = cv2.cvtColor(small, cv2.COLOR_RGB2YCrCb).reshape(-1, 3).astype(np.float32)
     points = face.landmarks[:, :2].astype(np.float64)
 
-    skin_sample = _skin_sample(ycc, points, scale, (work_h, work_w))
-    skin = (_gaussian_distance(ycc, skin_sample, luma_spread=1.5) < SKIN_CHI2).reshape(work_h, work_w)
+    cheeks, forehead = _skin_sample(ycc, points, scale, (work_h, work_w))
+    skin = (_gaussian_distance(ycc, np.concatenate([cheeks, forehead]), luma_spread=1.5) < SKIN_CHI2).reshape(work_h, work_w)
     u, v = _grid_uv(points, 0, 0, (work_h, work_w), scale)
     au = np.abs(u)
     # Skin-coloured pixels far above the brows are scalp or blond hair, not forehead. Beside the face
     # (temples beyond the mesh, ears) hair of a skin-like hue lies over the skin: there, skin must
     # also match the skin's own luma (no shading allowance), so that an ear under brown hair is hair.
-    side = au >= SIDE_U
-    skin &= (v > -0.85) & ~(side & ~(_gaussian_distance(ycc, skin_sample).reshape(work_h, work_w) < SKIN_CHI2))
+    side = (au >= SIDE_U) & (v < SIDE_V)
+    side_skin = _gaussian_distance(ycc, _like(forehead, cheeks)).reshape(work_h, work_w) < SKIN_CHI2
+    skin &= (v > -0.85) & ~(side & ~side_skin)
     is_left = u >= 0
     is_person = person > 0.5
     if face.num_faces > 1:
@@ -425,12 +427,8 @@ def _under_hair(ears: np.ndarray, hair: np.ndarray) -> np.ndarray:
     return buried[components]
 
 
-def _skin_sample(ycc: np.ndarray, points: np.ndarray, scale: float, shape: tuple[int, int]) -> np.ndarray:
-    """The subject's skin pixels (YCrCb rows): the cheek apples, and the forehead where it matches them.
-
-    The forehead is the larger, flatter sample, but bangs or a fringe may cover it; hair taken for
-    skin would make the hair beside the face (over the ears, the temples) pass as skin.
-    """
+def _skin_sample(ycc: np.ndarray, points: np.ndarray, scale: float, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The subject's skin pixels (YCrCb rows) on the cheek apples and on the forehead."""
 
     def pixels(concepts: tuple[str, ...]) -> np.ndarray:
         sample = np.zeros(shape, dtype=np.uint8)
@@ -438,7 +436,14 @@ def _skin_sample(ycc: np.ndarray, points: np.ndarray, scale: float, shape: tuple
         _fill(sample, list(_polygon(points[triangles] * scale)), 1)
         return ycc[sample.ravel() > 0]
 
-    cheeks, forehead = pixels(_SKIN_SAMPLES[:2]), pixels(_SKIN_SAMPLES[2:])
+    return pixels(_SKIN_SAMPLES[:2]), pixels(_SKIN_SAMPLES[2:])
+
+
+def _like(forehead: np.ndarray, cheeks: np.ndarray) -> np.ndarray:
+    """The cheeks' pixels and the forehead's that match them: the skin beside the face is judged by
+    these, since bangs or a fringe may cover the forehead, and hair taken for skin there would make
+    the hair over the ears and temples pass as skin. (The rest of the head is judged by the whole
+    sample: the cheeks alone can be too few or too lit to model the body's skin.)"""
     if len(cheeks) < 10:
         return np.concatenate([cheeks, forehead])
     return np.concatenate([cheeks, forehead[_gaussian_distance(forehead, cheeks, luma_spread=1.5) < SKIN_CHI2]])
