@@ -35,7 +35,7 @@ cli.guard_start(__name__)  # Ctrl-C from here on: one line, exit 130
 from fifa_data.annotate.guard import GuardCounts
 from fifa_data.annotate.options import add_annotator_arguments, add_writer_arguments, annotator_config, pair_checks, writer_spec
 from fifa_data.annotate.pipeline import AnnotatedImage, AnnotatorConfig
-from fifa_data.annotate.reliability import Reliability
+from fifa_data.annotate.reliability import Reliability, summary_line
 from fifa_data.annotate.source import AnnotateSettings, annotate_source
 from fifa_data.core.schema import TASKS
 from fifa_data.outputs import check_output, staged_output
@@ -109,12 +109,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{guard['repaired']} repaired, {guard['rejected']} rejected, {guard['writer_failures']} writer failures, "
           f"{guard['wrong_family']} stating another forgery family")
     if figures := summary.get("reliability"):
-        cell = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-        print(f"  reliability against the true edit masks ({figures['pairs']} pairs): mIoU {cell(figures['miou'])}, "
-              f"concept P/R {cell(figures['concept_precision'])}/{cell(figures['concept_recall'])}, fact P {cell(figures['fact_precision'])}, "
-              f"family stated {cell(figures['family_stated'])}, another family stated {cell(figures['wrong_family'])}, "
-              f"'attribute' about another family {figures['attribute_on_other']}"
-              + (f", family guessed {cell(figures['family_guessed'])}" if figures["family_guessed"] is not None else ""))
+        print(f"  {summary_line(figures)}")
     print(f"wrote {out}/rows.jsonl, annotations.jsonl, rejects.jsonl, age/ ({rendered} pictures)")
     if not summary["accepted"]:
         raise cli.RunError(f"{args.pairs}: no pair accepted of {summary['pairs']} (see {out}/rejects.jsonl)")

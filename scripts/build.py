@@ -145,7 +145,7 @@ def options_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> B
 def print_summary(report: BuildReport) -> None:
     """The counts a builder checks first: pairs in / accepted / rejected, rows, guard, time."""
     from builders.splits import empty_splits_warning
-    from fifa_data.annotate.reliability import Reliability
+    from fifa_data.annotate.reliability import Reliability, summary_line
 
     s = report.stats
     print(f"\nFiFa → {report.out}/  fingerprint {s['fingerprint'][:16]}")
@@ -159,12 +159,7 @@ def print_summary(report: BuildReport) -> None:
         print(f"    {n:7,}  {reason} (kept for det and cls)")
     reliability = Reliability(**s["reliability"]).figures() if s.get("reliability", {}).get("pairs") else None
     if reliability:
-        cell = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-        print(f"  reliability against the true edit masks ({reliability['pairs']:,} pairs): mIoU {cell(reliability['miou'])}, "
-              f"concept P/R {cell(reliability['concept_precision'])}/{cell(reliability['concept_recall'])}, "
-              f"fact P {cell(reliability['fact_precision'])}, geometry on colour/texture edits {reliability['geometry_on_paint']}, "
-              f"family stated {cell(reliability['family_stated'])}, another family stated {cell(reliability['wrong_family'])}"
-              + (f", family guessed {cell(reliability['family_guessed'])}" if reliability["family_guessed"] is not None else ""))
+        print(f"  {summary_line(reliability)}")
     print(f"  {'rows':10} {'version':>8} " + " ".join(f"{split:>11}" for split in SPLITS))
     for config, version in s["versions"].items():
         rows = s["rows"].get(config, {})

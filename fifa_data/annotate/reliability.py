@@ -232,3 +232,14 @@ class Reliability:
             "attribute_on_other": self.attribute_on_other,
             "family_guessed": share(self.family_guessed, self.unnamed),
         }
+
+
+def summary_line(figures: dict) -> str:
+    """The reliability figures (`Reliability.figures`) as the one line the build and annotate.py print."""
+    cell = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    guessed = f", family guessed {cell(figures['family_guessed'])}" if figures["family_guessed"] is not None else ""
+    return (f"reliability against the true edit masks ({figures['pairs']:,} pairs): mIoU {cell(figures['miou'])}, "
+            f"concept P/R {cell(figures['concept_precision'])}/{cell(figures['concept_recall'])}, fact P {cell(figures['fact_precision'])}, "
+            f"geometry on colour/texture edits {figures['geometry_on_paint']}, family stated {cell(figures['family_stated'])}, "
+            f"another family stated {cell(figures['wrong_family'])}, 'attribute' about another family {figures['attribute_on_other']}"
+            f"{guessed}")
