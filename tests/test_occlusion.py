@@ -124,3 +124,12 @@ def test_a_black_fringe_over_black_side_hair_stays_hair(grace_hopper, grace_conc
     concepts = concept_masks(painted)
     assert (concepts.labels == 0).sum() == 0
     assert concepts.mask("hair")[band].mean() > 0.8
+
+
+def test_no_ear_remnant_is_left_beside_hair(astronaut_analysis, grace_concepts):
+    """The tips and gaps of the astronaut's hair over her ears leave no ear label a dye could flag
+    (the card's gallery once said "the right outer ear … more purple"); Grace Hopper's visible ears stay."""
+    _, concepts = astronaut_analysis
+    for side in ("ear.left", "ear.right"):
+        assert concepts.count(side) < 20, side
+        assert grace_concepts.count(side) > 500, side

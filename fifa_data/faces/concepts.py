@@ -48,6 +48,7 @@ SKIN_CHI2 = 11.3  # 99 % quantile of chi-square with 3 degrees of freedom
 _SHIFT = 4  # sub-pixel bits for cv2.fillPoly
 EAR_IN_HAIR = 0.6  # share of its rim in the hair that makes an ear-zone skin patch a gap in the hair
 SIDE_U = 0.62  # |u| (eye-frame units) beyond which a pixel lies beside the face: temples, ears
+EAR_MIN_AREA = 0.05  # square eye distances: an ear zone showing less skin than this beside hair shows no ear (an ear is ~0.25)
 SIDE_V = 0.55  # ... above this v (the ears' lower end): below it lie the jaw, the neck, hands and shoulders
 # A hat's brim (`_hat`): the top hair's lowest point in BRIM_BINS bins of |u| < BRIM_U lies on a line
 # within BRIM_RAGGED, of |slope| <= BRIM_SLOPE, below v = BRIM_V (inside the forehead); the hair beside
@@ -327,11 +328,13 @@ def _surroundings(image: np.ndarray, face: Face, index: dict[str, int]) -> np.nd
         is_person &= face_territories(person.shape, face.boxes, scale) == face.subject
 
     hair = _head_hair(ycc, is_person & ~skin, v)
-    under_hair = _under_hair(is_person & skin & side & (v >= -0.25) & (v < 0.55), hair)
-    skin &= ~under_hair
-    hair |= under_hair
     oval = np.zeros((work_h, work_w), dtype=np.uint8)
     _fill(oval, [_polygon(points[list(regions.FACE_OVAL)] * scale)], 1)
+    under_hair = _under_hair(is_person & skin & side & (v >= -0.25) & (v < 0.55), hair)
+    ear_zone = is_person & skin & ~under_hair & (oval == 0) & (au >= SIDE_U) & (v >= -0.25) & (v < 0.55)  # the mesh labels the oval
+    under_hair |= _ear_remnants(ear_zone, hair, u, is_left)
+    skin &= ~under_hair
+    hair |= under_hair
     hat = _hat(cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32), hair & (oval == 0), u, v)
     hair &= ~hat
     # Each rule names a central concept or a sided template, resolved per pixel by a lookup.
@@ -425,6 +428,20 @@ def _under_hair(ears: np.ndarray, hair: np.ndarray) -> np.ndarray:
     buried = in_hair >= EAR_IN_HAIR * np.maximum(rim, 1)
     buried[0] = False
     return buried[components]
+
+
+def _ear_remnants(ears: np.ndarray, hair: np.ndarray, u: np.ndarray, is_left: np.ndarray) -> np.ndarray:
+    """The ear-zone skin of a side whose hair leaves less of it than `EAR_MIN_AREA` (square eye
+    distances): the tips and gaps of hair over an ear, not an ear one could see; empty when the side
+    has no hair beside it (a small ear of a far face)."""
+    gy, gx = np.gradient(u)
+    unit_px = 1.0 / max(float(np.median(np.hypot(gx, gy))), 1e-9)  # pixels per eye distance
+    out = np.zeros_like(ears)
+    for side in (is_left, ~is_left):
+        remnant = ears & side
+        if 0 < remnant.sum() < EAR_MIN_AREA * unit_px**2 and (hair & side & (np.abs(u) >= SIDE_U)).sum() > remnant.sum():
+            out |= remnant
+    return out
 
 
 def _skin_sample(ycc: np.ndarray, points: np.ndarray, scale: float, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
