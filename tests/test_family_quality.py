@@ -70,7 +70,7 @@ def test_an_inpainting_is_localised_and_grounded_by_its_patch_concept(annotated)
 def test_an_unnamed_reenactment_is_guessed_as_reenactment(annotated):
     fakes, _ = annotated
     fake = fakes["unnamed_reenact"]
-    assert fake.family_guess.family == "reenactment" and fake.family == "reenactment"
+    assert fake.family_guess.family == "reenactment" and fake.decided_family == "reenactment"
     evidence = fake.family_evidence
     assert evidence.cover >= 0.5 and evidence.moved_parts >= 3  # a warp as wide as a self-blend's blend
     assert evidence.layout_moved < 0.4  # but the nose and forehead stayed where they were

@@ -111,14 +111,16 @@ class AnnotatedImage:
 
     @property
     def family(self) -> str | None:
-        """A fake's forgery family: its manipulation's (by `family_of`) when known, else the guess's,
-        else ``unknown``; None for a real image."""
-        if self.label != "fake":
-            return None
-        named = family_of(self.manipulation)
-        if named == "unknown" and self.family_guess is not None:
+        """A fake's forgery family as its source labels it (its manipulation's, by `family_of`:
+        ``unknown`` when unnamed), the truth of its task rows; None for a real image."""
+        return family_of(self.manipulation) if self.label == "fake" else None
+
+    @property
+    def decided_family(self) -> str | None:
+        """The family the annotator explained a fake as: its source's, else its guess's."""
+        if self.family == "unknown" and self.family_guess is not None:
             return self.family_guess.family
-        return named
+        return self.family
 
     @property
     def grounded(self) -> tuple[str, ...]:

@@ -131,7 +131,7 @@ def score_pair(
     record["facts"] = [
         {"concept": c, "kind": f.kind, "direction": f.direction, "true": fact_is_true(manipulation, f)}
         for c in img.explanation.concepts
-        for f in stated_facts(img.evidence.get(c), evidence, img.family)
+        for f in stated_facts(img.evidence.get(c), evidence, img.decided_family)
     ] + [{"concept": None, "kind": f.kind, "direction": f.direction, "true": fact_is_true(manipulation, f)} for f in img.family_facts]
     own = img.concept_masks  # what the text names lies on the annotator's subject
     fict = own.fict
