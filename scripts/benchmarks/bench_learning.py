@@ -75,7 +75,7 @@ PRESETS = {  # sft.py flags: the tiny LLaVA's input side and the mask grid
     "tiny": {"image-size": 112, "mask-size": 56},
     "bench": {"image-size": 160, "mask-size": 80},
 }
-LEVERS = ["--forensic-input", "true", "--augment", "true", "--reals-per-batch", "1", "--bce-weight", "4", "--dice-weight", "1"]
+LEVERS = ["--forensic-input", "true", "--augment", "true", "--reals-per-batch", "1", "--bce-weight", "1", "--dice-weight", "1"]
 GROUPS = {
     "A": "training people, trained edits",
     "B": "training people, new edits",
