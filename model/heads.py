@@ -110,10 +110,23 @@ def region_box(region: torch.Tensor) -> torch.Tensor:
     return torch.stack([cols.min(), rows.min(), cols.max() + 1, rows.max() + 1]).float() / m
 
 
-def mask_losses(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pixel-mean binary cross-entropy and mean soft Dice loss of (n, m, m) logits against [0, 1] targets."""
+def mask_losses(logits: torch.Tensor, targets: torch.Tensor, *, balanced: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Binary cross-entropy and mean soft Dice loss of (n, m, m) logits against [0, 1] targets.
+
+    The BCE is the pixel mean, or with ``balanced`` the mean of each mask's edited-pixel mean and
+    untouched-pixel mean: an edit of a few percent of the image then weighs as much as the rest, so a
+    decoder trained from scratch cannot settle on the empty mask.
+    """
     targets = targets.to(logits.dtype)
-    bce = F.binary_cross_entropy_with_logits(logits, targets)
+    if balanced:
+        pixels = F.binary_cross_entropy_with_logits(logits, targets, reduction="none").flatten(1)
+        flat = targets.flatten(1)
+        inside = (pixels * flat).sum(1) / flat.sum(1).clamp_min(1e-6)
+        outside = (pixels * (1 - flat)).sum(1) / (1 - flat).sum(1).clamp_min(1e-6)
+        has = (flat.sum(1) > 0).to(logits.dtype)
+        bce = (0.5 * has * inside + (1 - 0.5 * has) * outside).mean()  # an empty target: only its untouched pixels
+    else:
+        bce = F.binary_cross_entropy_with_logits(logits, targets)
     probs = logits.sigmoid().flatten(1)
     flat = targets.flatten(1)
     dice = 1 - (2 * (probs * flat).sum(1) + 1) / (probs.sum(1) + flat.sum(1) + 1)

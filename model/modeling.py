@@ -201,13 +201,15 @@ class FiFaModel(nn.Module):
         region_masks: torch.Tensor | None = None,
         task_ids: torch.Tensor | None = None,
         ce_reduction: str = "token",
+        balanced_bce: bool = False,
         **inputs,
     ) -> FiFaOutput:
         """Run the base on the batch with FiFa's inputs injected; decode a mask for every ``[SEG]``.
 
         ``ce_reduction`` is ``"token"`` (the mean over every answer token of the batch) or ``"row"``
         (each row's mean, then the mean over rows: a one-word verdict weighs as much as a long
-        explanation).
+        explanation). ``balanced_bce`` weighs each mask's edited and untouched pixels equally in the
+        BCE (`model.heads.mask_losses`).
         """
         embeds, features = self.prompt_embeddings(input_ids, pixel_values, region_masks, task_ids, inputs)
         region_used = region_masks is not None and bool((input_ids == self.region_token_id).any())
@@ -220,7 +222,7 @@ class FiFaModel(nn.Module):
         if seg_masks is not None and len(seg_masks):
             if len(seg_masks) != len(logits):
                 raise ValueError(f"the batch has {len(logits)} [SEG] tokens but {len(seg_masks)} masks")
-            bce, dice = mask_losses(logits.float(), seg_masks)
+            bce, dice = mask_losses(logits.float(), seg_masks, balanced=balanced_bce)
         if self.training:  # every head joins the graph in every step, as distributed training needs
             unused = [m for m, used in ((self.mask_decoder, len(logits) > 0), (self.region_encoder, region_used)) if not used]
             bce = bce + sum((p.sum() * 0.0 for m in unused for p in m.parameters()), zero)

@@ -12,7 +12,8 @@ as well (``--learning-rate``, ``--per-device-train-batch-size``, ``--gradient-ac
     accelerate launch --config_file model/accelerate_zero2.yaml model/sft.py --model ... --bf16 true
 
 The loss is ``ce_weight * CE + bce_weight * BCE + dice_weight * Dice`` over the ``[SEG]`` masks
-(GLaMM's 1.0 / 2.0 / 0.5 by default); each term is logged.
+(GLaMM's 1.0 / 2.0 / 0.5 by default); each term is logged. A tiny model trained from scratch
+balances each mask's BCE between edited and untouched pixels (``--balanced-bce``), or its masks come out empty.
 """
 
 from __future__ import annotations
@@ -91,6 +92,13 @@ class FiFaSFTConfig(SFTConfig):
     ce_weight: float = field(default=1.0, metadata={"help": "weight of the language-model cross-entropy"})
     bce_weight: float = field(default=2.0, metadata={"help": "weight of the per-pixel BCE of the [SEG] masks"})
     dice_weight: float = field(default=0.5, metadata={"help": "weight of the Dice loss of the [SEG] masks"})
+    balanced_bce: bool | None = field(
+        default=None,
+        metadata={
+            "help": "weigh each mask's edited and untouched pixels equally in the BCE, so a decoder trained from scratch does not "
+            "settle on empty masks (default: on for a tiny model, off for a pretrained base)"
+        },
+    )
     ce_reduction: str = field(
         default="row",
         metadata={
@@ -116,7 +124,7 @@ class FiFaTrainer(SFTTrainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         mode = "train" if model.training else "eval"
-        out = model(**inputs, ce_reduction=self.args.ce_reduction)
+        out = model(**inputs, ce_reduction=self.args.ce_reduction, balanced_bce=bool(self.args.balanced_bce))
         loss = self.args.ce_weight * out.ce + self.args.bce_weight * out.bce + self.args.dice_weight * out.dice
         for name in ("ce", "bce", "dice"):
             value = getattr(out, name).detach()
@@ -308,6 +316,8 @@ def _train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
         args.model = checkpoint  # the checkpoint's own tokenizer, base and heads; the trainer state follows
     model = build_model(args, texts_of(train), dtype, config.seed)
     fifa = model.fifa_config
+    if config.balanced_bce is None:
+        config.balanced_bce = fifa.base_model.startswith("tiny")  # a decoder from scratch: see `model.heads.mask_losses`
     collator = FiFaCollator(
         model.processor, fifa.family, mask_size=fifa.mask_size, tasks=fifa.tasks, max_length=config.max_length,
         augment=args.augment, min_scale=args.augment_min_scale, forensic_input=fifa.forensic_input, seed=config.seed,

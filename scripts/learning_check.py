@@ -58,13 +58,14 @@ def train_tiny(
 
     The Dice weight is raised from GLaMM's 0.5: GLaMM's weights assume SAM's pretrained decoder,
     while this decoder starts from scratch, and on sparse artifact masks BCE alone first drives
-    every logit negative.
+    every logit negative. It keeps the pixel-mean BCE it was tuned with (``--balanced-bce false``; sft.py
+    balances it for a tiny model by default).
     """
     argv = [
         "--model", "tiny", "--dataset", dataset, "--configs", ",".join(CONFIGS), "--weights", WEIGHTS, "--limit", str(limit),
         "--max-steps", str(steps), "--learning-rate", str(learning_rate), "--output-dir", out, "--eval-split", "none",
         "--logging-steps", str(max(1, steps // 10)), "--save-strategy", "no", "--seed", str(seed), "--disable-tqdm", "true",
-        "--dice-weight", str(dice_weight),
+        "--dice-weight", str(dice_weight), "--balanced-bce", "false",
     ]  # fmt: skip
     from model.sft import parse_args, train
 
