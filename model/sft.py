@@ -161,6 +161,8 @@ COMMON_TRAINER_OPTIONS = (
     "gradient_accumulation_steps", "bf16", "save_steps", "eval_steps", "logging_steps", "seed",
     "resume_from_checkpoint", "deepspeed", "report_to",
 )
+# The levers of a model trained from scratch (docs/training.md, "Levers"): listed by --help-all only.
+FROM_SCRATCH_OPTIONS = ("image_size", "forensic_input", "augment", "augment_min_scale", "reals_per_batch", "balanced_bce")
 
 
 class _DefaultsUnlessStated(argparse.ArgumentDefaultsHelpFormatter):
@@ -194,11 +196,14 @@ def parse_args(argv: list[str] | None = None) -> tuple[FiFaArguments, FiFaSFTCon
     argv = sys.argv[1:] if argv is None else list(argv)
     show_all = "--help-all" in argv
     loss = [f.name for f in fields(FiFaSFTConfig) if f.name not in {g.name for g in fields(SFTConfig)}]
-    visible = None if show_all else (*(f.name for f in fields(FiFaArguments)), *loss, *COMMON_TRAINER_OPTIONS)
+    visible = None if show_all else tuple(
+        name for name in (*(f.name for f in fields(FiFaArguments)), *loss, *COMMON_TRAINER_OPTIONS) if name not in FROM_SCRATCH_OPTIONS
+    )
     parser = _Parser((FiFaArguments, FiFaSFTConfig), visible=visible)
     parser.description = __doc__.split("\n\n")[0]
     if not show_all:
-        parser.epilog = "These are FiFa's options and the trainer's most common ones; --help-all lists every SFTConfig / TrainingArguments option."
+        parser.epilog = ("These are FiFa's options and the trainer's most common ones; --help-all lists every SFTConfig / TrainingArguments option "
+                         "and the levers of a model trained from scratch (--augment, --forensic-input, --reals-per-batch, ...).")
     on_gpu = torch.cuda.is_available()
     parser.set_defaults(
         remove_unused_columns=False,  # the mask columns must reach the collator

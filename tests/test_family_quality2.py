@@ -76,4 +76,4 @@ def test_an_unnamed_part_swap_saved_as_jpeg_is_guessed_as_part_swap(part_swaps, 
     fakes, _ = part_swaps
     fake = fakes[case]
     assert fake.family_guess is not None and fake.family_guess.family == "part_swap"
-    assert fake.family == "part_swap"
+    assert fake.decided_family == "part_swap" and fake.family == "unknown"
