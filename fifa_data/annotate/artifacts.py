@@ -250,7 +250,7 @@ def _adaptive(real: np.ndarray, fake: np.ndarray, settings: dict, texture_of: np
     mask = seeded[labels]
 
     radius = max(1, round(settings["close_radius"] * long_side))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    kernel = masklib.disc(radius)
     mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
     mask = _fill_holes(mask, round(settings["max_hole"] * area))
     mask = remove_small_objects(mask, max_size=max(4, round(settings["min_area"] * area)) - 1, connectivity=2)

@@ -72,6 +72,7 @@ import cv2
 import numpy as np
 
 from fifa_data.annotate.artifacts import JPEG_SPREAD_PX
+from fifa_data.core import masks as masklib
 from fifa_data.core.fict import FICT, TOO_BROAD
 from fifa_data.faces.concepts import HEAD, ConceptMasks
 
@@ -326,8 +327,7 @@ def _seam_concepts(decisions: Decisions) -> tuple[str, ...]:
         return ()
     face_height = masks.face_box[3] - masks.face_box[1]
     width = max(config.seam_min_px, config.seam_width * face_height)
-    size = 2 * int(round(width)) + 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    kernel = masklib.disc(width)
     mask = np.ascontiguousarray(decisions.artifact, dtype=np.uint8)
     band = (cv2.dilate(mask, kernel) != cv2.erode(mask, kernel, borderType=cv2.BORDER_REPLICATE)) & masks.members(*HEAD)[masks.labels]
     total = int(band.sum())

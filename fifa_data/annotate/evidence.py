@@ -139,33 +139,33 @@ class Evidence:
                 if abs(v) >= config.colour_component
             ]
             for _, name in sorted(directions, reverse=True)[:2]:
-                facts.append(Fact("colour", name, _strength(shift, config.colour_shift), shift))
+                facts.append(Fact("colour", name, strength(shift, config.colour_shift), shift))
             if not directions:
-                facts.append(Fact("colour", "recoloured", _strength(shift, config.colour_shift), shift))
+                facts.append(Fact("colour", "recoloured", strength(shift, config.colour_shift), shift))
         if abs(self.delta_lightness) >= config.lightness:
             name = "lighter" if self.delta_lightness > 0 else "darker"
-            facts.append(Fact("lightness", name, _strength(abs(self.delta_lightness), config.lightness), self.delta_lightness))
+            facts.append(Fact("lightness", name, strength(abs(self.delta_lightness), config.lightness), self.delta_lightness))
         if abs(self.texture) >= config.texture:
             name = "sharper" if self.texture > 0 else "smoother"
-            facts.append(Fact("texture", name, _strength(abs(self.texture), config.texture), self.texture))
+            facts.append(Fact("texture", name, strength(abs(self.texture), config.texture), self.texture))
         return facts + self._seam_facts(config)
 
     def _seam_facts(self, config: EvidenceConfig) -> list[Fact]:
         if self.seam is not None and self.seam >= config.seam:
-            return [Fact("seam", "visible seam", _strength(self.seam, config.seam), self.seam)]
+            return [Fact("seam", "visible seam", strength(self.seam, config.seam), self.seam)]
         return []
 
     def _geometry_facts(self, config: EvidenceConfig, size_threshold: float) -> list[Fact]:
         facts = []
         if self.scale is not None and abs(self.scale) >= size_threshold:
             name = "enlarged" if self.scale > 0 else "shrunk"
-            facts.append(Fact("geometry", name, _strength(abs(self.scale), size_threshold), self.scale))
+            facts.append(Fact("geometry", name, strength(abs(self.scale), size_threshold), self.scale))
         if self.rise is not None and abs(self.rise) >= config.shift:
             name = "raised" if self.rise > 0 else "lowered"
-            facts.append(Fact("geometry", name, _strength(abs(self.rise), config.shift), self.rise))
+            facts.append(Fact("geometry", name, strength(abs(self.rise), config.shift), self.rise))
         if self.inward is not None and abs(self.inward) >= config.shift:
             name = "pulled inward" if self.inward > 0 else "pushed outward"
-            facts.append(Fact("geometry", name, _strength(abs(self.inward), config.shift), self.inward))
+            facts.append(Fact("geometry", name, strength(abs(self.inward), config.shift), self.inward))
         return facts
 
     def to_dict(self, config: EvidenceConfig = EvidenceConfig()) -> dict:
@@ -176,7 +176,8 @@ class Evidence:
         return row
 
 
-def _strength(value: float, threshold: float) -> str:
+def strength(value: float, threshold: float) -> str:
+    """How clearly a reading passes its threshold: ``slight`` (under twice), ``clear`` (under four times) or ``strong``."""
     return "slight" if value < 2 * threshold else "clear" if value < 4 * threshold else "strong"
 
 

@@ -42,8 +42,9 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from fifa_data.annotate.evidence import Fact
+from fifa_data.annotate.evidence import Fact, strength
 from fifa_data.annotate.motion import MIN_FLOW_SIDE, NO_MOTION, PairMotion, eye_distance, warp_back
+from fifa_data.core import masks as masklib
 from fifa_data.faces.concepts import ConceptMasks
 
 MESH_POINTS = 468  # the mesh proper (the iris points are not part of the face hull)
@@ -109,29 +110,25 @@ class FamilyEvidence:
         stated = STATED.get(family, frozenset())
         facts = []
         if self.moved_parts:
-            facts.append(Fact("motion", "expression moved", _strength(self.moved_parts, 1), float(self.moved_parts)))
+            facts.append(Fact("motion", "expression moved", strength(self.moved_parts, 1), float(self.moved_parts)))
         if self.seam is not None and self.seam >= config.seam:
-            facts.append(Fact("blend", "blending seam", _strength(self.seam, config.seam), self.seam))
+            facts.append(Fact("blend", "blending seam", strength(self.seam, config.seam), self.seam))
         for direction, value, threshold in (
             ("colour mismatch", self.colour_mismatch, config.colour_mismatch),
             ("lighting mismatch", self.lighting_mismatch, config.lighting_mismatch),
             ("sharpness mismatch", self.sharpness_mismatch, config.sharpness_mismatch),
         ):
             if value is not None and value >= threshold:
-                facts.append(Fact("blend", direction, _strength(value, threshold), value))
+                facts.append(Fact("blend", direction, strength(value, threshold), value))
         if self.removed is not None and self.removed <= config.removed:
-            facts.append(Fact("removed", "structure removed", _strength(-self.removed, -config.removed), self.removed))
+            facts.append(Fact("removed", "structure removed", strength(-self.removed, -config.removed), self.removed))
         if self.detail_kept is not None and self.detail_kept < config.replaced:
-            facts.append(Fact("replaced", "texture replaced", _strength(1 - self.detail_kept, 1 - config.replaced), self.detail_kept))
+            facts.append(Fact("replaced", "texture replaced", strength(1 - self.detail_kept, 1 - config.replaced), self.detail_kept))
         return [f for f in facts if f.direction in stated]
 
     def to_dict(self) -> dict:
         """The readings as plain values (floats rounded to 4 decimals)."""
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
-
-
-def _strength(value: float, threshold: float) -> str:
-    return "slight" if value < 2 * threshold else "clear" if value < 4 * threshold else "strong"
 
 
 def measure_family(
@@ -185,13 +182,13 @@ def measure_family(
         lab[..., 0] *= 100 / 255
     grey_real, grey_fake = lab_real[..., 0], lab_fake[..., 0]
     u8 = region.view(np.uint8)
-    ring = cv2.dilate(u8, _disc(config.ring * unit)) > 0
+    ring = cv2.dilate(u8, masklib.disc(config.ring * unit)) > 0
     head = ~concepts.members("background", "body")[labels]
     surround = ring & ~region & head
     if np.count_nonzero(surround) < 16:
         return empty
     band_px = max(1.0, config.band * unit)
-    border = (cv2.dilate(u8, _disc(band_px)) > 0) & ~(cv2.erode(u8, _disc(band_px), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0)
+    border = (cv2.dilate(u8, masklib.disc(band_px)) > 0) & ~(cv2.erode(u8, masklib.disc(band_px), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0)
     seam = _log_ratio(_gradient(grey_fake)[border].mean(), _gradient(grey_real)[border].mean())
 
     def apart(lab: np.ndarray) -> tuple[float, float]:
@@ -246,6 +243,3 @@ def _log_ratio(a: float, b: float) -> float:
     return float(np.log2((a + _EPS) / (b + _EPS)))
 
 
-def _disc(radius: float) -> np.ndarray:
-    size = 2 * max(1, int(round(radius))) + 1
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))

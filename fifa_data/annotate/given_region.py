@@ -30,6 +30,4 @@ def given_region(ref: PairRef, shape: tuple[int, int], face_height: float) -> np
     region = masklib.decode(json.loads(ref.extra["given_mask"]))
     if region.shape != tuple(shape) or not region.any():
         return None
-    radius = max(1, round(REGION_MARGIN_FACES * face_height))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    return cv2.dilate(region.view(np.uint8), kernel).astype(bool)
+    return cv2.dilate(region.view(np.uint8), masklib.disc(REGION_MARGIN_FACES * face_height)).astype(bool)

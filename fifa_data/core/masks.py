@@ -12,6 +12,7 @@ import functools
 import warnings
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 from pycocotools import mask as _coco_mask
 
@@ -215,3 +216,9 @@ def resize(x: MaskOrRLE, size: tuple[int, int]) -> MaskOrRLE:
         raise ValueError(f"cannot resize a mask of size {list(mask.shape)} to {[h, w]}")
     out = _resize_axis(_resize_axis(mask, h, 0), w, 1)
     return out if isinstance(x, np.ndarray) else encode(out)
+
+
+def disc(radius: float) -> np.ndarray:
+    """A disc-shaped structuring element (OpenCV's ellipse) of ``radius`` pixels, rounded, at least 1."""
+    r = max(1, round(radius))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))

@@ -7,8 +7,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from fifa_data.core import masks as masklib
 from fifa_data.faces import mesh_regions as regions
-from fifa_data.pairs.simulate.canvas import EditNotApplicable, _compose, _Context, _disc, _feather, _from_lab, _noise, _Roi, _to_lab
+from fifa_data.pairs.simulate.canvas import EditNotApplicable, _compose, _Context, _feather, _from_lab, _noise, _Roi, _to_lab
 
 SEAM_WEIGHT = 0.5  # a feathered blend's seam band: where 4 a (1 - a) >= this
 SEAM_WIDTH = 0.03  # a Poisson blend's seam band: the clone region's inner border, this share of the eye distance wide
@@ -80,7 +81,7 @@ def _poisson_blend(ctx: _Context, new_rgb: np.ndarray, region: np.ndarray) -> tu
     source = np.clip(np.rint(new_rgb), 0, 255).astype(np.uint8)
     clone = region.astype(np.uint8) * 255
     x, y, w, h = cv2.boundingRect(clone)
-    inner = cv2.erode(clone, _disc(ctx.px(SEAM_WIDTH, 1.0)), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    inner = cv2.erode(clone, masklib.disc(ctx.px(SEAM_WIDTH, 1.0)), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
     fake = cv2.seamlessClone(source, ctx.image, clone.copy(), (x + w // 2, y + h // 2), cv2.NORMAL_CLONE)
     fake[~region] = ctx.image[~region]  # the solver also nudges pixels of the bounding box outside the region
     return fake, region & ~inner
@@ -118,7 +119,7 @@ def _self_blend(ctx: _Context, rng: np.random.Generator, donor: _Context | None 
     window = cv2.remap(window, xs + dx, ys + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0.5
     grow = float(rng.uniform(-0.08, 0.04)) * ctx.unit
     op = cv2.dilate if grow > 0 else cv2.erode
-    window = op(window.astype(np.uint8), _disc(abs(grow)), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    window = op(window.astype(np.uint8), masklib.disc(abs(grow)), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
     deformed = np.zeros(ctx.shape, bool)
     deformed[roi.slices] = window
     deformed = _away_from_edges(deformed)
@@ -194,7 +195,7 @@ def _inpaint(ctx: _Context, rng: np.random.Generator, donor: _Context | None = N
     axes_px = axes * ctx.unit
     tilt = float(np.degrees(np.arctan2(ctx.ex[1], ctx.ex[0]))) + angle
     skin = ctx.mask(concept)
-    region = cv2.erode(skin.astype(np.uint8), _disc(axes_px.max() * 0.8), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    region = cv2.erode(skin.astype(np.uint8), masklib.disc(axes_px.max() * 0.8), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
     if not region.any():
         raise EditNotApplicable(f"the {concept} is too small for a {patch} to be removed from it")
     gray = cv2.cvtColor(ctx.image, cv2.COLOR_RGB2GRAY).astype(np.float32)
@@ -227,7 +228,7 @@ def _inpaint(ctx: _Context, rng: np.random.Generator, donor: _Context | None = N
     change, centre, hole, roi, filled = choices[int(rng.integers(len(choices)))]
     fake = ctx.image.copy()
     fake[roi.slices] = filled
-    inner = cv2.erode(hole.astype(np.uint8), _disc(ctx.px(SEAM_WIDTH, 1.0)), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    inner = cv2.erode(hole.astype(np.uint8), masklib.disc(ctx.px(SEAM_WIDTH, 1.0)), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
     params = {
         "strength": strength,
         "concepts": [concept],

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from fifa_data.core import masks as masklib
 from fifa_data.faces import mesh_regions as regions
 from fifa_data.faces.concepts import ConceptMasks
 from fifa_data.faces.detect import Face
@@ -116,7 +117,7 @@ def _ground_truth(changed: np.ndarray, weight: np.ndarray, unit: float) -> np.nd
     mask = changed | (weight >= MIN_WEIGHT)
     roi = _Roi.around(mask, max(2, unit * 0.02), mask.shape)
     window = mask[roi.slices].astype(np.uint8)
-    window = cv2.morphologyEx(window, cv2.MORPH_CLOSE, _disc(0.01 * unit), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    window = cv2.morphologyEx(window, cv2.MORPH_CLOSE, masklib.disc(0.01 * unit), borderType=cv2.BORDER_CONSTANT, borderValue=0)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(1 - window, connectivity=4)
     h, w = window.shape
     touches = (stats[:, 0] == 0) | (stats[:, 1] == 0)
@@ -129,10 +130,6 @@ def _ground_truth(changed: np.ndarray, weight: np.ndarray, unit: float) -> np.nd
     return out
 
 
-def _disc(radius: float) -> np.ndarray:
-    """A disc-shaped structuring element of ``radius`` pixels (rounded, at least 1)."""
-    r = max(1, round(radius))
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
 def _plain(value):
@@ -272,8 +269,7 @@ def _head_hair(ctx: _Context) -> tuple[np.ndarray, list[str]]:
     grown[candidates] = _log_likelihood(pixels, *hair_model) > _log_likelihood(pixels, *skin_model)
     roi = _Roi.around(grown, 1, ctx.shape)
     window = grown[roi.slices].astype(np.uint8)
-    size = 2 * max(1, round(0.01 * ctx.unit)) + 1
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    disc = masklib.disc(0.01 * ctx.unit)
     window = cv2.morphologyEx(cv2.morphologyEx(window, cv2.MORPH_OPEN, disc), cv2.MORPH_CLOSE, disc)
     _, components = cv2.connectedComponents(window, connectivity=8)
     touching = np.unique(components[hair[roi.slices] & (window > 0)])

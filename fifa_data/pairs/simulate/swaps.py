@@ -7,8 +7,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from fifa_data.core import masks as masklib
 from fifa_data.pairs.simulate.blends import _feather_blend, _hull, _match_colour, _poisson_blend, warp_to_mesh
-from fifa_data.pairs.simulate.canvas import EditNotApplicable, _Context, _disc, _feather, _Roi
+from fifa_data.pairs.simulate.canvas import EditNotApplicable, _Context, _feather, _Roi
 
 SWAP_PARTS = {"eyes": ("eye",), "eyebrows": ("eyebrow",), "nose": ("nose",), "mouth": ("lips", "mouth")}  # part: FICT concepts
 
@@ -26,7 +27,7 @@ def _face_swap(ctx: _Context, rng: np.random.Generator, donor: _Context | None):
     inside the hull, and feathered or Poisson-blended into it."""
     strength = float(rng.uniform())
     shrink = float(rng.uniform(0.02, 0.08))
-    hull = cv2.erode(_hull(ctx.points, ctx.shape).astype(np.uint8), _disc(shrink * ctx.unit), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    hull = cv2.erode(_hull(ctx.points, ctx.shape).astype(np.uint8), masklib.disc(shrink * ctx.unit), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
     roi = _Roi.around(hull, 0.1 * ctx.unit, ctx.shape)
     aligned = _aligned(ctx, donor, roi)
     window = roi.slices
@@ -64,7 +65,7 @@ def _part_swap(ctx: _Context, rng: np.random.Generator, donor: _Context | None):
     if core.sum() < max(30, 0.002 * ctx.unit**2):
         raise EditNotApplicable(f"the {part} are not visible enough to swap ({int(core.sum())} px)")
     margin = float(rng.uniform(0.04, 0.1))
-    region = cv2.dilate(core.astype(np.uint8), _disc(margin * ctx.unit)) > 0
+    region = cv2.dilate(core.astype(np.uint8), masklib.disc(margin * ctx.unit)) > 0
     region &= _hull(ctx.points, ctx.shape)
     roi = _Roi.around(region, 0.1 * ctx.unit, ctx.shape)
     aligned = _aligned(ctx, donor, roi)
