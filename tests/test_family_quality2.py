@@ -75,5 +75,5 @@ def test_a_part_swaps_artifact_matches_its_truth(part_swaps, case):
 def test_an_unnamed_part_swap_saved_as_jpeg_is_guessed_as_part_swap(part_swaps, case):
     fakes, _ = part_swaps
     fake = fakes[case]
-    assert fake.family_guess is not None and fake.family_guess.family == "part_swap"
+    assert fake.family_guess is not None and fake.family_guess.family == "part_swap", fake.family_evidence
     assert fake.decided_family == "part_swap" and fake.family == "unknown"

@@ -58,7 +58,7 @@ the seam change:
   name, that holds at least ``patch_share`` of the artifact's pixels (and ``small_edit_pixels``);
   a mole filled on the left cheek's apple is "the left cheek's apple" even where the patch is too
   small a share of it to pass the rules above. The patch concept's atomic parts that hold at least
-  ``small_edit_pixels`` of the patch are flagged with it (a wrinkled band across the forehead flags
+  ``patch_part_share`` of the patch (and ``small_edit_pixels``) are flagged with it (a wrinkled band across the forehead flags
   the forehead's parts it crosses). When no such concept holds it, the cover stays.
 """
 
@@ -98,6 +98,7 @@ class DecisionConfig:
     seam_min_px: float = 2.0
     seam_min_share: float = 0.1  # share of the seam band's head pixels a seam concept holds
     patch_share: float = 0.8  # share of an inpainting's pixels its own concept holds
+    patch_part_share: float = 0.1  # share of them an atomic part of that concept holds to be flagged with it (not a rim it grazes)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -296,7 +297,8 @@ def _at_family_scale(decisions: Decisions, family: str) -> Decisions:
         ]
         cover = tuple(holding[-1:]) or decisions.cover  # FICT order: a concept's descendants follow it
         if holding:
-            parts = tuple(c for c in fict.atomic_descendants(cover[0]) if c in concepts and concepts[c].artifact_pixels >= config.small_edit_pixels)
+            least = max(config.patch_part_share * total, config.small_edit_pixels)
+            parts = tuple(c for c in fict.atomic_descendants(cover[0]) if c in concepts and concepts[c].artifact_pixels >= least)
     else:
         def whole(d: ConceptDecision) -> bool:
             return d.share >= config.parent_min_share and d.artifact_pixels >= config.min_pixels

@@ -6,8 +6,8 @@ texture replaced, is an *identity swap*; a warp that moves several expression pa
 in place is a *reenactment*, whatever share of the face it reaches; an artifact that covers most of
 the hull and its features with the face's own texture kept is a *self-blend* (its copy, shifted or
 scaled, moves the layout too); another warp of several expression parts is a *reenactment*; an
-artifact mostly on one facial part, covering much of that part, whose texture came from elsewhere,
-without a seam, is a *part swap* (a frame drawn across the eyes covers little of them); an unwarped
+artifact mostly on one facial part, covering much of that part, whose texture came from elsewhere
+and whose colour matches the face around it, is a *part swap* (a frame drawn across the eyes covers little of them); an unwarped
 artifact spread over several parts whose texture came from elsewhere is an *identity swap* that
 covers less of the hull; a small
 patch off the facial parts where nothing was drawn on and no part moved is an *inpainting*; another
@@ -38,6 +38,8 @@ class FamilyGuessConfig:
     filled: float = 0.5  # ... and its band-pass energy grew by less than this log2 ratio (nothing drawn on)
     layout_still: float = 0.4  # a reenactment's warp moves less than this share of the nose and forehead
     part_cover: float = 0.35  # a part swap's artifact covers at least this share of its part
+    part_replaced: float = 0.65  # a part swap keeps less of the part's detail than this (its donor's detail is another)
+    part_colour: float = 5.0  # ... and is colour-matched to the face: a colour mismatch of less than this (a lipstick has more)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,6 +51,15 @@ class FamilyGuess:
 
     family: str
     reasons: tuple[str, ...]
+
+
+def part_swapped(e: FamilyEvidence, config: FamilyGuessConfig) -> bool:
+    """Most of the artifact on one facial part, covering much of it, its detail another's and its colour
+    matched to the face around it. A Poisson clone can leave a step along its border, so a seam does not
+    speak against it; the colour match tells it from a lipstick or a dyed brow."""
+    if e.part is None or e.detail_kept is None or e.part_share < config.part_share or e.part_cover < config.part_cover:
+        return False
+    return e.detail_kept < config.part_replaced and (e.colour_mismatch is None or e.colour_mismatch < config.part_colour)
 
 
 def guess_family(
@@ -72,8 +83,8 @@ def guess_family(
         return FamilyGuess("reenactment", ("a coherent warp", f"{e.moved_parts} expression parts moved"))
     added = e.removed is not None and e.removed >= config.added
     seam = e.seam is not None and e.seam >= thresholds.seam
-    if replaced and e.part is not None and e.part_share >= config.part_share and e.part_cover >= config.part_cover and not seam:
-        return FamilyGuess("part_swap", (f"one facial part ({e.part})", "its texture replaced", "no seam"))
+    if part_swapped(e, config):
+        return FamilyGuess("part_swap", (f"one facial part ({e.part})", "its texture replaced", "its colour matched"))
     if replaced and not e.warped and e.cover >= config.swap_cover and e.features_cover >= config.swap_features:
         return FamilyGuess("identity_swap", (covered, "the features' texture replaced"))
     patch = e.part_share < config.off_part and e.area <= config.patch_area and (e.removed is None or e.removed < config.filled)

@@ -1,0 +1,40 @@
+"""An inpainting is a hole a brush of some width filled: the simulator never makes one narrower than
+`INPAINT_MIN_AXIS_PX`; and the guess tells a part swap by its part replaced in the face's colour."""
+
+import numpy as np
+from PIL import Image
+
+from fifa_data.annotate.family_guess import FamilyGuessConfig, part_swapped
+from fifa_data.annotate.family_evidence import FamilyEvidence
+from fifa_data.core import masks as masklib
+from fifa_data.pairs.simulate import EditNotApplicable, simulate_edit
+from fifa_data.pairs.simulate.blends import INPAINT_MIN_AXIS_PX
+
+
+def test_a_small_face_keeps_the_brush_width(grace_hopper):
+    small = np.asarray(Image.fromarray(grace_hopper).resize((240, 281), Image.Resampling.LANCZOS))
+    edits = []
+    for seed in range(8):
+        try:
+            edits.append(simulate_edit(small, "inpaint", np.random.default_rng(seed)))
+        except EditNotApplicable:
+            continue
+    assert len(edits) >= 3
+    for edit in edits:
+        assert min(edit.params["axes_px"]) >= INPAINT_MIN_AXIS_PX - 1e-4
+        assert edit.mask.sum() >= np.pi * INPAINT_MIN_AXIS_PX**2 * 0.8  # the hole, not a speck
+    assert any(edit.params["patch"] == "mole" for edit in edits)  # 0.03-0.06 eye distances: 1.5-3 px here without the rule
+
+
+def _evidence(**readings) -> FamilyEvidence:
+    base = dict(cover=0.05, features_cover=0.1, area=0.3, part="mouth", part_share=0.8, seam=0.6,
+                colour_mismatch=1.0, lighting_mismatch=None, sharpness_mismatch=0.1, detail_kept=0.55, removed=0.0, part_cover=0.9)
+    return FamilyEvidence(**(base | readings))
+
+
+def test_a_part_swap_is_a_part_replaced_in_the_faces_colour():
+    config = FamilyGuessConfig()
+    assert part_swapped(_evidence(), config)  # a clone's seam does not speak against it
+    assert not part_swapped(_evidence(colour_mismatch=12.0), config)  # a lipstick: the part's colour changed
+    assert not part_swapped(_evidence(detail_kept=0.9), config)  # its own detail kept: a retouch
+    assert not part_swapped(_evidence(part_cover=0.2), config)  # a frame across the eyes covers little of them
