@@ -4,8 +4,10 @@
   the same way to every mask of the row, so an edit is no longer always at the same place;
 * :func:`face_view`: the square around a face, so that a small input resolution spends its pixels on the face;
 * :func:`srm_residuals`: SRM-style high-pass (noise-residual) channels of the pixels, a forensic
-  input for a vision tower trained from scratch;
-* :class:`RealsInEveryBatch`: a sampler that puts reals in every training batch, in a set share.
+  input for a vision tower trained from scratch, and :func:`srm_energy`: their local energy, which
+  resampling, smoothing and inpainting lower and a pasted part changes;
+* :class:`RealsInEveryBatch`: a sampler that puts reals in every training batch, in a set share, and
+  optionally spreads them over the tasks as the fakes are spread.
 """
 
 from __future__ import annotations
@@ -35,9 +37,17 @@ class View:
         return out.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if self.flip else out
 
     def mask(self, mask: np.ndarray) -> np.ndarray:
-        """The same crop and flip of an ``(h, w)`` mask at the image's size."""
+        """The same crop and flip of an ``(h, w)`` mask at the image's size (zeros where the box leaves the image, as
+        :meth:`image` pads black)."""
         x0, y0, x1, y1 = self.box
-        out = mask[y0:y1, x0:x1]
+        height, width = mask.shape[:2]
+        if x0 >= 0 and y0 >= 0 and x1 <= width and y1 <= height:
+            out = mask[y0:y1, x0:x1]
+        else:
+            out = np.zeros((y1 - y0, x1 - x0, *mask.shape[2:]), mask.dtype)
+            top, left, bottom, right = max(y0, 0), max(x0, 0), min(y1, height), min(x1, width)
+            if bottom > top and right > left:
+                out[top - y0 : bottom - y0, left - x0 : right - x0] = mask[top:bottom, left:right]
         return np.ascontiguousarray(out[:, ::-1]) if self.flip else out
 
     def box_of(self, box: list[float]) -> list[float]:
@@ -55,9 +65,18 @@ def mentions_sides(row: dict) -> bool:
     return any(_SIDES.search(part.get("text") or "") for message in row["messages"] for part in message["content"])
 
 
-def random_view(size: tuple[int, int], rng: np.random.Generator, *, min_scale: float, flip: bool) -> View:
-    """A random crop of ``min_scale``..1 of each side of an image of ``(height, width)``, flipped half the time if ``flip``."""
+def random_view(size: tuple[int, int], rng: np.random.Generator, *, min_scale: float, flip: bool, shift: int = 0) -> View:
+    """A random crop of ``min_scale``..1 of each side of an image of ``(height, width)``, flipped half the time if ``flip``.
+
+    With ``shift`` (pixels), the view is instead the whole image moved by whole steps of ``shift`` pixels, up to
+    ``1 - min_scale`` of its side each way, padded black: nothing is resampled, so the pixels' noise and an
+    8-pixel JPEG grid (``shift`` 8) reach the model as they are, while an edit still changes place.
+    """
     height, width = size
+    if shift:
+        steps_x, steps_y = int((1 - min_scale) * width) // shift, int((1 - min_scale) * height) // shift
+        dx, dy = int(rng.integers(-steps_x, steps_x + 1)) * shift, int(rng.integers(-steps_y, steps_y + 1)) * shift
+        return View((dx, dy, dx + width, dy + height), flip=bool(flip and rng.random() < 0.5))
     scale = rng.uniform(min_scale, 1.0)
     w, h = max(1, round(width * scale)), max(1, round(height * scale))
     x0, y0 = int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1))
@@ -99,13 +118,42 @@ def srm_residuals(pixel_values: torch.Tensor, level: float = CLIP_LEVEL, truncat
     return (residual.clamp(-truncate, truncate) / truncate).to(pixel_values.dtype)
 
 
+def srm_energy(residuals: torch.Tensor, window: int) -> torch.Tensor:
+    """``(b, c, h, w)`` residuals (:func:`srm_residuals`) → their local energy: the mean ``|residual|`` over a
+    ``window`` x ``window`` square around each pixel, in [0, 1].
+
+    A residual is a signed, nearly linear function of the pixels, so a patch embedding reads texture
+    from it but hardly its *level*; the energy is that level. Resampling (a warp, an enlarged eye),
+    smoothing and inpainting lower it, and a part pasted from another photo brings its own: a local
+    noise-level inconsistency that tells nothing about where on a face an edit usually is.
+    """
+    if window < 1 or window % 2 == 0:
+        raise ValueError(f"the energy window must be an odd number of pixels, not {window}")
+    pad = window // 2
+    return F.avg_pool2d(residuals.abs().float(), window, stride=1, padding=pad, count_include_pad=False).to(residuals.dtype)
+
+
+def forensic_channels(pixel_values: torch.Tensor, energy_window: int = 0) -> torch.Tensor:
+    """The channels a forensic input adds after the colour ones: the SRM residuals, then (``energy_window`` > 0) their energy."""
+    residuals = srm_residuals(pixel_values)
+    return torch.cat([residuals, srm_energy(residuals, energy_window)], dim=1) if energy_window else residuals
+
+
+def forensic_channel_count(forensic_input: bool, energy_window: int = 0) -> int:
+    """How many channels :func:`forensic_channels` adds (0 without a forensic input)."""
+    return SRM_CHANNELS * (2 if energy_window else 1) if forensic_input else 0
+
+
 class RealsInEveryBatch(Sampler[int]):
     """Indices in batches of ``batch_size`` that each hold ``reals`` real rows (drawn again as needed) and fakes for the rest.
 
-    One pass goes once through every fake; reals and fakes are shuffled again each pass.
+    One pass goes once through every fake; reals and fakes are shuffled again each pass. With ``tasks``
+    (each row's task), the reals are drawn so that each task's share of the reals is its share of the
+    fakes: a task whose reals are rare (loc has one real row per photo, det several) still sees a real
+    in about ``reals / batch_size`` of its rows.
     """
 
-    def __init__(self, labels: list[str], batch_size: int, reals: int, seed: int = 0) -> None:
+    def __init__(self, labels: list[str], batch_size: int, reals: int, seed: int = 0, tasks: list[str] | None = None) -> None:
         if not 0 < reals < batch_size:
             raise ValueError(f"reals per batch must be between 1 and batch_size - 1 ({batch_size - 1}), not {reals}")
         self.real = [i for i, label in enumerate(labels) if label == "real"]
@@ -114,6 +162,12 @@ class RealsInEveryBatch(Sampler[int]):
             raise ValueError("reals in every batch needs both real and fake training rows")
         self.batch_size, self.reals, self.seed, self.epoch = batch_size, reals, seed, 0
         self.fakes = batch_size - reals
+        self.weights = None
+        if tasks is not None:
+            fakes = {t: sum(tasks[i] == t for i in self.fake) for t in set(tasks)}
+            reals_of = {t: sum(tasks[i] == t for i in self.real) for t in set(tasks)}
+            weights = np.array([fakes[tasks[i]] / reals_of[tasks[i]] for i in self.real], float)
+            self.weights = weights / weights.sum() if weights.sum() > 0 else None
 
     def __len__(self) -> int:
         return -(-len(self.fake) // self.fakes) * self.batch_size
@@ -122,7 +176,10 @@ class RealsInEveryBatch(Sampler[int]):
         rng = np.random.default_rng([self.seed, self.epoch])
         self.epoch += 1
         fake = rng.permutation(self.fake)
-        real = np.concatenate([rng.permutation(self.real) for _ in range(-(-len(self) // len(self.real)))])
+        if self.weights is None:
+            real = np.concatenate([rng.permutation(self.real) for _ in range(-(-len(self) // len(self.real)))])
+        else:
+            real = rng.choice(self.real, size=len(self) // self.batch_size * self.reals, p=self.weights)
         for b in range(len(self) // self.batch_size):
             fakes = fake[b * self.fakes : (b + 1) * self.fakes]
             if len(fakes) < self.fakes:  # the last batch: fill with fakes from the start
@@ -131,4 +188,7 @@ class RealsInEveryBatch(Sampler[int]):
             yield from (int(i) for i in rng.permutation(batch))
 
 
-__all__ = ["SRM_CHANNELS", "RealsInEveryBatch", "View", "face_view", "mentions_sides", "random_view", "srm_residuals"]
+__all__ = [
+    "SRM_CHANNELS", "RealsInEveryBatch", "View", "face_view", "forensic_channel_count", "forensic_channels", "mentions_sides", "random_view",
+    "srm_energy", "srm_residuals",
+]

@@ -16,7 +16,14 @@ tokenizer, and only the answer is labelled. Alongside the token tensors the batc
 With ``augment`` (training), each row is seen through a random scale-crop and, unless its text names
 a left or right side, a left-right flip; its masks, query mask and query box move with the image
 (`model.augment`). With ``forensic_input``, ``pixel_values`` gains the image's SRM noise-residual
-channels after its colour channels (a vision tower built with ``3 + SRM_CHANNELS`` input channels).
+channels after its colour channels (a vision tower built with ``3 + SRM_CHANNELS`` input channels),
+and with ``energy_window`` their local energy too (``3 + 2 * SRM_CHANNELS``).
+
+With ``empty_real_masks`` (training), that share of the real images' loc rows (nothing edited, so the
+answer has no ``[SEG]``) is fed instead as the shortest answer of a fake, ``[SEG].``, untrained
+(labels -100), with an empty mask as its target: the mask decoder learns that a real face has nothing
+to mark, wherever edits usually are, and the language model still learns the real answer from the
+other real rows.
 
 Rows of different tasks mix in one batch. A row whose ``[SEG]`` count differs from its masks, or
 that ``max_length`` would cut between a ``[SEG]`` and its mask, raises :class:`CollateError`.
@@ -34,7 +41,7 @@ from torch.nn.utils.rnn import pad_sequence
 from fifa_data.core import masks as masklib
 from fifa_data.core.images import open_row_image
 from fifa_data.core.schema import BOX_QUERY_TASKS, REGION_TASKS, TASKS, question_of
-from model.augment import View, mentions_sides, random_view, srm_residuals
+from model.augment import View, forensic_channels, mentions_sides, random_view
 from model.families import FAMILIES
 from model.modeling import REGION, SEG, task_token
 
@@ -96,7 +103,10 @@ class FiFaCollator:
     with_answers: bool = True
     augment: bool = False  # a random scale-crop and flip per row (training only)
     min_scale: float = 0.6  # the smallest crop side, as a share of the image's
+    shift: int = 0  # > 0: the view moves the whole image by steps of this many pixels instead of scale-cropping it
     forensic_input: bool = False  # add the SRM residual channels to pixel_values
+    energy_window: int = 0  # and, if > 0, their local energy over this window (pixels)
+    empty_real_masks: float = 0.0  # share of real loc rows fed as an untrained "[SEG]." with an empty mask (training only)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -123,7 +133,7 @@ class FiFaCollator:
         size = (image.height, image.width)
         view = None
         if self.augment:
-            view = random_view(size, self._rng, min_scale=self.min_scale, flip=not mentions_sides(row))
+            view = random_view(size, self._rng, min_scale=self.min_scale, flip=not mentions_sides(row), shift=self.shift)
             image = view.image(image)
         factor = self._family.reduction(self.processor.image_processor, image.width, image.height)
         if factor > 1:  # a box-filter reduction first makes the processor's resize 5x cheaper
@@ -134,13 +144,21 @@ class FiFaCollator:
         prompt_ids = inputs.pop("input_ids")[0]
         inputs.pop("attention_mask")
         if self.forensic_input:
-            inputs["pixel_values"] = torch.cat([inputs["pixel_values"], srm_residuals(inputs["pixel_values"])], dim=1)
+            inputs["pixel_values"] = torch.cat([inputs["pixel_values"], forensic_channels(inputs["pixel_values"], self.energy_window)], dim=1)
         if bool((prompt_ids == self.seg_id).any()):
             raise CollateError(f"{name}: the question contains {SEG}")
 
         answer_ids = torch.zeros(0, dtype=torch.long)
         masks = (row.get("masks") or []) if self.with_answers else []
-        if self.with_answers:
+        probe = self.with_answers and self._empty_real_probe(row)
+        if probe:  # the decoder's "nothing here" on a real face: "[SEG]." fed, not trained, its target empty
+            full = self.processor.apply_chat_template([*prompt_turn, {"role": "assistant", "content": [{"type": "text", "text": f"{SEG}."}]}], tokenize=False)
+            if not full.startswith(header):
+                raise CollateError(f"{name}: the chat template does not render the prompt as a prefix of the conversation")
+            answer_ids = torch.tensor(self.processor.tokenizer(full[len(header):], add_special_tokens=False)["input_ids"], dtype=torch.long)
+            masks = [masklib.encode(np.zeros(size, bool))]
+            answer_ids = self._truncate(name, prompt_ids, answer_ids, len(masks))
+        elif self.with_answers:
             full = self.processor.apply_chat_template([*prompt_turn, *row["messages"][1:]], tokenize=False)
             if not full.startswith(header):
                 raise CollateError(f"{name}: the chat template does not render the prompt as a prefix of the conversation")
@@ -160,12 +178,18 @@ class FiFaCollator:
             inputs["mm_token_type_ids"] = torch.cat([types, torch.zeros(len(answer_ids), dtype=types.dtype)])
         return {
             "input_ids": torch.cat([prompt_ids, answer_ids]),
-            "labels": torch.cat([torch.full_like(prompt_ids, -100), answer_ids]),
+            "labels": torch.cat([torch.full_like(prompt_ids, -100), torch.full_like(answer_ids, -100) if probe else answer_ids]),
             "seg_masks": torch.from_numpy(seg_masks),
             "region_mask": torch.from_numpy(self._region(name, row, size, view)),
             "task_id": self.tasks.index(task),
             **inputs,
         }
+
+    def _empty_real_probe(self, row: dict) -> bool:
+        """Whether this row becomes an empty-mask probe (a real image's loc row, drawn at ``empty_real_masks``)."""
+        if not self.empty_real_masks or row["task"] != "loc" or row.get("label") != "real" or row.get("masks"):
+            return False
+        return bool(self._rng.random() < self.empty_real_masks)
 
     def _truncate(self, name: str, prompt_ids: torch.Tensor, answer_ids: torch.Tensor, num_masks: int) -> torch.Tensor:
         if self.max_length is None or len(prompt_ids) + len(answer_ids) <= self.max_length:

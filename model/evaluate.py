@@ -54,10 +54,12 @@ REPORT_FILE = "results.json"  # marks a folder as an evaluation report
 
 
 def load_rows(
-    dataset: str, configs: str | Sequence[str], split: str, tasks: Sequence[str] | None, limit: int | None, source_prefix: str | None = None
+    dataset: str, configs: str | Sequence[str], split: str, tasks: Sequence[str] | None, limit: int | None, source_prefix: str | None = None,
+    spread: bool = False,
 ) -> list[dict]:
     """The rows to score: ``configs``' ``split``, only ``tasks`` if given, only sources whose id starts with
-    ``source_prefix`` if given, at most ``limit`` rows per task.
+    ``source_prefix`` if given, at most ``limit`` rows per task: the first ones, or with ``spread`` rows evenly spaced
+    over each task's rows (a build lists a photo's rows together, so the first ones are a few photos).
 
     Images stay as their stored bytes (``{"bytes", "path"}``), decoded only where pixels are needed.
     """
@@ -71,11 +73,24 @@ def load_rows(
     for i, task in enumerate(ds["task"]):
         if sources is not None and not (sources[i] or "").startswith(source_prefix):
             continue
-        if (tasks and task not in tasks) or (limit is not None and per_task.get(task, 0) >= limit):
+        if (tasks and task not in tasks) or (not spread and limit is not None and per_task.get(task, 0) >= limit):
             continue
         per_task[task] = per_task.get(task, 0) + 1
         kept.append(i)
+    if spread and limit is not None:
+        all_tasks = ds["task"]
+        by_task: dict[str, list[int]] = {}
+        for i in kept:
+            by_task.setdefault(all_tasks[i], []).append(i)
+        kept = sorted(i for found in by_task.values() for i in _evenly(found, limit))
     return list(ds.select(kept))
+
+
+def _evenly(items: list[int], count: int) -> list[int]:
+    """``count`` of ``items`` evenly spaced from the first to the last (all of them if there are fewer)."""
+    if len(items) <= count:
+        return list(items)
+    return [items[k] for k in np.linspace(0, len(items) - 1, count).round().astype(int)]
 
 
 def model_predictions(
@@ -244,7 +259,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     unknown = [t for t in tasks or [] if t not in TASKS]
     if unknown:
         raise cli.UsageError(f"--tasks: unknown tasks {unknown}; choose from {', '.join(TASKS)}")
-    rows = load_rows(args.dataset, args.config, args.split, tasks, args.limit, args.source_prefix)
+    rows = load_rows(args.dataset, args.config, args.split, tasks, args.limit, args.source_prefix, spread=args.spread)
     if not rows:
         raise cli.UsageError(f"{args.dataset}: no rows to score ({args.config}, {args.split}, tasks {','.join(tasks or []) or 'all'})")
     with staged_output(args.out, REPORT_FILE, overwrite=args.overwrite) as staging:
@@ -315,6 +330,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--split", default="test", help="test (FiFa-Bench), validation or train")
     parser.add_argument("--tasks", action=cli.ListAction, metavar="TASK", help="only these tasks, e.g. det,loc,age or det loc age")
     parser.add_argument("--limit", type=int, default=None, help="at most this many rows per task")
+    parser.add_argument("--spread", action="store_true", help="with --limit: rows evenly spaced over each task's rows, not the first ones")
     parser.add_argument("--source-prefix", metavar="P", help="only the rows of sources whose source_id starts with P (a group of a build)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=256)

@@ -152,7 +152,8 @@ def generate(model: FiFaModel, rows: Sequence[dict], *, max_new_tokens: int = 25
     """Answer every row's question (the user turn of a FiFa task row) with its text and masks at image size."""
     config = model.fifa_config
     collator = FiFaCollator(
-        model.processor, config.family, mask_size=config.mask_size, tasks=config.tasks, with_answers=False, forensic_input=config.forensic_input
+        model.processor, config.family, mask_size=config.mask_size, tasks=config.tasks, with_answers=False, forensic_input=config.forensic_input,
+        energy_window=config.energy_window,
     )
     tokenizer = model.processor.tokenizer
     was_training = model.training

@@ -60,6 +60,8 @@ class FiFaConfig:
     lora: dict | None = None  # peft LoraConfig fields when the base is adapted with LoRA
     base_in_checkpoint: bool = False
     forensic_input: bool = False  # the vision tower also reads the image's SRM residual channels (model.augment)
+    energy_window: int = 0  # ... and their local energy over this window in pixels (0: not)
+    image_summary: bool = False  # the task token also carries the whole image's pooled patch features (mean and peak)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self) | {"tasks": list(self.tasks)}, indent=2, sort_keys=True)
@@ -111,6 +113,10 @@ class FiFaModel(nn.Module):
         self.region_encoder = RegionEncoder(hidden, hidden)
         self.task_embedding = nn.Embedding(len(config.tasks), hidden)
         nn.init.zeros_(self.task_embedding.weight)  # starts as a no-op on a pretrained base
+        self.summary_encoder = RegionEncoder(hidden, hidden) if config.image_summary else None
+        if self.summary_encoder is not None:
+            nn.init.zeros_(self.summary_encoder.mlp[-1].weight)  # a no-op at first, as the task embedding
+            nn.init.zeros_(self.summary_encoder.mlp[-1].bias)
 
     @property
     def config(self):
@@ -242,6 +248,8 @@ class FiFaModel(nn.Module):
         embeds = self._scatter_images(embeds, input_ids, features)
         if task_ids is not None:
             embeds = self._add_tasks(embeds, input_ids, task_ids)
+            if self.summary_encoder is not None:
+                embeds = self._add_summaries(embeds, input_ids, features)
         if region_masks is not None and bool((input_ids == self.region_token_id).any()):
             embeds = self._inject_regions(embeds, input_ids, features, region_masks)
         return embeds, features
@@ -257,6 +265,14 @@ class FiFaModel(nn.Module):
         is_task = torch.isin(input_ids, torch.tensor(self.task_token_ids, device=input_ids.device))
         added = self.task_embedding(task_ids).to(embeds.dtype)[:, None, :] * is_task[..., None]
         return embeds + added
+
+    def _add_summaries(self, embeds: torch.Tensor, input_ids: torch.Tensor, features) -> torch.Tensor:
+        """Add each image's summary (its patch features' mean and peak, `RegionEncoder` over the whole image) at the task token,
+        where the first answer token is predicted: a verdict can read evidence anywhere in the image in one step."""
+        is_task = torch.isin(input_ids, torch.tensor(self.task_token_ids, device=input_ids.device))
+        dtype = self.summary_encoder.mlp[1].weight.dtype
+        summaries = torch.stack([self.summary_encoder(f.to(dtype), grid, f.new_ones(grid, dtype=dtype)) for f, grid in features])
+        return embeds + summaries.to(embeds.dtype)[:, None, :] * is_task[..., None]
 
     def _inject_regions(self, embeds: torch.Tensor, input_ids: torch.Tensor, features, region_masks: torch.Tensor) -> torch.Tensor:
         is_region = input_ids == self.region_token_id

@@ -38,7 +38,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
 
 from fifa_data.outputs import Interrupted, check_output, output_lock
-from model.augment import SRM_CHANNELS, RealsInEveryBatch
+from model.augment import RealsInEveryBatch, forensic_channel_count
 from model.card import render_model_card
 from model.collator import FiFaCollator
 from model.data import empty_split_error, load_split, parse_configs, texts_of
@@ -78,9 +78,34 @@ class FiFaArguments:
     forensic_input: bool = field(
         default=False, metadata={"help": "a new model's vision tower also reads SRM noise-residual channels (tiny only: a pretrained tower takes 3 channels)"}
     )
+    energy_window: int = field(
+        default=0,
+        metadata={"help": "with --forensic-input: also the SRM residuals' local energy, the mean |residual| over this odd window in pixels "
+                  "(0: not; tiny only)"},
+    )
+    image_summary: bool = field(
+        default=False,
+        metadata={"help": "a new model adds the whole image's pooled patch features (mean and peak) at the task token, where the verdict "
+                  "is predicted"},
+    )
+    tiny_hidden: int = field(default=64, metadata={"help": "tiny only: hidden size of the vision tower and the language model"})
+    tiny_layers: int = field(default=2, metadata={"help": "tiny only: layers of the vision tower and of the language model"})
+    patch_size: int = field(default=8, metadata={"help": "tiny LLaVA only: the vision tower's patch side in pixels"})
     augment: bool = field(default=False, metadata={"help": "train on a random scale-crop and flip of each image, its masks moved with it"})
     augment_min_scale: float = field(default=0.6, metadata={"help": "the smallest crop side under --augment, as a share of the image's"})
+    augment_shift: int = field(
+        default=0,
+        metadata={"help": "under --augment: move the whole image by steps of this many pixels (up to 1 - --augment-min-scale of its side, "
+                  "padded black) instead of scale-cropping it, so no pixel is resampled (8: JPEG's grid)"},
+    )
     reals_per_batch: int = field(default=0, metadata={"help": "put this many real-image rows in every training batch (0: plain shuffling)"})
+    reals_by_task: bool = field(
+        default=False, metadata={"help": "with --reals-per-batch: spread the reals over the tasks as the fakes are (loc's rare reals drawn more)"}
+    )
+    empty_real_masks: float = field(
+        default=0.0,
+        metadata={"help": "this share of the real images' loc rows trains the mask decoder on an empty mask after an untrained '[SEG].'"},
+    )
     overwrite: bool = field(default=False, metadata={"help": "train into --output-dir even if it holds files that FiFa did not write"})
     no_progress: bool = field(default=False, metadata={"help": "no progress bars (they are off anyway when stderr is not a terminal)"})
 
@@ -115,12 +140,14 @@ class FiFaTrainer(SFTTrainer):
     args: FiFaSFTConfig
     card_facts: dict | None = None  # dataset and configs for the model card; set by `train`
     reals_per_batch: int = 0  # set by `train`: real rows in every training batch (`RealsInEveryBatch`)
+    reals_by_task: bool = False  # set by `train`: those reals spread over the tasks as the fakes are
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
         if not self.reals_per_batch:
             return super()._get_train_sampler(train_dataset)
-        return RealsInEveryBatch(dataset["label"], self.args.per_device_train_batch_size, self.reals_per_batch, seed=self.args.seed)
+        tasks = dataset["task"] if self.reals_by_task else None
+        return RealsInEveryBatch(dataset["label"], self.args.per_device_train_batch_size, self.reals_per_batch, seed=self.args.seed, tasks=tasks)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         mode = "train" if model.training else "eval"
@@ -162,7 +189,10 @@ COMMON_TRAINER_OPTIONS = (
     "resume_from_checkpoint", "deepspeed", "report_to",
 )
 # The levers of a model trained from scratch (docs/training.md, "Levers"): listed by --help-all only.
-FROM_SCRATCH_OPTIONS = ("image_size", "forensic_input", "augment", "augment_min_scale", "reals_per_batch", "balanced_bce")
+FROM_SCRATCH_OPTIONS = (
+    "image_size", "forensic_input", "energy_window", "image_summary", "tiny_hidden", "tiny_layers", "patch_size", "augment", "augment_min_scale",
+    "augment_shift", "reals_per_batch", "reals_by_task", "empty_real_masks", "balanced_bce",
+)
 
 
 class _DefaultsUnlessStated(argparse.ArgumentDefaultsHelpFormatter):
@@ -263,8 +293,16 @@ def _new_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, seed
     tiny = args.model in TINY_MODELS and not composed
     heads = {"mask_size": args.mask_size or (64 if tiny else 128), "decoder_dim": args.decoder_dim or (64 if tiny else 256)}
     heads["decoder_heads"] = 4 if heads["decoder_dim"] < 128 else 8
+    heads["image_summary"] = args.image_summary
     if args.forensic_input and not tiny:
         raise cli.UsageError(f"--forensic-input: only for a tiny model trained from scratch; {args.model}'s vision tower takes 3 channels")
+    if args.energy_window and not args.forensic_input:
+        raise cli.UsageError("--energy-window: the energy of the SRM residuals needs --forensic-input true")
+    if args.energy_window < 0 or (args.energy_window and args.energy_window % 2 == 0):
+        raise cli.UsageError(f"--energy-window {args.energy_window}: an odd number of pixels, or 0")
+    sized = (args.tiny_hidden, args.tiny_layers, args.patch_size) != (64, 2, 8)
+    if sized and not tiny:
+        raise cli.UsageError(f"--tiny-hidden, --tiny-layers, --patch-size: only for a tiny model, not {args.model}")
     if composed:
         if not (args.vision_tower and args.language_model):
             raise cli.UsageError("--vision-tower, --language-model: composing a LLaVA needs both")
@@ -273,13 +311,18 @@ def _new_model(args: FiFaArguments, train_texts, dtype: torch.dtype | None, seed
     if tiny:
         family = TINY_MODELS[args.model]
         if family == "llava":
-            channels = 3 + SRM_CHANNELS if args.forensic_input else 3
-            base, processor = TINY[family](train_texts, image_size=args.image_size, channels=channels, seed=seed)
-        elif args.forensic_input or args.image_size != 112:
-            raise cli.UsageError(f"--forensic-input, --image-size: only for --model tiny, not {args.model}")
+            channels = 3 + forensic_channel_count(args.forensic_input, args.energy_window)
+            base, processor = TINY[family](
+                train_texts, image_size=args.image_size, channels=channels, hidden=args.tiny_hidden, layers=args.tiny_layers,
+                patch_size=args.patch_size, seed=seed,
+            )
+        elif args.forensic_input or args.image_size != 112 or args.patch_size != 8:
+            raise cli.UsageError(f"--forensic-input, --image-size, --patch-size: only for --model tiny, not {args.model}")
         else:
-            base, processor = TINY[family](train_texts, seed=seed)
-        return FiFaModel.create(base, processor, base_model=f"tiny-{family}", seed=seed, forensic_input=args.forensic_input, **heads)
+            base, processor = TINY[family](train_texts, hidden=args.tiny_hidden, layers=args.tiny_layers, seed=seed)
+        return FiFaModel.create(
+            base, processor, base_model=f"tiny-{family}", seed=seed, forensic_input=args.forensic_input, energy_window=args.energy_window, **heads
+        )
     try:
         return FiFaModel.from_base(args.model, dtype=dtype, seed=seed, **heads)
     except OSError as error:
@@ -325,7 +368,8 @@ def _train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
         config.balanced_bce = fifa.base_model.startswith("tiny")  # a decoder from scratch: see `model.heads.mask_losses`
     collator = FiFaCollator(
         model.processor, fifa.family, mask_size=fifa.mask_size, tasks=fifa.tasks, max_length=config.max_length,
-        augment=args.augment, min_scale=args.augment_min_scale, forensic_input=fifa.forensic_input, seed=config.seed,
+        augment=args.augment, min_scale=args.augment_min_scale, shift=args.augment_shift, forensic_input=fifa.forensic_input, energy_window=fifa.energy_window,
+        empty_real_masks=args.empty_real_masks, seed=config.seed,
     )
     trainer = FiFaTrainer(
         model=model,
@@ -337,6 +381,7 @@ def _train(args: FiFaArguments, config: FiFaSFTConfig) -> FiFaTrainer:
     )
     trainer.card_facts = {"dataset": args.dataset, "configs": configs}
     trainer.reals_per_batch = args.reals_per_batch
+    trainer.reals_by_task = args.reals_by_task
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     say = print if trainer.is_world_process_zero() else (lambda *_: None)

@@ -19,14 +19,19 @@
                    ``C/``: held-back people, trained edits; ``D/``: held-back people, the other families
 
    It is built once (det, loc and pairs configs) into ``DIR/fifa``.
-2. **Training.** `model/sft.py` trains the tiny LLaVA from scratch (``--preset``: image size and mask
-   size) with the levers on (``--plain`` turns them off): SRM residual channels (``--forensic-input``),
-   scale-crop and flip augmentation (``--augment``), one real in every batch (``--reals-per-batch 1``), and
+2. **Training.** `model/sft.py` trains the tiny LLaVA from scratch (``--preset``: image size, mask
+   size and the model's size) with the levers on (``--plain`` turns them off): SRM residual channels and
+   their local energy (``--forensic-input --energy-window 7``), scale-crop and flip augmentation
+   (``--augment``), one real in every batch, spread over the tasks as the fakes are (``--reals-per-batch 1
+   --reals-by-task``), half of the real loc rows as an untrained ``[SEG].`` with an empty mask
+   (``--empty-real-masks 0.5``), the image's pooled features at the task token (``--image-summary``), and
    BCE and Dice weighed 1 and 1 (``--bce-weight 1 --dice-weight 1``); the BCE is balanced between each
-   mask's edited and untouched pixels, sft.py's default for a tiny model (``--balanced-bce``). It trains in chunks that fill
-   ``--budget-minutes`` of training (the first chunk measures the speed) and after each chunk answers
-   ``--val-rows`` validation rows per task by free generation (`model/evaluate.py`): ``DIR/curves.png``
-   shows the loss and those validation figures over steps.
+   mask's edited and untouched pixels, sft.py's default for a tiny model (``--balanced-bce``). ``--sft``
+   adds or overrides sft.py flags. It trains in chunks that fill ``--budget-minutes`` of training (the
+   first chunk measures the speed; the learning rate is constant after a warm-up, then decays to zero over
+   the last ``--decay-share`` of the steps) and after each chunk answers ``--val-rows`` validation rows per
+   task, spread over the validation people, by free generation (`model/evaluate.py --spread`):
+   ``DIR/curves.png`` shows the loss and those validation figures over steps.
 3. **Scoring.** `model/evaluate.py --source-prefix G/` answers and scores each group's test rows
    (``DIR/results/A`` ... ``D``: FiFa-Bench's tables, with the ``location-prior``,
    ``whole-face``, ``marked_real`` / ``marked_fake``, det AUC and per-type figures), and the bench prints
@@ -52,6 +57,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -77,12 +83,16 @@ from model.sft import parse_args, train
 sys.path.insert(0, str(Path(__file__).parent))
 from fetch_photos import default_cache, read_index  # noqa: E402
 
-PRESETS = {  # sft.py flags: the tiny LLaVA's input side and the mask grid
+PRESETS = {  # sft.py flags: the tiny LLaVA's input side, the mask grid, and (bench) its size
     "smoke": {"image-size": 64, "mask-size": 32},
     "tiny": {"image-size": 112, "mask-size": 56},
-    "bench": {"image-size": 160, "mask-size": 80},
+    # hidden 128 (1.2 M parameters) or 128 x 4 layers (1.7 M) take 2-3x longer a step and did worse in 8-minute runs (docs/benchmarks.md)
+    "bench": {"image-size": 160, "mask-size": 80, "tiny-hidden": 64, "tiny-layers": 2, "patch-size": 8},
 }
-LEVERS = ["--forensic-input", "true", "--augment", "true", "--reals-per-batch", "1", "--bce-weight", "1", "--dice-weight", "1"]
+LEVERS = [
+    "--forensic-input", "true", "--energy-window", "7", "--augment", "true", "--reals-per-batch", "1", "--reals-by-task", "true",
+    "--empty-real-masks", "0.5", "--image-summary", "true", "--bce-weight", "1", "--dice-weight", "1",
+]
 GROUPS = {
     "A": "training people, trained edits",
     "B": "training people, new edits",
@@ -205,7 +215,7 @@ def make_source(args: argparse.Namespace, root: Path) -> dict:
 def validation_point(args: argparse.Namespace, model: Path, out: Path) -> dict:
     report = evaluate.evaluate(evaluate.parse_args([
         "--model", str(model), "--dataset", str(args.out / "fifa"), "--config", "det,loc", "--split", "validation",
-        "--limit", str(args.val_rows), "--no-captions", "--no-progress", "--max-new-tokens", "48", "--out", str(out),
+        "--limit", str(args.val_rows), "--spread", "--no-captions", "--no-progress", "--max-new-tokens", "48", "--out", str(out),
     ]))
     det, loc = report["scores"]["metrics"].get("det", {}), report["scores"]["metrics"].get("loc", {})
     return {"det_auc": det.get("auc"), "det_accuracy": det.get("accuracy"), "loc_miou": loc.get("miou"),
@@ -218,22 +228,29 @@ def train_in_chunks(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
     base = ["--model", "tiny", "--dataset", str(args.out / "fifa"), "--configs", "det,loc", "--weights", "1,2", "--output-dir", str(model_dir),
             "--disable-tqdm", "true", "--eval-split", "none", "--lr-scheduler-type", "constant_with_warmup", "--warmup-steps", "20",
             "--learning-rate", str(args.learning_rate), "--per-device-train-batch-size", "4", "--logging-steps", "10",
-            "--seed", str(args.seed), *preset, *([] if args.plain else LEVERS)]
-    budget, spent, steps, points = args.budget_minutes * 60, 0.0, 0, []
-    chunk = args.first_chunk
+            "--seed", str(args.seed), *preset, *([] if args.plain else LEVERS), *shlex.split(args.sft)]
+    budget, spent, looped, steps, points = args.budget_minutes * 60, 0.0, 0.0, 0, []
+    chunk, last = args.first_chunk, False
     while True:
         start = time.perf_counter()
         resume = ["--resume-from-checkpoint", "latest"] if steps else []
-        trainer = train(*parse_args([*base, "--max-steps", str(steps + chunk), "--save-steps", str(steps + chunk), *resume]))
+        decay = []
+        if last and args.decay_share > 0:  # the last chunk ends the run: the learning rate decays to zero over its last part
+            decay = ["--lr-scheduler-type", "warmup_stable_decay", "--lr-scheduler-kwargs",
+                     json.dumps({"num_decay_steps": max(1, round(args.decay_share * (steps + chunk)))})]
+        trainer = train(*parse_args([*base, "--max-steps", str(steps + chunk), "--save-steps", str(steps + chunk), *resume, *decay]))
         spent += time.perf_counter() - start
+        looped += next(h["train_runtime"] for h in reversed(trainer.state.log_history) if "train_runtime" in h)
         steps = trainer.state.global_step
         points.append({"step": steps, "minutes": spent / 60, **validation_point(args, model_dir, args.out / "curves" / f"step-{steps}")})
         print(f"step {steps}: {spent / 60:.1f} training minutes; validation {points[-1]}", flush=True)
-        left = budget - spent
-        per_step = spent / steps
-        if left < max(20 * per_step, budget / 20):  # what is left is too short for another point on the curve
+        per_step = looped / steps  # the training loop's time per step; building the model and loading the data cost each chunk
+        overhead = (spent - looped) / len(points)  # about the same again
+        left = budget - spent - overhead
+        if last or left < max(20 * per_step, budget / 20):  # what is left is too short for another point on the curve
             break
         chunk = int(min(left / per_step, max(chunk, left / per_step / max(1, args.points - len(points)))))
+        last = left - chunk * per_step < max(20 * per_step, budget / 20)
     losses = [h for h in trainer.state.log_history if "loss" in h]
     return losses, points
 
@@ -308,10 +325,13 @@ def main() -> None:
     parser.add_argument("--held-share", type=float, default=0.25, help="share of the people held back (default: 0.25)")
     parser.add_argument("--other-families", nargs="*", default=["reenact", "self_blend"], help="family edits kept for group D")
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--decay-share", type=float, default=0.2,
+                        help="the learning rate decays to zero (cosine) over this share of the run's steps, in its last chunk (0: constant; default: 0.2)")
     parser.add_argument("--first-chunk", type=int, default=60, help="steps of the first training chunk (measures the speed)")
     parser.add_argument("--points", type=int, default=4, help="validation points on the curves (default: 4)")
     parser.add_argument("--val-rows", type=int, default=24, help="validation rows per task at each point (default: 24)")
     parser.add_argument("--test-rows", type=int, default=None, help="at most this many test rows per task (default: all)")
+    parser.add_argument("--sft", default="", metavar="FLAGS", help="more sft.py flags, after the preset's and the levers' (they win): '--empty-real-masks 0'")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=None, help="the photo cache (default: fetch_photos.py's)")
@@ -332,7 +352,8 @@ def main() -> None:
     reports = score_groups(args)
     text = table(reports)
     minutes = {"data_and_build": (built - started) / 60, "training": (trained - built) / 60, "scoring": (time.perf_counter() - trained) / 60}
-    summary = {"preset": args.preset, "levers": not args.plain, "budget_minutes": args.budget_minutes, "minutes": minutes, **facts,
+    summary = {"preset": args.preset, "levers": not args.plain, "sft": args.sft, "decay_share": args.decay_share, "budget_minutes": args.budget_minutes,
+               "minutes": minutes, **facts,
                "curve": points, "table": text}
     (args.out / "bench.json").write_text(json.dumps(summary, indent=2))
     print(f"\n{text}\n\nsmall edits: {', '.join(SMALL)}; minutes: " + ", ".join(f"{k} {v:.1f}" for k, v in minutes.items()))
