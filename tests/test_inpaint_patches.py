@@ -4,9 +4,8 @@
 import numpy as np
 from PIL import Image
 
-from fifa_data.annotate.family_guess import FamilyGuessConfig, part_swapped
 from fifa_data.annotate.family_evidence import FamilyEvidence
-from fifa_data.core import masks as masklib
+from fifa_data.annotate.family_guess import FamilyGuessConfig, part_swapped
 from fifa_data.pairs.simulate import EditNotApplicable, simulate_edit
 from fifa_data.pairs.simulate.blends import INPAINT_MIN_AXIS_PX
 
