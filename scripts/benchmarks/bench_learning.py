@@ -37,18 +37,19 @@
    ``whole-face``, ``marked_real`` / ``marked_fake``, det AUC and per-type figures), and the bench prints
    one table.
 
-Measured on 2 cores shared with other jobs (load 6-7), ``--preset bench --budget-minutes 35 --test-rows 120``
-on all 33 single-face photos of the 40-photo cache (25 training people, 8 held back; 634 training pairs, 2,492 det and loc rows):
-data and build 0.6 minutes, training 35.3 (9,820 steps of 4 rows), scoring 0.4, 36.4 minutes of wall
-time in all; 1.0 GB peak resident memory (/usr/bin/time -v). Nothing is downloaded. What it reached
-(none of the issue's targets on held-back people; docs/benchmarks.md has the table):
+Measured on 2 cores shared with another engineer's jobs, pinned to one (``taskset -c 1``, ``OMP_NUM_THREADS=1``),
+``--preset bench --budget-minutes 35`` on all 33 single-face photos of the 40-photo cache (25 training people, 8 held
+back; 634 training pairs, 2,500 det and loc rows), every test row scored: data and build 1.0 minutes, training 36.2
+(18,320 steps of 4 rows), scoring 0.4, 37.8 minutes of wall time in all; 0.97 GB peak resident memory
+(/usr/bin/time -v). Nothing is downloaded. What it reached: it sees the edits of the training people (A, B) but
+none of the issue's targets on held-back people (C); docs/benchmarks.md has the lever runs and why:
 
 | group | det AUC | loc mIoU | location-prior | whole-face | marked real / fake | small-edit mIoU (model / prior / face) |
 |---|---|---|---|---|---|---|
-| A | 0.558 | 0.151 | 0.141 | 0.140 | 0.183 / 0.190 | 0.032 / 0.046 / 0.037 |
-| B | 0.483 | 0.142 | 0.131 | 0.127 | 0.183 / 0.190 | 0.032 / 0.052 / 0.041 |
-| C | 0.436 | 0.087 | 0.128 | 0.120 | 0.381 / 0.372 | 0.026 / 0.056 / 0.046 |
-| D | 0.326 | 0.253 | 0.427 | 0.437 | 0.381 / 0.370 | — |
+| A | 0.696 | 0.209 | 0.157 | 0.156 | 0.154 / 0.151 | 0.060 / 0.059 / 0.047 |
+| B | 0.680 | 0.212 | 0.151 | 0.147 | 0.158 / 0.159 | 0.048 / 0.060 / 0.047 |
+| C | 0.526 | 0.076 | 0.151 | 0.139 | 0.250 / 0.240 | 0.028 / 0.070 / 0.054 |
+| D | 0.547 | 0.238 | 0.529 | 0.505 | 0.226 / 0.247 | — |
 """
 
 from __future__ import annotations
