@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from build_cli import build_pairs
 from layout_videos import FRAMES, base, clip, edit, moved, write_video
 
 from fifa_data.core.images import load_image_file
@@ -58,11 +59,8 @@ def test_celebdf_pairs_by_target_clip_and_splits_by_the_test_list(celebdf, tmp_p
 @pytest.mark.slow
 def test_build_reads_celebdf_end_to_end(celebdf, tmp_path):
     out = tmp_path / "fifa"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "scripts/build.py", "--pairs", str(celebdf), "--frames-per-video", "1", "--configs", "pairs", "--out", str(out), "--no-progress"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads((out / "build.json").read_text())["rejected"].get("unpaired_fake") == 1
+    stats = build_pairs(celebdf, out, "--frames-per-video", "1", "--configs", "pairs")
+    assert stats["rejected"].get("unpaired_fake") == 1
 
     import datasets
 

@@ -3,20 +3,16 @@ given box) is a typed column of the ``pairs`` config, declared once in `LAYOUT_T
 image sources; ``source_fields`` keeps only the rest."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from build_cli import build_pairs
 from layout_videos import base, box_of, clip, edit, write_video
 
 from fifa_data.core import masks as masklib
 from fifa_data.core.schema import LAYOUT_TABLE, PAIRS_TABLE
 from fifa_data.pairs.layouts.video import sample_indices
 
-ROOT = Path(__file__).resolve().parents[1]
 FRAMES = 4
 SWAP = ("astronaut", "face_swap", "grace_hopper")
 
@@ -43,11 +39,7 @@ def test_a_video_source_fills_the_layout_columns(tmp_path):
     write_video(root / "manipulated_sequences/Deepfakes/c40/videos/000_003.mp4", clip(swap.fake, FRAMES))
     write_video(root / "manipulated_sequences/Deepfakes/masks/videos/000_003.mp4", clip(box_of(swap.mask), FRAMES))
     out = tmp_path / "fifa"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "scripts/build.py", "--pairs", str(root), "--frames-per-video", "2", "--crop-face", "1.3",
-               "--configs", "pairs", "--out", str(out), "--no-progress"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
+    build_pairs(root, out, "--frames-per-video", "2", "--crop-face", "1.3", "--configs", "pairs")
 
     import datasets
 

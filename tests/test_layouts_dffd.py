@@ -2,14 +2,12 @@
 written from the bundled photos, then detected, scanned and built with ``scripts/build.py --pairs DIR``."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from build_cli import build_pairs
 from layout_videos import base, edit, iou
 
 from fifa_data.core.images import encode_image, load_mask_file
@@ -18,7 +16,6 @@ from fifa_data.pairs.layouts.dffd import GRADED_LEVEL
 from fifa_data.pairs.layouts.frames import LayoutOptions
 from fifa_data.pairs.sources import open_source
 
-ROOT = Path(__file__).resolve().parents[1]
 WRITTEN = {"train/0001": ("astronaut", "lip_color"), "test/0002": ("grace_hopper", "hair_color")}
 
 
@@ -65,10 +62,7 @@ def test_build_reads_dffd_end_to_end(dffd, tmp_path):
     from fifa_data.core import masks as masklib
 
     out = tmp_path / "fifa"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "scripts/build.py", "--pairs", str(dffd), "--configs", "pairs", "--out", str(out), "--no-progress"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
+    build_pairs(dffd, out, "--configs", "pairs")
 
     import datasets
 

@@ -3,13 +3,11 @@ and c40, mask videos of three meanings, official splits, and broken inputs) writ
 photos, then detected, scanned and built with ``scripts/build.py --pairs DIR``."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from build_cli import build_pairs
 from layout_videos import FRAMES, base, box_of, clip, edit, iou, moved, write_video
 
 from fifa_data.core import masks as masklib
@@ -20,7 +18,6 @@ from fifa_data.pairs.layouts.frames import LayoutOptions
 from fifa_data.pairs.layouts.video import sample_indices
 from fifa_data.pairs.sources import open_source
 
-ROOT = Path(__file__).resolve().parents[1]
 PER_VIDEO = 2
 SWAP = ("astronaut", "face_swap", "grace_hopper")  # target 000 = astronaut, source 003
 REENACT = ("astronaut", "reenact", "grace_hopper")
@@ -133,11 +130,7 @@ def test_crop_face_crops_real_fake_and_mask_identically(ffpp, tmp_path):
 @pytest.mark.slow
 def test_build_reads_ffpp_end_to_end(ffpp, tmp_path):
     out = tmp_path / "fifa"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "scripts/build.py", "--pairs", str(ffpp), "--frames-per-video", "1", "--configs", "pairs", "--out", str(out), "--no-progress"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    stats = json.loads((out / "build.json").read_text())
+    stats = build_pairs(ffpp, out, "--frames-per-video", "1", "--configs", "pairs")
     assert stats["parameters"]["layout"] == {"layout": None, "frames_per_video": 1, "crop_face": None}
     assert {"unknown_method", "missing_mask", "short_video", "unreadable_video"} <= set(stats["rejected"])
 

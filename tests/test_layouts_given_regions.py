@@ -3,20 +3,17 @@ a second change outside it (here the hair, recoloured in the same fake) is not m
 inside it is, and the ``pairs`` config keeps both masks."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from build_cli import build_pairs
 from layout_videos import base, box_of, clip, edit, iou, moved, write_video
 
 from fifa_data.annotate.given_region import REGION_MARGIN_FACES
 from fifa_data.core import masks as masklib
 from fifa_data.pairs.layouts.video import sample_indices
 
-ROOT = Path(__file__).resolve().parents[1]
 FRAMES = 4
 MARGIN = 12  # pixels: the hair's change starts this far beyond the swap's box (more than the region's dilation)
 
@@ -45,11 +42,7 @@ def write_tree(root: Path) -> Path:
 @pytest.mark.slow
 def test_box_and_render_masks_bound_the_computed_artifact_mask(tmp_path):
     source, out = write_tree(tmp_path / "ffpp"), tmp_path / "fifa"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "scripts/build.py", "--pairs", str(source), "--frames-per-video", "1", "--configs", "pairs",
-               "--out", str(out), "--no-progress"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
+    build_pairs(source, out, "--frames-per-video", "1", "--configs", "pairs")
 
     import datasets
 

@@ -3,15 +3,13 @@ the given masks are the artifact masks, every task is written, no real image app
 texts say that the real was not available instead of stating colour or shape changes."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import datasets
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from build_cli import build_pairs
 from layout_videos import edit
 
 from fifa_data.annotate.fake_only import NO_REAL
@@ -19,7 +17,6 @@ from fifa_data.core import masks as masklib
 from fifa_data.core.images import encode_image
 from fifa_data.core.schema import TASKS
 
-ROOT = Path(__file__).resolve().parents[1]
 WRITTEN = {"images/0000": ("astronaut", "lip_color"), "images/0001": ("grace_hopper", "hair_color"),
            "images/lip_color/0002": ("astronaut", "lip_color")}
 
@@ -38,11 +35,7 @@ def write_sid_set(root: Path) -> Path:
 @pytest.mark.slow
 def test_a_mask_only_set_builds_every_task_from_its_masks(tmp_path):
     source, out = write_sid_set(tmp_path / "sid"), tmp_path / "fifa"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "scripts/build.py", "--pairs", str(source), "--out", str(out), "--no-progress"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads((out / "build.json").read_text())["rejected"] == {}
+    assert build_pairs(source, out)["rejected"] == {}
 
     pairs = [row for split in datasets.load_dataset(str(out), "pairs").values() for row in split]
     assert sorted(row["source_id"] for row in pairs) == sorted(WRITTEN)
