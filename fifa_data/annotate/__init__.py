@@ -1,6 +1,7 @@
 """FiFa-Annotator: from a real/fake pair to a grounded, checked explanation.
 
-Stages, one module each: ``artifacts`` (where the fake differs from its real) and ``motion`` (whether
+Stages, one module each: ``artifacts`` (where the fake differs from its real), ``patches`` (an
+inpainting's patch taken whole, read off a JPEG fake's own coefficients) and ``motion`` (whether
 it moved pixels), ``decide`` (which FICT concepts the artifact mask marks as edited), ``evidence``
 (what the edit did to each, measured from pixels), ``family_evidence`` (the traces of the forgery
 family, per pair) and ``family_guess`` (the family of a fake whose source names none), ``writers`` and ``llm`` (text from those facts),

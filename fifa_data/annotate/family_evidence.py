@@ -22,7 +22,12 @@ wide, background and body left out):
   features (eyes, brows, lips) it covers (`features_cover`: a skin retouch leaves them out, a
   blended face takes them in), its area in squared eye distances, the facial part holding
   most of it (`part`, `part_share`) and the share of that part it covers (`part_cover`: a swapped
-  part is replaced whole, a frame drawn across it is not);
+  part is replaced whole, a frame drawn across it is not); and the size of the patch a fill would
+  have made, in squared eye distances and in pixels, and the share of it on one facial part
+  (`patch_area`, `patch_pixels`, `patch_part_share`): the smaller of the artifact's reading and
+  that of the whole patch (`patches`: read off the change the fake's JPEG coefficients allow), since
+  a JPEG spreads a small patch's difference over the blocks around it and a hull reaches past the
+  patch's gaps;
 * **motion**: the pair's warp reading (`motion.pair_motion`), how many expression parts
   (brows, eyes, lips, chin) the warp moved, and the share of the layout parts (nose, forehead)
   it moved (`layout_moved`: a reenactment moves the expression and keeps the layout, a
@@ -102,6 +107,9 @@ class FamilyEvidence:
     moved_parts: int = 0
     layout_moved: float = 0.0
     part_cover: float = 0.0
+    patch_area: float | None = None  # None where not measured: the artifact's own `area` and `part_share` stand for them
+    patch_pixels: int | None = None
+    patch_part_share: float | None = None
 
     def facts(self, family: str, config: FamilyEvidenceConfig = FamilyEvidenceConfig()) -> list[Fact]:
         """The family facts a pair of ``family`` states: the readings past their thresholds, kept to
@@ -139,9 +147,11 @@ def measure_family(
     landmarks: np.ndarray,
     motion: PairMotion = NO_MOTION,
     config: FamilyEvidenceConfig = FamilyEvidenceConfig(),
+    patch: np.ndarray | None = None,
 ) -> FamilyEvidence:
     """The family readings of one pair: ``real`` and ``fake`` RGB uint8, ``artifact`` the HxW bool
-    artifact mask, ``landmarks`` the real face's mesh (N, 2+) in pixels. Works on the face's window only."""
+    artifact mask, ``landmarks`` the real face's mesh (N, 2+) in pixels, ``patch`` the patch a fill
+    would have made (HxW bool; the artifact mask when None). Works on the face's window only."""
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
     unit = eye_distance(points) or max(1.0, float(np.ptp(points[:, 0])) / 2.5)
     h, w = artifact.shape
@@ -158,7 +168,11 @@ def measure_family(
     features = concepts.members("eye", "eyebrow", "lips")[labels]
     features_cover = float(np.count_nonzero(region & features) / max(1, np.count_nonzero(features)))
     area = float(np.count_nonzero(region) / unit**2)
+    patch_pixels = int(np.count_nonzero(region))
+    if patch is not None:  # the smaller reading: a JPEG spreads the artifact past a small patch, a hull reaches past its gaps
+        patch_pixels = min(patch_pixels, int(np.count_nonzero(patch[window])))
     part, part_share = _main_part(region, concepts, labels)
+    patch_part_share = part_share if patch is None else min(part_share, _main_part(patch[window], concepts, labels)[1])
     part_cover = 0.0
     if part is not None:
         members = concepts.members(*PARTS[part])[labels]
@@ -173,7 +187,8 @@ def measure_family(
         layout = concepts.members(*LAYOUT_PARTS)[labels]
         layout_moved = float(np.count_nonzero(layout & moved) / max(1, np.count_nonzero(layout)))
     empty = FamilyEvidence(
-        cover, features_cover, area, part, part_share, None, None, None, None, None, None, motion.warped, moved_parts, layout_moved, part_cover
+        cover, features_cover, area, part, part_share, None, None, None, None, None, None, motion.warped, moved_parts, layout_moved, part_cover,
+        patch_pixels / unit**2, patch_pixels, patch_part_share,
     )
     if not region.any():
         return empty
@@ -209,7 +224,8 @@ def measure_family(
     removed = _log_ratio(float((band_fake_plain[region] ** 2).mean()), float((a**2).mean()))
     return FamilyEvidence(
         cover, features_cover, area, part, part_share, seam, colour_fake - colour_real, light_fake - light_real, abs(sharp_fake - sharp_real),
-        detail_kept, removed, motion.warped, moved_parts, layout_moved, part_cover,
+        detail_kept, removed, motion.warped, moved_parts, layout_moved, part_cover, patch_pixels / unit**2, patch_pixels,
+        patch_part_share,
     )
 
 

@@ -10,7 +10,8 @@ artifact mostly on one facial part, covering much of that part, whose texture ca
 and whose colour matches the face around it, is a *part swap* (a frame drawn across the eyes covers little of them); an unwarped
 artifact spread over several parts whose texture came from elsewhere is an *identity swap* that
 covers less of the hull; a small
-patch off the facial parts where nothing was drawn on and no part moved is an *inpainting*; another
+patch off the facial parts (`FamilyEvidence.patch_area`, or a few hundred pixels on a small face)
+where nothing was drawn on and no part moved is an *inpainting*; another
 warp is an attribute warp (a smile, bigger eyes, a slimmer face); anything else is an *attribute*
 edit. The reasons are short phrases a text or a reviewer can read.
 """
@@ -29,7 +30,8 @@ class FamilyGuessConfig:
     reenact_parts: int = 3  # a warp that moves at least this many expression parts is a reenactment
     hull_cover: float = 0.5  # share of the inner-face hull an identity swap or self-blend covers
     features_cover: float = 0.5  # ... and share of the eyes, brows and lips (a skin retouch leaves them out)
-    patch_area: float = 0.2  # squared eye distances: an inpainted patch is at most this large
+    patch_area: float = 0.2  # squared eye distances: an inpainted patch is at most this large ...
+    patch_pixels: int = 200  # ... or this many pixels, on a face so small that a brush a few pixels wide is large on it
     added: float = 2.5  # log2 band-pass energy ratio from which structure was drawn on (glasses), not swapped in
     part_share: float = 0.35  # share of the artifact on one facial part for a part swap
     swap_cover: float = 0.2  # an unwarped identity swap covers at least this much of the hull
@@ -87,7 +89,10 @@ def guess_family(
         return FamilyGuess("part_swap", (f"one facial part ({e.part})", "its texture replaced", "its colour matched"))
     if replaced and not e.warped and e.cover >= config.swap_cover and e.features_cover >= config.swap_features:
         return FamilyGuess("identity_swap", (covered, "the features' texture replaced"))
-    patch = e.part_share < config.off_part and e.area <= config.patch_area and (e.removed is None or e.removed < config.filled)
+    area = e.area if e.patch_area is None else e.patch_area
+    small = area <= config.patch_area or (e.patch_pixels is not None and e.patch_pixels <= config.patch_pixels)
+    off_parts = (e.part_share if e.patch_part_share is None else e.patch_part_share) < config.off_part
+    patch = off_parts and small and (e.removed is None or e.removed < config.filled)
     if patch and e.moved_parts == 0:
         removed = e.removed is not None and e.removed <= thresholds.removed
         return FamilyGuess("inpainting", ("a small patch off the facial parts", "structure removed" if removed else "filled in"))

@@ -18,7 +18,9 @@ Multi-frame files give their first frame. ICC profiles are not applied, as in ``
 A dataset row's image (``{"bytes", "path"}``, or as ``datasets`` decodes it) is read here too, the
 one way the collator, the evaluation and the row validator read it: `open_row_image`,
 `row_image_bytes` and `upright_size` (its size from the file header). And the real saved the way
-a JPEG fake was, the reference the annotator compares the fake with: `resaved_reference`.
+a JPEG fake was, the reference the annotator compares the fake with: `resaved_reference`; and a JPEG's
+luma plane as its decoder reconstructs it, with the table that quantised it (`jpeg_luma`), and a photo's
+luma as a JPEG encoder computes it (`encoder_luma`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "ImageLoadError",
     "encode_image",
+    "encoder_luma",
+    "jpeg_luma",
     "load_image_file",
     "load_mask_file",
     "load_rgb",
@@ -243,6 +247,34 @@ def resaved_like(image: np.ndarray, data: bytes) -> np.ndarray | None:
         return None
     settings = {"qtables": qtables} if mode == "L" else {"qtables": qtables, "subsampling": subsampling}
     return load_rgb(encode_image(Image.fromarray(image).convert(mode), "JPEG", **settings))
+
+
+def jpeg_luma(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """The luma plane of the JPEG `data` as its decoder reconstructs it (HxW float64, no colour
+    conversion, so no clipping of saturated colours) and the 8x8 table that quantised it (natural
+    order); None when `data` is not a JPEG Pillow reads, or is stored rotated (an EXIF orientation:
+    its blocks do not lie on the upright image's grid)."""
+    try:
+        with Image.open(io.BytesIO(data)) as encoded:
+            tables = getattr(encoded, "quantization", None)
+            if encoded.format != "JPEG" or not tables or encoded.mode not in ("L", "RGB"):
+                return None
+            if encoded.getexif().get(0x0112, 1) != 1:
+                return None
+            encoded.draft("YCbCr" if encoded.mode == "RGB" else "L", encoded.size)  # decode without the RGB conversion
+            planes = np.asarray(encoded)
+    except _DECODE_ERRORS:
+        return None
+    luma = planes[..., 0] if planes.ndim == 3 else planes
+    return luma.astype(np.float64), np.asarray(tables[0], np.float64).reshape(8, 8)
+
+
+def encoder_luma(image: np.ndarray) -> np.ndarray:
+    """The luma a JPEG encoder computes from an RGB ``uint8`` image: libjpeg's fixed-point ITU-R BT.601
+    conversion, rounded as libjpeg rounds it (Pillow's own ``convert("YCbCr")`` is a level lower on
+    about half of the pixels), HxW float64."""
+    rgb = image.astype(np.int64)
+    return ((19595 * rgb[..., 0] + 38470 * rgb[..., 1] + 7471 * rgb[..., 2] + 32768) >> 16).astype(np.float64)
 
 
 def differing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
