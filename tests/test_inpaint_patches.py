@@ -1,5 +1,8 @@
 """An inpainting is a hole a brush of some width filled: the simulator never makes one narrower than
-`INPAINT_MIN_AXIS_PX`; and the guess tells a part swap by its part replaced in the face's colour."""
+`INPAINT_MIN_AXIS_PX`; and the guess tells a part swap by its part replaced in the face's colour, a
+thin part by its clone region."""
+
+from dataclasses import replace
 
 import numpy as np
 from PIL import Image
@@ -37,3 +40,12 @@ def test_a_part_swap_is_a_part_replaced_in_the_faces_colour():
     assert not part_swapped(_evidence(colour_mismatch=12.0), config)  # a lipstick: the part's colour changed
     assert not part_swapped(_evidence(detail_kept=0.9), config)  # its own detail kept: a retouch
     assert not part_swapped(_evidence(part_cover=0.2), config)  # a frame across the eyes covers little of them
+
+
+def test_a_brow_swapped_with_a_margin_is_read_by_its_clone_region():
+    config = FamilyGuessConfig()
+    brow = _evidence(part="eye", part_share=0.32, part_cover=0.19,  # by share alone its main part is the eye below it
+                     clone_part="eyebrow", clone_share=0.95, clone_cover=0.9, colour_mismatch=0.5)
+    assert part_swapped(brow, config)
+    frame = replace(brow, clone_part="eye", clone_share=0.9, clone_cover=0.2)  # a frame near the eyes covers little of them
+    assert not part_swapped(frame, config)

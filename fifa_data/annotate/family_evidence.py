@@ -22,7 +22,10 @@ wide, background and body left out):
   features (eyes, brows, lips) it covers (`features_cover`: a skin retouch leaves them out, a
   blended face takes them in), its area in squared eye distances, the facial part holding
   most of it (`part`, `part_share`) and the share of that part it covers (`part_cover`: a swapped
-  part is replaced whole, a frame drawn across it is not); and the size of the patch a fill would
+  part is replaced whole, a frame drawn across it is not); the part whose clone region (the part
+  grown by `clone_margin`) holds most of R, that share and the part's cover (`clone_part`,
+  `clone_share`, `clone_cover`: a brow swapped with a margin lies mostly beside the thin brow); and
+  the size of the patch a fill would
   have made, in squared eye distances and in pixels, and the share of it on one facial part
   (`patch_area`, `patch_pixels`, `patch_part_share`): the smaller of the artifact's reading and
   that of the whole patch (`patches`: read off the change the fake's JPEG coefficients allow), since
@@ -83,6 +86,7 @@ class FamilyEvidenceConfig:
     removed: float = -1.0  # log2 band-pass energy ratio at or below this: the real's structure was removed
     flow_unit_px: float = 48.0  # the flow that aligns the fake for `detail kept` runs at this many pixels per eye distance
     moved_part: float = 0.2  # share of an expression part the warp moved for it to count as moved
+    clone_margin: float = 0.1  # eye distances: a part swap's clone region reaches this far beyond its part
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -110,6 +114,9 @@ class FamilyEvidence:
     patch_area: float | None = None  # None where not measured: the artifact's own `area` and `part_share` stand for them
     patch_pixels: int | None = None
     patch_part_share: float | None = None
+    clone_part: str | None = None
+    clone_share: float = 0.0
+    clone_cover: float = 0.0
 
     def facts(self, family: str, config: FamilyEvidenceConfig = FamilyEvidenceConfig()) -> list[Fact]:
         """The family facts a pair of ``family`` states: the readings past their thresholds, kept to
@@ -177,6 +184,7 @@ def measure_family(
     if part is not None:
         members = concepts.members(*PARTS[part])[labels]
         part_cover = float(np.count_nonzero(region & members) / max(1, np.count_nonzero(members)))
+    clone_part, clone_share, clone_cover = _clone_part(region, concepts, labels, config.clone_margin * unit)
     moved_parts, layout_moved = 0, 0.0
     if motion.warped and motion.moved is not None:
         moved = motion.moved[window]
@@ -188,7 +196,7 @@ def measure_family(
         layout_moved = float(np.count_nonzero(layout & moved) / max(1, np.count_nonzero(layout)))
     empty = FamilyEvidence(
         cover, features_cover, area, part, part_share, None, None, None, None, None, None, motion.warped, moved_parts, layout_moved, part_cover,
-        patch_pixels / unit**2, patch_pixels, patch_part_share,
+        patch_pixels / unit**2, patch_pixels, patch_part_share, clone_part, clone_share, clone_cover,
     )
     if not region.any():
         return empty
@@ -225,7 +233,7 @@ def measure_family(
     return FamilyEvidence(
         cover, features_cover, area, part, part_share, seam, colour_fake - colour_real, light_fake - light_real, abs(sharp_fake - sharp_real),
         detail_kept, removed, motion.warped, moved_parts, layout_moved, part_cover, patch_pixels / unit**2, patch_pixels,
-        patch_part_share,
+        patch_part_share, clone_part, clone_share, clone_cover,
     )
 
 
@@ -237,6 +245,26 @@ def _main_part(region: np.ndarray, concepts: ConceptMasks, labels: np.ndarray) -
     shares = {name: np.count_nonzero(region & concepts.members(*members)[labels]) / total for name, members in PARTS.items()}
     part = max(shares, key=shares.get)
     return part, float(shares[part])
+
+
+def _clone_part(region: np.ndarray, concepts: ConceptMasks, labels: np.ndarray, margin_px: float) -> tuple[str | None, float, float]:
+    """The facial part (`PARTS`) whose clone region (the part grown by `margin_px`) holds the largest share
+    of the artifact, that share, and the share of the part the artifact covers. A thin part (a brow) swapped
+    with a margin lies mostly beside itself: its main part by share alone is the eye below it."""
+    total = np.count_nonzero(region)
+    best: tuple[str | None, float, float] = (None, 0.0, 0.0)
+    if not total:
+        return best
+    for name, members in PARTS.items():
+        part = concepts.members(*members)[labels]
+        if not part.any():
+            continue
+        grown = cv2.dilate(part.view(np.uint8), masklib.disc(margin_px)) > 0
+        share = np.count_nonzero(region & grown) / total
+        cover = np.count_nonzero(region & part) / np.count_nonzero(part)
+        if (share, cover) > best[1:]:
+            best = (name, float(share), float(cover))
+    return best
 
 
 def _aligned(real: np.ndarray, fake: np.ndarray, unit: float, unit_px: float) -> np.ndarray:

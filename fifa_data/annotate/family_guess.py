@@ -6,7 +6,8 @@ texture replaced, is an *identity swap*; a warp that moves several expression pa
 in place is a *reenactment*, whatever share of the face it reaches; an artifact that covers most of
 the hull and its features with the face's own texture kept is a *self-blend* (its copy, shifted or
 scaled, moves the layout too); another warp of several expression parts is a *reenactment*; an
-artifact mostly on one facial part, covering much of that part, whose texture came from elsewhere
+artifact mostly on one facial part (or within its clone region, the part grown by a margin), covering
+much of that part, whose texture came from elsewhere
 and whose colour matches the face around it, is a *part swap* (a frame drawn across the eyes covers little of them); an unwarped
 artifact spread over several parts whose texture came from elsewhere is an *identity swap* that
 covers less of the hull; a small
@@ -40,6 +41,8 @@ class FamilyGuessConfig:
     filled: float = 0.5  # ... and its band-pass energy grew by less than this log2 ratio (nothing drawn on)
     layout_still: float = 0.4  # a reenactment's warp moves less than this share of the nose and forehead
     part_cover: float = 0.35  # a part swap's artifact covers at least this share of its part
+    clone_share: float = 0.8  # or: this share of the artifact within a part's clone region (the part grown by a margin) ...
+    clone_cover: float = 0.7  # ... covering this much of the part (a brow swapped with a margin lies mostly beside the brow)
     part_replaced: float = 0.65  # a part swap keeps less of the part's detail than this (its donor's detail is another)
     part_colour: float = 5.0  # ... and is colour-matched to the face: a colour mismatch of less than this (a lipstick has more)
 
@@ -55,13 +58,20 @@ class FamilyGuess:
     reasons: tuple[str, ...]
 
 
-def part_swapped(e: FamilyEvidence, config: FamilyGuessConfig) -> bool:
-    """Most of the artifact on one facial part, covering much of it, its detail another's and its colour
-    matched to the face around it. A Poisson clone can leave a step along its border, so a seam does not
-    speak against it; the colour match tells it from a lipstick or a dyed brow."""
-    if e.part is None or e.detail_kept is None or e.part_share < config.part_share or e.part_cover < config.part_cover:
-        return False
-    return e.detail_kept < config.part_replaced and (e.colour_mismatch is None or e.colour_mismatch < config.part_colour)
+def part_swapped(e: FamilyEvidence, config: FamilyGuessConfig) -> str | None:
+    """The facial part swapped in, or None: most of the artifact on one part (or within its clone region),
+    covering much of it, its detail another's and its colour matched to the face around it. A Poisson
+    clone can leave a step along its border, so a seam does not speak against it; the colour match tells
+    it from a lipstick or a dyed brow."""
+    if e.detail_kept is None or e.detail_kept >= config.part_replaced:
+        return None
+    if e.colour_mismatch is not None and e.colour_mismatch >= config.part_colour:
+        return None
+    if e.part is not None and e.part_share >= config.part_share and e.part_cover >= config.part_cover:
+        return e.part
+    if e.clone_part is not None and e.clone_share >= config.clone_share and e.clone_cover >= config.clone_cover:
+        return e.clone_part
+    return None
 
 
 def guess_family(
@@ -85,8 +95,8 @@ def guess_family(
         return FamilyGuess("reenactment", ("a coherent warp", f"{e.moved_parts} expression parts moved"))
     added = e.removed is not None and e.removed >= config.added
     seam = e.seam is not None and e.seam >= thresholds.seam
-    if part_swapped(e, config):
-        return FamilyGuess("part_swap", (f"one facial part ({e.part})", "its texture replaced", "its colour matched"))
+    if swapped := part_swapped(e, config):
+        return FamilyGuess("part_swap", (f"one facial part ({swapped})", "its texture replaced", "its colour matched"))
     if replaced and not e.warped and e.cover >= config.swap_cover and e.features_cover >= config.swap_features:
         return FamilyGuess("identity_swap", (covered, "the features' texture replaced"))
     area = e.area if e.patch_area is None else e.patch_area
