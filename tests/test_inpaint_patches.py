@@ -1,6 +1,6 @@
 """An inpainting is a hole a brush of some width filled: the simulator never makes one narrower than
 `INPAINT_MIN_AXIS_PX`; and the guess tells a part swap by its part replaced in the face's colour, a
-thin part by its clone region."""
+thin part by its clone region, and a wide reenactment from a self-blend by the blend it lacks."""
 
 from dataclasses import replace
 
@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from fifa_data.annotate.family_evidence import FamilyEvidence
-from fifa_data.annotate.family_guess import FamilyGuessConfig, part_swapped
+from fifa_data.annotate.family_guess import FamilyGuessConfig, guess_family, part_swapped
 from fifa_data.pairs.simulate import EditNotApplicable, simulate_edit
 from fifa_data.pairs.simulate.blends import INPAINT_MIN_AXIS_PX
 
@@ -49,3 +49,14 @@ def test_a_brow_swapped_with_a_margin_is_read_by_its_clone_region():
     assert part_swapped(brow, config)
     frame = replace(brow, clone_part="eye", clone_share=0.9, clone_cover=0.2)  # a frame near the eyes covers little of them
     assert not part_swapped(frame, config)
+
+
+def test_a_wide_warp_without_a_blend_is_a_reenactment_not_a_self_blend():
+    # a jaw drop and raised brows that reach the nose and forehead: the hull is covered and the layout moved
+    warp = FamilyEvidence(cover=0.81, features_cover=0.97, area=4.9, part="eye", part_share=0.12, seam=0.05, colour_mismatch=-0.2,
+                          lighting_mismatch=1.3, sharpness_mismatch=0.01, detail_kept=0.76, removed=0.0, warped=True, moved_parts=4,
+                          layout_moved=0.64, part_cover=0.96)
+    assert guess_family(warp).family == "reenactment"
+    copy = replace(warp, colour_mismatch=4.6, detail_kept=0.95)  # a self-blend's shifted copy: jittered, its own detail kept
+    assert guess_family(copy).family == "self_blend"
+    assert guess_family(replace(warp, sharpness_mismatch=0.5)).family == "self_blend"  # blurred or sharpened before the blend

@@ -3,7 +3,8 @@
 Read off the pair's family evidence (:mod:`fifa_data.annotate.family_evidence`), first rule that
 holds: an artifact that covers most of the inner-face hull and its features, with the features'
 texture replaced, is an *identity swap*; a warp that moves several expression parts but leaves the face's layout (nose, forehead)
-in place is a *reenactment*, whatever share of the face it reaches; an artifact that covers most of
+in place, or moves it with no trace of a blend (no colour or sharpness jitter, detail resampled), is a
+*reenactment*, whatever share of the face it reaches; an artifact that covers most of
 the hull and its features with the face's own texture kept is a *self-blend* (its copy, shifted or
 scaled, moves the layout too); another warp of several expression parts is a *reenactment*; an
 artifact mostly on one facial part (or within its clone region, the part grown by a margin), covering
@@ -39,7 +40,10 @@ class FamilyGuessConfig:
     swap_features: float = 0.4  # ... and this much of the eyes, brows and lips
     off_part: float = 0.15  # an inpainted patch has less than this share on any facial part
     filled: float = 0.5  # ... and its band-pass energy grew by less than this log2 ratio (nothing drawn on)
-    layout_still: float = 0.4  # a reenactment's warp moves less than this share of the nose and forehead
+    layout_still: float = 0.4  # a reenactment's warp moves less than this share of the nose and forehead ...
+    still_colour: float = 1.0  # ... or, reaching them, shows no blend: a colour mismatch under this (a self-blend's copy is jittered) ...
+    still_sharpness: float = 0.2  # ... a sharpness mismatch under this ...
+    warp_detail: float = 0.85  # ... and less detail kept than this (a warp resamples; a self-blend's shifted copy keeps 0.9 and more)
     part_cover: float = 0.35  # a part swap's artifact covers at least this share of its part
     clone_share: float = 0.8  # or: this share of the artifact within a part's clone region (the part grown by a margin) ...
     clone_cover: float = 0.7  # ... covering this much of the part (a brow swapped with a margin lies mostly beside the brow)
@@ -74,6 +78,14 @@ def part_swapped(e: FamilyEvidence, config: FamilyGuessConfig) -> str | None:
     return None
 
 
+def unjittered(e: FamilyEvidence, config: FamilyGuessConfig) -> bool:
+    """The face's own pixels, moved and resampled: no colour or sharpness jitter against the face around
+    them (a self-blend's copy carries both) and less of their detail kept than a shifted copy keeps."""
+    if e.detail_kept is None or e.colour_mismatch is None or e.sharpness_mismatch is None:
+        return False
+    return abs(e.colour_mismatch) < config.still_colour and e.sharpness_mismatch < config.still_sharpness and e.detail_kept < config.warp_detail
+
+
 def guess_family(
     evidence: FamilyEvidence,
     config: FamilyGuessConfig = FamilyGuessConfig(),
@@ -89,6 +101,8 @@ def guess_family(
     expression = e.warped and e.moved_parts >= config.reenact_parts
     if expression and e.layout_moved < config.layout_still:
         return FamilyGuess("reenactment", ("a coherent warp", f"{e.moved_parts} expression parts moved", "the face's layout kept"))
+    if expression and unjittered(e, config):
+        return FamilyGuess("reenactment", ("a coherent warp", f"{e.moved_parts} expression parts moved", "no blending trace"))
     if hull:
         return FamilyGuess("self_blend", (covered, "the face's own texture kept"))
     if expression:
