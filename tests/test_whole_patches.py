@@ -10,8 +10,8 @@ import pytest
 
 from fifa_data.annotate.family_evidence import FamilyEvidence
 from fifa_data.annotate.family_guess import FamilyGuessConfig, guess_family
-from fifa_data.annotate.patches import PATCH_LEVELS, convex_parts, jpeg_luma_change, patch_mask
-from fifa_data.annotate.pipeline import annotate, whole_patch
+from fifa_data.annotate.patches import PATCH_LEVELS, convex_parts, jpeg_luma_change, patch_mask, whole_patch
+from fifa_data.annotate.pipeline import annotate
 from fifa_data.core import masks as masklib
 from fifa_data.core.images import encode_image, load_rgb, resaved_reference
 from fifa_data.pairs.loading import load_pairs

@@ -14,6 +14,9 @@ the patch:
 2. each part of that change (or, for a lossless fake, of the artifact mask), closed over its gaps and
    freed of specks, is taken whole as its convex hull (`patch_mask`): a brush stroke or a lasso is
    convex at the scale of a blemish.
+
+`whole_patch` does both for the annotator, falling back to the artifact mask where the luma change
+does not explain the difference (a recolouring).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 from scipy.fft import dct
 from skimage.morphology import remove_small_objects
 
+from fifa_data.annotate.artifacts import JPEG_SPREAD_PX
 from fifa_data.core import masks as masklib
 from fifa_data.core.images import encoder_luma, jpeg_luma
 
@@ -122,3 +126,26 @@ def patch_mask(changed: np.ndarray) -> np.ndarray:
     `MIN_PART_PX` pixels dropped, each part taken whole (`convex_parts`)."""
     closed = cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_CLOSE, masklib.disc(CLOSE_PX)) > 0
     return convex_parts(remove_small_objects(closed, max_size=MIN_PART_PX - 1))
+
+
+def whole_patch(artifact: np.ndarray, real: np.ndarray, fake_file: bytes | None, exact: bool, near: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+    """An inpainting's mask: its filled patches taken whole (`patch_mask`), outlined by the
+    change read off the JPEG `fake_file`'s coefficients (`jpeg_luma_change`) where the fake
+    was saved once from its `real` (`exact`) and that change, with a JPEG's spread, holds `PATCH_EXPLAINS` of
+    the artifact mask; else by the artifact mask; the artifact mask itself when no patch remains.
+    Returns the mask and what outlined it."""
+    outline, how = artifact, {"outlined_by": "artifact"}
+    if exact and fake_file is not None:
+        region = cv2.dilate(artifact.astype(np.uint8), masklib.disc(JPEG_SPREAD_PX)) > 0  # a JPEG spreads a change no farther
+        solved = jpeg_luma_change(real, fake_file, region)
+        if solved is not None:
+            changed = np.abs(solved[0]) > PATCH_LEVELS
+            reach = cv2.dilate(changed.astype(np.uint8), masklib.disc(JPEG_SPREAD_PX)) > 0
+            explained = float(np.count_nonzero(artifact & reach) / np.count_nonzero(artifact))
+            how = {"outlined_by": "artifact", "blocks": solved[1], "levels": PATCH_LEVELS, "explained": round(explained, 4)}
+            if explained >= PATCH_EXPLAINS:  # else the difference is mostly another change than luma's (a colour edit)
+                outline, how["outlined_by"] = changed, "jpeg_luma_change"
+    patch = patch_mask(outline)
+    if near is not None:
+        patch &= near
+    return (patch, how) if patch.any() else (artifact, {"outlined_by": "none"})

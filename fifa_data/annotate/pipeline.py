@@ -15,7 +15,6 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from fifa_data.annotate.artifacts import FAMILY_RESAVED_PARAMS, JPEG_SPREAD_PX, LOSSLESS_PARAMS, RESAVED_PARAMS, artifact_mask, within
@@ -28,7 +27,7 @@ from fifa_data.annotate.family_guess import FamilyGuess, FamilyGuessConfig, gues
 from fifa_data.annotate.given_region import REGION_MARGIN_FACES, given_region
 from fifa_data.annotate.guard import GuardCounts, Writer, guard
 from fifa_data.annotate.motion import MotionConfig, pair_motion
-from fifa_data.annotate.patches import PATCH_EXPLAINS, PATCH_LEVELS, jpeg_luma_change, patch_mask
+from fifa_data.annotate.patches import whole_patch
 from fifa_data.annotate.writers import TemplateWriter
 from fifa_data.core import masks as masklib
 from fifa_data.core.families import family_of
@@ -59,7 +58,7 @@ class AnnotatorConfig:
     subject_reach: float | None = 0.25  # the mask is read within this many face heights of the subject (None: everywhere)
     use_given_masks: bool = True  # a mask the source gives (`PairRef.mask_path`) is the artifact mask; False: only its truth
     resaved_reference: bool = True  # a JPEG fake is compared with its real saved the same way (`images.resaved_reference`)
-    whole_patches: bool = True  # an inpainting's mask is its filled patches taken whole (`whole_patch`)
+    whole_patches: bool = True  # an inpainting's mask is its filled patches taken whole (`patches.whole_patch`)
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -232,29 +231,6 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     item = WriterInput(ref.pair_id, concepts.fict, order, evidence, pair.fake_bytes, pair.real_bytes, ref.manipulation,
                        seam=nameable_seam(decisions), family=family, family_facts=family_facts, guessed=guess is not None)
     return Measured(pair, concepts, params, decisions, evidence, item, family_evidence, guess)
-
-
-def whole_patch(artifact: np.ndarray, real: np.ndarray, fake_file: bytes | None, exact: bool, near: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
-    """An inpainting's mask: its filled patches taken whole (`patches.patch_mask`), outlined by the
-    change read off the JPEG `fake_file`'s coefficients (`patches.jpeg_luma_change`) where the fake
-    was saved once from its `real` (`exact`) and that change, with a JPEG's spread, holds `PATCH_EXPLAINS` of
-    the artifact mask; else by the artifact mask; the artifact mask itself when no patch remains.
-    Returns the mask and what outlined it."""
-    outline, how = artifact, {"outlined_by": "artifact"}
-    if exact and fake_file is not None:
-        region = cv2.dilate(artifact.astype(np.uint8), masklib.disc(JPEG_SPREAD_PX)) > 0  # a JPEG spreads a change no farther
-        solved = jpeg_luma_change(real, fake_file, region)
-        if solved is not None:
-            changed = np.abs(solved[0]) > PATCH_LEVELS
-            reach = cv2.dilate(changed.astype(np.uint8), masklib.disc(JPEG_SPREAD_PX)) > 0
-            explained = float(np.count_nonzero(artifact & reach) / np.count_nonzero(artifact))
-            how = {"outlined_by": "artifact", "blocks": solved[1], "levels": PATCH_LEVELS, "explained": round(explained, 4)}
-            if explained >= PATCH_EXPLAINS:  # else the difference is mostly another change than luma's (a colour edit)
-                outline, how["outlined_by"] = changed, "jpeg_luma_change"
-    patch = patch_mask(outline)
-    if near is not None:
-        patch &= near
-    return (patch, how) if patch.any() else (artifact, {"outlined_by": "none"})
 
 
 def nameable_seam(decisions: Decisions) -> tuple[str, ...]:
