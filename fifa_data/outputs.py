@@ -104,10 +104,10 @@ def staged_output(out: str | Path, marker: str, *, overwrite: bool = False, flag
     with output_lock(out, flag=flag):
         out = check_output(out, marker, overwrite=overwrite, flag=flag)  # as the last writer left it
         staging = partial_path(out)
-        if staging.exists():  # left by a process that was killed outright (the lock says none is writing it)
-            shutil.rmtree(staging)
-        staging.mkdir(parents=True)
-        try:
+        try:  # the staging folder is made inside: an interrupt the moment it appears still removes it
+            if staging.exists():  # left by a process that was killed outright (the lock says none is writing it)
+                shutil.rmtree(staging)
+            staging.mkdir(parents=True)
             yield staging
             swap_into_place(staging, out)
         except KeyboardInterrupt as interrupt:
