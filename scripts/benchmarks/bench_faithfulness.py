@@ -47,7 +47,8 @@ table (rows by family, type, size, fake encoding and kind of photo) with the rej
 issues' targets. The
 default with the attribute edits only (``--families attribute``: each cached photo once, sizes in turn,
 2 processes) took 6 minutes on 2 cores, and ``--half hold`` with every family 6 to 7 minutes;
-``--every-size`` takes about four times as long. ``--out`` writes every pair's scores as JSON.
+``--every-size`` takes about four times as long. ``--out`` writes every pair's scores as JSON, with its
+family readings (`family_evidence.FamilyEvidence`) where the annotator measured them.
 """
 
 from __future__ import annotations
@@ -352,6 +353,7 @@ def score(truth: dict, result: AnnotatedImage | Reject | Crash | None, config: A
     record.update(sentence_checks(fake, real) if fake is not None and fake.unlocalised is None else {"agreement": 0, "factless": 0, "occluded_named": []})
     if fake is not None:
         record["chosen_subject"] = fake.concept_masks.subject
+        record["family_evidence"] = fake.family_evidence.to_dict() if fake.family_evidence is not None else None
         record["accepted"], record["reason"], record["detail"] = fake.unlocalised is None, None, None
         if fake.unlocalised is not None:
             record["reason"] = f"image_level:{fake.unlocalised.reason}"
