@@ -1,5 +1,5 @@
 """An inpainting is a hole a brush of some width filled: the simulator never makes one narrower than
-`INPAINT_MIN_AXIS_PX`; and the guess tells a part swap by its part replaced in the face's colour, a
+`BRUSH_RADIUS_PX`; and the guess tells a part swap by its part replaced in the face's colour, a
 thin part by its clone region, and a wide reenactment from a self-blend by the blend it lacks."""
 
 from dataclasses import replace
@@ -9,8 +9,8 @@ from PIL import Image
 
 from fifa_data.annotate.family_evidence import FamilyEvidence
 from fifa_data.annotate.family_guess import FamilyGuessConfig, guess_family, part_swapped
+from fifa_data.core.families import BRUSH_RADIUS_PX
 from fifa_data.pairs.simulate import EditNotApplicable, simulate_edit
-from fifa_data.pairs.simulate.blends import INPAINT_MIN_AXIS_PX
 
 
 def test_a_small_face_keeps_the_brush_width(grace_hopper):
@@ -23,8 +23,8 @@ def test_a_small_face_keeps_the_brush_width(grace_hopper):
             continue
     assert len(edits) >= 3
     for edit in edits:
-        assert min(edit.params["axes_px"]) >= INPAINT_MIN_AXIS_PX - 1e-4
-        assert edit.mask.sum() >= np.pi * INPAINT_MIN_AXIS_PX**2 * 0.8  # the hole, not a speck
+        assert min(edit.params["axes_px"]) >= BRUSH_RADIUS_PX - 1e-4
+        assert edit.mask.sum() >= np.pi * BRUSH_RADIUS_PX**2 * 0.8  # the hole, not a speck
     assert any(edit.params["patch"] == "mole" for edit in edits)  # 0.03-0.06 eye distances: 1.5-3 px here without the rule
 
 

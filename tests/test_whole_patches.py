@@ -10,9 +10,10 @@ import pytest
 
 from fifa_data.annotate.family_evidence import FamilyEvidence
 from fifa_data.annotate.family_guess import FamilyGuessConfig, guess_family
-from fifa_data.annotate.patches import PATCH_LEVELS, convex_parts, jpeg_luma_change, patch_mask, whole_patch
+from fifa_data.annotate.patches import PATCH_LEVELS, brush_wide, convex_parts, jpeg_luma_change, patch_mask, whole_patch
 from fifa_data.annotate.pipeline import annotate
 from fifa_data.core import masks as masklib
+from fifa_data.core.families import BRUSH_RADIUS_PX
 from fifa_data.core.images import encode_image, load_rgb, resaved_reference
 from fifa_data.pairs.loading import load_pairs
 from fifa_data.pairs.sources import FolderPairs
@@ -122,3 +123,30 @@ def test_the_guess_reads_a_patch_by_its_whole_patch_not_its_jpeg_spread():
     tiny_face = replace(spread, patch_area=0.7, patch_pixels=150, patch_part_share=0.0)  # a brush 8 px wide on a face 15 px between the eyes
     assert guess_family(tiny_face).family == "inpainting"
     assert guess_family(replace(tiny_face, patch_pixels=FamilyGuessConfig().patch_pixels + 1)).family == "attribute"
+
+
+def test_a_part_narrower_than_a_brush_is_grown_to_one_and_a_wider_one_is_kept():
+    speck, stroke, blotch = np.zeros((3, 60, 60), bool)
+    speck[20:23, 20:23] = True
+    stroke[40, 5:50] = True
+    blotch[5:25, 35:55] = True
+    grown = brush_wide(speck | stroke | blotch)
+    inside = cv2.distanceTransform(np.pad(grown, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    assert inside[21, 21] >= BRUSH_RADIUS_PX - 0.5 and inside[40, 27] >= BRUSH_RADIUS_PX - 0.5  # a brush fits in each
+    assert not grown[20:30, 0:4].any()  # grown by a brush's width, no farther
+    assert np.array_equal(grown[0:30, 32:60], blotch[0:30, 32:60])  # wide enough already: kept as it is
+
+
+def test_a_fill_a_brush_wide_saved_as_jpeg_is_masked_whole(grace_hopper):
+    real = grace_hopper.copy()
+    cv2.circle(real, (300, 330), 3, (70, 45, 40), -1, cv2.LINE_AA)  # a dark spot a brush just covers
+    hole = np.zeros(real.shape[:2], np.uint8)
+    cv2.circle(hole, (300, 330), int(BRUSH_RADIUS_PX), 1, -1)
+    fake = cv2.inpaint(real, hole, 2, cv2.INPAINT_NS)
+    data = encode_image(fake, "JPEG", quality=77)
+    reference, how = resaved_reference(real, load_rgb(data), data)
+    assert how["reference"] == "resaved"
+    artifact = np.abs(load_rgb(data).astype(int) - reference).max(axis=2) > PATCH_LEVELS  # where the saved fill shows
+    patch, how = whole_patch(artifact, real, data, exact=True)
+    assert how["outlined_by"] == "jpeg_luma_change"
+    assert masklib.iou(patch, hole.astype(bool)) >= 0.6

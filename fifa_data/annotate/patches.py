@@ -13,7 +13,8 @@ the patch:
    spread over the block as the re-quantisation spreads it;
 2. each part of that change (or, for a lossless fake, of the artifact mask), closed over its gaps and
    freed of specks, is taken whole as its convex hull (`patch_mask`): a brush stroke or a lasso is
-   convex at the scale of a blemish.
+   convex at the scale of a blemish; a part narrower than a brush (`core.families.BRUSH_RADIUS_PX`)
+   is grown to a brush's width, as no fill is narrower.
 
 `whole_patch` does both for the annotator, falling back to the artifact mask where the luma change
 does not explain the difference (a recolouring).
@@ -28,6 +29,7 @@ from skimage.morphology import remove_small_objects
 
 from fifa_data.annotate.artifacts import JPEG_SPREAD_PX
 from fifa_data.core import masks as masklib
+from fifa_data.core.families import BRUSH_RADIUS_PX
 from fifa_data.core.images import encoder_luma, jpeg_luma
 
 BLOCK = 8  # a JPEG's luma blocks
@@ -125,7 +127,23 @@ def patch_mask(changed: np.ndarray) -> np.ndarray:
     """The filled patches a boolean change mask outlines: closed over gaps of `CLOSE_PX`, parts under
     `MIN_PART_PX` pixels dropped, each part taken whole (`convex_parts`)."""
     closed = cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_CLOSE, masklib.disc(CLOSE_PX)) > 0
-    return convex_parts(remove_small_objects(closed, max_size=MIN_PART_PX - 1))
+    return brush_wide(convex_parts(remove_small_objects(closed, max_size=MIN_PART_PX - 1)))
+
+
+def brush_wide(mask: np.ndarray, radius: float = BRUSH_RADIUS_PX) -> np.ndarray:
+    """Each part of `mask` narrower than a brush of `radius` grown until the brush fits in it: the
+    smallest change the JPEG allows is sparse, so a small fill's change is a speck inside its hole."""
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8))
+    if count <= 1:
+        return mask
+    inside = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    out = mask.copy()
+    for k in range(1, count):
+        part = labels == k
+        grow = radius - float(inside[part].max())
+        if grow >= 1.0:  # a pixel short or more: within a pixel, the part is a brush's footprint already
+            out |= cv2.dilate(part.astype(np.uint8), masklib.disc(grow)) > 0
+    return out
 
 
 def whole_patch(artifact: np.ndarray, real: np.ndarray, fake_file: bytes | None, exact: bool, near: np.ndarray | None = None) -> tuple[np.ndarray, dict]:

@@ -11,6 +11,11 @@ import re
 
 FAMILIES: tuple[str, ...] = ("attribute", "identity_swap", "self_blend", "reenactment", "part_swap", "inpainting", "synthesis", "unknown")
 
+# An inpainting's hole is at least twice this across: no retouching brush is narrower (a hole inside
+# one 8 px JPEG block removes nothing one can see). The simulator draws no narrower hole; the annotator
+# grows a narrower patch to it.
+BRUSH_RADIUS_PX = 4.0
+
 FAMILY_PHRASES: dict[str, str] = {  # a family as the texts name it
     "attribute": "an attribute edit",
     "identity_swap": "an identity swap",

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from fifa_data.core import masks as masklib
+from fifa_data.core.families import BRUSH_RADIUS_PX
 from fifa_data.faces import mesh_regions as regions
 from fifa_data.pairs.simulate.canvas import EditNotApplicable, _compose, _Context, _feather, _from_lab, _noise, _Roi, _to_lab
 
@@ -143,7 +144,6 @@ INPAINT_PATCHES = ("mole", "mark", "wrinkles")  # what the inpainting removes
 _INPAINT_REGIONS = {"mole": ("cheek", "forehead"), "mark": ("cheek", "forehead"), "wrinkles": ("forehead",)}
 _INPAINT_CANDIDATES = 8  # the most structured places of the region tried as holes
 _INPAINT_CHOICES = 3  # the place removed is drawn among this many candidates whose detail the fill removes most
-INPAINT_MIN_AXIS_PX = 4.0  # a retouching brush is never narrower: a hole inside one 8 px JPEG block removes nothing one can see
 
 
 def _local_structure(gray: np.ndarray, inside: np.ndarray, axes_px: np.ndarray, tilt: float) -> np.ndarray:
@@ -194,7 +194,7 @@ def _inpaint(ctx: _Context, rng: np.random.Generator, donor: _Context | None = N
         axes = np.array([0.2 + 0.15 * strength, rng.uniform(0.05, 0.08)])
     angle = float(rng.uniform(-30, 30)) if patch == "mark" else 0.0
     axes_px = axes * ctx.unit
-    axes_px = axes_px * max(1.0, INPAINT_MIN_AXIS_PX / axes_px.min())  # on a small face the brush keeps its size, the patch its shape
+    axes_px = axes_px * max(1.0, BRUSH_RADIUS_PX / axes_px.min())  # on a small face the brush keeps its size, the patch its shape
     tilt = float(np.degrees(np.arctan2(ctx.ex[1], ctx.ex[0]))) + angle
     skin = ctx.mask(concept)
     region = cv2.erode(skin.astype(np.uint8), masklib.disc(axes_px.max() * 0.8), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
