@@ -137,16 +137,17 @@ def test_a_part_narrower_than_a_brush_is_grown_to_one_and_a_wider_one_is_kept():
     assert np.array_equal(grown[0:30, 32:60], blotch[0:30, 32:60])  # wide enough already: kept as it is
 
 
-def test_a_fill_a_brush_wide_saved_as_jpeg_is_masked_whole(grace_hopper):
+@pytest.mark.parametrize("method", [cv2.INPAINT_NS, cv2.INPAINT_TELEA])
+def test_a_fill_a_brush_wide_saved_as_jpeg_is_masked_whole(grace_hopper, method):
     real = grace_hopper.copy()
-    cv2.circle(real, (300, 330), 3, (70, 45, 40), -1, cv2.LINE_AA)  # a dark spot a brush just covers
+    cv2.circle(real, (270, 380), 3, (120, 90, 80), -1, cv2.LINE_AA)  # a spot a brush just covers, on her cheek
     hole = np.zeros(real.shape[:2], np.uint8)
-    cv2.circle(hole, (300, 330), int(BRUSH_RADIUS_PX), 1, -1)
-    fake = cv2.inpaint(real, hole, 2, cv2.INPAINT_NS)
-    data = encode_image(fake, "JPEG", quality=77)
+    cv2.circle(hole, (270, 380), int(BRUSH_RADIUS_PX), 1, -1)
+    fake = cv2.inpaint(real, hole, 2, method)
+    data = encode_image(fake, "JPEG", quality=76)  # its smallest change is a speck of 32 px inside the 49 px hole
     reference, how = resaved_reference(real, load_rgb(data), data)
     assert how["reference"] == "resaved"
     artifact = np.abs(load_rgb(data).astype(int) - reference).max(axis=2) > PATCH_LEVELS  # where the saved fill shows
     patch, how = whole_patch(artifact, real, data, exact=True)
     assert how["outlined_by"] == "jpeg_luma_change"
-    assert masklib.iou(patch, hole.astype(bool)) >= 0.6
+    assert masklib.iou(patch, hole.astype(bool)) >= 0.8
