@@ -51,6 +51,16 @@ def test_a_brow_swapped_with_a_margin_is_read_by_its_clone_region():
     assert not part_swapped(frame, config)
 
 
+def test_a_swapped_part_whose_new_outline_reads_as_a_warp_is_still_a_part_swap():
+    # an eyebrow swap at 512 px (tune half): the donor's brows have another outline, the flow adds a warp around them
+    brow = _evidence(part="eye", part_share=0.31, part_cover=0.3, clone_part="eyebrow", clone_share=0.7, clone_cover=1.0,
+                     detail_kept=0.37, colour_mismatch=0.75, warped=True, moved_parts=2, cover=0.1, features_cover=0.3)
+    assert guess_family(brow).family == "part_swap"
+    assert not part_swapped(replace(brow, warped=False), FamilyGuessConfig())  # no warp: too little of the artifact on the brows
+    assert not part_swapped(replace(brow, detail_kept=0.6), FamilyGuessConfig())  # the brows' own texture: a retouch
+    assert not part_swapped(replace(brow, clone_cover=0.8), FamilyGuessConfig())  # a warp that leaves some of them
+
+
 def test_a_wide_warp_without_a_blend_is_a_reenactment_not_a_self_blend():
     # a jaw drop and raised brows that reach the nose and forehead: the hull is covered and the layout moved
     warp = FamilyEvidence(cover=0.81, features_cover=0.97, area=4.9, part="eye", part_share=0.12, seam=0.05, colour_mismatch=-0.2,

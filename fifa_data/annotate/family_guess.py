@@ -9,7 +9,8 @@ the hull and its features with the face's own texture kept is a *self-blend* (it
 scaled, moves the layout too); another warp of several expression parts is a *reenactment*; an
 artifact mostly on one facial part (or within its clone region, the part grown by a margin), covering
 much of that part, whose texture came from elsewhere
-and whose colour matches the face around it, is a *part swap* (a frame drawn across the eyes covers little of them); an unwarped
+and whose colour matches the face around it, is a *part swap* (a frame drawn across the eyes covers little of them;
+where the flow saw a warp around it, a part covered whole with half the artifact suffices); an unwarped
 artifact spread over several parts whose texture came from elsewhere is an *identity swap* that
 covers less of the hull; a small
 patch off the facial parts (`FamilyEvidence.patch_area`, or a few hundred pixels on a small face)
@@ -47,6 +48,8 @@ class FamilyGuessConfig:
     part_cover: float = 0.35  # a part swap's artifact covers at least this share of its part
     clone_share: float = 0.8  # or: this share of the artifact within a part's clone region (the part grown by a margin) ...
     clone_cover: float = 0.7  # ... covering this much of the part (a brow swapped with a margin lies mostly beside the brow)
+    moved_clone_share: float = 0.5  # or, where the flow saw a warp: most of the artifact within the clone region ...
+    moved_clone_cover: float = 0.95  # ... covering the part whole, its texture replaced (`FamilyEvidenceConfig.replaced`)
     part_replaced: float = 0.65  # a part swap keeps less of the part's detail than this (its donor's detail is another)
     part_colour: float = 5.0  # ... and is colour-matched to the face: a colour mismatch of less than this (a lipstick has more)
 
@@ -62,11 +65,13 @@ class FamilyGuess:
     reasons: tuple[str, ...]
 
 
-def part_swapped(e: FamilyEvidence, config: FamilyGuessConfig) -> str | None:
+def part_swapped(e: FamilyEvidence, config: FamilyGuessConfig, thresholds: FamilyEvidenceConfig = FamilyEvidenceConfig()) -> str | None:
     """The facial part swapped in, or None: most of the artifact on one part (or within its clone region),
     covering much of it, its detail another's and its colour matched to the face around it. A Poisson
     clone can leave a step along its border, so a seam does not speak against it; the colour match tells
-    it from a lipstick or a dyed brow."""
+    it from a lipstick or a dyed brow. Another person's part has another outline, which the flow can
+    read as a warp around it and add to the artifact: then a part covered whole, its texture replaced,
+    with most of the artifact within its clone region, is enough."""
     if e.detail_kept is None or e.detail_kept >= config.part_replaced:
         return None
     if e.colour_mismatch is not None and e.colour_mismatch >= config.part_colour:
@@ -74,6 +79,9 @@ def part_swapped(e: FamilyEvidence, config: FamilyGuessConfig) -> str | None:
     if e.part is not None and e.part_share >= config.part_share and e.part_cover >= config.part_cover:
         return e.part
     if e.clone_part is not None and e.clone_share >= config.clone_share and e.clone_cover >= config.clone_cover:
+        return e.clone_part
+    moved = e.warped and e.detail_kept < thresholds.replaced
+    if moved and e.clone_part is not None and e.clone_share >= config.moved_clone_share and e.clone_cover >= config.moved_clone_cover:
         return e.clone_part
     return None
 
@@ -109,7 +117,7 @@ def guess_family(
         return FamilyGuess("reenactment", ("a coherent warp", f"{e.moved_parts} expression parts moved"))
     added = e.removed is not None and e.removed >= config.added
     seam = e.seam is not None and e.seam >= thresholds.seam
-    if swapped := part_swapped(e, config):
+    if swapped := part_swapped(e, config, thresholds):
         return FamilyGuess("part_swap", (f"one facial part ({swapped})", "its texture replaced", "its colour matched"))
     if replaced and not e.warped and e.cover >= config.swap_cover and e.features_cover >= config.swap_features:
         return FamilyGuess("identity_swap", (covered, "the features' texture replaced"))
