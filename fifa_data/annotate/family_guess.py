@@ -48,7 +48,7 @@ class FamilyGuessConfig:
     part_cover: float = 0.35  # a part swap's artifact covers at least this share of its part
     clone_share: float = 0.8  # or: this share of the artifact within a part's clone region (the part grown by a margin) ...
     clone_cover: float = 0.7  # ... covering this much of the part (a brow swapped with a margin lies mostly beside the brow)
-    moved_clone_share: float = 0.5  # or, where the flow saw a warp: most of the artifact within the clone region ...
+    moved_clone_share: float = 0.5  # or, where the flow saw a warp: half the artifact within the clone region ...
     moved_clone_cover: float = 0.95  # ... covering the part whole, its texture replaced (`FamilyEvidenceConfig.replaced`)
     part_replaced: float = 0.65  # a part swap keeps less of the part's detail than this (its donor's detail is another)
     part_colour: float = 5.0  # ... and is colour-matched to the face: a colour mismatch of less than this (a lipstick has more)
@@ -71,7 +71,7 @@ def part_swapped(e: FamilyEvidence, config: FamilyGuessConfig, thresholds: Famil
     clone can leave a step along its border, so a seam does not speak against it; the colour match tells
     it from a lipstick or a dyed brow. Another person's part has another outline, which the flow can
     read as a warp around it and add to the artifact: then a part covered whole, its texture replaced,
-    with most of the artifact within its clone region, is enough."""
+    with half the artifact within its clone region, is enough."""
     if e.detail_kept is None or e.detail_kept >= config.part_replaced:
         return None
     if e.colour_mismatch is not None and e.colour_mismatch >= config.part_colour:
