@@ -51,6 +51,18 @@ def test_a_brow_swapped_with_a_margin_is_read_by_its_clone_region():
     assert not part_swapped(frame, config)
 
 
+def test_a_similar_donors_part_is_told_from_a_dyed_brow_by_its_lightness():
+    # a brow swap at 256 px (tune half) keeps 0.66 of the detail: a similar donor's brow, cloned in the face's light
+    brow = _evidence(part="eyebrow", part_share=0.41, part_cover=0.89, clone_part="eyebrow", clone_share=1.0, clone_cover=0.89,
+                     detail_kept=0.66, colour_mismatch=2.0, lighting_mismatch=0.9)
+    config = FamilyGuessConfig()
+    assert config.part_replaced <= brow.detail_kept < config.part_replaced_lit
+    assert part_swapped(brow, config) == "eyebrow"
+    assert not part_swapped(replace(brow, lighting_mismatch=8.8), config)  # darkened against the face: a brow pencil
+    assert not part_swapped(replace(brow, lighting_mismatch=None), config)  # no surround to read it against
+    assert not part_swapped(replace(brow, warped=True, moved_parts=1), config)  # a warp resamples the detail as much
+
+
 def test_a_swapped_part_whose_new_outline_reads_as_a_warp_is_still_a_part_swap():
     # an eyebrow swap at 512 px (tune half): the donor's brows have another outline, the flow adds a warp around them
     brow = _evidence(part="eye", part_share=0.31, part_cover=0.3, clone_part="eyebrow", clone_share=0.7, clone_cover=1.0,

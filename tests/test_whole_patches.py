@@ -125,6 +125,18 @@ def test_the_guess_reads_a_patch_by_its_whole_patch_not_its_jpeg_spread():
     assert guess_family(replace(tiny_face, patch_pixels=FamilyGuessConfig().patch_pixels + 1)).family == "attribute"
 
 
+def test_a_tiny_fill_that_streaks_is_an_inpainting_and_drawn_on_hair_is_not():
+    config = FamilyGuessConfig()
+    streaked = FamilyEvidence(cover=0.0, features_cover=0.0, area=0.015, part="eye", part_share=0.0, seam=0.0, colour_mismatch=-1.7,
+                              lighting_mismatch=-0.6, sharpness_mismatch=0.1, detail_kept=0.2, removed=1.5,
+                              patch_area=0.014, patch_pixels=209, patch_part_share=0.0)  # a mole filled across the hairline's shadow
+    assert streaked.removed >= config.filled
+    assert guess_family(streaked).family == "inpainting"
+    assert guess_family(replace(streaked, lighting_mismatch=config.fill_light + 2)).family == "attribute"  # darkened: hair drawn on
+    larger = replace(streaked, area=config.fill_area * 1.5, patch_area=config.fill_area * 1.5, patch_pixels=config.patch_pixels + 1)
+    assert guess_family(larger).family == "attribute"  # a beard on the chin can be this small and keep its lightness
+
+
 def test_a_part_narrower_than_a_brush_is_grown_to_one_and_a_wider_one_is_kept():
     speck, stroke, blotch = np.zeros((3, 60, 60), bool)
     speck[20:23, 20:23] = True

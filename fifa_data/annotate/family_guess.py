@@ -14,7 +14,9 @@ where the flow saw a warp around it, a part covered whole with half the artifact
 artifact spread over several parts whose texture came from elsewhere is an *identity swap* that
 covers less of the hull; a small
 patch off the facial parts (`FamilyEvidence.patch_area`, or a few hundred pixels on a small face)
-where nothing was drawn on and no part moved is an *inpainting*; another
+where nothing was drawn on and no part moved is an *inpainting* (a fill across an edge can leave
+streaks that add fine texture, as drawn-on hair does, but on a tiny patch it does not set the
+region's lightness apart from the face around it, as hair does); another
 warp is an attribute warp (a smile, bigger eyes, a slimmer face); anything else is an *attribute*
 edit. The reasons are short phrases a text or a reviewer can read.
 """
@@ -40,7 +42,9 @@ class FamilyGuessConfig:
     swap_cover: float = 0.2  # an unwarped identity swap covers at least this much of the hull
     swap_features: float = 0.4  # ... and this much of the eyes, brows and lips
     off_part: float = 0.15  # an inpainted patch has less than this share on any facial part
-    filled: float = 0.5  # ... and its band-pass energy grew by less than this log2 ratio (nothing drawn on)
+    filled: float = 0.5  # ... and its band-pass energy grew by less than this log2 ratio (nothing drawn on) ...
+    fill_area: float = 0.1  # ... or, on a patch at most this large (squared eye distances), where a fill across an edge leaves streaks ...
+    fill_light: float = 2.0  # ... its lightness set apart from the face around it by less than this more than the real's (drawn-on hair darkens)
     layout_still: float = 0.4  # a reenactment's warp moves less than this share of the nose and forehead ...
     still_colour: float = 1.0  # ... or, reaching them, shows no blend: a colour mismatch under this (a self-blend's copy is jittered) ...
     still_sharpness: float = 0.2  # ... a sharpness mismatch under this ...
@@ -50,7 +54,9 @@ class FamilyGuessConfig:
     clone_cover: float = 0.7  # ... covering this much of the part (a brow swapped with a margin lies mostly beside the brow)
     moved_clone_share: float = 0.5  # or, where the flow saw a warp: half the artifact within the clone region ...
     moved_clone_cover: float = 0.95  # ... covering the part whole, its texture replaced (`FamilyEvidenceConfig.replaced`)
-    part_replaced: float = 0.65  # a part swap keeps less of the part's detail than this (its donor's detail is another)
+    part_replaced: float = 0.65  # a part swap keeps less of the part's detail than this (its donor's detail is another) ...
+    part_replaced_lit: float = 0.75  # ... or, unwarped, less than this where its lightness against the face is kept ...
+    part_light: float = 2.0  # ... to within this (a dyed brow or a lipstick moves it; a clone matched at its border does not)
     part_colour: float = 5.0  # ... and is colour-matched to the face: a colour mismatch of less than this (a lipstick has more)
 
     def to_dict(self) -> dict:
@@ -69,10 +75,15 @@ def part_swapped(e: FamilyEvidence, config: FamilyGuessConfig, thresholds: Famil
     """The facial part swapped in, or None: most of the artifact on one part (or within its clone region),
     covering much of it, its detail another's and its colour matched to the face around it. A Poisson
     clone can leave a step along its border, so a seam does not speak against it; the colour match tells
-    it from a lipstick or a dyed brow. Another person's part has another outline, which the flow can
+    it from a lipstick or a dyed brow, and so does its lightness: a clone matched at its border keeps the
+    part as light against the face as it was, so a part whose lightness is kept may keep a little more of
+    its detail (a similar donor's). Another person's part has another outline, which the flow can
     read as a warp around it and add to the artifact: then a part covered whole, its texture replaced,
     with half the artifact within its clone region, is enough."""
-    if e.detail_kept is None or e.detail_kept >= config.part_replaced:
+    if e.detail_kept is None:
+        return None
+    lit = not e.warped and e.lighting_mismatch is not None and abs(e.lighting_mismatch) < config.part_light
+    if e.detail_kept >= (config.part_replaced_lit if lit else config.part_replaced):
         return None
     if e.colour_mismatch is not None and e.colour_mismatch >= config.part_colour:
         return None
@@ -124,7 +135,8 @@ def guess_family(
     area = e.area if e.patch_area is None else e.patch_area
     small = area <= config.patch_area or (e.patch_pixels is not None and e.patch_pixels <= config.patch_pixels)
     off_parts = (e.part_share if e.patch_part_share is None else e.patch_part_share) < config.off_part
-    patch = off_parts and small and (e.removed is None or e.removed < config.filled)
+    streaked = area <= config.fill_area and e.lighting_mismatch is not None and e.lighting_mismatch < config.fill_light
+    patch = off_parts and small and (e.removed is None or e.removed < config.filled or streaked)
     if patch and e.moved_parts == 0:
         removed = e.removed is not None and e.removed <= thresholds.removed
         return FamilyGuess("inpainting", ("a small patch off the facial parts", "structure removed" if removed else "filled in"))
