@@ -53,6 +53,11 @@ def test_every_list_option_takes_commas_spaces_and_mixes(tmp_path, capsys):
     lists = ["--photos", "astronaut,camera", "grace_hopper", "--manipulations", "lip_color", "eyebrow,smile", "--views", "full"]
     assert simulate(["--out", str(tmp_path / "s"), "-n", "0", *lists]) == 2
     assert "-n: must be at least 1" in one_line_error(capsys)
+    (tmp_path / "empty").mkdir()  # --photos takes a bundled photo's name or a folder, as --photos-dir does
+    assert simulate(["--out", str(tmp_path / "s"), "--photos", str(tmp_path / "empty")]) == 2
+    assert "--photos " + str(tmp_path / "empty") + ": no photos" in one_line_error(capsys)
+    assert simulate(["--out", str(tmp_path / "s"), "--photos", "astronaut,hopper"]) == 2
+    assert "--photos: 'hopper' is neither a bundled photo" in one_line_error(capsys)
     assert script("annotate.py")["main"]([str(tmp_path / "nowhere"), "--out", str(tmp_path / "a"), "--tasks", "det,loc", "age"]) == 2
     assert "nowhere: no such file or folder" in one_line_error(capsys)
 

@@ -1,5 +1,5 @@
 """The forgery-family edits of the simulator (face swap, self-blend, reenactment, part swap, inpainting) on
-real photos of two identities, and `scripts/simulate.py --photos-dir` end to end through the build."""
+real photos of two identities, and `scripts/simulate.py --photos DIR` end to end through the build."""
 
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ def test_donor_edits_need_a_donor(people):
 
 
 @pytest.mark.slow
-def test_simulate_photos_dir_builds_with_the_right_families(tmp_path, astronaut, grace_hopper):
+def test_simulate_from_a_folder_of_photos_builds_with_the_right_families(tmp_path, astronaut, grace_hopper):
     photos = tmp_path / "photos"
     photos.mkdir()
     Image.fromarray(astronaut).save(photos / "collins.png")
@@ -146,7 +146,7 @@ def test_simulate_photos_dir_builds_with_the_right_families(tmp_path, astronaut,
     Image.fromarray(np.full((120, 160, 3), 128, np.uint8)).save(photos / "wall.png")  # no face: skipped
     pairs, out = tmp_path / "pairs", tmp_path / "fifa"
     run = subprocess.run(
-        [sys.executable, "scripts/simulate.py", "--out", str(pairs), "--photos-dir", str(photos), "--manipulations", "face_swap,inpaint", "-n", "4"],
+        [sys.executable, "scripts/simulate.py", "--out", str(pairs), "--photos", str(photos), "--manipulations", "face_swap,inpaint", "-n", "4"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stderr
