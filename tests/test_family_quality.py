@@ -15,7 +15,7 @@ from fifa_data.annotate.writers import TemplateWriter, stated_facts
 from fifa_data.core import masks as masklib
 from fifa_data.core.fict import finder_for
 from fifa_data.core.images import encode_image
-from fifa_data.core.markup import TAG
+from fifa_data.core.markup import TAG, strip
 from fifa_data.pairs.loading import load_pairs
 from fifa_data.pairs.simulate import simulate_edit
 from fifa_data.pairs.sources import FolderPairs
@@ -123,3 +123,18 @@ def test_a_swap_text_states_no_warp(annotated):
         assert not [f for c in text.concepts for f in stated_facts(fake.evidence[c], family=family) if f.kind == "geometry"]
         assert "warp" not in text.plain() and "interocular distance" not in text.plain(), text.plain()
         assert not check_explanation(text, fake.concept_masks.fict)
+
+
+@pytest.mark.slow
+def test_the_warp_is_introduced_before_it_is_referred_to(annotated):
+    """A self-blend's shifted copy reads as a warp on the regions it reaches; where no sentence before has
+    told of a warp, the sentence that names those regions introduces it ("A warp ..."), not "The warp also"."""
+    fakes, _ = annotated
+    fake = fakes["unnamed_reenact"]
+    item = WriterInput(fake.pair_id, fake.concept_masks.fict, fake.grounded, fake.evidence, family="self_blend")
+    for seed in range(4):
+        explanation = TemplateWriter(seed=seed).write(item)
+        sentences = [strip(s) for s in explanation.sentences]
+        first = next(s for s in sentences if "warp" in s)
+        assert not first.startswith("The warp"), sentences
+        assert not check_explanation(explanation, fake.concept_masks.fict)

@@ -112,6 +112,14 @@ _WARP_EXPLAINED = (
     "The warp, which explains {share} of the change between the two photos, also reaches {regions}.",
     "The warp also reaches {regions} and explains {share} of the change between the two photos.",
 )
+_WARP_MOVED_FIRST = (  # the same, where no earlier sentence has told of a warp (a self-blend's shifted copy)
+    "A warp moved the facial landmarks by up to {amount} of the interocular distance; it reaches {regions}.",
+    "A warp reaches {regions}, moving the facial landmarks by up to {amount} of the interocular distance.",
+)
+_WARP_EXPLAINED_FIRST = (
+    "A warp that explains {share} of the change between the two photos reaches {regions}.",
+    "A warp reaches {regions} and explains {share} of the change between the two photos.",
+)
 _FAINT = (
     "The edit also reaches {regions}, with a mean colour difference of at most ΔE {delta_e}.",
     "The edit also touches {regions}, changing the colour there by at most ΔE {delta_e} on average.",
@@ -230,7 +238,8 @@ class TemplateWriter:
         seam_grounded = [c for c in item.seam if c in faint]  # a seam concept with no fact of its own is grounded by the seam sentence
         faint = [c for c in faint if c not in seam_grounded]
         if faint:
-            sentences.insert(at, self._faint_sentence(item, faint, rng))
+            told = any(f.direction == "expression moved" for f in item.family_facts) or any("warp" in s for s in sentences[:at])
+            sentences.insert(at, self._faint_sentence(item, faint, rng, warp_told=told))
             concepts[at:at] = faint
         if item.family_facts or item.seam:  # the pair's family facts come first, right after the opening
             sentences[:0] = self._family_sentences(item, item.family or family_of(item.manipulation), rng, seam_grounded)
@@ -285,8 +294,9 @@ class TemplateWriter:
         body = clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + " and " + clauses[-1]
         return f"{subject} {body}."
 
-    def _faint_sentence(self, item: WriterInput, faint: list[str], rng: np.random.Generator) -> str:
-        """One sentence that names every concept without a stated fact, with the pair's own measured fact."""
+    def _faint_sentence(self, item: WriterInput, faint: list[str], rng: np.random.Generator, warp_told: bool = True) -> str:
+        """One sentence that names every concept without a stated fact, with the pair's own measured fact;
+        it introduces the warp unless an earlier sentence has (``warp_told``)."""
         found = [e for e in (item.evidence.get(c) for c in faint) if e is not None]
         names = []
         for concept_id in faint:
@@ -299,11 +309,11 @@ class TemplateWriter:
         if any(e.warped for e in found) and (kinds is None or "geometry" in kinds):  # a swap's warp reading is resampling
             moved = [e.displacement for e in item.evidence.values() if e.moved(self.config)]
             if moved:
-                return _pick(rng, _WARP_MOVED).format(amount=f"{100 * max(moved):.1f} %", regions=regions)
+                return _pick(rng, _WARP_MOVED if warp_told else _WARP_MOVED_FIRST).format(amount=f"{100 * max(moved):.1f} %", regions=regions)
             explained = next((e.pair_motion_explained for e in found if e.pair_motion_explained is not None), None)
             if explained is not None:
                 share = "most" if explained >= 0.5 else "much" if explained >= 0.25 else "a small part"
-                return _pick(rng, _WARP_EXPLAINED).format(share=share, regions=regions)
+                return _pick(rng, _WARP_EXPLAINED if warp_told else _WARP_EXPLAINED_FIRST).format(share=share, regions=regions)
         delta_e = max((e.delta_e for e in found), default=0.0)
         return _pick(rng, _FAINT).format(regions=regions, delta_e=f"{delta_e:.1f}")
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from fifa_data.core import masks as masklib
 from fifa_data.core.families import BRUSH_RADIUS_PX
+from fifa_data.core.grammar import is_plural
 from fifa_data.faces import mesh_regions as regions
 from fifa_data.pairs.simulate.canvas import EditNotApplicable, _compose, _Context, _feather, _from_lab, _noise, _Roi, _to_lab
 
@@ -199,7 +200,7 @@ def _inpaint(ctx: _Context, rng: np.random.Generator, donor: _Context | None = N
     skin = ctx.mask(concept)
     region = cv2.erode(skin.astype(np.uint8), masklib.disc(axes_px.max() * 0.8), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
     if not region.any():
-        raise EditNotApplicable(f"the {concept} is too small for a {patch} to be removed from it")
+        raise EditNotApplicable(f"the {concept} is too small for {'' if is_plural(patch) else 'a '}{patch} to be removed from it")
     gray = cv2.cvtColor(ctx.image, cv2.COLOR_RGB2GRAY).astype(np.float32)
     structure = _local_structure(gray, skin, axes_px, tilt)
     method = ("telea", "navier_stokes")[int(rng.integers(2))]

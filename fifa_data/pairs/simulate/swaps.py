@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from fifa_data.core import masks as masklib
+from fifa_data.core.grammar import is_plural
 from fifa_data.pairs.simulate.blends import _feather_blend, _hull, _match_colour, _poisson_blend, warp_to_mesh
 from fifa_data.pairs.simulate.canvas import EditNotApplicable, _Context, _feather, _Roi
 
@@ -63,7 +64,7 @@ def _part_swap(ctx: _Context, rng: np.random.Generator, donor: _Context | None):
     concepts = SWAP_PARTS[part]
     core = ctx.mask(*concepts)
     if core.sum() < max(30, 0.002 * ctx.unit**2):
-        raise EditNotApplicable(f"the {part} are not visible enough to swap ({int(core.sum())} px)")
+        raise EditNotApplicable(f"the {part} {'are' if is_plural(part) else 'is'} not visible enough to swap ({int(core.sum())} px)")
     margin = float(rng.uniform(0.04, 0.1))
     region = cv2.dilate(core.astype(np.uint8), masklib.disc(margin * ctx.unit)) > 0
     region &= _hull(ctx.points, ctx.shape)
