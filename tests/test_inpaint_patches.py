@@ -63,6 +63,17 @@ def test_a_similar_donors_part_is_told_from_a_dyed_brow_by_its_lightness():
     assert not part_swapped(replace(brow, warped=True, moved_parts=1), config)  # a warp resamples the detail as much
 
 
+def test_a_mouth_replaced_outright_may_differ_in_colour_but_an_eye_may_not():
+    # a mouth swap at 256 px (tune half): the donor's mouth, 8 units off in colour, keeps none of the lips' detail
+    mouth = _evidence(part="mouth", part_share=1.0, part_cover=0.6, detail_kept=0.16, colour_mismatch=7.9, lighting_mismatch=-3.0)
+    config = FamilyGuessConfig()
+    assert mouth.colour_mismatch >= config.part_colour
+    assert part_swapped(mouth, config) == "mouth"
+    assert not part_swapped(replace(mouth, colour_mismatch=12.1), config)  # a lipstick that hides the detail recolours more
+    assert not part_swapped(replace(mouth, detail_kept=0.4), config)  # a lipstick over the lips' own detail
+    assert not part_swapped(replace(mouth, part="eye"), config)  # tinted glasses over an eye
+
+
 def test_a_swapped_part_whose_new_outline_reads_as_a_warp_is_still_a_part_swap():
     # an eyebrow swap at 512 px (tune half): the donor's brows have another outline, the flow adds a warp around them
     brow = _evidence(part="eye", part_share=0.31, part_cover=0.3, clone_part="eyebrow", clone_share=0.7, clone_cover=1.0,

@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 
 from fifa_data.annotate.family_evidence import FamilyEvidence, FamilyEvidenceConfig
 
+OUTRIGHT_PARTS = ("mouth", "nose")  # a donor's may replace them outright in another colour (glasses or a pencil on an eye or brow do too)
+
 
 @dataclass(frozen=True)
 class FamilyGuessConfig:
@@ -57,7 +59,9 @@ class FamilyGuessConfig:
     part_replaced: float = 0.65  # a part swap keeps less of the part's detail than this (its donor's detail is another) ...
     part_replaced_lit: float = 0.75  # ... or, unwarped, less than this where its lightness against the face is kept ...
     part_light: float = 2.0  # ... to within this (a dyed brow or a lipstick moves it; a clone matched at its border does not)
-    part_colour: float = 5.0  # ... and is colour-matched to the face: a colour mismatch of less than this (a lipstick has more)
+    part_colour: float = 5.0  # ... and is colour-matched to the face: a colour mismatch of less than this (a lipstick has more) ...
+    outright: float = 0.25  # ... or, for a mouth or a nose whose detail is replaced outright (less than this kept) ...
+    outright_colour: float = 10.0  # ... less than this (a lipstick that hides the lips' detail recolours them by more)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,9 +79,10 @@ def part_swapped(e: FamilyEvidence, config: FamilyGuessConfig, thresholds: Famil
     """The facial part swapped in, or None: most of the artifact on one part (or within its clone region),
     covering much of it, its detail another's and its colour matched to the face around it. A Poisson
     clone can leave a step along its border, so a seam does not speak against it; the colour match tells
-    it from a lipstick or a dyed brow, and so does its lightness: a clone matched at its border keeps the
-    part as light against the face as it was, so a part whose lightness is kept may keep a little more of
-    its detail (a similar donor's). Another person's part has another outline, which the flow can
+    it from a lipstick or a dyed brow (a mouth or a nose whose detail is replaced outright may differ
+    more: a lipstick that hides the lips' detail recolours them by more still), and so does its
+    lightness: a clone matched at its border keeps the part as light against the face as it was, so a
+    part whose lightness is kept may keep a little more of its detail (a similar donor's). Another person's part has another outline, which the flow can
     read as a warp around it and add to the artifact: then a part covered whole, its texture replaced,
     with half the artifact within its clone region, is enough."""
     if e.detail_kept is None:
@@ -85,15 +90,19 @@ def part_swapped(e: FamilyEvidence, config: FamilyGuessConfig, thresholds: Famil
     lit = not e.warped and e.lighting_mismatch is not None and abs(e.lighting_mismatch) < config.part_light
     if e.detail_kept >= (config.part_replaced_lit if lit else config.part_replaced):
         return None
-    if e.colour_mismatch is not None and e.colour_mismatch >= config.part_colour:
-        return None
+    colour = e.colour_mismatch if e.colour_mismatch is not None else 0.0
+    outright = not e.warped and e.detail_kept < config.outright and colour < config.outright_colour
+
+    def matched(part: str) -> str | None:
+        return part if colour < config.part_colour or (outright and part in OUTRIGHT_PARTS) else None
+
     if e.part is not None and e.part_share >= config.part_share and e.part_cover >= config.part_cover:
-        return e.part
+        return matched(e.part)
     if e.clone_part is not None and e.clone_share >= config.clone_share and e.clone_cover >= config.clone_cover:
-        return e.clone_part
+        return matched(e.clone_part)
     moved = e.warped and e.detail_kept < thresholds.replaced
     if moved and e.clone_part is not None and e.clone_share >= config.moved_clone_share and e.clone_cover >= config.moved_clone_cover:
-        return e.clone_part
+        return e.clone_part if colour < config.part_colour else None
     return None
 
 
