@@ -77,14 +77,16 @@ class FamilyGuess:
 
 def part_swapped(e: FamilyEvidence, config: FamilyGuessConfig, thresholds: FamilyEvidenceConfig = FamilyEvidenceConfig()) -> str | None:
     """The facial part swapped in, or None: most of the artifact on one part (or within its clone region),
-    covering much of it, its detail another's and its colour matched to the face around it. A Poisson
-    clone can leave a step along its border, so a seam does not speak against it; the colour match tells
-    it from a lipstick or a dyed brow (a mouth or a nose whose detail is replaced outright may differ
-    more: a lipstick that hides the lips' detail recolours them by more still), and so does its
-    lightness: a clone matched at its border keeps the part as light against the face as it was, so a
-    part whose lightness is kept may keep a little more of its detail (a similar donor's). Another person's part has another outline, which the flow can
-    read as a warp around it and add to the artifact: then a part covered whole, its texture replaced,
-    with half the artifact within its clone region, is enough."""
+    covering much of it, its detail another's and its colour matched to the face around it.
+
+    A Poisson clone can leave a step along its border, so a seam does not speak against it. The colour
+    match tells it from a lipstick or a dyed brow (a mouth or a nose whose detail is replaced outright
+    may differ more: a lipstick that hides the lips' detail recolours them by more still), and so does
+    its lightness: a clone matched at its border keeps the part as light against the face as it was,
+    so a part whose lightness is kept may keep a little more of its detail (a similar donor's).
+    Another person's part has another outline, which the flow can read as a warp around it and add to
+    the artifact: then a part covered whole, its texture replaced, with half the artifact within its
+    clone region, is enough."""
     if e.detail_kept is None:
         return None
     lit = not e.warped and e.lighting_mismatch is not None and abs(e.lighting_mismatch) < config.part_light
