@@ -11,6 +11,7 @@ inpainting), the donor edits taking their donor from `DONOR_PHOTO`.
 
 from __future__ import annotations
 
+import atexit
 import io
 import shutil
 import tempfile
@@ -178,6 +179,7 @@ def _readable(row: dict) -> dict:
 @lru_cache(maxsize=1)
 def _sample_source() -> tuple[Path, pl.DataFrame]:
     root = Path(tempfile.mkdtemp(prefix="fifa-explore-samples-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)  # served while the process runs, gone with it
     # The pairs cycle through the photos' edits photo by photo: the first len(SAMPLE_EDITS) are the sample photo's.
     write_sample_pairs(root, n=len(SAMPLE_EDITS), photos=(SAMPLE_PHOTO, DONOR_PHOTO), views=("full",), manipulations=SAMPLE_EDITS)
     return root, pl.read_csv(root / "pairs.csv")

@@ -3,15 +3,18 @@ matches its truth and an unnamed one is guessed."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from fifa_data.annotate.pipeline import annotate
 from fifa_data.core import masks as masklib
 from fifa_data.core.images import encode_image
+from fifa_data.faces.concepts import concept_masks
+from fifa_data.faces.detect import analyze_face
 from fifa_data.pairs.loading import load_pairs
 from fifa_data.pairs.simulate import EditNotApplicable, simulate_edit
-from fifa_data.pairs.simulate.blends import _detail
+from fifa_data.pairs.simulate.blends import INPAINT_PATCHES, INPAINT_REMOVED_LEVELS, _detail
 from fifa_data.pairs.sources import FolderPairs
 
 
@@ -26,11 +29,35 @@ def test_an_inpainting_removes_a_visible_structure(grace_hopper):
         except EditNotApplicable:
             continue
         before, after = _detail(gray(grace_hopper), edit.mask), _detail(gray(edit.fake), edit.mask)
-        assert edit.params["removed_detail_levels"] > 0
+        assert edit.params["removed_detail_levels"] > INPAINT_REMOVED_LEVELS
         removed.append((before, after))
     assert len(removed) >= 4
     for before, after in removed:
         assert before >= 1.3 * after and before - after >= 4, removed
+
+
+def test_a_smooth_forehead_has_no_wrinkles_to_remove(grace_hopper):
+    """Where the drawn patch has nothing to remove (Grace Hopper's forehead blurred smooth), a blemish of the
+    cheek is removed instead: never a fill of plain skin."""
+    face = analyze_face(grace_hopper)
+    forehead = cv2.dilate(concept_masks(grace_hopper, face).mask("forehead").astype(np.uint8), masklib.disc(7)) > 0
+    smooth = grace_hopper.copy()
+    smooth[forehead] = cv2.GaussianBlur(grace_hopper, (0, 0), 8)[forehead]
+    drawn_wrinkles = 0
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        rng.uniform()  # the strength, then the patch (the simulator's draws)
+        drawn_wrinkles += INPAINT_PATCHES[int(rng.integers(len(INPAINT_PATCHES)))] == "wrinkles"
+        edit = simulate_edit(smooth, "inpaint", np.random.default_rng(seed))
+        assert edit.params["concepts"] == ["cheek"] and edit.params["patch"] != "wrinkles", edit.params
+        assert edit.params["removed_detail_levels"] > INPAINT_REMOVED_LEVELS
+    assert drawn_wrinkles >= 2  # the fallback was exercised
+
+
+def test_a_face_without_blemishes_gets_no_inpainting(grace_hopper):
+    """A photo blurred so smooth that no fill removes anything visible: the edit does not apply, and says why."""
+    with pytest.raises(EditNotApplicable, match="nothing to remove on the cheeks or forehead"):
+        simulate_edit(cv2.GaussianBlur(grace_hopper, (0, 0), 8), "inpaint", np.random.default_rng(0))
 
 
 PART_SWAPS = {  # case: (seed, named in the file name); drawn on Grace Hopper, the astronaut the donor, saved as JPEG

@@ -242,7 +242,7 @@ def write_source(job: Job, root: Path) -> tuple[dict[str, dict], list[dict]]:
                      EDIT_MASK_COLUMN: json.dumps(edit_mask)})
         visible = edit.mask & (np.abs(edit.fake.astype(np.int16) - real).max(axis=2) > CHANGE_LEVELS)
         truths[make_pair_id(real_path, fake_path)] = {**base, "manipulation": manipulation, "encoding": encoding,
-                                                      "subject": subject, "truth": edit.mask, "concepts": concepts,
+                                                      "subject": subject, "params": json.loads(rows[-1]["params"]), "truth": edit.mask, "concepts": concepts,
                                                       "visible": visible, "real": real}
     schema = dict.fromkeys(("real", "fake", "manipulation", "source_id", "split", "params", EDIT_MASK_COLUMN), pl.String)
     manifest = pl.DataFrame(rows, schema=schema)

@@ -9,9 +9,8 @@ import numpy as np
 
 from fifa_data.core import masks as masklib
 from fifa_data.core.families import BRUSH_RADIUS_PX
-from fifa_data.core.grammar import is_plural
 from fifa_data.faces import mesh_regions as regions
-from fifa_data.pairs.simulate.canvas import EditNotApplicable, _compose, _Context, _feather, _from_lab, _noise, _Roi, _to_lab
+from fifa_data.pairs.simulate.canvas import CHANGE_LEVELS, EditNotApplicable, _compose, _Context, _feather, _from_lab, _noise, _Roi, _to_lab
 
 SEAM_WEIGHT = 0.5  # a feathered blend's seam band: where 4 a (1 - a) >= this
 SEAM_WIDTH = 0.03  # a Poisson blend's seam band: the clone region's inner border, this share of the eye distance wide
@@ -145,6 +144,7 @@ INPAINT_PATCHES = ("mole", "mark", "wrinkles")  # what the inpainting removes
 _INPAINT_REGIONS = {"mole": ("cheek", "forehead"), "mark": ("cheek", "forehead"), "wrinkles": ("forehead",)}
 _INPAINT_CANDIDATES = 8  # the most structured places of the region tried as holes
 _INPAINT_CHOICES = 3  # the place removed is drawn among this many candidates whose detail the fill removes most
+INPAINT_REMOVED_LEVELS = CHANGE_LEVELS  # a fill must remove more detail than this (grey levels of spread about a plane) to remove anything a viewer sees
 
 
 def _local_structure(gray: np.ndarray, inside: np.ndarray, axes_px: np.ndarray, tilt: float) -> np.ndarray:
@@ -177,16 +177,8 @@ def _detail(gray: np.ndarray, inside: np.ndarray) -> float:
     return float(np.std(values - design @ np.linalg.lstsq(design, values, rcond=None)[0]))
 
 
-def _inpaint(ctx: _Context, rng: np.random.Generator, donor: _Context | None = None):
-    """A visible patch of the cheek or forehead (a mole, a mark or blemish, or a band of forehead wrinkles)
-    removed with `cv2.inpaint`: filled from its surroundings. The hole is put where the photo has structure
-    to remove: of the places of the region where the hole would lie inside the skin, one of the
-    few whose grey level departs most from its surroundings (a dark or bright blob, a line) is drawn, so the
-    removal changes what a viewer sees; ``params["removed_contrast"]`` records the structure's mean grey-level
-    departure from its surroundings before and after."""
-    strength = float(rng.uniform())
-    patch = INPAINT_PATCHES[int(rng.integers(len(INPAINT_PATCHES)))]
-    concept = _INPAINT_REGIONS[patch][int(rng.integers(len(_INPAINT_REGIONS[patch])))]
+def _hole_shape(patch: str, strength: float, rng: np.random.Generator, unit: float) -> tuple[np.ndarray, float]:
+    """The half-axes (px) and the tilt off the eye line (degrees) of a hole that removes ``patch``."""
     if patch == "mole":
         axes = np.array([1.0, 1.0]) * (0.03 + 0.03 * strength)
     elif patch == "mark":
@@ -194,23 +186,22 @@ def _inpaint(ctx: _Context, rng: np.random.Generator, donor: _Context | None = N
     else:
         axes = np.array([0.2 + 0.15 * strength, rng.uniform(0.05, 0.08)])
     angle = float(rng.uniform(-30, 30)) if patch == "mark" else 0.0
-    axes_px = axes * ctx.unit
-    axes_px = axes_px * max(1.0, BRUSH_RADIUS_PX / axes_px.min())  # on a small face the brush keeps its size, the patch its shape
-    tilt = float(np.degrees(np.arctan2(ctx.ex[1], ctx.ex[0]))) + angle
+    axes_px = axes * unit
+    return axes_px * max(1.0, BRUSH_RADIUS_PX / axes_px.min()), angle  # on a small face the brush keeps its size, the patch its shape
+
+
+def _fill_candidates(ctx: _Context, concept: str, axes_px: np.ndarray, tilt: float, radius: float, flag: int) -> list[tuple]:
+    """The most structured places of ``concept`` (each at least a hole apart) filled in a window around
+    each: (detail removed, centre, hole, window, filled), most detail removed first."""
     skin = ctx.mask(concept)
     region = cv2.erode(skin.astype(np.uint8), masklib.disc(axes_px.max() * 0.8), borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
     if not region.any():
-        raise EditNotApplicable(f"the {concept} is too small for {'' if is_plural(patch) else 'a '}{patch} to be removed from it")
+        return []
     gray = cv2.cvtColor(ctx.image, cv2.COLOR_RGB2GRAY).astype(np.float32)
     structure = _local_structure(gray, skin, axes_px, tilt)
-    method = ("telea", "navier_stokes")[int(rng.integers(2))]
-    radius = ctx.px(0.03, 2.0)
-    flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
-    # Candidates: the most structured places of the region, each at least a hole apart; each is filled in
-    # a window around it and the removal is drawn among those that change the hole the most.
     ys, xs = np.nonzero(region)
     order = np.argsort(-structure[ys, xs], kind="stable")
-    candidates: list[tuple[float, tuple[float, float], np.ndarray, _Roi, np.ndarray]] = []  # (change, centre, hole, window, filled)
+    candidates: list[tuple[float, tuple[float, float], np.ndarray, _Roi, np.ndarray]] = []
     for k in order:
         if len(candidates) == _INPAINT_CANDIDATES:
             break
@@ -225,9 +216,41 @@ def _inpaint(ctx: _Context, rng: np.random.Generator, donor: _Context | None = N
         after = cv2.cvtColor(filled, cv2.COLOR_RGB2GRAY).astype(np.float32)
         change = _detail(gray[roi.slices], inside) - _detail(after, inside)
         candidates.append((change, (float(xs[k]), float(ys[k])), hole, roi, filled))
-    candidates.sort(key=lambda c: -c[0])
+    return sorted(candidates, key=lambda c: -c[0])
+
+
+def _inpaint(ctx: _Context, rng: np.random.Generator, donor: _Context | None = None):
+    """A visible patch of the cheek or forehead (a mole, a mark or blemish, or a band of forehead wrinkles)
+    removed with `cv2.inpaint`: filled from its surroundings. The hole is put where the photo has structure
+    to remove: of the places of the region where the hole would lie inside the skin, one of the
+    few whose fill removes the most detail is drawn. A fill that removes at most `INPAINT_REMOVED_LEVELS`
+    grey levels of detail removes nothing a viewer sees (a smooth forehead has no wrinkles to remove), so
+    the other patches and regions are tried in turn (`INPAINT_PATCHES` order), and with none the edit
+    does not apply. ``params["removed_detail_levels"]`` records the detail the fill removed."""
+    strength = float(rng.uniform())
+    drawn = INPAINT_PATCHES[int(rng.integers(len(INPAINT_PATCHES)))]
+    concept = _INPAINT_REGIONS[drawn][int(rng.integers(len(_INPAINT_REGIONS[drawn])))]
+    shapes = {drawn: _hole_shape(drawn, strength, rng, ctx.unit)}
+    method = ("telea", "navier_stokes")[int(rng.integers(2))]
+    radius = ctx.px(0.03, 2.0)
+    flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
+    options = [(drawn, concept), *((p, c) for p in INPAINT_PATCHES for c in _INPAINT_REGIONS[p] if (p, c) != (drawn, concept))]
+    most = None  # the most detail any fill removed, for the message when none removes enough
+    for patch, concept in options:
+        if patch not in shapes:  # drawn only when the drawn patch left nothing to remove
+            shapes[patch] = _hole_shape(patch, strength, rng, ctx.unit)
+        axes_px, angle = shapes[patch]
+        tilt = float(np.degrees(np.arctan2(ctx.ex[1], ctx.ex[0]))) + angle
+        candidates = _fill_candidates(ctx, concept, axes_px, tilt, radius, flag)
+        if candidates and candidates[0][0] > INPAINT_REMOVED_LEVELS:
+            break
+        if candidates:
+            most = candidates[0][0] if most is None else max(most, candidates[0][0])
+    else:
+        found = f"its fills remove at most {most:.1f} grey levels of detail" if most is not None else "the regions are too small for a hole"
+        raise EditNotApplicable(f"nothing to remove on the cheeks or forehead: {found}, and a removal must take away more than {INPAINT_REMOVED_LEVELS:g}")
     best = candidates[0][0]
-    choices = [c for c in candidates[:_INPAINT_CHOICES] if best <= 0 or c[0] >= 0.5 * best]
+    choices = [c for c in candidates[:_INPAINT_CHOICES] if c[0] > INPAINT_REMOVED_LEVELS and c[0] >= 0.5 * best]
     change, centre, hole, roi, filled = choices[int(rng.integers(len(choices)))]
     fake = ctx.image.copy()
     fake[roi.slices] = filled
