@@ -27,10 +27,10 @@ wide, background and body left out):
   `clone_share`, `clone_cover`: a brow swapped with a margin lies mostly beside the thin brow); and
   the size of the patch a fill would
   have made, in squared eye distances and in pixels, and the share of it on one facial part
-  (`patch_area`, `patch_pixels`, `patch_part_share`): the smaller of the artifact's reading and
-  that of the whole patch (`patches`: read off the change the fake's JPEG coefficients allow), since
-  a JPEG spreads a small patch's difference over the blocks around it and a hull reaches past the
-  patch's gaps;
+  (`patch_area`, `patch_pixels`, `patch_part_share`): the artifact's reading, or where the family
+  guess asks for them (`with_patch`), the smaller of that and the whole patch's (`patches`: read
+  off the change the fake's JPEG coefficients allow), since a JPEG spreads a small patch's
+  difference over the blocks around it and a hull reaches past the patch's gaps;
 * **motion**: the pair's warp reading (`motion.pair_motion`), how many expression parts
   (brows, eyes, lips, chin) the warp moved, and the share of the layout parts (nose, forehead)
   it moved (`layout_moved`: a reenactment moves the expression and keeps the layout, a
@@ -45,7 +45,7 @@ states none (its per-concept facts say what it did). A face swap aligned on the 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import cv2
 import numpy as np
@@ -154,18 +154,12 @@ def measure_family(
     landmarks: np.ndarray,
     motion: PairMotion = NO_MOTION,
     config: FamilyEvidenceConfig = FamilyEvidenceConfig(),
-    patch: np.ndarray | None = None,
 ) -> FamilyEvidence:
     """The family readings of one pair: ``real`` and ``fake`` RGB uint8, ``artifact`` the HxW bool
-    artifact mask, ``landmarks`` the real face's mesh (N, 2+) in pixels, ``patch`` the patch a fill
-    would have made (HxW bool; the artifact mask when None). Works on the face's window only."""
+    artifact mask, ``landmarks`` the real face's mesh (N, 2+) in pixels. Works on the face's window only."""
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
-    unit = eye_distance(points) or max(1.0, float(np.ptp(points[:, 0])) / 2.5)
-    h, w = artifact.shape
-    pad = (0.5 + config.ring) * unit
-    y0, y1 = max(0, int(points[:, 1].min() - pad)), min(h, int(points[:, 1].max() + pad) + 1)
-    x0, x1 = max(0, int(points[:, 0].min() - pad)), min(w, int(points[:, 0].max() + pad) + 1)
-    window = (slice(y0, y1), slice(x0, x1))
+    unit, window = _face_window(points, artifact.shape, config)
+    y0, x0 = window[0].start, window[1].start
     region = artifact[window]
     hull = np.zeros(region.shape, np.uint8)
     cv2.fillConvexPoly(hull, cv2.convexHull(np.rint((points[:MESH_POINTS] - (x0, y0)) * 16).astype(np.int32)), 1, cv2.LINE_8, shift=4)
@@ -176,10 +170,8 @@ def measure_family(
     features_cover = float(np.count_nonzero(region & features) / max(1, np.count_nonzero(features)))
     area = float(np.count_nonzero(region) / unit**2)
     patch_pixels = int(np.count_nonzero(region))
-    if patch is not None:  # the smaller reading: a JPEG spreads the artifact past a small patch, a hull reaches past its gaps
-        patch_pixels = min(patch_pixels, int(np.count_nonzero(patch[window])))
     part, part_share = _main_part(region, concepts, labels)
-    patch_part_share = part_share if patch is None else min(part_share, _main_part(patch[window], concepts, labels)[1])
+    patch_part_share = part_share
     part_cover = 0.0
     if part is not None:
         members = concepts.members(*PARTS[part])[labels]
@@ -235,6 +227,33 @@ def measure_family(
         detail_kept, removed, motion.warped, moved_parts, layout_moved, part_cover, patch_pixels / unit**2, patch_pixels,
         patch_part_share, clone_part, clone_share, clone_cover,
     )
+
+
+def with_patch(
+    evidence: FamilyEvidence,
+    patch: np.ndarray,
+    concepts: ConceptMasks,
+    landmarks: np.ndarray,
+    config: FamilyEvidenceConfig = FamilyEvidenceConfig(),
+) -> FamilyEvidence:
+    """``evidence`` with its patch readings the smaller of its own and those of ``patch`` (HxW bool, the
+    patch a fill would have made): a JPEG spreads the artifact past a small patch, a hull reaches past its gaps."""
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    unit, window = _face_window(points, patch.shape, config)
+    region = patch[window]
+    pixels = min(evidence.patch_pixels, int(np.count_nonzero(region)))
+    share = min(evidence.patch_part_share, _main_part(region, concepts, concepts.labels[window])[1])
+    return replace(evidence, patch_area=pixels / unit**2, patch_pixels=pixels, patch_part_share=share)
+
+
+def _face_window(points: np.ndarray, shape: tuple[int, ...], config: FamilyEvidenceConfig) -> tuple[float, tuple[slice, slice]]:
+    """The face's eye distance (px) and the window around its mesh the readings are taken in."""
+    unit = eye_distance(points) or max(1.0, float(np.ptp(points[:, 0])) / 2.5)
+    h, w = shape[:2]
+    pad = (0.5 + config.ring) * unit
+    y0, y1 = max(0, int(points[:, 1].min() - pad)), min(h, int(points[:, 1].max() + pad) + 1)
+    x0, x1 = max(0, int(points[:, 0].min() - pad)), min(w, int(points[:, 0].max() + pad) + 1)
+    return unit, (slice(y0, y1), slice(x0, x1))
 
 
 def _main_part(region: np.ndarray, concepts: ConceptMasks, labels: np.ndarray) -> tuple[str | None, float]:

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fifa_data.annotate.artifacts import FAMILY_RESAVED_PARAMS, JPEG_SPREAD_PX, LOSSLESS_PARAMS, RESAVED_PARAMS, artifact_mask, within
-from fifa_data.annotate.decide import PATCH_FAMILIES, DecisionConfig, Decisions, decide
+from fifa_data.annotate.decide import PATCH_FAMILIES, REGION_FAMILIES, DecisionConfig, Decisions, decide
 from fifa_data.annotate.evidence import Evidence, EvidenceConfig, Fact, measure_evidence
 from fifa_data.annotate.explanation import Explanation, WriterInput
 from fifa_data.annotate.fake_only import fake_only_text, measure_fake_only
-from fifa_data.annotate.family_evidence import FamilyEvidence, FamilyEvidenceConfig, measure_family
+from fifa_data.annotate.family_evidence import FamilyEvidence, FamilyEvidenceConfig, measure_family, with_patch
 from fifa_data.annotate.family_guess import FamilyGuess, FamilyGuessConfig, guess_family
 from fifa_data.annotate.given_region import REGION_MARGIN_FACES, given_region
 from fifa_data.annotate.guard import GuardCounts, Writer, guard
@@ -210,11 +210,14 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     if whole and family in PATCH_FAMILIES:
         artifact, params["patch"] = whole_patch(artifact, pair.real, pair.fake_bytes, exact, near)
     if family != "attribute":  # an attribute edit's text states its per-concept facts only: nothing to measure
-        candidate = whole_patch(artifact, pair.real, pair.fake_bytes, exact, near) if whole and family == "unknown" else None  # were it a fill
-        family_evidence = measure_family(reference, pair.fake, artifact, concepts, pair.face.landmarks, motion, config.family_evidence,
-                                         patch=None if candidate is None else candidate[0])
+        family_evidence = measure_family(reference, pair.fake, artifact, concepts, pair.face.landmarks, motion, config.family_evidence)
+        candidate = None
         if family == "unknown":
             guess = guess_family(family_evidence, config.family_guess, config.family_evidence)
+            if whole and guess.family not in REGION_FAMILIES:  # the guess reached its patch rule: read it with the patch a fill would have made
+                candidate = whole_patch(artifact, pair.real, pair.fake_bytes, exact, near)
+                family_evidence = with_patch(family_evidence, candidate[0], concepts, pair.face.landmarks, config.family_evidence)
+                guess = guess_family(family_evidence, config.family_guess, config.family_evidence)
             family = guess.family
             if candidate is not None and family in PATCH_FAMILIES:  # the guessed patch taken whole, with the evidence of that mask
                 artifact, params["patch"] = candidate
