@@ -47,8 +47,9 @@ table (rows by family, type, size, fake encoding and kind of photo) with the rej
 issues' targets. The
 default with the attribute edits only (``--families attribute``: each cached photo once, sizes in turn,
 2 processes) took 6 minutes on 2 cores, and ``--half hold`` with every family 6 to 7 minutes;
-``--every-size`` takes about four times as long. ``--out`` writes every pair's scores as JSON, with its
-family readings (`family_evidence.FamilyEvidence`) where the annotator measured them.
+``--every-size`` takes about four times as long. ``--out`` writes every pair's scores as JSON, with the
+simulator's ``params`` and its family readings (`family_evidence.FamilyEvidence`) where the annotator
+measured them.
 """
 
 from __future__ import annotations
