@@ -59,7 +59,9 @@ the seam change:
   a mole filled on the left cheek's apple is "the left cheek's apple" even where the patch is too
   small a share of it to pass the rules above. The patch concept's atomic parts that hold at least
   ``patch_part_share`` of the patch (and ``small_edit_pixels``) are flagged with it (a wrinkled band across the forehead flags
-  the forehead's parts it crosses). When no such concept holds it, the cover stays.
+  the forehead's parts it crosses). When no such concept holds it, the cover stays; where that
+  cover is empty (a mole beside the nose whose patch spreads onto an eye's corner), the deepest
+  concept holding ``patch_majority`` of the patch grounds it.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ class DecisionConfig:
     seam_min_share: float = 0.1  # share of the seam band's head pixels a seam concept holds
     patch_share: float = 0.8  # share of an inpainting's pixels its own concept holds
     patch_part_share: float = 0.1  # share of them an atomic part of that concept holds to be flagged with it (not a rim it grazes)
+    patch_majority: float = 0.5  # where no concept holds patch_share and nothing else is flagged: the deepest holding this share
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -291,10 +294,12 @@ def _at_family_scale(decisions: Decisions, family: str) -> Decisions:
     parts: tuple[str, ...] = ()  # flagged beside the cover: a patch concept's atomic parts that hold the patch
     if family in PATCH_FAMILIES:
         total = int(decisions.artifact.sum())
-        holding = [
-            c for c, d in concepts.items()
-            if c not in TOO_BROAD and d.artifact_pixels >= max(config.patch_share * total, config.small_edit_pixels)
-        ]
+        def holds(share: float) -> list[str]:
+            return [c for c, d in concepts.items() if c not in TOO_BROAD and d.artifact_pixels >= max(share * total, config.small_edit_pixels)]
+
+        holding = holds(config.patch_share)
+        if not holding and not decisions.cover:  # nothing else grounds it (a patch spread onto its neighbours)
+            holding = holds(config.patch_majority)
         cover = tuple(holding[-1:]) or decisions.cover  # FICT order: a concept's descendants follow it
         if holding:
             least = max(config.patch_part_share * total, config.small_edit_pixels)
