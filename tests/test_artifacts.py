@@ -12,7 +12,7 @@ from PIL import Image
 
 from fifa_data.annotate.artifacts import ADAPTIVE_DEFAULTS, MODES, RESAVED_PARAMS, artifact_mask, empty_mask
 from fifa_data.core import masks as masklib
-from fifa_data.core.images import encode_image, load_rgb, resaved_reference
+from fifa_data.core.images import encode_image, load_rgb, resaved_like, resaved_reference
 
 
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
@@ -176,15 +176,32 @@ def test_chroma_floor_keeps_a_thin_frame_to_its_lightness(astronaut):
 
 
 def test_resaved_reference_is_the_real_unless_it_reproduces_the_fake(astronaut):
-    """A PNG fake, or a JPEG saved twice at other qualities, keeps the real photo as its reference;
-    of a PNG fake, the share of pixels equal to the real's is recorded (a local edit leaves most)."""
+    """A PNG fake, or a JPEG whose first save had tables of no standard quality, keeps the real photo as
+    its reference; of a PNG fake, the share of pixels equal to the real's is recorded (a local edit
+    leaves most)."""
     fake, _ = _recolour(astronaut, 0.02)
     png = encode_image(fake)
     reference, how = resaved_reference(astronaut, load_rgb(png), png)
     assert reference is astronaut and how["reference"] == "real" and 0.96 < how["real_same_share"] < 0.99
-    twice = encode_image(_jpeg(fake, 70), "JPEG", quality=90)
+    odd = Image.open(io.BytesIO(encode_image(fake, "JPEG", qtables=[[23] * 64, [31] * 64]))).convert("RGB")  # a camera's own tables
+    twice = encode_image(odd, "JPEG", quality=90)
     reference, how = resaved_reference(astronaut, load_rgb(twice), twice)
     assert reference is astronaut and how["reference"] == "real" and how["resaved_same_share"] < 0.5
+
+
+@pytest.mark.parametrize("first", [70, 90])
+def test_a_fake_saved_twice_is_compared_with_its_real_saved_twice(astronaut, first):
+    """A fake saved at one quality and again at 90 (an upload): its real saved first at the quality found
+    for it, then as the fake was, equals the fake on every block the edit left alone."""
+    fake, _ = _recolour(astronaut, 0.02)
+    twice = encode_image(_jpeg(fake, first), "JPEG", quality=90)
+    reference, how = resaved_reference(astronaut, load_rgb(twice), twice)
+    assert how["reference"] == "resaved" and how["first_quality"] == first and how["resaved_same_share"] > 0.95
+    changed = (fake != astronaut).any(axis=2)
+    away = cv2.dilate(changed.astype(np.uint8), np.ones((65, 65), np.uint8)) == 0  # beyond the edit's 16 px blocks, twice
+    assert not (reference != load_rgb(twice)).any(axis=2)[away].any()
+    once = resaved_like(astronaut, twice)  # the real saved once as the fake was differs all over the photo
+    assert (once != load_rgb(twice)).any(axis=2)[away].mean() > 0.2
 
 
 def test_identical_images_give_empty_masks(astronaut):

@@ -114,6 +114,21 @@ def test_an_inpainting_saved_as_jpeg_is_masked_whole_named_or_not(tmp_path, grac
     assert np.array_equal(unnamed.decisions.artifact, named.decisions.artifact)
 
 
+def test_an_inpainting_saved_twice_is_masked_whole_from_its_first_save(tmp_path, grace_hopper):
+    """The same fill saved at quality 80, then again at 90 (an upload): read off the last save's
+    coefficients against the real's first save (its quality found), the patch is as whole."""
+    real, fake, hole = _mole_removed(grace_hopper)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "fake").mkdir()
+    (tmp_path / "real" / "hopper.png").write_bytes(encode_image(real, "PNG"))
+    once = load_rgb(encode_image(fake, "JPEG", quality=80))
+    (tmp_path / "fake" / "hopper_inpaint.jpg").write_bytes(encode_image(once, "JPEG", quality=90))
+    (item,) = [i for i in annotate(load_pairs(FolderPairs(tmp_path))) if i.label == "fake"]
+    assert item.mask_params["first_quality"] == 80
+    assert item.mask_params["patch"]["outlined_by"] == "jpeg_luma_change"
+    assert masklib.iou(item.decisions.artifact, hole) >= 0.65  # 0.71 here
+
+
 def test_the_guess_reads_a_patch_by_its_whole_patch_not_its_jpeg_spread():
     spread = FamilyEvidence(cover=0.02, features_cover=0.0, area=0.45, part="eye", part_share=0.3, seam=0.1, colour_mismatch=1.0,
                             lighting_mismatch=2.0, sharpness_mismatch=0.3, detail_kept=0.4, removed=-1.5)

@@ -32,7 +32,7 @@ from fifa_data.annotate.writers import TemplateWriter
 from fifa_data.core import masks as masklib
 from fifa_data.core.families import family_of
 from fifa_data.core.fict import finder_for
-from fifa_data.core.images import RESAVED_MIN_SAME, differing, resaved_reference
+from fifa_data.core.images import RESAVED_MIN_SAME, differing, first_save, resaved_reference
 from fifa_data.faces.concepts import ConceptMasks, concept_masks
 from fifa_data.pairs.loading import LoadedPair
 from fifa_data.pairs.rejects import Reject
@@ -206,16 +206,19 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
         return Reject("empty_artifact_mask", f"{ref.fake_path}: no difference above the noise floor", ref.pair_id, ref.real_path, ref.fake_path)
     family, family_evidence, guess = family_of(ref.manipulation), None, None
     whole = computed and not literal and config.whole_patches  # the paper's rule is kept as the paper wrote it
-    exact = how.get("reference") == "resaved" and how.get("differs_away", 1.0) <= RESAVED_EXACT  # a JPEG saved once from its real
+    exact = how.get("reference") == "resaved" and how.get("differs_away", 1.0) <= RESAVED_EXACT  # a JPEG of its real (plus the edit)
+    base = pair.real  # what the fake's last save encoded, but for the edit: its real, or the real's first save for a fake saved twice
+    if exact and "first_quality" in how:
+        base = first_save(pair.real, pair.fake_bytes, how["first_quality"])
     if whole and family in PATCH_FAMILIES:
-        artifact, params["patch"] = whole_patch(artifact, pair.real, pair.fake_bytes, exact, near)
+        artifact, params["patch"] = whole_patch(artifact, base, pair.fake_bytes, exact, near)
     if family != "attribute":  # an attribute edit's text states its per-concept facts only: nothing to measure
         family_evidence = measure_family(reference, pair.fake, artifact, concepts, pair.face.landmarks, motion, config.family_evidence)
         candidate = None
         if family == "unknown":
             guess = guess_family(family_evidence, config.family_guess, config.family_evidence)
             if whole and guess.family not in REGION_FAMILIES:  # the guess reached its patch rule: read it with the patch a fill would have made
-                candidate = whole_patch(artifact, pair.real, pair.fake_bytes, exact, near)
+                candidate = whole_patch(artifact, base, pair.fake_bytes, exact, near)
                 family_evidence = with_patch(family_evidence, candidate[0], concepts, pair.face.landmarks, config.family_evidence)
                 guess = guess_family(family_evidence, config.family_guess, config.family_evidence)
             family = guess.family

@@ -43,6 +43,7 @@ __all__ = [
     "ImageLoadError",
     "encode_image",
     "encoder_luma",
+    "first_save",
     "jpeg_luma",
     "load_image_file",
     "load_mask_file",
@@ -51,6 +52,7 @@ __all__ = [
     "open_row_image",
     "resaved_like",
     "resaved_reference",
+    "resaved_twice_like",
     "row_image_bytes",
     "upright_size",
 ]
@@ -58,6 +60,9 @@ __all__ = [
 DEFAULT_MAX_PIXELS = 100_000_000
 MASK_LEVEL = 128  # a mask image's pixel at least this bright (of 255) is in the mask
 RESAVED_MIN_SAME = 0.5  # the resaved real is the reference when it equals the fake on this share of pixels
+RESAVED_ONCE_SAME = 0.9  # below this share, a fake saved twice is looked for too (a local edit saved once leaves more alike)
+FIRST_QUALITIES = range(50, 101)  # a fake saved twice: the qualities tried for its first save (the IJG standard tables libjpeg writes)
+FIRST_SAVE_WINDOW = 128  # px: the first save's quality is found on a corner window this wide (whole 16 px blocks), then checked on the whole
 
 ImageSource = str | os.PathLike | bytes | BinaryIO | Image.Image
 RowImage = dict | Image.Image  # a dataset row's image: ``{"bytes", "path"}``, or as `datasets` decodes it
@@ -228,14 +233,9 @@ def _to_uint8(values: np.ndarray) -> np.ndarray:
     return np.where(finite, np.rint((values - low) * scale), 0).astype(np.uint8)
 
 
-def resaved_like(image: np.ndarray, data: bytes) -> np.ndarray | None:
-    """`image` saved as the JPEG `data` was (its quantisation tables, chroma subsampling and mode)
-    and decoded again; None when `data` is not a JPEG whose settings Pillow can read.
-
-    Where a fake is its real photo plus a local edit, saved as JPEG, the real resaved this way
-    equals the fake bit for bit on every block the edit left alone (same encoder, same tables),
-    so their difference is the edit without the re-encoding noise.
-    """
+def _jpeg_settings(data: bytes) -> tuple[str, dict] | None:
+    """The mode and Pillow save options (quantisation tables, chroma subsampling) of the JPEG `data`;
+    None when `data` is not a JPEG whose settings Pillow can read."""
     try:
         with Image.open(io.BytesIO(data)) as encoded:
             if encoded.format != "JPEG" or not getattr(encoded, "quantization", None):
@@ -245,8 +245,69 @@ def resaved_like(image: np.ndarray, data: bytes) -> np.ndarray | None:
         return None
     if mode not in ("L", "RGB") or (mode == "L") != (subsampling == -1):  # -1: a single channel
         return None
-    settings = {"qtables": qtables} if mode == "L" else {"qtables": qtables, "subsampling": subsampling}
+    return mode, ({"qtables": qtables} if mode == "L" else {"qtables": qtables, "subsampling": subsampling})
+
+
+def resaved_like(image: np.ndarray, data: bytes) -> np.ndarray | None:
+    """`image` saved as the JPEG `data` was (its quantisation tables, chroma subsampling and mode)
+    and decoded again; None when `data` is not a JPEG whose settings Pillow can read.
+
+    Where a fake is its real photo plus a local edit, saved as JPEG, the real resaved this way
+    equals the fake bit for bit on every block the edit left alone (same encoder, same tables),
+    so their difference is the edit without the re-encoding noise.
+    """
+    found = _jpeg_settings(data)
+    if found is None:
+        return None
+    mode, settings = found
     return load_rgb(encode_image(Image.fromarray(image).convert(mode), "JPEG", **settings))
+
+
+def first_save(image: np.ndarray, data: bytes, quality: int) -> np.ndarray | None:
+    """`image` saved once as a JPEG of `quality` (the IJG standard tables) with the mode and chroma
+    subsampling of the JPEG `data`, and decoded again: the first save of a fake saved twice; None when
+    `data` is not a JPEG Pillow reads."""
+    found = _jpeg_settings(data)
+    if found is None:
+        return None
+    mode, settings = found
+    first = {} if mode == "L" else {"subsampling": settings["subsampling"]}
+    return load_rgb(encode_image(Image.fromarray(image).convert(mode), "JPEG", quality=quality, **first))
+
+
+def resaved_twice_like(image: np.ndarray, fake: np.ndarray, data: bytes) -> tuple[np.ndarray, int] | None:
+    """`image` saved first at the quality of `FIRST_QUALITIES` that best reproduces `fake` (the JPEG
+    `data` decoded), then as `data` was, and decoded again, with that quality; None when `data` is not
+    a JPEG Pillow reads or `fake` is not `image`'s size.
+
+    A fake uploaded or re-encoded after its edit was saved twice: its real saved once as the fake
+    was no longer reproduces it, but saved first as the edited fake first was (the quality is found
+    by trying each on a window of the photo), then as the fake was, it does on every block the edit
+    left alone.
+    """
+    if _jpeg_settings(data) is None or fake.shape != image.shape or min(image.shape[:2]) < 48:
+        return None
+    window = _first_save_window(image)
+    inner = (slice(window[0].start + 16, window[0].stop - 16), slice(window[1].start + 16, window[1].stop - 16))  # a decoder's chroma
+    # upsampling reads across the window's edges: the pixels within 16 px of them are not compared
+
+    def twice(picture: np.ndarray, quality: int) -> np.ndarray:
+        return resaved_like(first_save(picture, data, quality), data)
+
+    patch = np.ascontiguousarray(image[window])
+    shifted = (slice(16, -16),) * 2
+    quality = max(FIRST_QUALITIES, key=lambda q: same_share(twice(patch, q)[shifted], fake[inner]))
+    return twice(image, quality), quality
+
+
+def _first_save_window(image: np.ndarray) -> tuple[slice, slice]:
+    """The corner window (whole 16 px blocks, `FIRST_SAVE_WINDOW` wide at most) whose grey levels vary
+    most: flat blocks quantise alike at every quality, textured ones tell the qualities apart."""
+    height, width = image.shape[:2]
+    side = 16 * max(3, min(height, width, FIRST_SAVE_WINDOW) // 16)
+    bottom, right = 16 * ((height - side) // 16), 16 * ((width - side) // 16)
+    corners = [(slice(y, y + side), slice(x, x + side)) for y in (0, bottom) for x in (0, right)]
+    return max(corners, key=lambda w: float(image[w].std()))
 
 
 def jpeg_luma(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
@@ -293,10 +354,12 @@ def same_share(a: np.ndarray, b: np.ndarray) -> float:
 def resaved_reference(real: np.ndarray, fake: np.ndarray, fake_file: bytes) -> tuple[np.ndarray, dict]:
     """The image to compare `fake` with: `real` saved as the JPEG `fake_file` was, when that
     reproduces the fake on at least `RESAVED_MIN_SAME` of its pixels (the fake is its real plus a
-    local edit, saved by an encoder like Pillow's), else `real` itself; and how it was chosen.
+    local edit, saved by an encoder like Pillow's), or saved twice, first at the quality found for
+    it (``first_quality``; `resaved_twice_like`), then as the fake was; else `real` itself; and how it
+    was chosen.
 
-    A fake saved by another encoder, resized, or saved twice matches on few pixels and keeps the
-    real as its reference (`artifacts.artifact_mask`'s noise floor then handles its re-encode).
+    A fake saved by another encoder or resized matches on few pixels and keeps the real as its
+    reference (`artifacts.artifact_mask`'s noise floor then handles its re-encode).
     A lossless fake keeps the real, with the share of pixels on which the two are equal
     (``real_same_share``): a local edit leaves most of them equal.
     """
@@ -306,9 +369,13 @@ def resaved_reference(real: np.ndarray, fake: np.ndarray, fake_file: bytes) -> t
     if resaved is None or resaved.shape != fake.shape:
         return real, {"reference": "real"}
     same = same_share(resaved, fake)
-    if same < RESAVED_MIN_SAME:
-        return real, {"reference": "real", "resaved_same_share": same}
-    return resaved, {"reference": "resaved", "resaved_same_share": same}
+    if same < RESAVED_ONCE_SAME:  # saved twice, as an upload re-encodes it? (a second save at the first's quality changes few pixels)
+        twice = resaved_twice_like(real, fake, fake_file)
+        if twice is not None and (twice_same := same_share(twice[0], fake)) > max(same, RESAVED_MIN_SAME):
+            return twice[0], {"reference": "resaved", "resaved_same_share": twice_same, "first_quality": twice[1]}
+    if same >= RESAVED_MIN_SAME:
+        return resaved, {"reference": "resaved", "resaved_same_share": same}
+    return real, {"reference": "real", "resaved_same_share": same}
 
 
 # --- a dataset row's image -----------------------------------------------------------------------
