@@ -208,7 +208,7 @@ def measure(pair: LoadedPair, concepts: ConceptMasks, config: AnnotatorConfig = 
     whole = computed and not literal and config.whole_patches  # the paper's rule is kept as the paper wrote it
     exact = how.get("reference") == "resaved" and how.get("differs_away", 1.0) <= RESAVED_EXACT  # a JPEG of its real (plus the edit)
     base = pair.real  # what the fake's last save encoded, but for the edit: its real, or the real's first save for a fake saved twice
-    if exact and "first_quality" in how:
+    if whole and family != "attribute" and exact and "first_quality" in how:  # a patch may be read off the coefficients below
         base = first_save(pair.real, pair.fake_bytes, how["first_quality"])
     if whole and family in PATCH_FAMILIES:
         artifact, params["patch"] = whole_patch(artifact, base, pair.fake_bytes, exact, near)
