@@ -238,12 +238,13 @@ def write_source(job: Job, root: Path) -> tuple[dict[str, dict], list[dict]]:
         edit_mask = masklib.encode(edit.mask)
         if manipulation in DONOR_EDITS:
             edit.params["donor"] = donor[2]
+        params = json.dumps({**edit.params, "encoding": encoding}, sort_keys=True)
         rows.append({"real": real_path, "fake": fake_path, "manipulation": manipulation, "source_id": stem,
-                     "split": "test", "params": json.dumps({**edit.params, "encoding": encoding}, sort_keys=True),
+                     "split": "test", "params": params,
                      EDIT_MASK_COLUMN: json.dumps(edit_mask)})
         visible = edit.mask & (np.abs(edit.fake.astype(np.int16) - real).max(axis=2) > CHANGE_LEVELS)
         truths[make_pair_id(real_path, fake_path)] = {**base, "manipulation": manipulation, "encoding": encoding,
-                                                      "subject": subject, "params": json.loads(rows[-1]["params"]), "truth": edit.mask, "concepts": concepts,
+                                                      "subject": subject, "params": json.loads(params), "truth": edit.mask, "concepts": concepts,
                                                       "visible": visible, "real": real}
     schema = dict.fromkeys(("real", "fake", "manipulation", "source_id", "split", "params", EDIT_MASK_COLUMN), pl.String)
     manifest = pl.DataFrame(rows, schema=schema)
