@@ -116,3 +116,25 @@ def test_guard_refuses_a_concept_grounded_twice(lips_and_brow):
 def test_explanation_rejects_misaligned_concepts():
     with pytest.raises(ValueError, match="2 <p> tags but 1 concept"):
         Explanation("s", ("<p>The lips</p> and <p>the nose</p>.",), ("lips",))
+
+
+def test_a_sentence_joins_its_clauses_with_one_and(astronaut):
+    """A clause holds no "and" and no comma of its own, so a concept's three clauses read "A, B and C"."""
+    face = analyze_face(astronaut)
+    concepts = concept_masks(astronaut, face)
+    cheek = concepts.mask("cheek.left")
+    alpha = cv2.GaussianBlur(cheek.astype(np.float32), (0, 0), 3)[..., None]
+    blurred = cv2.GaussianBlur(astronaut, (0, 0), 3).astype(np.float32) + 12  # smoothed and lightened, feathered
+    fake = np.clip(astronaut * (1 - alpha) + blurred * alpha, 0, 255).round().astype(np.uint8)
+    decisions = decide(cheek, concepts)
+    evidence = measure_evidence(astronaut, fake, decisions, face.landmarks)
+    item = WriterInput("pair-1", FICT, decisions.cover, evidence)
+    writer = TemplateWriter(seed=0)
+    smoothed = 0
+    for k in range(40):
+        text = writer.write(WriterInput(f"pair-{k}", FICT, item.requested, item.evidence))
+        for sentence in text.sentences_about("cheek.left"):
+            smoothed += "smooth" in sentence or "fine texture" in sentence or "airbrushed" in sentence
+            plain = strip(sentence)
+            assert plain.count(" and ") <= 1 and plain.count(",") <= plain.count(" and "), sentence
+    assert smoothed >= 20

@@ -55,12 +55,12 @@ _CLAUSES = {
         "{have} been made {adv} {dir}",
     ),
     ("texture", "smoother"): (
-        "{have} lost fine texture and {look} {adv} smoothed",
-        "{look} {adv} airbrushed, with the natural detail blurred away",
+        "{have} lost fine texture to {adv_adj} smoothing",
+        "{look} {adv} airbrushed",
         "{show} {adv_adj} smoothing that erases fine detail",
     ),
     ("texture", "sharper"): (
-        "{show} {adv_adj} added fine detail and sharper texture",
+        "{show} a {adv} sharper texture than the real photo",
         "{have} gained texture that {look_bare} {adv} synthetic",
         "{carry} {adv_adj} high-frequency detail the real photo lacks",
     ),
@@ -71,7 +71,7 @@ _CLAUSES = {
     ),
     ("geometry", "shrunk"): (
         "{have} been {adv} shrunk",
-        "{look} {adv} smaller, as if squeezed by a warp",
+        "{look} {adv} smaller as if squeezed by a warp",
         "{show} a warp that makes {obj} {adv} narrower",
     ),
     ("geometry", "raised"): (
@@ -105,12 +105,12 @@ _CLAUSES = {
 # pair's measured fact instead: the warp's displacement (or the share of the change it explains),
 # or the paint's largest colour difference there.
 _WARP_MOVED = (
-    "The warp moved the facial landmarks by up to {amount} of the interocular distance and also reaches {regions}.",
+    "The warp moved the facial landmarks by up to {amount} of the interocular distance; it also reaches {regions}.",
     "The warp, which moved the facial landmarks by up to {amount} of the interocular distance, also reaches {regions}.",
 )
 _WARP_EXPLAINED = (
     "The warp, which explains {share} of the change between the two photos, also reaches {regions}.",
-    "The warp also reaches {regions} and explains {share} of the change between the two photos.",
+    "The warp explains {share} of the change between the two photos; it also reaches {regions}.",
 )
 _WARP_MOVED_FIRST = (  # the same, where no earlier sentence has told of a warp (a self-blend's shifted copy)
     "A warp moved the facial landmarks by up to {amount} of the interocular distance; it reaches {regions}.",
@@ -118,7 +118,7 @@ _WARP_MOVED_FIRST = (  # the same, where no earlier sentence has told of a warp 
 )
 _WARP_EXPLAINED_FIRST = (
     "A warp that explains {share} of the change between the two photos reaches {regions}.",
-    "A warp reaches {regions} and explains {share} of the change between the two photos.",
+    "A warp explains {share} of the change between the two photos; it reaches {regions}.",
 )
 _FAINT = (
     "The edit also reaches {regions}, with a mean colour difference of at most ΔE {delta_e}.",
