@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -119,7 +121,8 @@ def test_explanation_rejects_misaligned_concepts():
 
 
 def test_a_sentence_joins_its_clauses_with_one_and(astronaut):
-    """A clause holds no "and" and no comma of its own, so a concept's three clauses read "A, B and C"."""
+    """A clause holds no "and" and no comma of its own, so a concept's three clauses read "A, B and C";
+    no two in a row open with the same verb."""
     face = analyze_face(astronaut)
     concepts = concept_masks(astronaut, face)
     cheek = concepts.mask("cheek.left")
@@ -133,8 +136,34 @@ def test_a_sentence_joins_its_clauses_with_one_and(astronaut):
     smoothed = 0
     for k in range(40):
         text = writer.write(WriterInput(f"pair-{k}", FICT, item.requested, item.evidence))
-        for sentence in text.sentences_about("cheek.left"):
+        assert text.concepts == ("cheek.left",)
+        for sentence in text.sentences:  # "<p>The left cheek</p> is lighter and has lost …"
             smoothed += "smooth" in sentence or "fine texture" in sentence or "airbrushed" in sentence
             plain = strip(sentence)
             assert plain.count(" and ") <= 1 and plain.count(",") <= plain.count(" and "), sentence
+            predicate = sentence.split("</p>", 1)[1].strip()
+            verbs = [clause.split()[0] for clause in re.split(r", | and ", predicate)]
+            assert all(a != b for a, b in zip(verbs, verbs[1:])), sentence  # not "looks lighter and looks airbrushed"
     assert smoothed >= 20
+
+
+def test_a_colour_of_two_directions_ends_its_sentence(astronaut):
+    """A colour of two directions ("less saturated and bluer") holds an "and" of its own: it is the last clause, not the first of a list."""
+    face = analyze_face(astronaut)
+    concepts = concept_masks(astronaut, face)
+    cheek = concepts.mask("cheek.left")
+    alpha = cv2.GaussianBlur(cheek.astype(np.float32), (0, 0), 3)[..., None]
+    lab = cv2.cvtColor(astronaut.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+    lab[..., 0] += 10  # lighter
+    lab[..., 1] -= 4
+    lab[..., 2] -= 12  # bluer and less saturated
+    shifted = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0, 1) * 255
+    fake = np.clip(astronaut * (1 - alpha) + shifted * alpha, 0, 255).round().astype(np.uint8)
+    decisions = decide(cheek, concepts)
+    evidence = measure_evidence(astronaut, fake, decisions, face.landmarks)
+    writer = TemplateWriter(seed=0)
+    for k in range(20):
+        text = writer.write(WriterInput(f"pair-{k}", FICT, decisions.cover, evidence))
+        (sentence,) = [strip(s) for s in text.sentences_about("cheek.left")]
+        assert "lighter" in sentence and "bluer" in sentence, sentence
+        assert sentence.index("lighter") < sentence.index("bluer"), sentence

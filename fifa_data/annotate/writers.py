@@ -289,7 +289,12 @@ class TemplateWriter:
         plural = subject_is_plural(name, prefix)
         recoloured = evidence.colour_after != evidence.colour_before
         after = evidence.colour_after if recoloured else None
-        clauses = [_clause(group, plural, rng, after) for group in grouped]
+        groups = list(grouped)
+        if len(groups) > 1 and " and " in _direction(groups[0]):  # a colour of two directions holds an "and":
+            groups.append(groups.pop(0))  # it ends the list of clauses, not its first item
+        clauses: list[str] = []
+        for group in groups:  # no two clauses in a row open with the same verb ("shows … and shows …")
+            clauses.append(_clause(group, plural, rng, after, avoid=clauses[-1].split()[0] if clauses else None))
         subject = f"{prefix} <p>the {name}</p>" if prefix else f"<p>The {name}</p>"
         body = clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + " and " + clauses[-1]
         return f"{subject} {body}."
@@ -386,13 +391,21 @@ _HUES = {
 }
 
 
-def _clause(group: list[Fact], plural: bool, rng: np.random.Generator, colour_after: str | None = None) -> str:
+def _direction(group: list[Fact]) -> str:
+    """A clause's direction words: a colour's two directions as one hue where they make one ("more purple")."""
+    directions = [f.direction for f in group]
+    return _HUES.get(frozenset(directions)) or " and ".join(directions)
+
+
+def _clause(group: list[Fact], plural: bool, rng: np.random.Generator, colour_after: str | None = None, avoid: str | None = None) -> str:
     first = group[0]
     key = (first.kind, first.direction)
     options = _CLAUSES.get(key) or _CLAUSES[(first.kind,)]
+    if avoid is not None:  # the verb the previous clause opened with, where another template opens otherwise
+        verbs = agreement(plural)
+        options = [o for o in options if verbs.get(o.split()[0].strip("{}"), o.split()[0]) != avoid] or options
     directions = [f.direction for f in group]
-    hue = _HUES.get(frozenset(directions))
-    direction = hue or " and ".join(directions)
+    direction = _direction(group)
     text = _fill(_pick(rng, options), plural, rng, first.strength).replace("{dir}", direction)
     # The colour after is named once, and only where it reads as the result of the stated shift.
     named = first.kind == "colour" and colour_after and colour_after not in direction and colour_agrees(colour_after, directions)
