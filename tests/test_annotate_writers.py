@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fifa_data.annotate import writers
 from fifa_data.annotate.decide import decide
 from fifa_data.annotate.evidence import measure_evidence
 from fifa_data.annotate.explanation import Explanation, WriterInput
@@ -167,3 +168,15 @@ def test_a_colour_of_two_directions_ends_its_sentence(astronaut):
         (sentence,) = [strip(s) for s in text.sentences_about("cheek.left")]
         assert "lighter" in sentence and "bluer" in sentence, sentence
         assert sentence.index("lighter") < sentence.index("bluer"), sentence
+
+
+
+def test_no_article_is_doubled():
+    """An adverb of degree may itself be "a little": no clause template puts one after an article ("shows a a little gain")."""
+    rng = np.random.default_rng(0)
+    for options in writers._CLAUSES.values():
+        for template in options:
+            for strength, adverbs in writers._ADVERBS.items():
+                for _ in range(4 * len(adverbs)):  # every adverb of the strength, drawn at random
+                    text = writers._fill(template, False, rng, strength)
+                    assert not re.search(r"\b(a|an) (a|an)\b", text), text

@@ -60,7 +60,7 @@ _CLAUSES = {
         "{show} {adv_adj} smoothing that erases fine detail",
     ),
     ("texture", "sharper"): (
-        "{show} a {adv} sharper texture than the real photo",
+        "{show} a {adv_adj} gain in fine texture",
         "{have} gained texture that {look_bare} {adv} synthetic",
         "{carry} {adv_adj} high-frequency detail the real photo lacks",
     ),
