@@ -168,10 +168,9 @@ def measure_family(
     labels = concepts.labels[window]
     features = concepts.members("eye", "eyebrow", "lips")[labels]
     features_cover = float(np.count_nonzero(region & features) / max(1, np.count_nonzero(features)))
-    area = float(np.count_nonzero(region) / unit**2)
-    patch_pixels = int(np.count_nonzero(region))
+    pixels = int(np.count_nonzero(region))
+    area = pixels / unit**2
     part, part_share = _main_part(region, concepts, labels)
-    patch_part_share = part_share
     part_cover = 0.0
     if part is not None:
         members = concepts.members(*PARTS[part])[labels]
@@ -186,9 +185,9 @@ def measure_family(
             moved_parts += int(n > 0 and np.count_nonzero(mask & moved) >= config.moved_part * n)
         layout = concepts.members(*LAYOUT_PARTS)[labels]
         layout_moved = float(np.count_nonzero(layout & moved) / max(1, np.count_nonzero(layout)))
-    empty = FamilyEvidence(
+    empty = FamilyEvidence(  # the patch readings are the artifact's own until `with_patch` reads a whole patch
         cover, features_cover, area, part, part_share, None, None, None, None, None, None, motion.warped, moved_parts, layout_moved, part_cover,
-        patch_pixels / unit**2, patch_pixels, patch_part_share, clone_part, clone_share, clone_cover,
+        area, pixels, part_share, clone_part, clone_share, clone_cover,
     )
     if not region.any():
         return empty
@@ -222,10 +221,9 @@ def measure_family(
     detail_kept = float(((a - a.mean()) * (b - b.mean())).mean() / spread) if spread > 0 else None
     band_fake_plain = grey_fake - cv2.GaussianBlur(grey_fake, (0, 0), sigma)
     removed = _log_ratio(float((band_fake_plain[region] ** 2).mean()), float((a**2).mean()))
-    return FamilyEvidence(
-        cover, features_cover, area, part, part_share, seam, colour_fake - colour_real, light_fake - light_real, abs(sharp_fake - sharp_real),
-        detail_kept, removed, motion.warped, moved_parts, layout_moved, part_cover, patch_pixels / unit**2, patch_pixels,
-        patch_part_share, clone_part, clone_share, clone_cover,
+    return replace(
+        empty, seam=seam, colour_mismatch=colour_fake - colour_real, lighting_mismatch=light_fake - light_real,
+        sharpness_mismatch=abs(sharp_fake - sharp_real), detail_kept=detail_kept, removed=removed,
     )
 
 

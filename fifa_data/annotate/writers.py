@@ -404,11 +404,10 @@ def _clause(group: list[Fact], plural: bool, rng: np.random.Generator, colour_af
     if avoid is not None:  # the verb the previous clause opened with, where another template opens otherwise
         verbs = agreement(plural)
         options = [o for o in options if verbs.get(o.split()[0].strip("{}"), o.split()[0]) != avoid] or options
-    directions = [f.direction for f in group]
     direction = _direction(group)
     text = _fill(_pick(rng, options), plural, rng, first.strength).replace("{dir}", direction)
     # The colour after is named once, and only where it reads as the result of the stated shift.
-    named = first.kind == "colour" and colour_after and colour_after not in direction and colour_agrees(colour_after, directions)
+    named = first.kind == "colour" and colour_after and colour_after not in direction and colour_agrees(colour_after, [f.direction for f in group])
     if named and rng.random() < 0.6:
         text += f" (now {colour_after})"
     return text
